@@ -1,0 +1,80 @@
+"""The controller process: one site, one state core, and the components that run on it.
+
+``Controller`` owns the registry, state store, event bus, command router and clock. Components
+(driver integrations, recorder, policy engine, API) are added to it and run as named tasks in
+one ``TaskGroup``: when one fails the others are cancelled and the error surfaces; leaving the
+``async with`` stops all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol, runtime_checkable
+
+from controller.config import LoadedSite
+from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
+from controller.core.commands import CommandRouter
+
+__all__ = ["Component", "Controller"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Component(Protocol):
+    """Something that runs inside the controller until cancelled."""
+
+    name: str
+
+    async def run(self) -> None:
+        """Run until cancelled; clean up in ``finally``."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """Figures for the live view, metrics and the API (cheap to compute)."""
+        ...
+
+
+class Controller:
+    """The state core of one site plus its running components."""
+
+    def __init__(self, site: LoadedSite, clock: Clock | None = None) -> None:
+        self.site = site
+        self.clock: Clock = clock or SystemClock(site.campus.timezone)
+        self.registry = EntityRegistry.from_site(site)
+        self.bus = EventBus()
+        self.states = StateStore(self.registry, self.bus, self.clock)
+        self.commands = CommandRouter(self.registry, self.bus, self.clock)
+        self.components: list[Component] = []
+        self._started = asyncio.Event()
+
+    def add(self, component: Component) -> None:
+        """Add a component; it starts with the controller (or at once if already running)."""
+        self.components.append(component)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        return {c.name: c.status() for c in self.components}
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Controller]:
+        """Run every component until the block exits; the bus closes last."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for component in self.components:
+                    group.create_task(component.run(), name=component.name)
+                self._started.set()
+                try:
+                    yield self
+                finally:
+                    for task in asyncio.all_tasks():
+                        if task.get_name() in {c.name for c in self.components}:
+                            task.cancel()
+        finally:
+            self.bus.close()
+            _LOGGER.info("Controller for %s stopped", self.site.campus.id)
+
+    async def wait_started(self) -> None:
+        await self._started.wait()

@@ -1,0 +1,27 @@
+"""Configuration: YAML with positions, pydantic models for sites and profiles, loading."""
+
+from .errors import ConfigError, ConfigIssue
+from .loader import LoadedSite, ProfileLibrary, load_profile, load_site
+from .profile import DataType, Point, PointKind, Profile, StateClass, Table, WordOrder
+from .site import Building, BuildingKind, Circuit, Device, Room
+
+__all__ = [
+    "Building",
+    "BuildingKind",
+    "Circuit",
+    "ConfigError",
+    "ConfigIssue",
+    "DataType",
+    "Device",
+    "LoadedSite",
+    "Point",
+    "PointKind",
+    "Profile",
+    "ProfileLibrary",
+    "Room",
+    "StateClass",
+    "Table",
+    "WordOrder",
+    "load_profile",
+    "load_site",
+]

@@ -1,0 +1,415 @@
+"""Device profiles: what a meter model exposes and how to address it on the wire.
+
+A profile (``profiles/<vendor>/<model>.yaml``) is pure data. Drivers turn it into request plans
+once at start-up; emulators read the same data to encode registers with their own code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .common import I18nName, StrictModel
+
+__all__ = [
+    "REGISTER_COUNT",
+    "DataType",
+    "DeviceClass",
+    "ModbusAddress",
+    "ModbusProfileOptions",
+    "MqttAddress",
+    "MqttProfileOptions",
+    "Point",
+    "PointKind",
+    "Profile",
+    "StateClass",
+    "Table",
+    "WordOrder",
+]
+
+
+class PointKind(StrEnum):
+    """What a point measures or controls; drives device class, recorder field and policies."""
+
+    ACTIVE_ENERGY = "active_energy"
+    EXPORT_ENERGY = "export_energy"
+    REACTIVE_ENERGY = "reactive_energy"
+    ACTIVE_POWER = "active_power"
+    REACTIVE_POWER = "reactive_power"
+    VOLTAGE = "voltage"
+    CURRENT = "current"
+    POWER_FACTOR = "power_factor"
+    FREQUENCY = "frequency"
+    WATER_VOLUME = "water_volume"
+    FLOW = "flow"
+    HEAT_ENERGY = "heat_energy"
+    HEAT_POWER = "heat_power"
+    TEMPERATURE = "temperature"
+    SETPOINT = "setpoint"
+    AC_MODE = "ac_mode"
+    FAN_SPEED = "fan_speed"
+    POWER_SWITCH = "power_switch"
+    VALVE_STATE = "valve_state"
+    VALVE_COMMAND = "valve_command"
+    VALVE_DELAY = "valve_delay"
+    RELAY = "relay"
+    PRESS_COUNT = "press_count"
+    BALANCE = "balance"
+    STATUS = "status"
+    ERROR_CODE = "error_code"
+    CONFIG = "config"
+
+
+class StateClass(StrEnum):
+    """Home Assistant's state classes: cumulative counters get consumption statistics."""
+
+    TOTAL_INCREASING = "total_increasing"
+    MEASUREMENT = "measurement"
+    NONE = "none"
+
+
+class DeviceClass(StrEnum):
+    """Coarse classes for UIs and dashboards (icons, unit conversion)."""
+
+    ENERGY = "energy"
+    POWER = "power"
+    VOLTAGE = "voltage"
+    CURRENT = "current"
+    POWER_FACTOR = "power_factor"
+    FREQUENCY = "frequency"
+    WATER = "water"
+    VOLUME_FLOW_RATE = "volume_flow_rate"
+    TEMPERATURE = "temperature"
+    SWITCH = "switch"
+    VALVE = "valve"
+    DURATION = "duration"
+    ENUM = "enum"
+    COUNT = "count"
+    MONETARY = "monetary"
+    NONE = "none"
+
+
+DEVICE_CLASS_OF_KIND: dict[PointKind, DeviceClass] = {
+    PointKind.ACTIVE_ENERGY: DeviceClass.ENERGY,
+    PointKind.EXPORT_ENERGY: DeviceClass.ENERGY,
+    PointKind.REACTIVE_ENERGY: DeviceClass.ENERGY,
+    PointKind.HEAT_ENERGY: DeviceClass.ENERGY,
+    PointKind.ACTIVE_POWER: DeviceClass.POWER,
+    PointKind.REACTIVE_POWER: DeviceClass.POWER,
+    PointKind.HEAT_POWER: DeviceClass.POWER,
+    PointKind.VOLTAGE: DeviceClass.VOLTAGE,
+    PointKind.CURRENT: DeviceClass.CURRENT,
+    PointKind.POWER_FACTOR: DeviceClass.POWER_FACTOR,
+    PointKind.FREQUENCY: DeviceClass.FREQUENCY,
+    PointKind.WATER_VOLUME: DeviceClass.WATER,
+    PointKind.FLOW: DeviceClass.VOLUME_FLOW_RATE,
+    PointKind.TEMPERATURE: DeviceClass.TEMPERATURE,
+    PointKind.SETPOINT: DeviceClass.TEMPERATURE,
+    PointKind.AC_MODE: DeviceClass.ENUM,
+    PointKind.FAN_SPEED: DeviceClass.ENUM,
+    PointKind.POWER_SWITCH: DeviceClass.SWITCH,
+    PointKind.RELAY: DeviceClass.SWITCH,
+    PointKind.VALVE_STATE: DeviceClass.VALVE,
+    PointKind.VALVE_COMMAND: DeviceClass.VALVE,
+    PointKind.VALVE_DELAY: DeviceClass.DURATION,
+    PointKind.PRESS_COUNT: DeviceClass.COUNT,
+    PointKind.BALANCE: DeviceClass.MONETARY,
+    PointKind.STATUS: DeviceClass.ENUM,
+    PointKind.ERROR_CODE: DeviceClass.ENUM,
+}
+
+CUMULATIVE_KINDS = frozenset(
+    {PointKind.ACTIVE_ENERGY, PointKind.WATER_VOLUME, PointKind.HEAT_ENERGY}
+)
+"""Kinds whose counters the recorder turns into hourly consumption."""
+
+
+class Table(StrEnum):
+    """The four Modbus data tables."""
+
+    COIL = "coil"
+    DISCRETE = "discrete"
+    INPUT = "input"
+    HOLDING = "holding"
+
+
+class DataType(StrEnum):
+    """Wire data types. BCD types hold packed decimal digits (4 per register)."""
+
+    BOOL = "bool"
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    BCD16 = "bcd16"
+    BCD32 = "bcd32"
+    BITFIELD = "bitfield"
+    ENUM = "enum"
+
+
+class WordOrder(StrEnum):
+    """Byte order of a multi-register value, named as the bytes of a 32-bit value arrive.
+
+    ABCD: big-endian (most significant word and byte first). CDAB: words swapped ("low word
+    first"). BADC: bytes swapped within each word. DCBA: fully little-endian. For 64-bit values
+    the same two swaps apply to all four words.
+    """
+
+    ABCD = "ABCD"
+    CDAB = "CDAB"
+    BADC = "BADC"
+    DCBA = "DCBA"
+
+    @property
+    def word_swap(self) -> bool:
+        return self in (WordOrder.CDAB, WordOrder.DCBA)
+
+    @property
+    def byte_swap(self) -> bool:
+        return self in (WordOrder.BADC, WordOrder.DCBA)
+
+
+REGISTER_COUNT: dict[DataType, int] = {
+    DataType.BOOL: 1,
+    DataType.INT16: 1,
+    DataType.UINT16: 1,
+    DataType.BITFIELD: 1,
+    DataType.ENUM: 1,
+    DataType.BCD16: 1,
+    DataType.INT32: 2,
+    DataType.UINT32: 2,
+    DataType.FLOAT32: 2,
+    DataType.BCD32: 2,
+    DataType.INT64: 4,
+    DataType.UINT64: 4,
+    DataType.FLOAT64: 4,
+}
+"""Registers (or bits, for coil/discrete tables) each data type occupies."""
+
+_BIT_TABLES = (Table.COIL, Table.DISCRETE)
+
+
+class ModbusAddress(StrictModel):
+    """Where and how a point sits in a Modbus device. Addresses are 0-based wire addresses."""
+
+    table: Table
+    address: Annotated[int, Field(ge=0, le=0xFFFF)]
+    type: DataType = DataType.UINT16
+    order: WordOrder = WordOrder.ABCD
+    count: int | None = Field(
+        default=None, description="Registers occupied; must match the data type if given."
+    )
+    scale: float = 1.0
+    offset: float = 0.0
+    bit: Annotated[int, Field(ge=0, le=15)] | None = Field(
+        default=None, description="For bitfield: which bit of the register (0 = least significant)."
+    )
+
+    @property
+    def register_count(self) -> int:
+        return REGISTER_COUNT[self.type]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModbusAddress:
+        if self.table in _BIT_TABLES and self.type is not DataType.BOOL:
+            raise ValueError(f"{self.table} points hold single bits: type must be bool")
+        if self.table not in _BIT_TABLES and self.type is DataType.BOOL:
+            raise ValueError("type bool is only for coil and discrete tables (use bitfield)")
+        if self.count is not None and self.count != self.register_count:
+            raise ValueError(
+                f"count {self.count} does not match type {self.type} "
+                f"({self.register_count} register(s))"
+            )
+        if self.type is DataType.BITFIELD and self.bit is None:
+            raise ValueError("bitfield points need 'bit'")
+        if self.type is not DataType.BITFIELD and self.bit is not None:
+            raise ValueError("'bit' is only for bitfield points")
+        if self.address + self.register_count - 1 > 0xFFFF:
+            raise ValueError("point runs past register 65535")
+        if self.scale == 0:
+            raise ValueError("scale must not be 0")
+        return self
+
+
+class MqttAddress(StrictModel):
+    """Where a point's value arrives over MQTT and where commands for it go.
+
+    Topic templates may use ``{base}`` (the device's topic base) and ``{device}`` (its id).
+    ``path`` is a dotted JSON path (``elec.total`` or ``channels.0.power``); without it the
+    payload is a plain number or word.
+    """
+
+    topic: str = "{base}/state"
+    path: str | None = None
+    scale: float = 1.0
+    offset: float = 0.0
+    command_topic: str | None = None
+    command_path: str | None = Field(
+        default=None, description="JSON field to set in the command payload; plain value if None."
+    )
+
+
+class Point(StrictModel):
+    """One value a device exposes: a reading, a setting or both."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: I18nName
+    kind: PointKind
+    unit: str | None = None
+    state_class: StateClass = StateClass.MEASUREMENT
+    modbus: ModbusAddress | None = None
+    mqtt: MqttAddress | None = None
+    values: dict[int | str, str] | None = Field(
+        default=None, description="Enum map: raw wire value → state word (e.g. 4: cool)."
+    )
+    writable: bool = False
+    write_values: list[str] | None = Field(
+        default=None, description="For enum points: the words a write may use (default: all)."
+    )
+    range: tuple[float, float] | None = Field(
+        default=None, description="Allowed range for writes, in engineering units."
+    )
+    valid_range: tuple[float, float] | None = Field(
+        default=None, description="Physically plausible readings; outside is bad quality."
+    )
+    max_per_hour: float | None = Field(
+        default=None, description="For counters: the most one device can add in an hour."
+    )
+
+    @property
+    def device_class(self) -> DeviceClass:
+        return DEVICE_CLASS_OF_KIND.get(self.kind, DeviceClass.NONE)
+
+    @property
+    def is_cumulative(self) -> bool:
+        return self.state_class is StateClass.TOTAL_INCREASING
+
+    @field_validator("range", "valid_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"range low {value[0]} is above high {value[1]}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Point:
+        if self.modbus is None and self.mqtt is None:
+            raise ValueError("a point needs modbus or mqtt addressing")
+        is_bool = self.modbus is not None and self.modbus.type in (
+            DataType.BOOL,
+            DataType.BITFIELD,
+        )
+        if self.writable and self.range is None and self.values is None and not is_bool:
+            raise ValueError("writable points must declare 'range' or 'values'")
+        if self.modbus is not None and self.modbus.type is DataType.ENUM and not self.values:
+            raise ValueError("enum points need 'values'")
+        if self.write_values is not None:
+            unknown = set(self.write_values) - set((self.values or {}).values())
+            if unknown:
+                raise ValueError(f"write_values {sorted(unknown)} are not among 'values'")
+        if (
+            self.writable
+            and self.modbus is not None
+            and self.modbus.table
+            in (
+                Table.INPUT,
+                Table.DISCRETE,
+            )
+        ):
+            raise ValueError(f"{self.modbus.table} registers are read-only; cannot be writable")
+        return self
+
+
+class ModbusProfileOptions(StrictModel):
+    """Per-model Modbus defaults; a site may override them per device."""
+
+    scan_interval: Annotated[float, Field(gt=0)] = 60.0
+    max_gap: Annotated[int, Field(ge=0, le=100)] = 8
+    max_registers: Annotated[int, Field(ge=1, le=125)] = 100
+    max_bits: Annotated[int, Field(ge=1, le=2000)] = 800
+
+
+class MqttProfileOptions(StrictModel):
+    """Per-model MQTT conventions: availability topic and expected telemetry interval."""
+
+    availability_topic: str | None = "{base}/status"
+    payload_online: str = "online"
+    payload_offline: str = "offline"
+    interval: Annotated[float, Field(gt=0)] = 60.0
+    stale_after: Annotated[float, Field(gt=1)] = 3.0
+    timestamp_path: str | None = Field(
+        default=None, description="JSON path of the device's own timestamp, if it sends one."
+    )
+
+
+class Profile(StrictModel):
+    """A meter or actuator model. Its id is its path under a profiles folder: ``chint/ddsu666``."""
+
+    manufacturer: str
+    model: str
+    protocol: Literal["modbus", "mqtt"]
+    name: I18nName | None = None
+    source: str = Field(description="Manual or document (with version) the register map is from.")
+    notes: str | None = None
+    modbus: ModbusProfileOptions = ModbusProfileOptions()
+    mqtt: MqttProfileOptions = MqttProfileOptions()
+    points: Annotated[list[Point], Field(min_length=1)]
+
+    def point(self, key: str) -> Point:
+        """The point with ``key``; KeyError if the profile has none."""
+        for point in self.points:
+            if point.key == key:
+                return point
+        raise KeyError(key)
+
+    @model_validator(mode="after")
+    def _check_points(self) -> Profile:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for point in self.points:
+            if point.key in seen:
+                problems.append(f"duplicate point key {point.key!r}")
+            seen.add(point.key)
+            if self.protocol == "modbus" and point.modbus is None:
+                problems.append(f"point {point.key!r} has no modbus address")
+            if self.protocol == "mqtt" and point.mqtt is None:
+                problems.append(f"point {point.key!r} has no mqtt address")
+        problems.extend(_overlaps(self.points))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _overlaps(points: list[Point]) -> list[str]:
+    """Points whose registers overlap, except bitfields sharing a register on different bits."""
+    problems: list[str] = []
+    placed: list[tuple[Table, int, int, Point]] = []
+    for point in points:
+        if point.modbus is None:
+            continue
+        addr = point.modbus
+        start, end = addr.address, addr.address + addr.register_count - 1
+        for table, o_start, o_end, other in placed:
+            if table != addr.table or end < o_start or start > o_end:
+                continue
+            assert other.modbus is not None
+            both_bits = addr.type is DataType.BITFIELD and other.modbus.type is DataType.BITFIELD
+            if both_bits and addr.bit != other.modbus.bit:
+                continue
+            problems.append(
+                f"points {other.key!r} and {point.key!r} overlap at {addr.table} "
+                f"register {max(start, o_start)}"
+            )
+        placed.append((addr.table, start, end, point))
+    return problems
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """JSON Schema for profile files, for editor autocompletion."""
+    return Profile.model_json_schema()

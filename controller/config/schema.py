@@ -1,0 +1,30 @@
+"""JSON Schema of a site file, assembled from the section models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from .site import Building, Calendar, Campus, Device, Link, PolicyConfig, Sinks
+
+__all__ = ["site_json_schema"]
+
+
+class _SiteFile(BaseModel):
+    """A site file: campus, buildings, links, devices, sinks, policies and calendar."""
+
+    campus: Campus
+    profile_dirs: list[str] = Field(default=[], description="Extra profile folders.")
+    buildings: list[Building] = []
+    links: list[Link] = []  # type: ignore[valid-type]
+    devices: list[Device] = []
+    sinks: Sinks = Sinks()
+    policies: list[PolicyConfig] = []
+    calendar: Calendar = Calendar()
+
+
+def site_json_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = TypeAdapter(_SiteFile).json_schema()
+    schema["title"] = "sanjie site"
+    return schema

@@ -1,0 +1,328 @@
+"""The site model: campus, buildings, rooms, links, devices, sinks, policies, calendar.
+
+Sections are validated item by item (see ``loader``), so one bad device does not hide the
+errors of the others; cross-references are checked after that, in ``loader`` too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+
+from .common import I18nName, Slug, StrictModel
+
+__all__ = [
+    "Area",
+    "Building",
+    "BuildingKind",
+    "Calendar",
+    "Campus",
+    "Circuit",
+    "DateSpan",
+    "Device",
+    "HistorySink",
+    "InfluxV1Sink",
+    "InfluxV2Sink",
+    "Link",
+    "ModbusTcpLink",
+    "MqttLink",
+    "PolicyConfig",
+    "Room",
+    "RtuOverTcpLink",
+    "SerialLink",
+    "Sinks",
+    "TlsOptions",
+]
+
+
+class BuildingKind(StrEnum):
+    DORM = "dorm"
+    CANTEEN = "canteen"
+    BATHHOUSE = "bathhouse"
+    TEACHING = "teaching"
+    OTHER = "other"
+
+
+class Circuit(StrEnum):
+    """Which circuit or service a device meters or switches (分项: lighting/sockets, AC, power)."""
+
+    AC = "ac"
+    SOCKETS = "sockets"
+    LIGHTING = "lighting"
+    POWER = "power"
+    MAIN = "main"
+    KITCHEN = "kitchen"
+    COLD_WATER = "cold_water"
+    HOT_WATER = "hot_water"
+    SHOWER = "shower"
+    OTHER = "other"
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {value!r}") from err
+    return value
+
+
+def _unit_id(value: int) -> int:
+    if not 1 <= value <= 247:
+        raise ValueError("must be 1–247")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError("must be 1–65535")
+    return value
+
+
+Port = Annotated[int, AfterValidator(_port)]
+UnitId = Annotated[int, AfterValidator(_unit_id)]
+Seconds = Annotated[float, Field(gt=0, le=86400)]
+
+
+class Campus(StrictModel):
+    id: Slug
+    name: I18nName
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+
+
+class Room(StrictModel):
+    """A dorm room (or office). Capacity is in beds; occupants defaults to capacity."""
+
+    id: Slug
+    floor: int
+    capacity: Annotated[int, Field(ge=0, le=50)] = 4
+    occupants: Annotated[int, Field(ge=0, le=50)] | None = None
+    name: I18nName | None = None
+
+    @property
+    def occupancy(self) -> int:
+        return self.capacity if self.occupants is None else self.occupants
+
+    @model_validator(mode="after")
+    def _fits(self) -> Room:
+        if self.occupants is not None and self.occupants > self.capacity:
+            raise ValueError(f"occupants {self.occupants} exceed capacity {self.capacity}")
+        return self
+
+
+class Area(StrictModel):
+    """A part of a building that is not a room: canteen kitchen, hand-wash row, shower hall."""
+
+    id: Slug
+    name: I18nName
+    floor: int | None = None
+
+
+class Building(StrictModel):
+    id: Slug
+    kind: BuildingKind
+    name: I18nName
+    floors: Annotated[int, Field(ge=1, le=200)] = 1
+    rooms: list[Room] = []
+    areas: list[Area] = []
+
+    @model_validator(mode="after")
+    def _unique_children(self) -> Building:
+        problems = []
+        for what, ids in (
+            ("room", [r.id for r in self.rooms]),
+            ("area", [a.id for a in self.areas]),
+        ):
+            dupes = (
+                sorted({i for i in ids if ids.count(i) > 1}) if len(ids) != len(set(ids)) else []
+            )
+            if dupes:
+                problems.append(f"duplicate {what} id(s): {', '.join(dupes)}")
+        bad_floor = [r.id for r in self.rooms if not 0 <= r.floor <= self.floors]
+        if bad_floor:
+            problems.append(
+                f"room(s) {', '.join(bad_floor[:5])} on a floor outside 0–{self.floors}"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class TlsOptions(StrictModel):
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+
+
+class _LinkBase(StrictModel):
+    id: Slug
+    name: I18nName | None = None
+    timeout: Seconds = 1.0
+
+
+class ModbusTcpLink(_LinkBase):
+    """A Modbus TCP gateway or device (MBAP framing)."""
+
+    type: Literal["modbus_tcp"]
+    host: str
+    port: Port = 502
+    inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.0
+
+
+class RtuOverTcpLink(_LinkBase):
+    """A transparent RS-485-to-Ethernet gateway: RTU frames with CRC inside TCP."""
+
+    type: Literal["rtu_over_tcp"]
+    host: str
+    port: Port = 502
+    baudrate: int = 9600
+    inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.005
+
+
+class SerialLink(_LinkBase):
+    """An RS-485 port on the controller itself (USB adapter)."""
+
+    type: Literal["serial"]
+    port: str = Field(description="Device path, e.g. /dev/ttyUSB0")
+    baudrate: int = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.005
+
+
+class MqttLink(_LinkBase):
+    """An MQTT broker. Without ``host`` the demo starts a broker itself."""
+
+    type: Literal["mqtt"]
+    host: str | None = None
+    port: Port = 1883
+    username: str | None = None
+    password: str | None = None
+    client_id: str | None = None
+    protocol: Literal["5", "3.1.1"] = "5"
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 60
+    session_expiry: Annotated[int, Field(ge=0)] = 86400
+    tls: TlsOptions | None = None
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+
+Link = Annotated[
+    ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink, Field(discriminator="type")
+]
+
+MODBUS_LINK_TYPES = ("modbus_tcp", "rtu_over_tcp", "serial")
+
+
+class Device(StrictModel):
+    """One physical device: where it is, which profile it follows and how it is reached."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")]
+    profile: str
+    building: Slug
+    room: Slug | None = None
+    area: Slug | None = None
+    link: Slug
+    unit_id: UnitId | None = None
+    topic_base: str | None = None
+    circuit: Circuit | None = None
+    tags: list[Slug] = []
+    scan_interval: Seconds | None = None
+    name: I18nName | None = None
+
+    @model_validator(mode="after")
+    def _placed_once(self) -> Device:
+        if self.room is not None and self.area is not None:
+            raise ValueError("a device is in a room or an area, not both")
+        if self.unit_id is not None and self.topic_base is not None:
+            raise ValueError("unit_id is for Modbus devices, topic_base for MQTT: not both")
+        return self
+
+    @property
+    def mqtt_base(self) -> str:
+        return self.topic_base or f"sanjie/dev/{self.id}"
+
+
+class InfluxV1Sink(StrictModel):
+    """InfluxDB 1.x through the v1 ``/write`` endpoint."""
+
+    type: Literal["influxdb_v1"]
+    url: str
+    database: str
+    retention_policy: str | None = None
+    username: str | None = None
+    password: str | None = None
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    flush_interval: Seconds = 5.0
+    outbox_path: str = "var/outbox.sqlite3"
+    outbox_max_mb: Annotated[float, Field(gt=0)] = 512.0
+
+
+class InfluxV2Sink(StrictModel):
+    """InfluxDB 2.x/3.x/Cloud (or anything speaking ``/api/v2/write``)."""
+
+    type: Literal["influxdb_v2"]
+    url: str
+    token: str | None = None
+    org: str
+    bucket: str
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    flush_interval: Seconds = 5.0
+    outbox_path: str = "var/outbox.sqlite3"
+    outbox_max_mb: Annotated[float, Field(gt=0)] = 512.0
+
+
+class HistorySink(StrictModel):
+    """The embedded SQLite history, used when no InfluxDB is configured."""
+
+    path: str = "var/history.sqlite3"
+    retention_days: Annotated[int, Field(ge=1)] = 400
+
+
+class Sinks(StrictModel):
+    influxdb: Annotated[InfluxV1Sink | InfluxV2Sink, Field(discriminator="type")] | None = None
+    history: HistorySink = HistorySink()
+
+
+class PolicyConfig(StrictModel):
+    """A policy declaration. Its ``type`` selects the parameters, validated by the policy engine."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: Slug
+    type: str
+    enabled: bool = True
+    name: I18nName | None = None
+
+
+class DateSpan(StrictModel):
+    name: str
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateSpan:
+        if self.end < self.start:
+            raise ValueError(f"ends {self.end} before it starts {self.start}")
+        return self
+
+
+class Calendar(StrictModel):
+    """Teaching calendar. Entries here win over the public-holiday library."""
+
+    semesters: list[DateSpan] = []
+    vacations: list[DateSpan] = []
+    holidays: list[dt.date] = Field(default=[], description="Extra days off (public holidays).")
+    workdays: list[dt.date] = Field(default=[], description="Make-up working days (调休).")
+    holidays_file: str | None = Field(
+        default=None, description="YAML file of holidays/workdays, relative to the site file."
+    )

@@ -1,0 +1,39 @@
+"""The entity/state core: clock, entities, state store and event bus."""
+
+from .bus import BusClosed, EventBus, Overflow, Subscription
+from .clock import Clock, FakeClock, ScaledClock, SystemClock
+from .entity import Entity, Quality, entity_id
+from .events import (
+    AlarmRaised,
+    AvailabilityChanged,
+    CommandCompleted,
+    Event,
+    State,
+    StateChanged,
+    SubscriberLagging,
+)
+from .registry import EntityRegistry
+from .state import StateStore
+
+__all__ = [
+    "AlarmRaised",
+    "AvailabilityChanged",
+    "BusClosed",
+    "Clock",
+    "CommandCompleted",
+    "Entity",
+    "EntityRegistry",
+    "Event",
+    "EventBus",
+    "FakeClock",
+    "Overflow",
+    "Quality",
+    "ScaledClock",
+    "State",
+    "StateChanged",
+    "StateStore",
+    "SubscriberLagging",
+    "Subscription",
+    "SystemClock",
+    "entity_id",
+]

@@ -1,0 +1,93 @@
+"""Events carried by the bus. Plain slotted dataclasses: the hot path creates many of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .entity import Quality
+
+__all__ = [
+    "AlarmRaised",
+    "AvailabilityChanged",
+    "CommandCompleted",
+    "Event",
+    "State",
+    "StateChanged",
+    "SubscriberLagging",
+]
+
+Value = float | int | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The last known value of an entity. ``timestamp`` is epoch seconds (UTC)."""
+
+    value: Value
+    timestamp: float
+    quality: Quality = Quality.GOOD
+    available: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all bus events."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(Event):
+    """A new reading (every reading, not only changes: the recorder records them all).
+
+    ``changed`` tells whether value, quality or availability differ from ``old``.
+    """
+
+    entity_id: str
+    old: State | None
+    new: State
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityChanged(Event):
+    """A device went offline or came back."""
+
+    device_id: str
+    available: bool
+    timestamp: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCompleted(Event):
+    """A command to a device finished: confirmed, refused or failed. Audited."""
+
+    entity_id: str
+    value: Any
+    ok: bool
+    actor: str
+    reason: str
+    timestamp: float
+    error: str | None = None
+    source: str = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaised(Event):
+    """Something staff must look at: a leak, an overload trip, a stuck valve, an outbox near full."""
+
+    alarm_id: str
+    severity: str
+    message_zh: str
+    message_en: str
+    timestamp: float
+    entity_id: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberLagging(Event):
+    """A subscriber's queue overflowed and events were dropped for it."""
+
+    subscriber: str
+    dropped: int

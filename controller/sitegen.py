@@ -1,0 +1,349 @@
+"""Generate a campus site: the example campus and N-room campuses for benchmarks.
+
+Dorm buildings have floors of ``rooms_per_floor`` rooms, one RS-485 gateway per floor. Each room
+has a socket-circuit meter with relay, a cold-water meter with valve, a hot-water meter and an
+AC gateway. One canteen (main and kitchen sub-meters, hand-wash delayed-closing valves, MQTT
+plugs on non-essential loads) and one bathhouse (MQTT shower valves) complete the campus.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["SiteShape", "generate_site", "write_site"]
+
+# Unit-id plan on a dorm floor bus: room r (1-based on its floor) uses r, 20+r, 40+r, 60+r.
+_ELEC, _COLD, _HOT, _AC = 0, 20, 40, 60
+_FLOOR_LIGHTING_UNIT = 101
+_BUILDING_MAIN_UNIT = 100
+_BUILDING_HOT_WATER_UNIT = 102
+
+
+@dataclass(frozen=True)
+class SiteShape:
+    """How big a campus to generate."""
+
+    rooms: int = 240
+    rooms_per_floor: int = 20
+    floors: int = 6
+    capacity: int = 4
+    host: str = "127.0.0.1"
+    first_port: int = 15020
+    canteen_valves: int = 20
+    shower_valves: int = 30
+
+    def __post_init__(self) -> None:
+        if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
+            raise ValueError("rooms, rooms_per_floor and floors must be positive")
+        if self.rooms_per_floor > 20:
+            raise ValueError("at most 20 rooms per floor bus (unit ids 1–80 per floor)")
+
+
+def _name(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
+
+
+class _Builder:
+    def __init__(self, shape: SiteShape) -> None:
+        self.shape = shape
+        self.port = shape.first_port
+        self.buildings: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
+        self.devices: dict[str, list[dict[str, Any]]] = {}
+
+    def link(self, link_id: str, kind: str, zh: str, en: str) -> str:
+        self.links.append(
+            {
+                "id": link_id,
+                "type": kind,
+                "name": _name(zh, en),
+                "host": self.shape.host,
+                "port": self.port,
+                "timeout": 0.5,
+            }
+        )
+        self.port += 1
+        return link_id
+
+    def device(self, group: str, **fields: Any) -> None:
+        self.devices.setdefault(group, []).append(
+            {k: v for k, v in fields.items() if v is not None}
+        )
+
+    def dorms(self) -> None:
+        s = self.shape
+        per_building = s.rooms_per_floor * s.floors
+        for b in range(math.ceil(s.rooms / per_building)):
+            bid = f"dorm-{b + 1}"
+            left = min(per_building, s.rooms - b * per_building)
+            floors = math.ceil(left / s.rooms_per_floor)
+            rooms = []
+            for i in range(left):
+                floor, r = divmod(i, s.rooms_per_floor)
+                rooms.append(
+                    {"id": f"{floor + 1}{r + 1:02d}", "floor": floor + 1, "capacity": s.capacity}
+                )
+            self.buildings.append(
+                {
+                    "id": bid,
+                    "kind": "dorm",
+                    "floors": floors,
+                    "name": _name(f"学生公寓{b + 1}号楼", f"Dormitory {b + 1}"),
+                    "rooms": rooms,
+                }
+            )
+            for floor in range(1, floors + 1):
+                gw = self.link(
+                    f"gw-{bid}-f{floor}",
+                    "rtu_over_tcp",
+                    f"{b + 1}号楼{floor}层 485 网关",
+                    f"Dorm {b + 1} floor {floor} RS-485",
+                )
+                if floor == 1:
+                    self.device(
+                        bid,
+                        id=f"{bid}.main",
+                        profile="acrel/adl400",
+                        building=bid,
+                        link=gw,
+                        unit_id=_BUILDING_MAIN_UNIT,
+                        circuit="main",
+                    )
+                    self.device(
+                        bid,
+                        id=f"{bid}.hot-water",
+                        profile="generic/tuf2000m",
+                        building=bid,
+                        link=gw,
+                        unit_id=_BUILDING_HOT_WATER_UNIT,
+                        circuit="hot_water",
+                    )
+                self.device(
+                    bid,
+                    id=f"{bid}.f{floor}.lighting",
+                    profile="chint/ddsu666",
+                    building=bid,
+                    link=gw,
+                    unit_id=_FLOOR_LIGHTING_UNIT,
+                    circuit="lighting",
+                    tags=[f"floor-{floor}"],
+                )
+                for room in rooms:
+                    if room["floor"] != floor:
+                        continue
+                    r = int(room["id"][-2:])
+                    base = f"{bid}.{room['id']}"
+                    for suffix, profile, offset, circuit in (
+                        ("elec", "generic/dorm-prepaid-meter", _ELEC, "sockets"),
+                        ("cold", "xintai/water-meter-valve", _COLD, "cold_water"),
+                        ("hot", "xintai/water-meter-valve", _HOT, "hot_water"),
+                        ("ac", "intesis/ac-gateway", _AC, "ac"),
+                    ):
+                        self.device(
+                            bid,
+                            id=f"{base}.{suffix}",
+                            profile=profile,
+                            building=bid,
+                            room=room["id"],
+                            link=gw,
+                            unit_id=offset + r,
+                            circuit=circuit,
+                        )
+
+    def canteen(self) -> None:
+        bid = "canteen-1"
+        self.buildings.append(
+            {
+                "id": bid,
+                "kind": "canteen",
+                "floors": 2,
+                "name": _name("第一食堂", "Canteen 1"),
+                "areas": [
+                    {"id": "kitchen", "name": _name("后厨", "Kitchen"), "floor": 1},
+                    {"id": "dining", "name": _name("餐厅", "Dining hall"), "floor": 1},
+                    {"id": "handwash", "name": _name("洗手区", "Hand-wash row"), "floor": 1},
+                ],
+            }
+        )
+        gw = self.link("gw-canteen-1", "modbus_tcp", "第一食堂电表网关", "Canteen 1 meters")
+        self.device(
+            bid,
+            id=f"{bid}.main",
+            profile="acrel/adl400",
+            building=bid,
+            link=gw,
+            unit_id=1,
+            circuit="main",
+        )
+        for unit, (key, profile) in enumerate(
+            [
+                ("cooking", "chint/dtsu666"),
+                ("cold-store", "chint/dtsu666"),
+                ("exhaust", "chint/dtsu666"),
+                ("dishwasher", "eastron/sdm630"),
+                ("water-boiler", "eastron/sdm120"),
+            ],
+            start=2,
+        ):
+            self.device(
+                bid,
+                id=f"{bid}.kitchen.{key}",
+                profile=profile,
+                building=bid,
+                area="kitchen",
+                link=gw,
+                unit_id=unit,
+                circuit="kitchen",
+            )
+        self.device(
+            bid,
+            id=f"{bid}.water",
+            profile="xintai/water-meter-valve",
+            building=bid,
+            area="kitchen",
+            link=gw,
+            unit_id=7,
+            circuit="cold_water",
+        )
+        vgw = self.link(
+            "gw-canteen-1-valves", "rtu_over_tcp", "洗手区阀门总线", "Hand-wash valve bus"
+        )
+        for v in range(1, self.shape.canteen_valves + 1):
+            self.device(
+                bid,
+                id=f"{bid}.handwash.v{v:02d}",
+                profile="generic/delay-valve",
+                building=bid,
+                area="handwash",
+                link=vgw,
+                unit_id=v,
+                circuit="cold_water",
+                tags=["handwash"],
+            )
+        for key in ("display-fridge", "drink-cooler", "signage", "dining-fans"):
+            self.device(
+                bid,
+                id=f"{bid}.plug.{key}",
+                profile="tasmota/energy-plug",
+                building=bid,
+                area="dining",
+                link="mqtt-main",
+                topic_base=f"canteen1_{key.replace('-', '_')}",
+                circuit="power",
+                tags=["nonessential"],
+            )
+
+    def bathhouse(self) -> None:
+        bid = "bath-1"
+        self.buildings.append(
+            {
+                "id": bid,
+                "kind": "bathhouse",
+                "floors": 1,
+                "name": _name("第一浴室", "Bathhouse 1"),
+                "areas": [{"id": "showers", "name": _name("淋浴间", "Shower hall"), "floor": 1}],
+            }
+        )
+        gw = self.link("gw-bath-1", "modbus_tcp", "浴室网关", "Bathhouse gateway")
+        self.device(
+            bid,
+            id=f"{bid}.main",
+            profile="eastron/sdm630",
+            building=bid,
+            link=gw,
+            unit_id=1,
+            circuit="main",
+        )
+        self.device(
+            bid,
+            id=f"{bid}.hot-water",
+            profile="generic/tuf2000m",
+            building=bid,
+            area="showers",
+            link=gw,
+            unit_id=2,
+            circuit="hot_water",
+        )
+        for v in range(1, self.shape.shower_valves + 1):
+            self.device(
+                bid,
+                id=f"{bid}.shower.s{v:02d}",
+                profile="generic/mqtt-shower-valve",
+                building=bid,
+                area="showers",
+                link="mqtt-main",
+                topic_base=f"bath1/shower/s{v:02d}",
+                circuit="shower",
+                tags=["shower"],
+            )
+
+
+def generate_site(shape: SiteShape) -> dict[str, Any]:
+    """The site as data: ``{"site.yaml": ..., "links.yaml": ..., "devices/x.yaml": ...}``."""
+    b = _Builder(shape)
+    b.dorms()
+    b.canteen()
+    b.bathhouse()
+    b.links.append({"id": "mqtt-main", "type": "mqtt", "name": _name("校园 MQTT", "Campus MQTT")})
+    files: dict[str, Any] = {
+        "buildings.yaml": b.buildings,
+        "links.yaml": b.links,
+        "policies.yaml": default_policies(),
+        "calendar.yaml": default_calendar(),
+    }
+    for group, devices in b.devices.items():
+        files[f"devices/{group}.yaml"] = devices
+    return files
+
+
+def default_policies() -> list[dict[str, Any]]:
+    """The example campus's savings policies (types are defined by the policy engine)."""
+    return []
+
+
+def default_calendar() -> dict[str, Any]:
+    return {
+        "semesters": [
+            {"name": "2026 秋季学期", "start": "2026-09-01", "end": "2027-01-15"},
+            {"name": "2027 春季学期", "start": "2027-02-22", "end": "2027-07-02"},
+        ],
+        "vacations": [
+            {"name": "2026 暑假", "start": "2026-07-04", "end": "2026-08-31"},
+            {"name": "2027 寒假", "start": "2027-01-16", "end": "2027-02-21"},
+        ],
+    }
+
+
+_SITE_HEADER = """\
+# Generated by `sanjie gen-site`; edit freely. Files are joined with !include.
+campus:
+  id: {campus}
+  name: {{zh: {zh}, en: {en}}}
+  timezone: Asia/Shanghai
+buildings: !include buildings.yaml
+links: !include links.yaml
+devices: !include devices/*.yaml
+policies: !include policies.yaml
+calendar: !include calendar.yaml
+"""
+
+
+def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
+    """Write the generated site under ``out``; returns the path of ``site.yaml``."""
+    (out / "devices").mkdir(parents=True, exist_ok=True)
+    for name, data in generate_site(shape).items():
+        text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+        (out / name).write_text(text, encoding="utf-8")
+    site = out / "site.yaml"
+    site.write_text(
+        _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus"), encoding="utf-8"
+    )
+    return site
+
+
+_Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
