@@ -52,7 +52,7 @@ class Controller:
         self._started = asyncio.Event()
 
     def add(self, component: Component) -> None:
-        """Add a component; it starts with the controller (or at once if already running)."""
+        """Add a component; it starts when ``running`` is entered."""
         self.components.append(component)
 
     def status(self) -> dict[str, dict[str, Any]]:
@@ -63,15 +63,16 @@ class Controller:
         """Run every component until the block exits; the bus closes last."""
         try:
             async with asyncio.TaskGroup() as group:
-                for component in self.components:
+                tasks = [
                     group.create_task(component.run(), name=component.name)
+                    for component in self.components
+                ]
                 self._started.set()
                 try:
                     yield self
                 finally:
-                    for task in asyncio.all_tasks():
-                        if task.get_name() in {c.name for c in self.components}:
-                            task.cancel()
+                    for task in tasks:
+                        task.cancel()
         finally:
             self.bus.close()
             _LOGGER.info("Controller for %s stopped", self.site.campus.id)
