@@ -11,11 +11,13 @@ from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from controller import __version__
 from controller.app import Controller
 from controller.core import Entity
 
+from .metrics import render_metrics
 from .schemas import (
     BuildingOut,
     CommandRequest,
@@ -87,6 +89,18 @@ def _routes(ctrl: Controller) -> APIRouter:
             "bus": [dataclasses.asdict(s) for s in ctrl.bus.stats()],
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> str:
+        """Prometheus text format of every component's figures and the bus queues."""
+        bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
+        return render_metrics(
+            {
+                **ctrl.status(),
+                "bus": {"subscribers": bus, "published": ctrl.bus.published},
+                "devices": {"unavailable": len(ctrl.states.unavailable_devices)},
+            }
+        )
 
     @router.get("/entities")
     def entities(

@@ -95,13 +95,18 @@ async def test_states_reflect_the_store(client: httpx.AsyncClient, controller: C
     assert power["quality"] == "good"
     never = (await client.get("/api/states/dorm-1.101.elec.energy")).json()
     assert never == {
-        "entity_id": "dorm-1.101.elec.energy", "value": None, "timestamp": None,
-        "quality": None, "available": False,
+        "entity_id": "dorm-1.101.elec.energy",
+        "value": None,
+        "timestamp": None,
+        "quality": None,
+        "available": False,
     }
     assert (await client.get("/api/states/nope")).status_code == 404
 
 
-async def test_command_is_routed_and_audited(client: httpx.AsyncClient, controller: Controller) -> None:
+async def test_command_is_routed_and_audited(
+    client: httpx.AsyncClient, controller: Controller
+) -> None:
     events = controller.bus.subscribe("audit", [CommandCompleted])
     reply = await client.post(
         "/api/commands",
@@ -121,8 +126,11 @@ async def test_command_is_routed_and_audited(client: httpx.AsyncClient, controll
         ({"entity_id": "dorm-1.101.elec.power", "value": 1, "reason": "x"}, 409, "read-only"),
         ({"entity_id": "nope", "value": 1, "reason": "x"}, 404, "unknown entity"),
         ({"entity_id": "dorm-1.101.elec.relay", "value": True}, 422, "reason"),
-        ({"entity_id": "dorm-1.101.elec.relay", "value": True, "reason": "x", "extra": 1}, 422,
-         "extra"),
+        (
+            {"entity_id": "dorm-1.101.elec.relay", "value": True, "reason": "x", "extra": 1},
+            422,
+            "extra",
+        ),
         ({"entity_id": "dorm-1.101.ac.setpoint", "value": 26, "reason": "x"}, 502, "confirm"),
     ],
 )
@@ -140,3 +148,15 @@ async def test_status_lists_bus_queues(client: httpx.AsyncClient, controller: Co
     assert body["bus"][0]["name"] == "recorder"
     assert body["bus"][0]["maxsize"] == 5
     assert body["unavailable_devices"] == []
+
+
+async def test_metrics_in_prometheus_text(
+    client: httpx.AsyncClient, controller: Controller
+) -> None:
+    controller.bus.subscribe("recorder", maxsize=5)
+    controller.states.set("dorm-1.101.elec.power", 5.0)
+    text = (await client.get("/api/metrics")).text
+    assert "# TYPE sanjie_bus_subscribers_depth gauge" in text
+    assert 'sanjie_bus_subscribers_depth{key="recorder"} 1.0' in text
+    assert "sanjie_bus_published 1.0" in text
+    assert "sanjie_devices_unavailable 0.0" in text
