@@ -18,7 +18,6 @@ from rich.table import Table
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
-from controller.core import EntityRegistry
 
 __all__ = ["app", "main"]
 
@@ -51,7 +50,15 @@ def load_or_exit(path: Path) -> LoadedSite:
         raise typer.Exit(EXIT_INVALID) from None
 
 
-def summary_table(site: LoadedSite, registry: EntityRegistry) -> Table:
+def _entity_counts(site: LoadedSite) -> Counter[str]:
+    """Entities per building, counted from the profiles (no need to build 200k entities)."""
+    counts: Counter[str] = Counter()
+    for device in site.devices.values():
+        counts[device.building] += len(site.profiles[device.profile].points)
+    return counts
+
+
+def summary_table(site: LoadedSite) -> Table:
     """Buildings with their rooms, devices and entities, for check-config and the demo."""
     table = Table(title=f"{site.campus.name.zh} ({site.campus.id})", show_lines=False)
     for col in (
@@ -64,7 +71,7 @@ def summary_table(site: LoadedSite, registry: EntityRegistry) -> Table:
     ):
         table.add_column(col)
     devices_per = Counter(d.building for d in site.devices.values())
-    entities_per = Counter(e.building for e in registry)
+    entities_per = _entity_counts(site)
     for b in site.buildings.values():
         table.add_row(
             f"{b.name.zh} / {b.name.en or b.id}",
@@ -77,8 +84,9 @@ def summary_table(site: LoadedSite, registry: EntityRegistry) -> Table:
     return table
 
 
-def print_summary(site: LoadedSite, registry: EntityRegistry) -> None:
-    console.print(summary_table(site, registry))
+def print_summary(site: LoadedSite) -> None:
+    """The site's structure: buildings, devices per profile, and the totals."""
+    console.print(summary_table(site))
     per_profile = Counter(d.profile for d in site.devices.values())
     table = Table(title="设备型号 Devices per profile")
     table.add_column("Profile")
@@ -89,9 +97,11 @@ def print_summary(site: LoadedSite, registry: EntityRegistry) -> None:
         table.add_row(pid, f"{prof.manufacturer} {prof.model}", str(count))
     console.print(table)
     rooms = sum(len(b.rooms) for b in site.buildings.values())
+    entities = sum(_entity_counts(site).values())
     console.print(
         f"{len(site.buildings)} buildings, {rooms} rooms, {len(site.links)} links, "
-        f"{len(site.devices)} devices, {len(registry)} entities, {len(site.policies)} policies"
+        f"{len(site.devices)} devices, {entities} entities, {len(site.policies)} policies",
+        soft_wrap=True,
     )
 
 
@@ -102,9 +112,10 @@ def check_config(
     """Validate a site and its profiles: print every error (exit 1) or a summary (exit 0)."""
     started = time.perf_counter()
     site = load_or_exit(path)
-    registry = EntityRegistry.from_site(site)
-    print_summary(site, registry)
-    console.print(f"[green]OK[/green] {path} in {time.perf_counter() - started:.2f} s")
+    print_summary(site)
+    console.print(
+        f"[green]OK[/green] {path} in {time.perf_counter() - started:.2f} s", soft_wrap=True
+    )
 
 
 @app.command("schema")
@@ -126,11 +137,19 @@ def schema(
 
 @app.command("gen-site")
 def gen_site(
+    *,
     rooms: Annotated[int, typer.Option(min=1, help="Dorm rooms to generate.")] = 240,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("generated-site"),
     rooms_per_floor: Annotated[int, typer.Option(min=1, max=20)] = 20,
     floors: Annotated[int, typer.Option(min=1, max=60)] = 6,
     first_port: Annotated[int, typer.Option(min=1024, max=65000)] = 15020,
+    explicit: Annotated[
+        bool,
+        typer.Option(
+            "--explicit",
+            help="Write every dorm room and device out instead of per-floor/per-room templates.",
+        ),
+    ] = False,
 ) -> None:
     """Write an N-room campus (for benchmarks and trials) and print its site file."""
     from controller.sitegen import SiteShape, write_site
@@ -139,10 +158,26 @@ def gen_site(
     site = write_site(
         out,
         SiteShape(
-            rooms=rooms, rooms_per_floor=rooms_per_floor, floors=floors, first_port=first_port
+            rooms=rooms,
+            rooms_per_floor=rooms_per_floor,
+            floors=floors,
+            first_port=first_port,
+            layout="explicit" if explicit else "templates",
         ),
     )
     console.print(f"wrote {site} in {time.perf_counter() - started:.2f} s")
+
+
+def _demo_logging() -> None:
+    """Warnings and errors above the live view (rich keeps them out of its way)."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(RichHandler(console=err_console, show_path=False))
+        root.setLevel(logging.WARNING)
 
 
 @app.command("demo")
@@ -150,12 +185,118 @@ def demo(
     site: Annotated[
         Path | None, typer.Option(help="Site file; the example campus when omitted.")
     ] = None,
+    *,
+    speed: Annotated[
+        float, typer.Option(min=0.01, help="Emulated seconds per wall-clock second.")
+    ] = 10.0,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds (exit 0).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the emulated campus.")] = 0,
+    free_ports: Annotated[
+        bool, typer.Option(help="Emulators on free ports instead of the site's.")
+    ] = False,
+    headless: Annotated[
+        bool, typer.Option(help="No live view; print the final state at the end.")
+    ] = False,
 ) -> None:
-    """Run the demo campus. For now: load the example campus, validate it, show its structure."""
+    """Run the example campus: emulated devices, the controller polling them, a live view.
+
+    Ctrl-C stops everything cleanly.
+    """
+    import asyncio
+
+    from controller.demo import DemoOptions, run_demo
+
     path = site or example_site()
-    loaded = load_or_exit(path)
-    registry = EntityRegistry.from_site(loaded)
-    print_summary(loaded, registry)
+    load_or_exit(path)
+    _demo_logging()
+    options = DemoOptions(
+        site=path,
+        speed=speed,
+        duration=duration,
+        seed=seed,
+        free_ports=free_ports,
+        headless=headless or not console.is_terminal,
+    )
+    try:
+        asyncio.run(run_demo(options, console))
+    except OSError as err:
+        err_console.print(f"[red]cannot start the demo:[/red] {err} (try --free-ports)")
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command("emulate")
+def emulate(
+    site: Annotated[Path, typer.Argument(help="The site file (site.yaml).")],
+    *,
+    speed: Annotated[
+        float, typer.Option(min=0.01, help="Emulated seconds per wall-clock second.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the device models.")] = 0,
+    latency: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds per transaction on every bus (default: from baud rates)."
+        ),
+    ] = None,
+    free_ports: Annotated[
+        bool, typer.Option(help="Listen on free ports instead of the site's.")
+    ] = False,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Inject a fault, TARGET:KIND[=ARG] (repeatable), e.g. "
+            "dorm-1.101.elec:no_reply, gw-dorm-1-f1:drop=50, dorm-1.101.cold:exception=2."
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds.")
+    ] = None,
+    mqtt_fault_rate: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Share of MQTT messages sent malformed, duplicated or incomplete."
+        ),
+    ] = 0.0,
+) -> None:
+    """Serve every device of a site: Modbus on loopback where its links point, MQTT devices
+    on their link's broker (a local one if the link names none). Ctrl-C stops."""
+    import asyncio
+    import contextlib
+
+    from controller.broker import site_brokers
+    from controller.core import ScaledClock
+    from emulators.modbus.serve import serve_site
+    from emulators.mqtt.serve import serve_mqtt
+
+    loaded = load_or_exit(site)
+    clock = ScaledClock(speed, tz=loaded.campus.timezone)
+
+    async def serve() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            brokers = await site_brokers(loaded, stack, free_ports=free_ports)
+            await stack.enter_async_context(
+                serve_mqtt(
+                    loaded, clock, console, brokers=brokers, seed=seed, fault_rate=mqtt_fault_rate
+                )
+            )
+            await serve_site(
+                loaded,
+                clock,
+                console,
+                seed=seed,
+                latency=latency,
+                free_ports=free_ports,
+                faults=fault or [],
+                duration=duration,
+            )
+
+    try:
+        asyncio.run(serve())
+    except (OSError, ValueError) as err:
+        err_console.print(f"[red]cannot emulate:[/red] {err}")
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def main() -> None:

@@ -11,17 +11,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 __all__ = ["SiteShape", "generate_site", "write_site"]
 
-# Unit-id plan on a dorm floor bus: room r (1-based on its floor) uses r, 20+r, 40+r, 60+r.
-_ELEC, _COLD, _HOT, _AC = 0, 20, 40, 60
+# Unit-id plan on a dorm floor bus: room r (1-based on its floor) uses r, 20+r, 40+r, 60+r;
+# the floor's lighting meter is 101, and floor 1's bus also has the building's main meter (100)
+# and hot-water heat meter (102).
+_ROOM_DEVICES = (
+    ("elec", "generic/dorm-prepaid-meter", 0, "sockets"),
+    ("cold", "xintai/water-meter-valve", 20, "cold_water"),
+    ("hot", "xintai/water-meter-valve", 40, "hot_water"),
+    ("ac", "intesis/ac-gateway", 60, "ac"),
+)
+_LIGHTING = ("chint/ddsu666", "lighting")
 _FLOOR_LIGHTING_UNIT = 101
-_BUILDING_MAIN_UNIT = 100
-_BUILDING_HOT_WATER_UNIT = 102
+_BUILDING_DEVICES = (
+    ("main", "acrel/adl400", 100, "main"),
+    ("hot-water", "generic/tuf2000m", 102, "hot_water"),
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class SiteShape:
     first_port: int = 15020
     canteen_valves: int = 20
     shower_valves: int = 30
+    layout: Literal["templates", "explicit"] = "templates"
+    """Dorm rooms and devices as per-floor/per-room templates, or every one written out."""
 
     def __post_init__(self) -> None:
         if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
@@ -82,78 +94,99 @@ class _Builder:
             bid = f"dorm-{b + 1}"
             left = min(per_building, s.rooms - b * per_building)
             floors = math.ceil(left / s.rooms_per_floor)
-            rooms = []
-            for i in range(left):
-                floor, r = divmod(i, s.rooms_per_floor)
-                rooms.append(
-                    {"id": f"{floor + 1}{r + 1:02d}", "floor": floor + 1, "capacity": s.capacity}
-                )
-            self.buildings.append(
-                {
-                    "id": bid,
-                    "kind": "dorm",
-                    "floors": floors,
-                    "name": _name(f"学生公寓{b + 1}号楼", f"Dormitory {b + 1}"),
-                    "rooms": rooms,
-                }
-            )
+            building: dict[str, Any] = {
+                "id": bid,
+                "kind": "dorm",
+                "floors": floors,
+                "name": _name(f"学生公寓{b + 1}号楼", f"Dormitory {b + 1}"),
+            }
+            self.buildings.append(building)
             for floor in range(1, floors + 1):
-                gw = self.link(
+                self.link(
                     f"gw-{bid}-f{floor}",
                     "rtu_over_tcp",
                     f"{b + 1}号楼{floor}层 485 网关",
                     f"Dorm {b + 1} floor {floor} RS-485",
                 )
-                if floor == 1:
-                    self.device(
-                        bid,
-                        id=f"{bid}.main",
-                        profile="acrel/adl400",
-                        building=bid,
-                        link=gw,
-                        unit_id=_BUILDING_MAIN_UNIT,
-                        circuit="main",
-                    )
-                    self.device(
-                        bid,
-                        id=f"{bid}.hot-water",
-                        profile="generic/tuf2000m",
-                        building=bid,
-                        link=gw,
-                        unit_id=_BUILDING_HOT_WATER_UNIT,
-                        circuit="hot_water",
-                    )
+            for suffix, profile, unit, circuit in _BUILDING_DEVICES:
                 self.device(
                     bid,
-                    id=f"{bid}.f{floor}.lighting",
-                    profile="chint/ddsu666",
+                    id=f"{bid}.{suffix}",
+                    profile=profile,
                     building=bid,
-                    link=gw,
-                    unit_id=_FLOOR_LIGHTING_UNIT,
-                    circuit="lighting",
-                    tags=[f"floor-{floor}"],
+                    link=f"gw-{bid}-f1",
+                    unit_id=unit,
+                    circuit=circuit,
                 )
-                for room in rooms:
-                    if room["floor"] != floor:
-                        continue
-                    r = int(room["id"][-2:])
-                    base = f"{bid}.{room['id']}"
-                    for suffix, profile, offset, circuit in (
-                        ("elec", "generic/dorm-prepaid-meter", _ELEC, "sockets"),
-                        ("cold", "xintai/water-meter-valve", _COLD, "cold_water"),
-                        ("hot", "xintai/water-meter-valve", _HOT, "hot_water"),
-                        ("ac", "intesis/ac-gateway", _AC, "ac"),
-                    ):
-                        self.device(
-                            bid,
-                            id=f"{base}.{suffix}",
-                            profile=profile,
-                            building=bid,
-                            room=room["id"],
-                            link=gw,
-                            unit_id=offset + r,
-                            circuit=circuit,
-                        )
+            if s.layout == "templates":
+                self._dorm_templates(building, left)
+            else:
+                self._dorm_explicit(building, left)
+
+    def _dorm_templates(self, building: dict[str, Any], rooms: int) -> None:
+        """Rooms as a layout and devices as per-floor and per-room templates (compact)."""
+        s = self.shape
+        layout: dict[str, Any] = {"per_floor": s.rooms_per_floor, "capacity": s.capacity}
+        if rooms % s.rooms_per_floor:
+            layout["count"] = rooms
+        building["room_layout"] = layout
+        link = "gw-{building}-f{floor}"
+        building["floor_devices"] = [
+            {
+                "id": "{building}.f{floor}.lighting",
+                "profile": _LIGHTING[0],
+                "link": link,
+                "unit_id": _FLOOR_LIGHTING_UNIT,
+                "circuit": _LIGHTING[1],
+                "tags": ["floor-{floor}"],
+            }
+        ]
+        building["room_devices"] = [
+            {
+                "id": f"{{building}}.{{room}}.{suffix}",
+                "profile": profile,
+                "link": link,
+                "unit_id_start": offset + 1,
+                "circuit": circuit,
+            }
+            for suffix, profile, offset, circuit in _ROOM_DEVICES
+        ]
+
+    def _dorm_explicit(self, building: dict[str, Any], rooms: int) -> None:
+        """Every room and device written out (what the templates expand to)."""
+        s = self.shape
+        bid = building["id"]
+        room_list: list[dict[str, Any]] = []
+        for i in range(rooms):
+            floor, r = divmod(i, s.rooms_per_floor)
+            room_list.append(
+                {"id": f"{floor + 1}{r + 1:02d}", "floor": floor + 1, "capacity": s.capacity}
+            )
+        building["rooms"] = room_list
+        for floor in range(1, building["floors"] + 1):
+            self.device(
+                bid,
+                id=f"{bid}.f{floor}.lighting",
+                profile=_LIGHTING[0],
+                building=bid,
+                link=f"gw-{bid}-f{floor}",
+                unit_id=_FLOOR_LIGHTING_UNIT,
+                circuit=_LIGHTING[1],
+                tags=[f"floor-{floor}"],
+            )
+        for room in room_list:
+            r = int(room["id"][-2:])
+            for suffix, profile, offset, circuit in _ROOM_DEVICES:
+                self.device(
+                    bid,
+                    id=f"{bid}.{room['id']}.{suffix}",
+                    profile=profile,
+                    building=bid,
+                    room=room["id"],
+                    link=f"gw-{bid}-f{room['floor']}",
+                    unit_id=offset + r,
+                    circuit=circuit,
+                )
 
     def canteen(self) -> None:
         bid = "canteen-1"
@@ -301,9 +334,136 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
     return files
 
 
+def _window(start: str, end: str, **extra: Any) -> dict[str, Any]:
+    return {"start": start, "end": end, **extra}
+
+
 def default_policies() -> list[dict[str, Any]]:
-    """The example campus's savings policies (types are defined by the policy engine)."""
-    return []
+    """The example campus's savings policies (see docs/policies.md for every parameter)."""
+
+    def dorms(**more: Any) -> dict[str, Any]:
+        return {"building_kinds": ["dorm"], **more}  # a fresh dict each time: no YAML anchors
+
+    return [
+        {
+            "id": "ac-limits",
+            "type": "ac_limits",
+            "name": _name("空调温度限制", "AC temperature limits"),
+            "cool_min_c": 26,
+            "heat_max_c": 20,
+        },
+        {
+            "id": "dorm-ac-hours",
+            "type": "ac_windows",
+            "name": _name("宿舍空调时段", "Dorm AC hours"),
+            "scope": dorms(),
+            "allowed": [_window("12:00", "14:30"), _window("18:00", "08:00")],
+            "days": {"include": ["teaching"]},
+        },
+        {
+            "id": "dorm-curfew",
+            "type": "curfew",
+            "name": _name("宿舍熄灯断电", "Dorm night curfew"),
+            "scope": dorms(),
+            "windows": [
+                _window("23:00", "05:50", days={"include": ["workday"]}, days_of="end"),
+            ],
+        },
+        {
+            "id": "dorm-hot-water-hours",
+            "type": "supply_windows",
+            "name": _name("宿舍热水供应时段", "Dorm hot-water hours"),
+            "scope": dorms(circuits=["hot_water"]),
+            "supply": [
+                _window("06:00", "08:30"),
+                _window("11:30", "14:00"),
+                _window("17:30", "23:30"),
+            ],
+        },
+        {
+            "id": "bath-hours",
+            "type": "supply_windows",
+            "name": _name("浴室开放时段", "Bathhouse hours"),
+            "scope": {"building_kinds": ["bathhouse"]},
+            "supply": [_window("12:00", "14:00"), _window("17:00", "23:00")],
+        },
+        {
+            "id": "dorm-electricity-quota",
+            "type": "quota",
+            "name": _name("宿舍用电额度", "Dorm electricity allowance"),
+            "scope": dorms(),
+            "resource": "electricity",
+            "per_bed": 30,
+            "warn_at": [0.8],
+            "action": "flag",
+        },
+        {
+            "id": "dorm-water-quota",
+            "type": "quota",
+            "name": _name("宿舍用水额度", "Dorm water allowance"),
+            "scope": dorms(),
+            "resource": "water",
+            "per_bed": 4.5,
+            "action": "flag",
+        },
+        {
+            "id": "leak-watch",
+            "type": "leak",
+            "name": _name("漏水监测", "Leak watch"),
+            "threshold_lpm": 6,
+            "duration_min": 60,
+            "strict": {
+                "threshold_lpm": 0.5,
+                "duration_min": 30,
+                "windows": [_window("01:00", "05:00")],
+                "vacation": True,
+            },
+        },
+        {
+            "id": "dorm-overload",
+            "type": "overload",
+            "name": _name("恶性负载识别", "Overload and prohibited appliances"),
+            "scope": dorms(),
+            "per_bed_w": 300,
+            "over_for_s": 10,
+            "signature": {
+                "step_w": 300,
+                "min_pf": 0.95,
+                "persist_s": 60,
+                "whitelist": [{"name": "饮水机 water dispenser", "min_w": 400, "max_w": 600}],
+            },
+            "reclose_after_s": 900,
+            "lockout_after": 3,
+        },
+        {
+            "id": "handwash-valves",
+            "type": "delay_valves",
+            "name": _name("洗手区延时阀", "Hand-wash delayed-closing valves"),
+            "scope": {"tags": ["handwash"]},
+            "delay_s": 7,
+            "max_open_s": 120,
+            "no_contact_s": 900,
+        },
+        {
+            "id": "shower-valves",
+            "type": "delay_valves",
+            "name": _name("淋浴单次出水时长", "Shower run time per press"),
+            "scope": {"tags": ["shower"]},
+            "delay_s": 300,
+            "max_open_s": 1200,
+            "no_contact_s": 900,
+        },
+        {
+            "id": "canteen-after-hours",
+            "type": "canteen_hours",
+            "name": _name("食堂非营业时段断电", "Canteen after-hours"),
+            "service": [
+                _window("06:00", "09:00"),
+                _window("10:30", "13:30"),
+                _window("16:30", "19:30"),
+            ],
+        },
+    ]
 
 
 def default_calendar() -> dict[str, Any]:
@@ -336,7 +496,11 @@ calendar: !include calendar.yaml
 def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
     """Write the generated site under ``out``; returns the path of ``site.yaml``."""
     (out / "devices").mkdir(parents=True, exist_ok=True)
-    for name, data in generate_site(shape).items():
+    files = generate_site(shape)
+    for stale in (out / "devices").glob("*.yaml"):
+        if f"devices/{stale.name}" not in files:
+            stale.unlink()  # a smaller campus than last time: the glob include would pick it up
+    for name, data in files.items():
         text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
         (out / name).write_text(text, encoding="utf-8")
     site = out / "site.yaml"

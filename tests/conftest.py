@@ -16,6 +16,8 @@ from tests.servers import (
     VictoriaMetricsServer,
 )
 
+pytest_plugins = ["pytester"]  # tests/test_fixtures_servers.py checks the leak checks below
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = REPO / "examples" / "campus" / "site.yaml"
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .common import I18nName, StrictModel
+from .common import POINT_KEY_PATTERN, I18nName, StrictModel
 
 __all__ = [
+    "POSITIONED_CHECKS",
     "REGISTER_COUNT",
     "DataType",
     "DeviceClass",
@@ -27,6 +28,7 @@ __all__ = [
     "StateClass",
     "Table",
     "WordOrder",
+    "profile_problems",
 ]
 
 
@@ -215,25 +217,50 @@ class ModbusAddress(StrictModel):
     def register_count(self) -> int:
         return REGISTER_COUNT[self.type]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bits_default_to_bool(cls, data: Any) -> Any:
+        """Coils and discrete inputs hold single bits, so their type defaults to bool."""
+        if isinstance(data, dict) and "type" not in data and data.get("table") in _BIT_TABLES:
+            return {**data, "type": DataType.BOOL}
+        return data
+
+    @field_validator("type")
+    @classmethod
+    def _type_fits_table(cls, value: DataType, info: ValidationInfo) -> DataType:
+        table = info.data.get("table")
+        if table in _BIT_TABLES and value is not DataType.BOOL:
+            raise ValueError(f"{table} points hold single bits: type must be bool")
+        if table is not None and table not in _BIT_TABLES and value is DataType.BOOL:
+            raise ValueError("type bool is only for coil and discrete tables (use bitfield)")
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _count_fits_type(cls, value: int | None, info: ValidationInfo) -> int | None:
+        data_type = info.data.get("type")
+        if value is not None and data_type is not None and value != REGISTER_COUNT[data_type]:
+            raise ValueError(
+                f"count {value} does not match type {data_type} "
+                f"({REGISTER_COUNT[data_type]} register(s))"
+            )
+        return value
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_not_zero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("scale must not be 0")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> ModbusAddress:
-        if self.table in _BIT_TABLES and self.type is not DataType.BOOL:
-            raise ValueError(f"{self.table} points hold single bits: type must be bool")
-        if self.table not in _BIT_TABLES and self.type is DataType.BOOL:
-            raise ValueError("type bool is only for coil and discrete tables (use bitfield)")
-        if self.count is not None and self.count != self.register_count:
-            raise ValueError(
-                f"count {self.count} does not match type {self.type} "
-                f"({self.register_count} register(s))"
-            )
         if self.type is DataType.BITFIELD and self.bit is None:
             raise ValueError("bitfield points need 'bit'")
         if self.type is not DataType.BITFIELD and self.bit is not None:
             raise ValueError("'bit' is only for bitfield points")
         if self.address + self.register_count - 1 > 0xFFFF:
             raise ValueError("point runs past register 65535")
-        if self.scale == 0:
-            raise ValueError("scale must not be 0")
         return self
 
 
@@ -258,7 +285,7 @@ class MqttAddress(StrictModel):
 class Point(StrictModel):
     """One value a device exposes: a reading, a setting or both."""
 
-    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    key: Annotated[str, Field(pattern=POINT_KEY_PATTERN)]
     name: I18nName
     kind: PointKind
     unit: str | None = None
@@ -346,6 +373,10 @@ class MqttProfileOptions(StrictModel):
     timestamp_path: str | None = Field(
         default=None, description="JSON path of the device's own timestamp, if it sends one."
     )
+    timestamp_format: Literal["epoch", "epoch_ms", "iso"] = Field(
+        default="epoch",
+        description="Epoch seconds, epoch milliseconds, or ISO 8601 (naive = campus time).",
+    )
 
 
 class Profile(StrictModel):
@@ -369,44 +400,71 @@ class Profile(StrictModel):
         raise KeyError(key)
 
     @model_validator(mode="after")
-    def _check_points(self) -> Profile:
-        problems: list[str] = []
-        seen: set[str] = set()
-        for point in self.points:
-            if point.key in seen:
-                problems.append(f"duplicate point key {point.key!r}")
-            seen.add(point.key)
-            if self.protocol == "modbus" and point.modbus is None:
-                problems.append(f"point {point.key!r} has no modbus address")
-            if self.protocol == "mqtt" and point.mqtt is None:
-                problems.append(f"point {point.key!r} has no mqtt address")
-        problems.extend(_overlaps(self.points))
+    def _check_points(self, info: ValidationInfo) -> Profile:
+        if info.context and info.context.get(POSITIONED_CHECKS):
+            return self  # the loader runs profile_problems itself, to position each one
+        problems = profile_problems(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(f"{_loc(loc)}: {message}" for loc, message in problems))
         return self
 
 
-def _overlaps(points: list[Point]) -> list[str]:
+POSITIONED_CHECKS = "sanjie.positioned_checks"
+"""Validation context key: skip the cross-point checks, the caller positions them."""
+
+Problem = tuple[tuple[str | int, ...], str]
+"""A field path inside the profile and what is wrong there."""
+
+
+def _loc(loc: tuple[str | int, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)[1:]
+
+
+def profile_problems(profile: Profile) -> list[Problem]:
+    """Checks across points: unique keys, addressing for the protocol, no register overlap."""
+    problems: list[Problem] = []
+    first_index: dict[str, int] = {}
+    for i, point in enumerate(profile.points):
+        if point.key in first_index:
+            where = first_index[point.key]
+            problems.append(
+                (("points", i, "key"), f"duplicate point key {point.key!r} (also points[{where}])")
+            )
+        first_index.setdefault(point.key, i)
+        if profile.protocol == "modbus" and point.modbus is None:
+            problems.append((("points", i), f"point {point.key!r} has no modbus address"))
+        if profile.protocol == "mqtt" and point.mqtt is None:
+            problems.append((("points", i), f"point {point.key!r} has no mqtt address"))
+    problems.extend(_overlaps(profile.points))
+    return problems
+
+
+def _overlaps(points: list[Point]) -> list[Problem]:
     """Points whose registers overlap, except bitfields sharing a register on different bits."""
-    problems: list[str] = []
-    placed: list[tuple[Table, int, int, Point]] = []
-    for point in points:
-        if point.modbus is None:
-            continue
+    problems: list[Problem] = []
+    placed: list[tuple[Table, int, int, int]] = []
+    for i, point in enumerate(points):
         addr = point.modbus
+        if addr is None:
+            continue
         start, end = addr.address, addr.address + addr.register_count - 1
-        for table, o_start, o_end, other in placed:
+        for table, o_start, o_end, j in placed:
             if table != addr.table or end < o_start or start > o_end:
                 continue
+            other = points[j]
             assert other.modbus is not None
             both_bits = addr.type is DataType.BITFIELD and other.modbus.type is DataType.BITFIELD
             if both_bits and addr.bit != other.modbus.bit:
                 continue
+            register = max(start, o_start)
             problems.append(
-                f"points {other.key!r} and {point.key!r} overlap at {addr.table} "
-                f"register {max(start, o_start)}"
+                (
+                    ("points", i, "modbus", "address"),
+                    f"{point.key!r} overlaps {other.key!r} (points[{j}]) at {addr.table} "
+                    f"register {register} (0x{register:04X})",
+                )
             )
-        placed.append((addr.table, start, end, point))
+        placed.append((addr.table, start, end, i))
     return problems
 
 

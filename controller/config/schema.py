@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .site import Building, Calendar, Campus, Device, Link, PolicyConfig, Sinks
+from controller.policies.config import PolicyConfig
+
+from .site import Building, Calendar, Campus, Device, Link, Sinks
 
 __all__ = ["site_json_schema"]
 
@@ -14,10 +16,12 @@ __all__ = ["site_json_schema"]
 class _SiteFile(BaseModel):
     """A site file: campus, buildings, links, devices, sinks, policies and calendar."""
 
+    model_config = ConfigDict(extra="forbid")
+
     campus: Campus
     profile_dirs: list[str] = Field(default=[], description="Extra profile folders.")
     buildings: list[Building] = []
-    links: list[Link] = []  # type: ignore[valid-type]
+    links: list[Link] = []
     devices: list[Device] = []
     sinks: Sinks = Sinks()
     policies: list[PolicyConfig] = []

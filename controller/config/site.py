@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .common import I18nName, Slug, StrictModel
+from .common import DottedId, I18nName, Slug, StrictModel
 
 __all__ = [
     "Area",
@@ -24,14 +24,17 @@ __all__ = [
     "Circuit",
     "DateSpan",
     "Device",
+    "DeviceTemplate",
+    "FloorDeviceTemplate",
     "HistorySink",
     "InfluxV1Sink",
     "InfluxV2Sink",
     "Link",
     "ModbusTcpLink",
     "MqttLink",
-    "PolicyConfig",
     "Room",
+    "RoomDeviceTemplate",
+    "RoomLayout",
     "RtuOverTcpLink",
     "SerialLink",
     "Sinks",
@@ -122,13 +125,124 @@ class Area(StrictModel):
     floor: int | None = None
 
 
+ROOM_PLACEHOLDERS: dict[str, object] = {"building": "dorm-1", "floor": 1, "room": "101", "index": 1}
+"""Placeholders of a room device template, with sample values to try patterns on."""
+FLOOR_PLACEHOLDERS: dict[str, object] = {"building": "dorm-1", "floor": 1}
+"""Placeholders of a floor device template."""
+LAYOUT_PLACEHOLDERS: dict[str, object] = {"floor": 1, "index": 1}
+"""Placeholders of a room layout's id pattern."""
+
+
+def check_pattern(value: str, placeholders: dict[str, object]) -> str:
+    """``value`` if it formats with ``placeholders``; a message naming the allowed ones if not."""
+    try:
+        value.format_map(placeholders)
+    except KeyError as err:
+        allowed = ", ".join(f"{{{name}}}" for name in placeholders)
+        raise ValueError(f"unknown placeholder {{{err.args[0]}}}; use {allowed}") from None
+    except (ValueError, IndexError) as err:
+        raise ValueError(f"bad pattern {value!r}: {err}") from None
+    return value
+
+
+class RoomLayout(StrictModel):
+    """Rooms numbered floor by floor: ``per_floor`` rooms on each floor from ``first_floor`` up.
+
+    Dorm blocks repeat their floors; one layout replaces hundreds of room entries. The rooms it
+    makes come before the building's explicit ``rooms``.
+    """
+
+    per_floor: Annotated[int, Field(ge=1, le=999)]
+    first_floor: Annotated[int, Field(ge=0, le=200)] = 1
+    count: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Total rooms; by default every floor from first_floor up to the building's.",
+    )
+    id: str = Field(
+        default="{floor}{index:02d}",
+        description="Room id pattern with {floor} and {index} (1-based place on the floor).",
+    )
+    capacity: Annotated[int, Field(ge=0, le=50)] = 4
+
+    @field_validator("id")
+    @classmethod
+    def _id_pattern(cls, value: str) -> str:
+        return check_pattern(value, LAYOUT_PLACEHOLDERS)
+
+
+class DeviceTemplate(StrictModel):
+    """A device repeated per room or per floor; ``id``, ``link``, ``topic_base``, ``tags`` and
+    ``name`` are patterns (``{building}``, ``{floor}``, and for rooms ``{room}``, ``{index}``)."""
+
+    PLACEHOLDERS: ClassVar[dict[str, object]] = FLOOR_PLACEHOLDERS
+
+    id: str
+    profile: str
+    link: str
+    unit_id: UnitId | None = None
+    topic_base: str | None = None
+    circuit: Circuit | None = None
+    tags: list[str] = Field(default_factory=list)
+    scan_interval: Seconds | None = None
+    name: I18nName | None = None
+
+    @field_validator("id", "link", "topic_base")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        return None if value is None else check_pattern(value, cls.PLACEHOLDERS)
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_patterns(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            check_pattern(tag, cls.PLACEHOLDERS)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_patterns(cls, value: I18nName | None) -> I18nName | None:
+        if value is not None:
+            for text in (value.zh, value.en):
+                if text is not None:
+                    check_pattern(text, cls.PLACEHOLDERS)
+        return value
+
+
+class FloorDeviceTemplate(DeviceTemplate):
+    """A device every floor of the building has (a floor's lighting meter), on floors 1–N."""
+
+
+class RoomDeviceTemplate(DeviceTemplate):
+    """A device every room of the building has (its socket meter, water meters, AC gateway).
+
+    ``unit_id_start`` numbers the rooms of each floor: the first room on a floor gets it, the
+    next one ``unit_id_start + 1``, and so on, which matches one RS-485 bus per floor.
+    """
+
+    PLACEHOLDERS: ClassVar[dict[str, object]] = ROOM_PLACEHOLDERS
+
+    unit_id_start: UnitId | None = None
+
+    @model_validator(mode="after")
+    def _one_unit_id(self) -> RoomDeviceTemplate:
+        if self.unit_id is not None and self.unit_id_start is not None:
+            raise ValueError("give unit_id (the same on every floor) or unit_id_start, not both")
+        return self
+
+
 class Building(StrictModel):
+    """A building. After loading, ``rooms`` lists every room (its layout's first) and the
+    device templates have become devices of the site; the loaded model keeps neither."""
+
     id: Slug
     kind: BuildingKind
     name: I18nName
     floors: Annotated[int, Field(ge=1, le=200)] = 1
-    rooms: list[Room] = []
-    areas: list[Area] = []
+    room_layout: RoomLayout | None = None
+    rooms: list[Room] = Field(default_factory=list)
+    areas: list[Area] = Field(default_factory=list)
+    room_devices: list[RoomDeviceTemplate] = Field(default_factory=list)
+    floor_devices: list[FloorDeviceTemplate] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_children(self) -> Building:
@@ -137,16 +251,24 @@ class Building(StrictModel):
             ("room", [r.id for r in self.rooms]),
             ("area", [a.id for a in self.areas]),
         ):
-            dupes = (
-                sorted({i for i in ids if ids.count(i) > 1}) if len(ids) != len(set(ids)) else []
-            )
-            if dupes:
+            if len(ids) != len(set(ids)):
+                dupes = sorted({i for i in ids if ids.count(i) > 1})
                 problems.append(f"duplicate {what} id(s): {', '.join(dupes)}")
         bad_floor = [r.id for r in self.rooms if not 0 <= r.floor <= self.floors]
         if bad_floor:
             problems.append(
                 f"room(s) {', '.join(bad_floor[:5])} on a floor outside 0–{self.floors}"
             )
+        layout = self.room_layout
+        if layout is not None:
+            floors = self.floors - layout.first_floor + 1
+            if floors < 1:
+                problems.append(f"room_layout starts above the top floor {self.floors}")
+            elif layout.count is not None and layout.count > floors * layout.per_floor:
+                problems.append(
+                    f"room_layout holds at most {floors * layout.per_floor} rooms on floors "
+                    f"{layout.first_floor}–{self.floors}, not {layout.count}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -209,6 +331,10 @@ class MqttLink(_LinkBase):
     keepalive: Annotated[int, Field(ge=5, le=3600)] = 60
     session_expiry: Annotated[int, Field(ge=0)] = 86400
     tls: TlsOptions | None = None
+    timeout: Seconds = Field(
+        default=5.0,
+        description="Connect, publish and command confirmation (a device's reply) timeout.",
+    )
 
     @field_validator("protocol", mode="before")
     @classmethod
@@ -226,7 +352,7 @@ MODBUS_LINK_TYPES = ("modbus_tcp", "rtu_over_tcp", "serial")
 class Device(StrictModel):
     """One physical device: where it is, which profile it follows and how it is reached."""
 
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")]
+    id: DottedId
     profile: str
     building: Slug
     room: Slug | None = None
@@ -235,7 +361,7 @@ class Device(StrictModel):
     unit_id: UnitId | None = None
     topic_base: str | None = None
     circuit: Circuit | None = None
-    tags: list[Slug] = []
+    tags: list[Slug] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
 
@@ -285,23 +411,17 @@ class HistorySink(StrictModel):
     """The embedded SQLite history, used when no InfluxDB is configured."""
 
     path: str = "var/history.sqlite3"
-    retention_days: Annotated[int, Field(ge=1)] = 400
+    retention_days: Annotated[int, Field(ge=1)] = Field(
+        default=400, description="Days of hourly consumption and meter events to keep."
+    )
+    readings_retention_days: Annotated[int, Field(ge=1)] = Field(
+        default=35, description="Days of raw readings to keep (when no InfluxDB is configured)."
+    )
 
 
 class Sinks(StrictModel):
     influxdb: Annotated[InfluxV1Sink | InfluxV2Sink, Field(discriminator="type")] | None = None
     history: HistorySink = HistorySink()
-
-
-class PolicyConfig(StrictModel):
-    """A policy declaration. Its ``type`` selects the parameters, validated by the policy engine."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    id: Slug
-    type: str
-    enabled: bool = True
-    name: I18nName | None = None
 
 
 class DateSpan(StrictModel):

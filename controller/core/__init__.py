@@ -2,6 +2,7 @@
 
 from .bus import BusClosed, EventBus, Overflow, Subscription
 from .clock import Clock, FakeClock, ScaledClock, SystemClock
+from .commands import CommandError, CommandHandler, CommandResult, CommandRouter
 from .entity import Entity, Quality, entity_id
 from .events import (
     AlarmRaised,
@@ -21,6 +22,10 @@ __all__ = [
     "BusClosed",
     "Clock",
     "CommandCompleted",
+    "CommandError",
+    "CommandHandler",
+    "CommandResult",
+    "CommandRouter",
     "Entity",
     "EntityRegistry",
     "Event",

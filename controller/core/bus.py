@@ -41,7 +41,10 @@ class SubscriptionStats:
 
 
 class Subscription:
-    """One subscriber's bounded queue. Iterate it, or ``get``/``get_batch`` from it."""
+    """One subscriber's bounded queue. Iterate it, or ``get``/``get_batch`` from it.
+
+    A subscription has one consumer task; a second task waiting on it is a bug (RuntimeError).
+    """
 
     def __init__(
         self,
@@ -85,6 +88,8 @@ class Subscription:
         while not self._items:
             if self._closed:
                 raise BusClosed(self.name)
+            if self._waiter is not None:
+                raise RuntimeError(f"subscription {self.name} already has a waiting consumer")
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -106,6 +111,8 @@ class Subscription:
 
     async def get_batch(self, limit: int = 1000) -> list[Event]:
         """Wait for at least one event, then take up to ``limit`` that are queued."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         await self._wait()
         items = self._items
         take = min(limit, len(items))

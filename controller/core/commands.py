@@ -12,10 +12,11 @@ from typing import Protocol
 
 from .bus import EventBus
 from .clock import Clock
+from .entity import Entity
 from .events import CommandCompleted, Value
 from .registry import EntityRegistry
 
-__all__ = ["CommandError", "CommandHandler", "CommandResult", "CommandRouter"]
+__all__ = ["CommandError", "CommandGuard", "CommandHandler", "CommandResult", "CommandRouter"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ class CommandHandler(Protocol):
         ...
 
 
+class CommandGuard(Protocol):
+    """Vets commands before they reach a driver (the policy engine refuses policy breaches)."""
+
+    def check(self, entity: Entity, value: Value, actor: str, source: str) -> str | None:
+        """Why the command is refused, or None to let it through."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     entity_id: str
@@ -53,9 +62,25 @@ class CommandRouter:
         self.bus = bus
         self.clock = clock
         self._handlers: dict[str, CommandHandler] = {}
+        self._guards: list[CommandGuard] = []
 
     def register(self, device_id: str, handler: CommandHandler) -> None:
         self._handlers[device_id] = handler
+
+    def add_guard(self, guard: CommandGuard) -> None:
+        """Ask ``guard`` about every command; the first refusal wins."""
+        self._guards.append(guard)
+
+    def remove_guard(self, guard: CommandGuard) -> None:
+        if guard in self._guards:
+            self._guards.remove(guard)
+
+    def _refusal(self, entity: Entity, value: Value, actor: str, source: str) -> str | None:
+        for guard in self._guards:
+            refusal = guard.check(entity, value, actor, source)
+            if refusal is not None:
+                return refusal
+        return None
 
     async def send(
         self,
@@ -66,7 +91,12 @@ class CommandRouter:
         reason: str = "",
         source: str = "manual",
     ) -> CommandResult:
-        """Write ``value`` to ``entity_id``; never raises for device-side failures."""
+        """Write ``value`` to ``entity_id``; failures come back in the result, never raised.
+
+        Refused (unknown or read-only entity, vetoed by a guard, no driver), unconfirmed
+        (``CommandError``) and crashed handlers all end in a ``CommandCompleted`` with
+        ``ok=False``. Cancellation propagates.
+        """
         entity = self.registry.get(entity_id)
         error: str | None = None
         confirmed: Value = None
@@ -74,6 +104,8 @@ class CommandRouter:
             error = f"unknown entity {entity_id}"
         elif not entity.writable:
             error = f"{entity_id} is not writable"
+        elif (refusal := self._refusal(entity, value, actor, source)) is not None:
+            error = refusal
         elif (handler := self._handlers.get(entity.device_id)) is None:
             error = f"no driver handles device {entity.device_id}"
         else:
@@ -81,6 +113,11 @@ class CommandRouter:
                 confirmed = await handler.write(entity.device_id, entity.point_key, value)
             except CommandError as err:
                 error = err.reason
+            except Exception as err:  # the boundary: a driver bug is a failed command
+                _LOGGER.exception(
+                    "Handler of %s failed on %s := %r", entity.device_id, entity_id, value
+                )
+                error = f"driver error: {type(err).__name__}: {err}"
         ok = error is None
         if not ok:
             _LOGGER.warning("Command %s := %r by %s failed: %s", entity_id, value, actor, error)

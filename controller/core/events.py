@@ -74,7 +74,7 @@ class CommandCompleted(Event):
 
 @dataclass(frozen=True, slots=True)
 class AlarmRaised(Event):
-    """Something staff must look at: a leak, an overload trip, a stuck valve, an outbox near full."""
+    """Something staff must look at: a leak, an overload trip, a stuck valve, a full outbox."""
 
     alarm_id: str
     severity: str

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Any
 
+from controller.config.common import paused_gc
 from controller.config.loader import LoadedSite
+from controller.config.profile import Profile
+from controller.config.site import Building, Device
 
-from .entity import Entity, entity_id
+from .entity import Entity
 
 __all__ = ["EntityRegistry"]
 
@@ -17,16 +20,24 @@ class EntityRegistry:
 
     def __init__(self, entities: Iterable[Entity]) -> None:
         self._by_id: dict[str, Entity] = {}
-        self._by_device: dict[str, list[Entity]] = defaultdict(list)
+        self._by_device: dict[str, list[Entity]] = {}
+        by_id, by_device = self._by_id, self._by_device
         for entity in entities:
-            if entity.entity_id in self._by_id:
-                raise ValueError(f"duplicate entity id {entity.entity_id}")
-            self._by_id[entity.entity_id] = entity
-            self._by_device[entity.device_id].append(entity)
+            eid = entity.entity_id
+            if eid in by_id:
+                raise ValueError(f"duplicate entity id {eid}")
+            by_id[eid] = entity
+            same_device = by_device.get(entity.device_id)
+            if same_device is None:
+                by_device[entity.device_id] = [entity]
+            else:
+                same_device.append(entity)
 
     @classmethod
     def from_site(cls, site: LoadedSite) -> EntityRegistry:
-        return cls(_entities(site))
+        """Every point of every device of ``site``, tagged with its place on the campus."""
+        with paused_gc():
+            return cls(_entities(site))
 
     def __getitem__(self, entity_id: str) -> Entity:
         return self._by_id[entity_id]
@@ -55,39 +66,71 @@ class EntityRegistry:
         return [e for e in self._by_id.values() if all(e.tags.get(k) == v for k, v in tags.items())]
 
 
+def _device_tags(
+    site: LoadedSite, device: Device, building: Building, floors: dict[str, int]
+) -> dict[str, str]:
+    """The location tags every entity of ``device`` carries (``kind`` is added per point)."""
+    tags = {
+        "campus": site.campus.id,
+        "building": building.id,
+        "building_kind": building.kind.value,
+        "device": device.id,
+        "profile": device.profile,
+    }
+    if device.room is not None:
+        tags["room"] = device.room
+        tags["floor"] = str(floors[device.room])
+    if device.area is not None:
+        tags["area"] = device.area
+        area = next(a for a in building.areas if a.id == device.area)
+        if area.floor is not None:
+            tags["floor"] = str(area.floor)
+    if device.circuit is not None:
+        tags["circuit"] = device.circuit.value
+    return tags
+
+
+def _point_facts(profile: Profile) -> list[tuple[Any, ...]]:
+    """What every entity of a profile's point shares, read once per profile."""
+    return [
+        (
+            point.key,
+            point.name.zh,
+            point.name.en or point.name.zh,
+            point.kind,
+            point.unit,
+            point.device_class,
+            point.state_class,
+            point.writable,
+            point.kind.value,
+        )
+        for point in profile.points
+    ]
+
+
 def _entities(site: LoadedSite) -> Iterator[Entity]:
+    # Per building and per profile once: a campus has 40k devices but a few dozen of those.
+    floors_of = {
+        bid: {room.id: room.floor for room in b.rooms} for bid, b in site.buildings.items()
+    }
+    facts = {pid: _point_facts(profile) for pid, profile in site.profiles.items()}
     for device in site.devices.values():
-        profile = site.profile_of(device)
         building = site.buildings[device.building]
-        rooms = {r.id: r for r in building.rooms} if device.room else {}
-        base = {
-            "campus": site.campus.id,
-            "building": building.id,
-            "building_kind": building.kind.value,
-            "device": device.id,
-            "profile": device.profile,
-        }
-        if device.room:
-            base["room"] = device.room
-            base["floor"] = str(rooms[device.room].floor)
-        if device.area:
-            base["area"] = device.area
-            area = next(a for a in building.areas if a.id == device.area)
-            if area.floor is not None:
-                base["floor"] = str(area.floor)
-        if device.circuit:
-            base["circuit"] = device.circuit.value
-        for point in profile.points:
+        base = _device_tags(site, device, building, floors_of[building.id])
+        device_id = device.id
+        for key, zh, en, kind, unit, device_class, state_class, writable, kind_tag in facts[
+            device.profile
+        ]:
             yield Entity(
-                entity_id=entity_id(device.id, point.key),
-                device_id=device.id,
-                point_key=point.key,
-                name_zh=point.name.zh,
-                name_en=point.name.en or point.name.zh,
-                kind=point.kind,
-                unit=point.unit,
-                device_class=point.device_class,
-                state_class=point.state_class,
-                writable=point.writable,
-                tags={**base, "kind": point.kind.value},
+                f"{device_id}.{key}",
+                device_id,
+                key,
+                zh,
+                en,
+                kind,
+                unit,
+                device_class,
+                state_class,
+                writable,
+                {**base, "kind": kind_tag},
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from .bus import EventBus
@@ -47,15 +48,20 @@ class StateStore:
         timestamp: float | None = None,
         quality: Quality = Quality.GOOD,
     ) -> State:
-        """Record a reading; KeyError for an entity the registry does not know."""
+        """Record a reading; KeyError for an entity the registry does not know.
+
+        A NaN or infinite number is never a good reading: it is stored with BAD quality.
+        """
         if entity_id not in self.registry:
             raise KeyError(f"unknown entity {entity_id}")
+        if isinstance(value, float) and not math.isfinite(value) and quality is Quality.GOOD:
+            quality = Quality.BAD
         ts = self.clock.time() if timestamp is None else timestamp
         old = self._states.get(entity_id)
         new = State(value, ts, quality, True)
         self._states[entity_id] = new
         changed = old is None or (
-            old.value != value or old.quality is not quality or not old.available
+            not _same(old.value, value) or old.quality is not quality or not old.available
         )
         self.bus.publish(StateChanged(entity_id, old, new, changed))
         return new
@@ -69,7 +75,14 @@ class StateStore:
             self.set(entity_id, value, ts, quality)
 
     def set_available(self, device_id: str, available: bool, reason: str = "") -> None:
-        """Mark all of a device's entities (un)available; announced once per transition."""
+        """Mark all of a device's entities (un)available; announced once per transition.
+
+        KeyError for a device without entities. A device coming back is announced, but its
+        entities stay unavailable until their next reading proves them alive.
+        """
+        entities = self.registry.of_device(device_id)
+        if not entities:
+            raise KeyError(f"unknown device {device_id}")
         was_available = device_id not in self._unavailable_devices
         if was_available == available:
             return
@@ -79,7 +92,7 @@ class StateStore:
         else:
             self._unavailable_devices.add(device_id)
         self.bus.publish(AvailabilityChanged(device_id, available, ts, reason))
-        for entity in self.registry.of_device(device_id):
+        for entity in entities:
             old = self._states.get(entity.entity_id)
             if old is None or available:
                 continue  # a returning device proves itself with fresh readings
@@ -93,3 +106,12 @@ class StateStore:
     @property
     def unavailable_devices(self) -> frozenset[str]:
         return frozenset(self._unavailable_devices)
+
+
+def _same(old: Value, new: Value) -> bool:
+    """Equal readings: NaN equals NaN (a stuck bad reading is no change), True is not 1."""
+    if old is new:
+        return True
+    if old != new:
+        return old != old and new != new  # noqa: PLR0124 (both NaN)
+    return isinstance(old, bool) == isinstance(new, bool)

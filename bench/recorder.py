@@ -1,0 +1,236 @@
+"""Recorder throughput into a real InfluxDB 1.x, against a raw bulk POST measured in the same run.
+
+    .venv/bin/python bench/recorder.py [--points 300000] [--runs 3]
+
+Prints one JSON object:
+
+* ``raw_post_points_per_s``: the same line protocol (as the recorder formats it) POSTed in
+  ``batch_size`` batches, uncompressed, one request at a time: the server-bound baseline.
+* ``recorder_points_per_s``: ``StateChanged`` events published on the bus until InfluxDB has
+  acknowledged every point through the whole recorder (format, gzip, outbox, send).
+* ``ratio``: recorder / raw (the goal is ≥ 0.8).
+* ``drain_points_per_s``: InfluxDB stopped, the same points recorded into the outbox, InfluxDB
+  started again: the rate at which the backlog drains from the first acknowledged write
+  (``drain_first_write_after_s`` is the wait before it, the sender's backoff).
+
+Medians of ``--runs`` alternating runs. The bench pins itself to CPU 0 and InfluxDB to CPU 1
+when there are two or more CPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from controller.app import Controller  # noqa: E402
+from controller.core import FakeClock, State, StateChanged  # noqa: E402
+from controller.recorder import Backoff, InfluxV1Writer, Recorder  # noqa: E402
+from controller.recorder.lineproto import LineFormatter  # noqa: E402
+from tests.recorder.sites import make_site  # noqa: E402
+from tests.servers import InfluxServer  # noqa: E402
+
+START = 1_767_225_600.0
+
+
+def pin(influx: InfluxServer) -> bool:
+    if (os.cpu_count() or 1) < 2 or influx.proc is None:
+        return False
+    os.sched_setaffinity(0, {0})
+    os.sched_setaffinity(influx.proc.pid, {1})
+    return True
+
+
+def make_events(controller: Controller, points: int) -> list[StateChanged]:
+    """Readings of every point of every meter, round after round, each round 30 s later."""
+    entities = list(controller.registry)
+    events: list[StateChanged] = []
+    round_no = 0
+    while len(events) < points:
+        ts = START + round_no * 30.0
+        for index, entity in enumerate(entities):
+            if len(events) == points:
+                break
+            value: float | bool
+            if entity.point_key in ("relay", "overload_trip", "load_trip"):
+                value = (round_no + index) % 7 == 0
+            elif entity.point_key == "energy":
+                value = index + round_no * 0.01
+            else:
+                value = 200.0 + (index % 100) * 0.1 + round_no * 0.001
+            events.append(StateChanged(entity.entity_id, None, State(value, ts), True))
+        round_no += 1
+    return events
+
+
+def raw_post(influx: InfluxServer, db: str, lines: list[str], batch_size: int) -> float:
+    """Points/s of plain sequential POSTs of pre-built line protocol."""
+    influx.query(f'CREATE DATABASE "{db}"')
+    host = urllib.parse.urlparse(influx.url)
+    conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port, timeout=60)
+    bodies = [
+        "\n".join(lines[i : i + batch_size]).encode() for i in range(0, len(lines), batch_size)
+    ]
+    started = time.perf_counter()
+    for body in bodies:
+        conn.request("POST", f"/write?db={db}&precision=ms", body=body)
+        reply = conn.getresponse()
+        reply.read()
+        if reply.status != 204:
+            raise RuntimeError(f"raw POST failed: {reply.status}")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return len(lines) / elapsed
+
+
+def recorder_for(controller: Controller, influx: InfluxServer, db: str, data: Path) -> Recorder:
+    recorder = Recorder(
+        controller,
+        history_path=data / "history.sqlite3",
+        writer=InfluxV1Writer(influx.url, db, timeout=30),
+        outbox_path=data / "outbox.sqlite3",
+        batch_size=5000,
+        flush_interval=1.0,
+        queue_size=1_000_000,
+        backoff=Backoff(0.05, 0.5),
+        shutdown_timeout=120,
+    )
+    controller.add(recorder)
+    return recorder
+
+
+async def poll(condition: Callable[[], bool], interval: float = 0.001) -> None:
+    """Wait until ``condition()`` holds (the figures come from the recorder's status)."""
+    while True:
+        if condition():
+            return
+        await asyncio.sleep(interval)
+
+
+async def publish(controller: Controller, recorder: Recorder, events: list[StateChanged]) -> None:
+    """Publish in slices, keeping the recorder's queue short (as live drivers would)."""
+    bus = controller.bus
+    for i in range(0, len(events), 5000):
+        for event in events[i : i + 5000]:
+            bus.publish(event)
+        await poll(lambda: recorder.status()["queue_depth"] <= 20_000)
+        await asyncio.sleep(0)
+
+
+async def recorder_rate(
+    controller: Controller, influx: InfluxServer, db: str, events: list[StateChanged], data: Path
+) -> float:
+    """Points/s from the first event published to the last point acknowledged."""
+    influx.query(f'CREATE DATABASE "{db}"')
+    recorder = recorder_for(controller, influx, db, data)
+    async with controller.running():
+        await recorder.wait_started()
+        started = time.perf_counter()
+        await publish(controller, recorder, events)
+        await recorder.flush()
+        await poll(lambda: not recorder.status()["outbox_batches"])
+        elapsed = time.perf_counter() - started
+        written = recorder.status()["points_written"]
+    if written < len(events):
+        raise RuntimeError(f"only {written} of {len(events)} points written")
+    return len(events) / elapsed
+
+
+async def drain_rate(
+    controller: Controller, influx: InfluxServer, db: str, events: list[StateChanged], data: Path
+) -> tuple[float, float]:
+    """Points/s at which an outage's backlog drains from the first acknowledged write, and the
+    seconds from InfluxDB being back to that first write (the sender's backoff)."""
+    influx.query(f'CREATE DATABASE "{db}"')
+    influx.stop()
+    recorder = recorder_for(controller, influx, db, data)
+    async with controller.running():
+        await recorder.wait_started()
+        await publish(controller, recorder, events)
+        await recorder.flush()
+        influx.start()
+        pin(influx)
+        restarted = time.perf_counter()
+        await poll(lambda: bool(recorder.status()["backend_up"]))
+        started = time.perf_counter()
+        backlog = recorder.status()["outbox_points"]
+        await poll(lambda: not recorder.status()["outbox_batches"])
+        elapsed = time.perf_counter() - started
+    return float(backlog) / elapsed, started - restarted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--points", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--meters", type=int, default=1000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="sanjie-bench-") as tmp:
+        work = Path(tmp)
+        site = make_site(work / "site", args.meters, buildings=2)
+        influx = InfluxServer(work / "influxd")
+        influx.start()
+        try:
+            pinned = pin(influx)
+            template = Controller(site, FakeClock(START))
+            events = make_events(template, args.points)
+            formatter = LineFormatter(template.registry)
+            lines = [
+                line
+                for e in events
+                if (line := formatter.reading(e.entity_id, e.new.value, e.new.timestamp))
+            ]
+            raw, recorded = [], []
+            for run in range(args.runs):
+                raw.append(raw_post(influx, f"raw{run}", lines, 5000))
+                controller = Controller(site, FakeClock(START))
+                recorded.append(
+                    asyncio.run(
+                        recorder_rate(controller, influx, f"rec{run}", events, work / f"r{run}")
+                    )
+                )
+            controller = Controller(site, FakeClock(START))
+            drained, first_write = asyncio.run(
+                drain_rate(controller, influx, "drain", events, work / "d")
+            )
+        finally:
+            influx.stop()
+    raw_rate = statistics.median(raw)
+    rec_rate = statistics.median(recorded)
+    print(
+        json.dumps(
+            {
+                "bench": "recorder",
+                "points": len(lines),
+                "entities": len(template.registry),
+                "batch_size": 5000,
+                "gzip_level": 1,
+                "pinned": pinned,
+                "raw_post_points_per_s": round(raw_rate),
+                "recorder_points_per_s": round(rec_rate),
+                "ratio": round(rec_rate / raw_rate, 3),
+                "goal_ratio": 0.8,
+                "drain_points_per_s": round(drained),
+                "drain_first_write_after_s": round(first_write, 3),
+                "runs": {"raw": [round(r) for r in raw], "recorder": [round(r) for r in recorded]},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Glue between drivers and the controller: profiles → driver specs, readings → state store."""

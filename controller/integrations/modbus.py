@@ -1,0 +1,283 @@
+"""Modbus glue: site links/devices/profiles → driver specs; snapshots → state store;
+commands → confirmed writes; one ``ModbusIntegration`` component for all Modbus links.
+
+The driver knows nothing of entities or quality; this module owns that mapping, computed
+once per device, so a reading reaches ``StateStore.set`` with one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from controller.app import Controller
+from controller.config import LoadedSite, Point, Profile
+from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, SerialLink
+from controller.core import Quality, entity_id
+from controller.core.commands import CommandError
+from controller.core.events import Value
+from drivers.modbus import (
+    BusPoller,
+    DataType,
+    DeviceSpec,
+    LinkSpec,
+    ModbusError,
+    ModbusLink,
+    PointSpec,
+    Reading,
+    Table,
+    Transport,
+    WordOrder,
+)
+
+__all__ = [
+    "ModbusIntegration",
+    "device_spec",
+    "link_spec",
+    "modbus_links",
+    "point_spec",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+ModbusLinkConfig = ModbusTcpLink | RtuOverTcpLink | SerialLink
+
+
+def modbus_links(site: LoadedSite) -> dict[str, ModbusLinkConfig]:
+    """The site's Modbus links by id."""
+    return {
+        k: v
+        for k, v in site.links.items()
+        if isinstance(v, ModbusTcpLink | RtuOverTcpLink | SerialLink)
+    }
+
+
+def link_spec(
+    link: ModbusLinkConfig,
+    endpoint: tuple[str, int] | None = None,
+    *,
+    timeout: float | None = None,
+    inter_frame_gap: float | None = None,
+) -> LinkSpec:
+    """The driver's view of a link; ``endpoint`` replaces host and port (tests, emulators),
+    ``timeout`` and ``inter_frame_gap`` the link's own values."""
+    timeout = timeout or link.timeout
+    gap = link.inter_frame_gap if inter_frame_gap is None else inter_frame_gap
+    if isinstance(link, SerialLink):
+        return LinkSpec(
+            link_id=link.id,
+            transport=Transport.SERIAL,
+            serial_port=link.port,
+            baudrate=link.baudrate,
+            parity=link.parity,
+            stopbits=link.stopbits,
+            bytesize=link.bytesize,
+            timeout=timeout,
+            inter_frame_gap=gap,
+        )
+    host, port = endpoint or (link.host, link.port)
+    transport = Transport.TCP if isinstance(link, ModbusTcpLink) else Transport.RTU_OVER_TCP
+    return LinkSpec(
+        link_id=link.id,
+        transport=transport,
+        host=host,
+        port=port,
+        timeout=timeout,
+        inter_frame_gap=gap,
+    )
+
+
+def point_spec(point: Point) -> PointSpec:
+    """The driver's view of a profile point (which must have a Modbus address)."""
+    addr = point.modbus
+    if addr is None:
+        raise ValueError(f"point {point.key} has no Modbus address")
+    labels = None
+    if point.values is not None:
+        labels = {int(raw): word for raw, word in point.values.items()}
+    return PointSpec(
+        key=point.key,
+        table=Table(addr.table.value),
+        address=addr.address,
+        dtype=DataType(addr.type.value),
+        order=WordOrder(addr.order.value),
+        scale=addr.scale,
+        offset=addr.offset,
+        bit=addr.bit,
+        labels=labels,
+        writable=point.writable,
+        write_range=point.range,
+        write_labels=frozenset(point.write_values) if point.write_values else None,
+        valid_range=point.valid_range,
+    )
+
+
+def device_spec(
+    device: Device,
+    profile: Profile,
+    *,
+    scan_interval: float | None = None,
+    fail_threshold: int = 3,
+    backoff_max: float = 300.0,
+) -> DeviceSpec:
+    """The driver's view of a device; ``scan_interval`` overrides site and profile."""
+    if device.unit_id is None:
+        raise ValueError(f"device {device.id} has no unit_id")
+    options = profile.modbus
+    return DeviceSpec(
+        device_id=device.id,
+        unit_id=device.unit_id,
+        points=tuple(point_spec(p) for p in profile.points if p.modbus is not None),
+        scan_interval=scan_interval or device.scan_interval or options.scan_interval,
+        max_gap=options.max_gap,
+        max_registers=options.max_registers,
+        max_bits=options.max_bits,
+        fail_threshold=fail_threshold,
+        backoff_max=backoff_max,
+    )
+
+
+def _bus_line(bus: dict[str, Any]) -> dict[str, Any]:
+    """A bus's status in one short line (the full dict is ``BusPoller.status()``)."""
+    return {
+        "state": bus["state"],
+        "online": f"{bus['available']}/{bus['devices']}",
+        "requests": bus["requests"],
+        "errors": sum(bus["errors"].values()),
+        "timeouts": bus["timeouts"],
+        "busy": f"{bus['utilisation']:.0%}",
+        "cycle_s": bus["cycle_seconds"],
+        "last_error": bus["last_error"],
+    }
+
+
+class ModbusIntegration:
+    """Polls every Modbus device of the controller's site; registered as their command handler.
+
+    ``endpoints`` redirect links (link id → host, port), e.g. to emulators on free ports.
+    ``scan_interval`` overrides every device's interval (fast tests and benchmarks).
+    ``links`` restricts the integration to some link ids. ``timeout`` and ``inter_frame_gap``
+    override every link's own.
+    """
+
+    name = "modbus"
+
+    def __init__(
+        self,
+        controller: Controller,
+        *,
+        endpoints: Mapping[str, tuple[str, int]] | None = None,
+        scan_interval: float | None = None,
+        links: Iterable[str] | None = None,
+        fail_threshold: int = 3,
+        backoff_max: float = 300.0,
+        timeout: float | None = None,
+        inter_frame_gap: float | None = None,
+    ) -> None:
+        self.controller = controller
+        site = controller.site
+        wanted = set(links) if links is not None else None
+        per_link: dict[str, list[DeviceSpec]] = {}
+        self._entity_ids: dict[str, dict[str, str]] = {}
+        for device in site.devices.values():
+            profile = site.profile_of(device)
+            if profile.protocol != "modbus" or (wanted is not None and device.link not in wanted):
+                continue
+            spec = device_spec(
+                device,
+                profile,
+                scan_interval=scan_interval,
+                fail_threshold=fail_threshold,
+                backoff_max=backoff_max,
+            )
+            per_link.setdefault(device.link, []).append(spec)
+            self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
+        configs = modbus_links(site)
+        endpoints = endpoints or {}
+        self.pollers: dict[str, BusPoller] = {
+            link_id: BusPoller(
+                ModbusLink(
+                    link_spec(
+                        configs[link_id],
+                        endpoints.get(link_id),
+                        timeout=timeout,
+                        inter_frame_gap=inter_frame_gap,
+                    )
+                ),
+                specs,
+                controller.clock,
+                self,
+            )
+            for link_id, specs in per_link.items()
+        }
+        self._poller_of = {
+            device_id: poller for poller in self.pollers.values() for device_id in poller.devices
+        }
+        for device_id in self._poller_of:
+            controller.commands.register(device_id, self)
+
+    # -- Component ------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Poll every bus until cancelled."""
+        _LOGGER.info(
+            "Polling %d Modbus devices on %d links", len(self._poller_of), len(self.pollers)
+        )
+        async with asyncio.TaskGroup() as group:
+            for link_id, poller in self.pollers.items():
+                group.create_task(poller.run(), name=f"modbus-{link_id}")
+
+    def status(self) -> dict[str, Any]:
+        buses = [p.status() for p in self.pollers.values()]
+        return {
+            "links": len(buses),
+            "links_connected": sum(1 for b in buses if b["state"] == "connected"),
+            "devices": sum(b["devices"] for b in buses),
+            "available": sum(b["available"] for b in buses),
+            "requests": sum(b["requests"] for b in buses),
+            "errors": sum(sum(b["errors"].values()) for b in buses),
+            "timeouts": sum(b["timeouts"] for b in buses),
+            "max_cycle_seconds": max(
+                (b["cycle_seconds"] for b in buses if b["cycle_seconds"] is not None),
+                default=None,
+            ),
+            "buses": {b["link"]: _bus_line(b) for b in buses},
+        }
+
+    # -- PollListener ---------------------------------------------------------------------
+    def snapshot(self, device_id: str, readings: Sequence[Reading], timestamp: float) -> None:
+        ids = self._entity_ids[device_id]
+        store = self.controller.states
+        good, bad = Quality.GOOD, Quality.BAD
+        for key, value, ok in readings:
+            store.set(ids[key], value, timestamp, good if ok else bad)
+
+    def availability(self, device_id: str, available: bool, reason: str) -> None:
+        self.controller.states.set_available(device_id, available, reason)
+
+    # -- CommandHandler -------------------------------------------------------------------
+    async def write(self, device_id: str, point_key: str, value: Value) -> Value:
+        """Write and confirm by read-back; every driver failure becomes a CommandError."""
+        poller = self._poller_of.get(device_id)
+        if poller is None:
+            raise CommandError(f"{device_id} is not a Modbus device of this controller")
+        try:
+            return await poller.write(device_id, point_key, value)
+        except ModbusError as err:
+            raise CommandError(str(err)) from err
+
+    def device_status(self, device_id: str) -> dict[str, Any]:
+        """One device's poll figures (for the API and the live view)."""
+        poller = self._poller_of[device_id]
+        st = poller.devices[device_id]
+        return {
+            "link": poller.link_id,
+            "unit_id": st.spec.unit_id,
+            "available": st.available,
+            "failures": st.failures,
+            "polls": st.polls,
+            "failed_polls": st.failed_polls,
+            "last_error": st.last_error,
+            "last_ok": st.last_ok,
+        }

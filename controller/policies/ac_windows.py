@@ -1,0 +1,70 @@
+"""AC windows: on restricted days, AC units may run only inside the allowed windows.
+
+Outside them units are switched off (and "on" commands refused); they are not switched back
+on when a window opens: that is the occupants' choice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable
+
+from controller.config.profile import PointKind
+from controller.config.site import BuildingKind
+from controller.core.events import Value
+from controller.core.values import is_on
+
+from .base import Policy, SwitchUnit, Tick, find_switch
+from .config import AcWindowsPolicy, Scope
+from .model import IDLE, Decision, StateReader
+from .schedule import day_matches, edge_times, in_any_window
+from .scope import DeviceInfo, SiteIndex
+
+__all__ = ["AcWindows"]
+
+
+class AcWindows(Policy[AcWindowsPolicy, SwitchUnit]):
+    type_name = "ac_windows"
+    default_priority = 40
+
+    def default_scope(self) -> Scope:
+        return Scope(building_kinds=[BuildingKind.DORM])
+
+    def bind(self, devices: list[DeviceInfo], index: SiteIndex) -> list[SwitchUnit]:
+        self.labels = ", ".join(w.label() for w in self.config.allowed)
+        units = []
+        for device in devices:
+            if not device.points_of(PointKind.AC_MODE, PointKind.SETPOINT):
+                continue  # a power switch, but not an AC unit's
+            actuator = find_switch(device, (PointKind.POWER_SWITCH,))
+            if actuator is None:
+                continue
+            want = actuator.want(
+                False,
+                policy_id=self.id,
+                priority=self.priority,
+                reason=f"AC allowed only {self.labels}",
+                restore=False,
+            )
+            units.append(SwitchUnit(device.id, (device.id,), (), actuator, Decision((want,))))
+        return units
+
+    def phase(self, now: dt.datetime) -> Hashable:
+        """True while AC is restricted (a restricted day, outside every allowed window)."""
+        days = self.config.days
+        if not days.is_any and not day_matches(days, now.date(), self.calendar):
+            return False
+        return not in_any_window(self.config.allowed, now, self.calendar)
+
+    def edges(self) -> set[int]:
+        return edge_times(self.config.allowed)
+
+    def decide(self, tick: Tick, unit: SwitchUnit, states: StateReader, memory: object) -> Decision:
+        return unit.held if tick.phase else IDLE
+
+    def vet(
+        self, tick: Tick, unit: SwitchUnit, states: StateReader, entity_id: str, value: Value
+    ) -> str | None:
+        if tick.phase and entity_id == unit.actuator.command_entity and is_on(value):
+            return f"AC is allowed only {self.labels}"
+        return None

@@ -1,0 +1,67 @@
+"""Night curfew on dorm socket circuits: relays off inside the windows, back on after.
+
+Only socket circuits are selected by default (lighting and AC circuits are separate devices
+on other circuits), and only dorm buildings when the scope is empty. The usual campus rule,
+"23:00–05:50 on nights before a working day", is one window with ``days_of: end``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable
+
+from controller.config.profile import PointKind
+from controller.config.site import BuildingKind
+from controller.core.events import Value
+from controller.core.values import is_on
+
+from .base import Policy, SwitchUnit, Tick, find_switch
+from .config import CurfewPolicy, Scope
+from .model import IDLE, Decision, StateReader
+from .schedule import edge_times, in_any_window
+from .scope import DeviceInfo, SiteIndex
+
+__all__ = ["Curfew"]
+
+
+class Curfew(Policy[CurfewPolicy, SwitchUnit]):
+    type_name = "curfew"
+    default_priority = 50
+    default_circuits = ("sockets",)
+
+    def default_scope(self) -> Scope:
+        return Scope(building_kinds=[BuildingKind.DORM])
+
+    def bind(self, devices: list[DeviceInfo], index: SiteIndex) -> list[SwitchUnit]:
+        labels = ", ".join(w.label() for w in self.config.windows)
+        self.labels = labels
+        units = []
+        for device in devices:
+            actuator = find_switch(device, (PointKind.RELAY, PointKind.POWER_SWITCH))
+            if actuator is None:
+                continue
+            want = actuator.want(
+                False,
+                policy_id=self.id,
+                priority=self.priority,
+                reason=f"curfew {labels}",
+                restore=self.config.restore,
+            )
+            units.append(SwitchUnit(device.id, (device.id,), (), actuator, Decision((want,))))
+        return units
+
+    def phase(self, now: dt.datetime) -> Hashable:
+        return in_any_window(self.config.windows, now, self.calendar)
+
+    def edges(self) -> set[int]:
+        return edge_times(self.config.windows)
+
+    def decide(self, tick: Tick, unit: SwitchUnit, states: StateReader, memory: object) -> Decision:
+        return unit.held if tick.phase else IDLE
+
+    def vet(
+        self, tick: Tick, unit: SwitchUnit, states: StateReader, entity_id: str, value: Value
+    ) -> str | None:
+        if tick.phase and entity_id == unit.actuator.command_entity and is_on(value):
+            return f"night curfew ({self.labels}): sockets stay off"
+        return None

@@ -1,0 +1,187 @@
+"""Leak detection: flow that never stops.
+
+A meter whose flow stays above the threshold for longer than the duration (a stricter pair
+applies at night and in vacations, when nobody should be using water) latches a leak: the zone
+valve closes and a critical alarm carries the evidence. The latch holds until staff release it,
+then the valve reopens. Flow units are converted to L/min from the profile's unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from controller.calendar import DayType
+from controller.config.profile import PointKind
+
+from .base import Actuator, Policy, Tick, find_valve, number
+from .config import LeakPolicy
+from .model import Alarm, Decision, StateReader, Unit, Want, good_value
+from .schedule import edge_times, in_any_window
+from .scope import DeviceInfo, SiteIndex
+
+__all__ = ["FLOW_TO_LPM", "Leak", "LeakMemory", "LeakUnit"]
+
+_LOGGER = logging.getLogger(__name__)
+
+FLOW_TO_LPM = {
+    "L/min": 1.0,
+    "l/min": 1.0,
+    "L/h": 1 / 60,
+    "l/h": 1 / 60,
+    "L/s": 60.0,
+    "l/s": 60.0,
+    "m³/h": 1000 / 60,
+    "m3/h": 1000 / 60,
+    "m³/s": 60_000.0,
+    "m3/s": 60_000.0,
+}
+"""Factors from a flow point's unit to litres per minute."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeakUnit(Unit):
+    flow: str
+    to_lpm: float
+    valve: Actuator | None
+    close: tuple[Want, ...]
+
+
+class LeakMemory(NamedTuple):
+    """``above_since``: first reading above the threshold; the rest is the latched evidence."""
+
+    above_since: float | None = None
+    latched: bool = False
+    latched_at: float | None = None
+    flow_lpm: float | None = None
+    threshold_lpm: float | None = None
+    minutes: float | None = None
+
+
+_CLEAR = LeakMemory()
+_QUIET = Decision(memory=_CLEAR)
+
+
+class Leak(Policy[LeakPolicy, LeakUnit]):
+    type_name = "leak"
+    default_priority = 90
+    default_circuits = ("cold_water", "hot_water", "shower")
+    memory_type = LeakMemory
+    durable_fields = ("latched", "latched_at", "flow_lpm", "threshold_lpm", "minutes")
+
+    def bind(self, devices: list[DeviceInfo], index: SiteIndex) -> list[LeakUnit]:
+        units = []
+        for device in devices:
+            flows = device.points_of(PointKind.FLOW)
+            if not flows:
+                continue
+            factor = FLOW_TO_LPM.get(flows[0].unit or "")
+            if factor is None:
+                _LOGGER.warning(
+                    "Leak policy %s skips %s: unknown flow unit %r",
+                    self.id,
+                    device.id,
+                    flows[0].unit,
+                )
+                continue
+            valve = find_valve(device) or self._zone_valve(device, index)
+            close: tuple[Want, ...] = ()
+            if valve is not None and self.config.close_valve:
+                reason = f"leak: continuous flow at {device.id}"
+                close = (
+                    valve.want(
+                        False,
+                        policy_id=self.id,
+                        priority=self.priority,
+                        reason=reason,
+                        restore=True,
+                    ),
+                )
+            flow = device.entity(flows[0])
+            devices_of_unit = (
+                (device.id,) if valve is None else (device.id, valve.entity.rpartition(".")[0])
+            )
+            units.append(LeakUnit(device.id, devices_of_unit, (flow,), flow, factor, valve, close))
+        return units
+
+    @staticmethod
+    def _zone_valve(device: DeviceInfo, index: SiteIndex) -> Actuator | None:
+        """A valve on the same circuit in the same room or area, if the meter has none."""
+        place = device.room_ref or device.area_ref
+        if place is None:
+            return None
+        for other in index.in_place(place):
+            if other.id != device.id and other.circuit == device.circuit:
+                valve = find_valve(other)
+                if valve is not None:
+                    return valve
+        return None
+
+    def phase(self, now: dt.datetime) -> Hashable:
+        """True while the strict rule applies (night windows, or a vacation day)."""
+        strict = self.config.strict
+        if strict is None:
+            return False
+        if strict.vacation and DayType.VACATION in self.calendar.day(now.date()).types:
+            return True
+        return in_any_window(strict.windows, now, self.calendar)
+
+    def edges(self) -> set[int]:
+        strict = self.config.strict
+        return edge_times(strict.windows) if strict else set()
+
+    def _rule(self, strict: bool) -> tuple[float, float]:
+        cfg = self.config
+        if strict and cfg.strict is not None:
+            return cfg.strict.threshold_lpm, cfg.strict.duration_min
+        return cfg.threshold_lpm, cfg.duration_min
+
+    def decide(self, tick: Tick, unit: LeakUnit, states: StateReader, memory: object) -> Decision:
+        mem = memory if isinstance(memory, LeakMemory) else _CLEAR
+        if mem.latched:
+            return Decision(unit.close, (self._alarm(unit, mem),), mem)
+        state = states.get(unit.flow)
+        flow = number(good_value(state))
+        if flow is None or state is None:
+            return _QUIET if mem is _CLEAR else Decision(memory=mem)
+        threshold, minutes = self._rule(bool(tick.phase))
+        lpm = flow * unit.to_lpm
+        if lpm > threshold:
+            since = mem.above_since if mem.above_since is not None else state.timestamp
+            if tick.ts - since >= minutes * 60:
+                latched = LeakMemory(None, True, tick.ts, round(lpm, 3), threshold, minutes)
+                return Decision(unit.close, (self._alarm(unit, latched),), latched)
+            if since != mem.above_since:
+                mem = LeakMemory(since)
+            return Decision(memory=mem, wake_at=since + minutes * 60)
+        if mem.above_since is None or lpm <= threshold * (1 - self.config.hysteresis):
+            return _QUIET
+        return Decision(memory=mem, wake_at=mem.above_since + minutes * 60)
+
+    def _alarm(self, unit: LeakUnit, mem: LeakMemory) -> Alarm:
+        closed = "，已关闭阀门" if unit.close else "，无可关闭的阀门"
+        closed_en = ", valve closed" if unit.close else ", no valve to close"
+        return Alarm(
+            f"{self.id}:leak:{unit.key}",
+            "leak",
+            "critical",
+            f"{unit.key} 疑似漏水：流量 {mem.flow_lpm} L/min 持续超过 {mem.minutes:g} 分钟{closed}",
+            f"Leak suspected at {unit.key}: {mem.flow_lpm} L/min, {mem.minutes:g}+ min{closed_en}",
+            self.id,
+            unit.flow,
+            {
+                "flow_lpm": mem.flow_lpm,
+                "threshold_lpm": mem.threshold_lpm,
+                "minutes": mem.minutes,
+                "latched_at": mem.latched_at,
+                "valve": unit.valve.entity if unit.valve else None,
+            },
+        )
+
+    def release(self, unit: LeakUnit, memory: object, what: str) -> object:
+        if isinstance(memory, LeakMemory) and memory.latched and what in ("leak", "all"):
+            return _CLEAR
+        return memory

@@ -1,0 +1,162 @@
+"""Resolving policy scopes to devices, once, from the site.
+
+A policy's scope names buildings, floors, rooms, areas, tags, circuits or devices; binding a
+policy walks every device once and keeps the ones that match, so evaluation never searches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from controller.config.loader import LoadedSite
+from controller.config.profile import Point, PointKind, Profile
+
+from .config import Scope, ScopeFilter
+
+__all__ = ["DeviceInfo", "SiteIndex"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """Where a device is and what it is, flattened for fast matching."""
+
+    id: str
+    building: str
+    building_kind: str
+    floor: int | None
+    room: str | None
+    area: str | None
+    circuit: str | None
+    tags: frozenset[str]
+    profile_id: str
+    profile: Profile
+    capacity: int | None
+
+    @property
+    def room_ref(self) -> str | None:
+        """``building/room``: room ids repeat across buildings."""
+        return f"{self.building}/{self.room}" if self.room is not None else None
+
+    @property
+    def area_ref(self) -> str | None:
+        return f"{self.building}/{self.area}" if self.area is not None else None
+
+    def point(self, key: str) -> Point | None:
+        for point in self.profile.points:
+            if point.key == key:
+                return point
+        return None
+
+    def points_of(self, *kinds: PointKind, writable: bool | None = None) -> list[Point]:
+        return [
+            p
+            for p in self.profile.points
+            if p.kind in kinds and (writable is None or p.writable is writable)
+        ]
+
+    def entity(self, point: Point) -> str:
+        return f"{self.id}.{point.key}"
+
+
+class _Compiled:
+    """A scope filter with its lists turned into sets."""
+
+    __slots__ = (
+        "areas",
+        "building_kinds",
+        "buildings",
+        "circuits",
+        "devices",
+        "floors",
+        "profiles",
+        "rooms",
+        "tags",
+    )
+
+    def __init__(self, f: ScopeFilter) -> None:
+        self.buildings = frozenset(f.buildings)
+        self.building_kinds = frozenset(k.value for k in f.building_kinds)
+        self.floors = frozenset(f.floors)
+        self.rooms = frozenset(f.rooms)
+        self.areas = frozenset(f.areas)
+        self.devices = frozenset(f.devices)
+        self.tags = frozenset(f.tags)
+        self.circuits = frozenset(c.value for c in f.circuits)
+        self.profiles = frozenset(f.profiles)
+
+    def matches(self, d: DeviceInfo) -> bool:  # noqa: PLR0911 (one test per field reads best)
+        if self.buildings and d.building not in self.buildings:
+            return False
+        if self.building_kinds and d.building_kind not in self.building_kinds:
+            return False
+        if self.floors and d.floor not in self.floors:
+            return False
+        if self.rooms and d.room_ref not in self.rooms:
+            return False
+        if self.areas and d.area_ref not in self.areas:
+            return False
+        if self.devices and d.id not in self.devices:
+            return False
+        if self.tags and not (self.tags & d.tags):
+            return False
+        if self.circuits and d.circuit not in self.circuits:
+            return False
+        return not (self.profiles and d.profile_id not in self.profiles)
+
+
+class SiteIndex:
+    """Devices of a site with their place, for scope resolution and room grouping."""
+
+    def __init__(self, devices: Iterable[DeviceInfo]) -> None:
+        self.devices: dict[str, DeviceInfo] = {}
+        self.by_place: dict[str, list[DeviceInfo]] = defaultdict(list)
+        for info in devices:
+            self.devices[info.id] = info
+            place = info.room_ref or info.area_ref
+            if place is not None:
+                self.by_place[place].append(info)
+
+    @classmethod
+    def from_site(cls, site: LoadedSite) -> SiteIndex:
+        rooms = {b.id: {r.id: r for r in b.rooms} for b in site.buildings.values()}
+        areas = {b.id: {a.id: a for a in b.areas} for b in site.buildings.values()}
+        infos = []
+        for device in site.devices.values():
+            building = site.buildings[device.building]
+            room = rooms[building.id].get(device.room) if device.room else None
+            area = areas[building.id].get(device.area) if device.area else None
+            floor = room.floor if room else area.floor if area else None
+            infos.append(
+                DeviceInfo(
+                    id=device.id,
+                    building=building.id,
+                    building_kind=building.kind.value,
+                    floor=floor,
+                    room=device.room,
+                    area=device.area,
+                    circuit=device.circuit.value if device.circuit else None,
+                    tags=frozenset(device.tags),
+                    profile_id=device.profile,
+                    profile=site.profile_of(device),
+                    capacity=room.capacity if room else None,
+                )
+            )
+        return cls(infos)
+
+    def select(self, scope: Scope, default_circuits: Iterable[str] = ()) -> list[DeviceInfo]:
+        """Devices in ``scope``; ``default_circuits`` apply when the scope names no circuit."""
+        include = _Compiled(scope)
+        if not scope.circuits and default_circuits:
+            include.circuits = frozenset(default_circuits)
+        exclude = _Compiled(scope.exclude) if scope.exclude and not scope.exclude.is_empty else None
+        return [
+            d
+            for d in self.devices.values()
+            if include.matches(d) and not (exclude is not None and exclude.matches(d))
+        ]
+
+    def in_place(self, place: str) -> list[DeviceInfo]:
+        """Devices in the room or area ``building/id``."""
+        return self.by_place.get(place, [])

@@ -1,0 +1,333 @@
+"""The embedded history: readings and hourly consumption in one SQLite file, with retention.
+
+Series are stored once (entity, measurement and tags, like InfluxDB's series) and rows refer to
+them, so tags cost nothing per row and a device moved to another room starts a new series
+without rewriting its past. Readings are keyed by (time, series) and hourly rows by
+(hour, series): writing the same point twice overwrites it, as in InfluxDB.
+
+The statistics engine's state lives here too, committed in the same transaction as the hours it
+produced, so a restart continues exactly where the last flush left off.
+
+Not thread-safe: use one instance from one thread (the recorder's database thread).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.core.events import Value
+
+from .errors import QueryError, RecorderError
+from .lineproto import CONSUMPTION_MEASUREMENT, SeriesKey, to_ms
+from .query import GROUP_KEYS, HourlySum
+from .sqlite import connect, transaction
+from .stats import Adjustment, ConsumptionAnomaly, HourStat, MeterSwap
+
+__all__ = ["History", "MeterEvent", "StoredReading"]
+
+_LOGGER = logging.getLogger(__name__)
+
+DAY = 86400.0
+_TAGS = ", ".join(f"{tag} TEXT NOT NULL DEFAULT ''" for tag in GROUP_KEYS)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    entity TEXT NOT NULL,
+    measurement TEXT NOT NULL,
+    {_TAGS}
+);
+CREATE TABLE IF NOT EXISTS readings (
+    ts INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    value,
+    PRIMARY KEY (ts, series)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consumption_hourly (
+    hour INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    consumption REAL NOT NULL,
+    held_out REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, series)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stats_state (
+    entity TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meter_events (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    entity TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    old REAL,
+    new REAL,
+    amount REAL,
+    held_out REAL,
+    actor TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS meter_events_ts ON meter_events (ts);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    entity_id: str
+    timestamp: float
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class MeterEvent:
+    """A meter swap or consumption anomaly, as kept for staff and audits."""
+
+    timestamp: float
+    entity_id: str
+    kind: str
+    old: float | None
+    new: float | None
+    amount: float | None
+    held_out: float | None
+    actor: str
+
+
+class History:
+    """Readings, hourly consumption, meter events and statistics state in SQLite."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        keys: Mapping[str, SeriesKey],
+        retention_days: float = 400,
+        readings_retention_days: float = 35,
+    ) -> None:
+        self.path = Path(path)
+        self.keys = keys
+        self.retention = retention_days * DAY
+        self.readings_retention = readings_retention_days * DAY
+        self._db = connect(self.path, "history")
+        try:
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as err:
+            raise RecorderError(f"cannot use the history {self.path}: {err}") from err
+        self._series: dict[str, int] = {
+            key: sid for sid, key in self._db.execute("SELECT id, key FROM series")
+        }
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- series ----------------------------------------------------------------------------
+
+    def _series_id(self, entity_id: str, consumption: bool) -> int | None:
+        key = self.keys.get(entity_id)
+        if key is None:
+            return None
+        text = key.consumption if consumption else key.reading
+        sid = self._series.get(text)
+        if sid is not None:
+            return sid
+        tags = dict(key.tags)
+        measurement = CONSUMPTION_MEASUREMENT if consumption else tags.get("kind", "")
+        columns = ", ".join(GROUP_KEYS)
+        marks = ", ".join("?" for _ in GROUP_KEYS)
+        self._db.execute(
+            f"INSERT OR IGNORE INTO series (key, entity, measurement, {columns}) "  # noqa: S608 (fixed names)
+            f"VALUES (?, ?, ?, {marks})",
+            (text, entity_id, measurement, *(tags.get(tag, "") for tag in GROUP_KEYS)),
+        )
+        sid = int(self._db.execute("SELECT id FROM series WHERE key = ?", (text,)).fetchone()[0])
+        self._series[text] = sid
+        return sid
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def commit(
+        self,
+        readings: Sequence[tuple[str, float, Value]] = (),
+        hours: Sequence[HourStat] = (),
+        swaps: Sequence[MeterSwap] = (),
+        anomalies: Sequence[ConsumptionAnomaly] = (),
+        states: Mapping[str, dict[str, Any]] | None = None,
+    ) -> int:
+        """Write everything in one transaction; returns how many readings were stored."""
+        with transaction(self._db) as db:
+            rows = []
+            for entity_id, timestamp, value in readings:
+                sid = self._series_id(entity_id, consumption=False)
+                if sid is not None:
+                    rows.append((to_ms(timestamp), sid, value))
+            db.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO consumption_hourly VALUES (?, ?, ?, ?)",
+                [
+                    (round(h.hour), sid, h.consumption, h.held_out)
+                    for h in hours
+                    if (sid := self._series_id(h.entity_id, consumption=True)) is not None
+                ],
+            )
+            db.executemany(
+                "INSERT INTO meter_events (ts, entity, kind, old, new, amount, held_out, actor) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [*_swap_rows(swaps), *_anomaly_rows(anomalies)],
+            )
+            if states:
+                db.executemany(
+                    "INSERT OR REPLACE INTO stats_state VALUES (?, ?)",
+                    [(eid, json.dumps(state)) for eid, state in states.items()],
+                )
+        return len(rows)
+
+    def adjusted(self, adjustments: Iterable[Adjustment]) -> list[HourStat]:
+        """The hours after adding corrections to what is stored (to be written with commit)."""
+        result: dict[tuple[str, float], HourStat] = {}
+        for adj in adjustments:
+            current = result.get((adj.entity_id, adj.hour)) or self.hour(adj.entity_id, adj.hour)
+            base = current or HourStat(adj.entity_id, adj.hour, 0.0, 0.0)
+            result[(adj.entity_id, adj.hour)] = HourStat(
+                adj.entity_id,
+                adj.hour,
+                round(base.consumption + adj.consumption, 6) + 0.0,
+                round(max(base.held_out + adj.held_out, 0.0), 6) + 0.0,
+            )
+        return list(result.values())
+
+    def load_states(self) -> dict[str, dict[str, Any]]:
+        states: dict[str, dict[str, Any]] = {}
+        for entity_id, text in self._db.execute("SELECT entity, state FROM stats_state"):
+            try:
+                states[entity_id] = json.loads(text)
+            except ValueError:
+                _LOGGER.warning("Unreadable statistics state of %s in %s", entity_id, self.path)
+        return states
+
+    def prune(self, now: float) -> tuple[int, int]:
+        """Delete readings and hours older than their retention; (readings, hours) deleted."""
+        cutoff_ms = to_ms(now - self.readings_retention)
+        deleted_readings = 0
+        while True:
+            oldest = self._db.execute("SELECT min(ts) FROM readings").fetchone()[0]
+            if oldest is None or oldest >= cutoff_ms:
+                break
+            step = min(cutoff_ms, int(oldest) + 3_600_000)
+            with transaction(self._db) as db:
+                deleted_readings += db.execute(
+                    "DELETE FROM readings WHERE ts < ?", (step,)
+                ).rowcount
+        cutoff = now - self.retention
+        with transaction(self._db) as db:
+            hours = db.execute("DELETE FROM consumption_hourly WHERE hour < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM meter_events WHERE ts < ?", (cutoff,))
+        return deleted_readings, hours
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def readings(self, entity_id: str, start: float, end: float) -> list[StoredReading]:
+        """An entity's readings in [start, end), oldest first (booleans come back as 0/1)."""
+        key = self.keys.get(entity_id)
+        sid = self._series.get(key.reading) if key else None
+        if sid is None:
+            return []
+        rows = self._db.execute(
+            "SELECT ts, value FROM readings WHERE ts >= ? AND ts < ? AND series = ? ORDER BY ts",
+            (to_ms(start), to_ms(end), sid),
+        )
+        return [StoredReading(entity_id, ts / 1000, value) for ts, value in rows]
+
+    def hour(self, entity_id: str, hour: float) -> HourStat | None:
+        key = self.keys.get(entity_id)
+        sid = self._series.get(key.consumption) if key else None
+        if sid is None:
+            return None
+        row = self._db.execute(
+            "SELECT consumption, held_out FROM consumption_hourly WHERE hour = ? AND series = ?",
+            (round(hour), sid),
+        ).fetchone()
+        return None if row is None else HourStat(entity_id, hour, row[0], row[1])
+
+    def hours(self, entity_id: str, start: float, end: float) -> list[HourStat]:
+        """An entity's hourly consumption with hour starts in [start, end)."""
+        key = self.keys.get(entity_id)
+        sid = self._series.get(key.consumption) if key else None
+        if sid is None:
+            return []
+        rows = self._db.execute(
+            "SELECT hour, consumption, held_out FROM consumption_hourly "
+            "WHERE hour >= ? AND hour < ? AND series = ? ORDER BY hour",
+            (start, end, sid),
+        )
+        return [HourStat(entity_id, float(h), c, held) for h, c, held in rows]
+
+    def meter_events(self, since: float = 0.0, limit: int = 1000) -> list[MeterEvent]:
+        rows = self._db.execute(
+            "SELECT ts, entity, kind, old, new, amount, held_out, actor FROM meter_events "
+            "WHERE ts >= ? ORDER BY ts, id LIMIT ?",
+            (since, limit),
+        )
+        return [MeterEvent(*row) for row in rows]
+
+    def hourly_sums(
+        self,
+        start: float,
+        end: float,
+        group_by: Sequence[str],
+        filters: Sequence[tuple[str, Sequence[str]]],
+    ) -> list[HourlySum]:
+        """Consumption per group and hour for hours starting in [start, end)."""
+        for tag in (*group_by, *(k for k, _ in filters)):
+            if tag not in GROUP_KEYS:
+                raise QueryError(f"unknown tag {tag!r}")
+        columns = "".join(f", s.{tag}" for tag in group_by)
+        where = ["h.hour >= ?", "h.hour < ?"]
+        params: list[Any] = [start, end]
+        for tag, values in filters:
+            where.append(f"s.{tag} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+        sql = (
+            f"SELECT h.hour{columns}, sum(h.consumption), sum(h.held_out) "  # noqa: S608 (whitelisted)
+            "FROM consumption_hourly h JOIN series s ON s.id = h.series "
+            f"WHERE {' AND '.join(where)} GROUP BY h.hour{columns}"
+        )
+        try:
+            rows = self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise QueryError(f"history query failed: {err}") from err
+        width = len(group_by)
+        return [
+            HourlySum(float(row[0]), tuple(row[1 : 1 + width]), row[1 + width], row[2 + width])
+            for row in rows
+        ]
+
+
+def _swap_rows(swaps: Iterable[MeterSwap]) -> Iterator[tuple[Any, ...]]:
+    for s in swaps:
+        kind = "meter_swap_recorded" if s.manual else "meter_swap_detected"
+        yield (
+            s.timestamp,
+            s.entity_id,
+            kind,
+            s.old_value,
+            s.new_value,
+            s.counted,
+            s.held_out,
+            s.actor,
+        )
+
+
+def _anomaly_rows(anomalies: Iterable[ConsumptionAnomaly]) -> Iterator[tuple[Any, ...]]:
+    for a in anomalies:
+        yield (
+            a.timestamp,
+            a.entity_id,
+            a.kind.value,
+            a.previous,
+            a.value,
+            a.amount,
+            None,
+            "system",
+        )

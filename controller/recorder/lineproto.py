@@ -1,0 +1,153 @@
+"""InfluxDB line protocol for readings and hourly statistics, without per-point objects.
+
+Every entity's series key (measurement plus sorted, escaped tags) is computed once; formatting a
+reading then costs one f-string with the field value and a millisecond timestamp. Field names
+depend on the value's type so one measurement never mixes types in a field: ``value`` (float),
+``state`` (boolean) and ``label`` (string, enum words such as "cool").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from controller.core import Entity
+from controller.core.events import Value
+
+__all__ = [
+    "CONSUMPTION_MEASUREMENT",
+    "LineFormatter",
+    "SeriesKey",
+    "escape_measurement",
+    "escape_tag",
+    "series_key",
+    "series_tags",
+    "string_field",
+    "to_ms",
+]
+
+CONSUMPTION_MEASUREMENT = "consumption_hourly"
+"""Measurement of the hourly consumption statistics (fields ``consumption`` and ``held_out``)."""
+
+_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\ ", "\r": r"\ "})
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ "})
+_STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": "\\\\", "\n": " ", "\r": " "})
+
+
+def escape_measurement(name: str) -> str:
+    """Escape a measurement name (commas and spaces; newlines cannot be carried)."""
+    return name.translate(_MEASUREMENT_ESCAPES)
+
+
+def escape_tag(text: str) -> str:
+    """Escape a tag key, tag value or field key (commas, equals signs and spaces)."""
+    return text.translate(_TAG_ESCAPES)
+
+
+def string_field(text: str) -> str:
+    """A string field value, quoted, with quotes and backslashes escaped."""
+    return f'"{text.translate(_STRING_ESCAPES)}"'
+
+
+def to_ms(timestamp: float) -> int:
+    """Epoch seconds to the integer milliseconds we write (precision ``ms``)."""
+    return round(timestamp * 1000)
+
+
+def series_tags(entity: Entity) -> dict[str, str]:
+    """The tags written for an entity: its location/classification tags and its point key."""
+    return {**entity.tags, "point": entity.point_key}
+
+
+def series_key(measurement: str, tags: Mapping[str, str]) -> str:
+    """``measurement,tag1=v1,tag2=v2`` with tags sorted by key and empty values left out."""
+    parts = [escape_measurement(measurement)]
+    parts.extend(
+        f"{escape_tag(key)}={escape_tag(value)}" for key, value in sorted(tags.items()) if value
+    )
+    return ",".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """The escaped series key of one entity for its readings and for its hourly statistics."""
+
+    entity_id: str
+    reading: str
+    consumption: str
+    tags: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, entity: Entity) -> SeriesKey:
+        tags = series_tags(entity)
+        return cls(
+            entity.entity_id,
+            series_key(entity.kind.value, tags),
+            series_key(CONSUMPTION_MEASUREMENT, tags),
+            tuple(sorted(tags.items())),
+        )
+
+
+class LineFormatter:
+    """Formats readings and hourly statistics of known entities as line protocol."""
+
+    def __init__(self, entities: Iterable[Entity]) -> None:
+        self.keys: dict[str, SeriesKey] = {}
+        self._float: dict[str, str] = {}
+        self._bool: dict[str, tuple[str, str]] = {}
+        self._label: dict[str, str] = {}
+        for entity in entities:
+            key = SeriesKey.of(entity)
+            self.keys[entity.entity_id] = key
+            self._float[entity.entity_id] = key.reading + " value="
+            self._bool[entity.entity_id] = (
+                key.reading + " state=true ",
+                key.reading + " state=false ",
+            )
+            self._label[entity.entity_id] = key.reading + " label="
+        self._last_ts = math.nan
+        self._last_ms = ""
+
+    def _ms(self, timestamp: float) -> str:
+        # a device's snapshot shares one timestamp: convert it once
+        if timestamp != self._last_ts:
+            self._last_ts = timestamp
+            self._last_ms = str(round(timestamp * 1000))
+        return self._last_ms
+
+    def reading(  # noqa: PLR0911 (one return per value type keeps the hot path flat)
+        self, entity_id: str, value: Value, timestamp: float
+    ) -> str | None:
+        """One line for a reading, or None for unknown entities and unrepresentable values."""
+        kind = type(value)
+        if kind is float:
+            prefix = self._float.get(entity_id)
+            if prefix is None or not math.isfinite(value):  # type: ignore[arg-type]
+                return None
+            return f"{prefix}{value!r} {self._ms(timestamp)}"
+        if kind is bool:
+            pair = self._bool.get(entity_id)
+            if pair is None:
+                return None
+            return f"{pair[0] if value else pair[1]}{self._ms(timestamp)}"
+        if isinstance(value, int | float):  # int, or a float/int subclass
+            return self.reading(entity_id, float(value), timestamp)
+        if isinstance(value, str):
+            prefix = self._label.get(entity_id)
+            if prefix is None:
+                return None
+            return f"{prefix}{string_field(value)} {self._ms(timestamp)}"
+        return None
+
+    def consumption(
+        self, entity_id: str, hour: float, consumption: float, held_out: float
+    ) -> str | None:
+        """One ``consumption_hourly`` line, stamped at the start of the hour."""
+        key = self.keys.get(entity_id)
+        if key is None:
+            return None
+        return (
+            f"{key.consumption} consumption={float(consumption)!r},"
+            f"held_out={float(held_out)!r} {to_ms(hour)}"
+        )

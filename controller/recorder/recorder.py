@@ -1,0 +1,574 @@
+"""The recorder component: every good reading and hourly consumption, durably stored.
+
+Pipeline (one task each, in the component's TaskGroup):
+
+``consume``  takes ``StateChanged`` events from the bus in batches, formats GOOD readings (line
+             protocol with InfluxDB, rows for the embedded history) and feeds cumulative ones to
+             the statistics engine; cuts a chunk every ``batch_size`` points.
+``tick``     cuts a chunk every ``flush_interval`` seconds (wall time) so data never waits longer.
+``persist``  writes each chunk on the database thread (outbox + history, see ``storage``), then
+             hands the new batch to the sender.
+``send``     (InfluxDB only) drains the outbox into InfluxDB, see ``sender``.
+``prune``    applies the history's retention every hour.
+
+Shutdown (the controller cancels ``run``) takes what is left on the bus, persists it, tries to
+send the outbox for ``shutdown_timeout`` seconds and closes the files: everything is flushed, and
+what the server did not take stays in the outbox for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from controller.config.site import InfluxV1Sink, InfluxV2Sink
+from controller.core import AlarmRaised, BusClosed, Clock, Quality, StateChanged
+from controller.core.events import Event
+
+from .counters import counter_specs
+from .dbthread import DbThread
+from .errors import RecorderError
+from .events import MeterSwapped
+from .history import History
+from .lineproto import LineFormatter
+from .outbox import Outbox, OutboxStats
+from .sender import Backoff, Sender, SenderStats
+from .sources import HistoryConsumption
+from .stats import AnomalyKind, HourStat, MeterSwap, StatisticsEngine, StatsOutput
+from .storage import Chunk, Persisted, Storage
+from .writers import Writer, make_writer
+
+if TYPE_CHECKING:
+    from controller.app import Controller
+
+__all__ = ["Recorder"]
+
+_LOGGER = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+class Recorder:
+    """Records readings and hourly consumption into InfluxDB (via the outbox) or SQLite."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        *,
+        history_path: Path | str,
+        writer: Writer | None = None,
+        outbox_path: Path | str | None = None,
+        outbox_max_bytes: int = 512 * MB,
+        retention_days: float = 400,
+        readings_retention_days: float = 35,
+        batch_size: int = 5000,
+        flush_interval: float = 5.0,
+        queue_size: int = 200_000,
+        gzip_level: int = 1,
+        backoff: Backoff | None = None,
+        concurrency: int = 2,
+        shutdown_timeout: float = 10.0,
+        retention_interval: float = 3600.0,
+        warn_fill: float = 0.8,
+        name: str = "recorder",
+    ) -> None:
+        if writer is not None and outbox_path is None:
+            raise ValueError("a writer needs an outbox_path")
+        if batch_size < 1 or flush_interval <= 0:
+            raise ValueError("batch_size and flush_interval must be positive")
+        self.name = name
+        self.controller = controller
+        self.writer = writer
+        self.formatter = LineFormatter(controller.registry)
+        self.engine = StatisticsEngine(
+            counter_specs(controller.site, controller.registry), controller.clock.tz
+        )
+        self.backend = "history" if writer is None else writer.name
+        self._history_path = Path(history_path)
+        self._outbox_path = Path(outbox_path) if outbox_path is not None else None
+        self._outbox_max_bytes = outbox_max_bytes
+        self._retention = (retention_days, readings_retention_days)
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._gzip_level = gzip_level
+        self._backoff = backoff or Backoff()
+        self._concurrency = concurrency
+        self._shutdown_timeout = shutdown_timeout
+        self._retention_interval = retention_interval
+        self._warn_fill = warn_fill
+        self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
+        self._lines: list[str] = []
+        self._readings: list[tuple[str, float, Any]] = []
+        self._chunks: asyncio.Queue[tuple[Chunk, asyncio.Future[None] | None]] = asyncio.Queue(4)
+        self._db: DbThread | None = None
+        self._storage: Storage | None = None
+        self._sender: Sender | None = None
+        self._running = False
+        self._started = asyncio.Event()
+        self._stopped = False
+        self._received = 0
+        self._skipped = 0
+        self._stored = 0
+        self._persist_errors = 0
+        self._swaps = 0
+        self._anomalies = 0
+        self._fill_warned = False
+        self._dropped_seen = 0
+        self._hour_totals: dict[float, dict[str, dict[str, float]]] = {}
+
+    @classmethod
+    def from_site(
+        cls, controller: Controller, data_dir: Path | str | None = None, **options: Any
+    ) -> Recorder:
+        """InfluxDB when the site configures one, else the embedded history only.
+
+        Relative paths in the site's sinks are resolved against ``data_dir`` (default: the
+        current directory). ``options`` override the constructor's keyword arguments.
+        """
+        base = Path.cwd() if data_dir is None else Path(data_dir)
+        sinks = controller.site.sinks
+        kwargs: dict[str, Any] = {
+            "history_path": base / sinks.history.path,
+            "retention_days": sinks.history.retention_days,
+            "readings_retention_days": sinks.history.readings_retention_days,
+        }
+        influx = sinks.influxdb
+        if isinstance(influx, InfluxV1Sink | InfluxV2Sink):
+            kwargs.update(
+                writer=make_writer(influx),
+                outbox_path=base / influx.outbox_path,
+                outbox_max_bytes=int(influx.outbox_max_mb * MB),
+                batch_size=influx.batch_size,
+                flush_interval=influx.flush_interval,
+            )
+        kwargs.update(options)
+        return cls(controller, **kwargs)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        db = self._db = DbThread(f"{self.name}-db")
+        try:
+            storage = self._storage = await db.call(self._open_storage)
+            restored = self.engine.restore(await db.call(storage.history.load_states))
+            if restored:
+                _LOGGER.info("Recorder resumed the statistics of %d counter(s)", restored)
+            if self.writer is not None and storage.outbox is not None:
+                self._sender = Sender(
+                    self.writer,
+                    storage.outbox,
+                    db,
+                    backoff=self._backoff,
+                    concurrency=self._concurrency,
+                )
+            self._running = True
+            self._started.set()
+            _LOGGER.info("Recorder writing to %s", self.backend)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._consume(), name=f"{self.name}.consume")
+                group.create_task(self._tick(), name=f"{self.name}.tick")
+                group.create_task(self._persist_loop(db, storage), name=f"{self.name}.persist")
+                group.create_task(self._prune_loop(db, storage.history), name=f"{self.name}.prune")
+                if self._sender is not None:
+                    group.create_task(self._sender.run(), name=f"{self.name}.send")
+        finally:
+            self._running = False
+            self._stopped = True
+            await self._shutdown(db)
+
+    def _open_storage(self) -> Storage:
+        keys = self.formatter.keys
+        history = History(self._history_path, keys, *self._retention)
+        outbox = None
+        if self._outbox_path is not None:
+            try:
+                outbox = Outbox(self._outbox_path, self._outbox_max_bytes)
+            except RecorderError:
+                history.close()
+                raise
+        return Storage(history, outbox, self.formatter, self._gzip_level)
+
+    async def _shutdown(self, db: DbThread) -> None:
+        try:
+            if self._storage is not None:
+                await self._flush_everything(db, self._storage)
+            if self._sender is not None:
+                await self._final_send(self._sender)
+        finally:
+            self._sub.close()
+            if self._storage is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    await db.call(self._storage.close)
+            db.close()
+            if self.writer is not None:
+                await self.writer.aclose()
+            _LOGGER.info("Recorder stopped: %s", self._summary())
+
+    async def _flush_everything(self, db: DbThread, storage: Storage) -> None:
+        while self._sub.stats.depth:
+            self._ingest(await self._sub.get_batch(self._batch_size))
+        pending: list[tuple[Chunk, asyncio.Future[None] | None]] = []
+        while not self._chunks.empty():
+            pending.append(self._chunks.get_nowait())
+        pending.append((self._cut(), None))
+        for chunk, done in pending:
+            if chunk:
+                self._after_persist(await db.call(storage.persist, chunk), chunk)
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    async def _final_send(self, sender: Sender) -> None:
+        try:
+            async with asyncio.timeout(self._shutdown_timeout):
+                emptied = await sender.drain()
+        except TimeoutError:
+            emptied = False
+        stats = sender.outbox_stats
+        if not emptied and stats.batches:
+            _LOGGER.warning(
+                "Recorder stopping with %d batch(es), %d point(s) in the outbox %s; "
+                "they will be sent after the next start",
+                stats.batches,
+                stats.points,
+                self._outbox_path,
+            )
+
+    # -- the pipeline ----------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        sub = self._sub
+        while True:
+            try:
+                events = await sub.get_batch(self._batch_size)
+            except BusClosed:
+                return
+            self._ingest(events)
+            if len(self._lines) + len(self._readings) >= self._batch_size:
+                await self._chunks.put((self._cut(), None))
+
+    def _ingest(self, events: Sequence[Event]) -> None:
+        """Format GOOD readings and feed counters: the hot path, kept free of objects."""
+        influx = self.writer is not None
+        line_of = self.formatter.reading
+        lines = self._lines
+        readings = self._readings
+        engine = self.engine
+        good = Quality.GOOD
+        skipped = 0
+        for event in events:
+            if not isinstance(event, StateChanged):
+                continue
+            new = event.new
+            value = new.value
+            if new.quality is not good or not new.available or value is None:
+                skipped += 1
+                continue
+            eid = event.entity_id
+            if influx:
+                line = line_of(eid, value, new.timestamp)
+                if line is None:
+                    skipped += 1
+                    continue
+                lines.append(line)
+            elif isinstance(value, float) and not math.isfinite(value):
+                skipped += 1
+                continue
+            else:
+                readings.append((eid, new.timestamp, value))
+            if eid in engine and isinstance(value, int | float) and not isinstance(value, bool):
+                engine.observe(eid, new.timestamp, float(value))
+        self._received += len(events)
+        self._skipped += skipped
+
+    def _cut(self) -> Chunk:
+        """Take everything buffered (readings, statistics, counter states) as one chunk."""
+        out = self.engine.drain()
+        chunk = Chunk(time.time(), self._lines, self._readings, out, self.engine.drain_dirty())
+        self._lines = []
+        self._readings = []
+        if out:
+            self._announce(out)
+        return chunk
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval)
+            if self._lines or self._readings:
+                await self._chunks.put((self._cut(), None))
+
+    async def _persist_loop(self, db: DbThread, storage: Storage) -> None:
+        failures = 0
+        while True:
+            chunk, done = await self._chunks.get()
+            while chunk:
+                try:
+                    persisted = await db.call(storage.persist, chunk)
+                except (sqlite3.Error, OSError, RecorderError) as err:
+                    failures += 1
+                    self._persist_errors += 1
+                    log = _LOGGER.error if failures == 1 else _LOGGER.debug
+                    log("Recorder cannot write %s: %s (will retry)", self._history_path, err)
+                    await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                    continue
+                if failures:
+                    _LOGGER.info("Recorder writes again after %d failure(s)", failures)
+                    failures = 0
+                self._after_persist(persisted, chunk)
+                break
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    def _after_persist(self, persisted: Persisted, chunk: Chunk) -> None:
+        self._stored += persisted.readings
+        self._track_hours(chunk.stats.hours)
+        if persisted.outbox is not None:
+            self._check_outbox(persisted.outbox)
+        if self._sender is not None:
+            if persisted.outbox is not None:
+                self._sender.outbox_stats = persisted.outbox
+            self._sender.offer(persisted.batch)
+
+    async def _prune_loop(self, db: DbThread, history: History) -> None:
+        while True:
+            try:
+                readings, hours = await db.call(history.prune, self.controller.clock.time())
+            except sqlite3.Error as err:
+                _LOGGER.warning("History retention failed: %s", err)
+            else:
+                if readings or hours:
+                    _LOGGER.info("History retention removed %d readings, %d hours", readings, hours)
+            await asyncio.sleep(self._retention_interval)
+
+    # -- events and alarms -----------------------------------------------------------------
+
+    def _announce(self, out: StatsOutput) -> None:
+        bus = self.controller.bus
+        for swap in out.swaps:
+            self._swaps += 1
+            bus.publish(_swapped(swap))
+            _LOGGER.info(
+                "Meter swap %s on %s at %s: %s → %s, counted %s",
+                "recorded" if swap.manual else "detected",
+                swap.entity_id,
+                _iso(swap.timestamp, self.controller.clock),
+                swap.old_value,
+                swap.new_value,
+                swap.counted,
+            )
+        for anomaly in out.anomalies:
+            self._anomalies += 1
+            if anomaly.kind is AnomalyKind.GLITCH:
+                _LOGGER.info(
+                    "Dropped reading %s of %s (contradicted by the next one)",
+                    anomaly.value,
+                    anomaly.entity_id,
+                )
+                continue
+            held = anomaly.kind is AnomalyKind.JUMP_HELD_OUT
+            bus.publish(
+                AlarmRaised(
+                    alarm_id=f"recorder.{anomaly.kind.value}.{anomaly.entity_id}",
+                    severity="warning",
+                    message_zh=(
+                        f"{anomaly.entity_id} 读数跳变 {anomaly.amount:g}，"
+                        + ("已确认，未计入用量" if held else "超出合理范围，暂不计入用量")
+                    ),
+                    message_en=(
+                        f"{anomaly.entity_id} jumped by {anomaly.amount:g}; "
+                        + (
+                            "confirmed and held out of consumption"
+                            if held
+                            else "implausible, held until the next reading"
+                        )
+                    ),
+                    timestamp=anomaly.timestamp,
+                    entity_id=anomaly.entity_id,
+                    evidence={
+                        "previous": anomaly.previous,
+                        "value": anomaly.value,
+                        "amount": anomaly.amount,
+                        "allowed": anomaly.allowed,
+                    },
+                )
+            )
+
+    def _check_outbox(self, stats: OutboxStats) -> None:
+        """Warn loudly once when the outbox nears its bound, again when it starts dropping."""
+        bus = self.controller.bus
+        now = self.controller.clock.time()
+        if stats.fill >= self._warn_fill and not self._fill_warned:
+            self._fill_warned = True
+            _LOGGER.warning(
+                "Recorder outbox %s is %.0f%% full (%d batches, %d points): InfluxDB has been "
+                "unreachable; the oldest data is dropped when it is full",
+                self._outbox_path,
+                stats.fill * 100,
+                stats.batches,
+                stats.points,
+            )
+            bus.publish(
+                AlarmRaised(
+                    "recorder.outbox_near_full",
+                    "warning",
+                    f"数据缓存已用 {stats.fill:.0%}，InfluxDB 无法写入",
+                    f"Recorder outbox {stats.fill:.0%} full: InfluxDB is not taking writes",
+                    now,
+                    evidence={"batches": stats.batches, "points": stats.points},
+                )
+            )
+        elif stats.fill < self._warn_fill * 0.875:
+            self._fill_warned = False
+        if stats.dropped_points > self._dropped_seen:
+            first = self._dropped_seen == 0
+            self._dropped_seen = stats.dropped_points
+            (_LOGGER.error if first else _LOGGER.debug)(
+                "Recorder outbox is full: dropped the oldest batches, %d points lost so far",
+                stats.dropped_points,
+            )
+            if first:
+                bus.publish(
+                    AlarmRaised(
+                        "recorder.outbox_full",
+                        "critical",
+                        "数据缓存已满，最早的数据被丢弃",
+                        "Recorder outbox full: the oldest data is being dropped",
+                        now,
+                        evidence={"dropped_points": stats.dropped_points},
+                    )
+                )
+
+    def _track_hours(self, hours: Sequence[HourStat]) -> None:
+        registry = self.controller.registry
+        for stat in hours:
+            entity = registry.get(stat.entity_id)
+            if entity is None:
+                continue
+            per_building = self._hour_totals.setdefault(stat.hour, {})
+            per_kind = per_building.setdefault(entity.building, {})
+            per_kind[entity.kind.value] = per_kind.get(entity.kind.value, 0.0) + stat.consumption
+        if len(self._hour_totals) > 4:
+            for hour in sorted(self._hour_totals)[:-4]:
+                del self._hour_totals[hour]
+
+    # -- public API ------------------------------------------------------------------------
+
+    async def wait_started(self) -> None:
+        """Return once the files are open and the pipeline runs."""
+        if self._stopped:
+            raise RuntimeError("the recorder has stopped")
+        await self._started.wait()
+
+    async def flush(self) -> None:
+        """Persist everything received so far (returns once it is on disk)."""
+        await self.wait_started()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        while self._sub.stats.depth:
+            self._ingest(await self._sub.get_batch(self._batch_size))
+        await self._chunks.put((self._cut(), done))
+        await done
+
+    async def record_meter_swap(
+        self,
+        entity_id: str,
+        at: float | dt.datetime,
+        old_final: float,
+        new_start: float,
+        actor: str = "staff",
+    ) -> MeterSwap:
+        """Staff record of a meter replacement; durable when this returns.
+
+        Raises ``SwapRecordError`` when the record does not fit the readings (see
+        ``StatisticsEngine.record_swap``).
+        """
+        await self.wait_started()
+        when = at.timestamp() if isinstance(at, dt.datetime) else float(at)
+        while self._sub.stats.depth:
+            self._ingest(await self._sub.get_batch(self._batch_size))
+        swap = self.engine.record_swap(entity_id, when, old_final, new_start, actor)
+        await self.flush()
+        return swap
+
+    @property
+    def consumption(self) -> HistoryConsumption:
+        """The consumption query over the embedded history (which always has the hours)."""
+        if self._storage is None or self._db is None or not self._running:
+            raise RuntimeError("the recorder is not running")
+        return HistoryConsumption(self._storage.history, self._db, self.controller.clock.tz)
+
+    def last_hour(self) -> tuple[float, dict[str, dict[str, float]]]:
+        """The last complete local hour and its consumption per building and kind."""
+        hour = self.engine.hour_of(self.controller.clock.time()) - 3600.0
+        totals = self._hour_totals.get(hour, {})
+        return hour, {
+            b: {k: round(v, 6) for k, v in kinds.items()} for b, kinds in sorted(totals.items())
+        }
+
+    def status(self) -> dict[str, Any]:
+        """Flat figures for the live view, metrics and the API; the last hour per building
+        is a table (building → kind → consumption)."""
+        hour, by_building = self.last_hour()
+        sub = self._sub.stats
+        status: dict[str, Any] = {
+            "backend": self.backend,
+            "running": self._running,
+            "points_received": self._received,
+            "points_skipped": self._skipped,
+            "points_written": self._stored,
+            "queue_depth": sub.depth,
+            "queue_dropped": sub.dropped,
+            "persist_errors": self._persist_errors,
+            "counters": len(self.engine),
+            "meter_swaps": self._swaps,
+            "consumption_anomalies": self._anomalies,
+            "rollovers": self.engine.rollovers,
+            "last_hour": _iso(hour, self.controller.clock),
+            "consumption_last_hour": by_building,
+        }
+        if self.writer is not None:
+            sent = self._sender.stats if self._sender else SenderStats()
+            box = self._sender.outbox_stats if self._sender else None
+            status.update(
+                points_written=sent.points_written,
+                backend_up=sent.up,
+                write_errors=sent.write_errors,
+                last_error=sent.last_error,
+                quarantined_batches=box.quarantined if box else 0,
+                outbox_batches=box.batches if box else 0,
+                outbox_points=box.points if box else 0,
+                outbox_bytes=box.bytes if box else 0,
+                outbox_fill=round(box.fill, 4) if box else 0.0,
+                outbox_dropped_points=box.dropped_points if box else 0,
+            )
+        return status
+
+    def _summary(self) -> str:
+        return (
+            f"{self._received} received, {self._stored} stored"
+            + (f", {self._sender.stats.points_written} written" if self._sender else "")
+            + (f", {self._swaps} meter swap(s)" if self._swaps else "")
+        )
+
+
+def _swapped(swap: MeterSwap) -> MeterSwapped:
+    return MeterSwapped(
+        swap.entity_id,
+        swap.timestamp,
+        swap.old_value,
+        swap.new_value,
+        swap.counted,
+        swap.held_out,
+        swap.manual,
+        swap.actor,
+    )
+
+
+def _iso(timestamp: float, clock: Clock) -> str:
+    return dt.datetime.fromtimestamp(timestamp, clock.tz).isoformat(timespec="seconds")

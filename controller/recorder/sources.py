@@ -1,0 +1,137 @@
+"""Backends that answer the consumption query: the embedded history and InfluxDB 1.x.
+
+Both return hourly sums per group and leave periods and rounding to ``query.aggregate``. The
+InfluxDB 2.x query language (Flux) is not implemented: with a v2 sink the recorder still keeps
+hourly statistics in the embedded history, which answers the query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import zoneinfo
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .dbthread import DbThread
+from .errors import QueryError
+from .history import History
+from .lineproto import CONSUMPTION_MEASUREMENT, to_ms
+from .query import ConsumptionQuery, ConsumptionRow, HourlySum, aggregate
+
+__all__ = ["HistoryConsumption", "InfluxV1Consumption"]
+
+
+class HistoryConsumption:
+    """The consumption query answered from the SQLite history, on the history's own thread."""
+
+    def __init__(self, history: History, db: DbThread, tz: zoneinfo.ZoneInfo) -> None:
+        self._history = history
+        self._db = db
+        self.tz = tz
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls, path: Path | str, tz: zoneinfo.ZoneInfo
+    ) -> AsyncIterator[HistoryConsumption]:
+        """A read-side view of a history file (for reports run outside the controller)."""
+        db = DbThread("history-query")
+        try:
+            history = await db.call(History, path, {})
+            try:
+                yield cls(history, db, tz)
+            finally:
+                await db.call(history.close)
+        finally:
+            db.close()
+
+    async def consumption(self, query: ConsumptionQuery) -> list[ConsumptionRow]:
+        sums = await self._db.call(
+            self._history.hourly_sums, query.start_ts, query.end_ts, query.group_by, query.filters
+        )
+        return aggregate(sums, query, self.tz)
+
+
+def _quote_tag(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class InfluxV1Consumption:
+    """The consumption query answered by InfluxDB 1.x with InfluxQL over ``/query``."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        tz: zoneinfo.ZoneInfo,
+        *,
+        retention_policy: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.tz = tz
+        self._database = database
+        self._rp = retention_policy
+        self._auth = {"u": username, "p": password or ""} if username is not None else {}
+        self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> InfluxV1Consumption:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    def influxql(self, query: ConsumptionQuery) -> str:
+        """Hourly sums per group; hours are aligned to the zone's offset from UTC."""
+        measurement = f'"{CONSUMPTION_MEASUREMENT}"'
+        if self._rp:
+            measurement = f'"{self._rp}".{measurement}'
+        where = [
+            f"time >= {to_ms(query.start_ts) * 1_000_000}",
+            f"time < {to_ms(query.end_ts) * 1_000_000}",
+        ]
+        for tag, values in query.filters:
+            where.append("(" + " OR ".join(f'"{tag}" = {_quote_tag(v)}' for v in values) + ")")
+        offset = dt.datetime.fromtimestamp(query.start_ts, self.tz).utcoffset()
+        shift = int(offset.total_seconds()) % 3600 if offset is not None else 0
+        group = "".join(f', "{tag}"' for tag in query.group_by)
+        return (
+            f'SELECT sum("consumption"), sum("held_out") FROM {measurement} '  # noqa: S608 (whitelisted tags)
+            f"WHERE {' AND '.join(where)} GROUP BY time(1h, {shift}s){group} fill(none)"
+        )
+
+    async def _run(self, influxql: str) -> dict[str, Any]:
+        params = {"db": self._database, "q": influxql, "epoch": "s", **self._auth}
+        try:
+            reply = await self._client.get("/query", params=params)
+        except httpx.HTTPError as err:
+            raise QueryError(f"InfluxDB query failed: {type(err).__name__}: {err}") from err
+        if not reply.is_success:
+            raise QueryError(f"InfluxDB query failed: HTTP {reply.status_code}: {reply.text[:500]}")
+        try:
+            result: dict[str, Any] = reply.json()["results"][0]
+        except (ValueError, KeyError, IndexError, TypeError) as err:
+            raise QueryError(f"unexpected InfluxDB answer: {reply.text[:500]}") from err
+        if "error" in result:
+            raise QueryError(f"InfluxDB query failed: {result['error']}")
+        return result
+
+    async def consumption(self, query: ConsumptionQuery) -> list[ConsumptionRow]:
+        result = await self._run(self.influxql(query))
+        sums: list[HourlySum] = []
+        for series in result.get("series", []):
+            tags = series.get("tags") or {}
+            group = tuple(str(tags.get(tag, "")) for tag in query.group_by)
+            for hour, consumption, held_out in series.get("values", []):
+                sums.append(
+                    HourlySum(float(hour), group, float(consumption or 0.0), float(held_out or 0.0))
+                )
+        return aggregate(sums, query, self.tz)

@@ -1,0 +1,56 @@
+"""Modbus driver: one link per bus, block-read planning, table-driven decoding, polling with
+dead-device isolation, writes confirmed by read-back. pymodbus 3 underneath.
+
+Use: build ``LinkSpec``/``DeviceSpec`` values, then per bus
+``BusPoller(ModbusLink(link_spec), device_specs, clock, listener)`` and run ``poller.run()``.
+"""
+
+from .counters import BusCounters
+from .decode import Reading, Value, compile_decoder, encode_value, words_to_bytes
+from .errors import (
+    BusClosed,
+    MalformedReply,
+    ModbusConnectionError,
+    ModbusError,
+    ModbusExceptionReply,
+    ModbusTimeout,
+    WriteNotConfirmed,
+    WriteRefused,
+)
+from .link import LinkState, ModbusLink, Priority
+from .plan import ReadBlock, plan_reads
+from .poller import BusPoller, Clock, DeviceStatus, PollListener
+from .spec import DataType, DeviceSpec, LinkSpec, PointSpec, Table, Transport, WordOrder
+
+__all__ = [
+    "BusClosed",
+    "BusCounters",
+    "BusPoller",
+    "Clock",
+    "DataType",
+    "DeviceSpec",
+    "DeviceStatus",
+    "LinkSpec",
+    "LinkState",
+    "MalformedReply",
+    "ModbusConnectionError",
+    "ModbusError",
+    "ModbusExceptionReply",
+    "ModbusLink",
+    "ModbusTimeout",
+    "PointSpec",
+    "PollListener",
+    "Priority",
+    "ReadBlock",
+    "Reading",
+    "Table",
+    "Transport",
+    "Value",
+    "WordOrder",
+    "WriteNotConfirmed",
+    "WriteRefused",
+    "compile_decoder",
+    "encode_value",
+    "plan_reads",
+    "words_to_bytes",
+]

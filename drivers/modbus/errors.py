@@ -1,0 +1,108 @@
+"""Modbus driver errors: one root, one class per failure kind, each carrying its data.
+
+``kind`` is the short name the per-bus error counters use.
+"""
+
+from __future__ import annotations
+
+from ..errors import DriverError
+
+__all__ = [
+    "BusClosed",
+    "MalformedReply",
+    "ModbusConnectionError",
+    "ModbusError",
+    "ModbusExceptionReply",
+    "ModbusTimeout",
+    "WriteNotConfirmed",
+    "WriteRefused",
+]
+
+EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    5: "acknowledge",
+    6: "device busy",
+    8: "memory parity error",
+    10: "gateway path unavailable",
+    11: "gateway target failed to respond",
+}
+
+
+class ModbusError(DriverError):
+    """Root of the Modbus driver's errors."""
+
+    kind = "error"
+
+
+class ModbusTimeout(ModbusError):
+    """No reply within the link's timeout (dead device, wrong unit id, broken bus)."""
+
+    kind = "timeout"
+
+
+class ModbusConnectionError(ModbusError):
+    """The gateway or serial port is not connected (refused, dropped, unplugged)."""
+
+    kind = "connection"
+
+
+class BusClosed(ModbusConnectionError):
+    """The link was closed while a transaction waited for it."""
+
+    kind = "closed"
+
+
+class MalformedReply(ModbusError):
+    """A reply arrived but does not fit the request (wrong size, function or framing)."""
+
+    kind = "malformed"
+
+
+class ModbusExceptionReply(ModbusError):
+    """The device answered with a Modbus exception code."""
+
+    kind = "exception"
+
+    def __init__(
+        self, code: int, *, function: int, link: str | None = None, device: str | None = None
+    ) -> None:
+        name = EXCEPTION_NAMES.get(code, "unknown exception")
+        super().__init__(
+            f"exception {code} ({name}) to function {function}", link=link, device=device
+        )
+        self.code = code
+        self.function = function
+
+    @property
+    def target_failed(self) -> bool:
+        """Codes 10/11: the gateway could not reach the device (as good as a timeout)."""
+        return self.code in (10, 11)
+
+
+class WriteRefused(ModbusError):
+    """A write the profile does not allow: unknown or read-only point, value out of range."""
+
+    kind = "refused"
+
+    def __init__(self, device: str, point: str, value: object, reason: str) -> None:
+        super().__init__(f"{device}.{point} := {value!r} refused: {reason}", device=device)
+        self.point = point
+        self.value = value
+        self.reason = reason
+
+
+class WriteNotConfirmed(ModbusError):
+    """The write went through but reading the point back shows another value."""
+
+    kind = "unconfirmed"
+
+    def __init__(self, device: str, point: str, wanted: object, read_back: object) -> None:
+        super().__init__(
+            f"{device}.{point}: wrote {wanted!r} but read back {read_back!r}", device=device
+        )
+        self.point = point
+        self.wanted = wanted
+        self.read_back = read_back

@@ -1,0 +1,294 @@
+"""One link per physical bus: a TCP gateway or a serial port, one transaction at a time.
+
+The link owns the pymodbus client and its connection. ``run()`` keeps the connection up,
+reconnecting with capped, jittered exponential backoff; transactions go through a priority
+gate so a write waits for at most the transaction in flight, never behind queued polls, and
+an inter-frame gap is kept between transactions (RS-485 devices need the silence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from enum import IntEnum, StrEnum
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
+
+from .counters import BusCounters
+from .errors import (
+    BusClosed,
+    MalformedReply,
+    ModbusConnectionError,
+    ModbusError,
+    ModbusExceptionReply,
+    ModbusTimeout,
+)
+from .spec import LinkSpec, Table, Transport
+
+__all__ = ["LinkState", "ModbusLink", "Priority"]
+
+_LOGGER = logging.getLogger(__name__)
+
+# pymodbus logs every unanswered request at ERROR; the link logs a failing device once and
+# its recovery instead. Only quieten pymodbus if nobody configured its logger.
+if logging.getLogger("pymodbus").level == logging.NOTSET:
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+
+class LinkState(StrEnum):
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    CLOSED = "closed"
+
+
+class Priority(IntEnum):
+    WRITE = 0
+    POLL = 1
+
+
+class _PriorityGate:
+    """A lock whose waiters are served by priority, then arrival order."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for *_, f in self._waiters if not f.done())
+
+    async def acquire(self, priority: int) -> None:
+        if not self._busy and not self._waiters:
+            self._busy = True
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._seq), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # we were handed the gate as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._busy = False
+
+
+def _client(
+    spec: LinkSpec, on_connect: Callable[[bool], None]
+) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    # retries=0 and reconnect_delay=0: retries and reconnects are the link's and poller's job.
+    if spec.transport is Transport.SERIAL:
+        return AsyncModbusSerialClient(
+            spec.serial_port,
+            framer=FramerType.RTU,
+            baudrate=spec.baudrate,
+            bytesize=spec.bytesize,
+            parity=spec.parity,
+            stopbits=spec.stopbits,
+            timeout=spec.timeout,
+            retries=0,
+            reconnect_delay=0,
+            name=spec.link_id,
+            trace_connect=on_connect,
+        )
+    framer = FramerType.SOCKET if spec.transport is Transport.TCP else FramerType.RTU
+    return AsyncModbusTcpClient(
+        spec.host,
+        port=spec.port,
+        framer=framer,
+        timeout=spec.timeout,
+        retries=0,
+        reconnect_delay=0,
+        name=spec.link_id,
+        trace_connect=on_connect,
+    )
+
+
+class ModbusLink:
+    """A bus. Run ``run()`` in a task; call ``read``/``write`` from pollers."""
+
+    def __init__(self, spec: LinkSpec, *, rng: random.Random | None = None) -> None:
+        self.spec = spec
+        self.counters = BusCounters()
+        self.state = LinkState.DISCONNECTED
+        self.last_error: str | None = None
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+        self._client = _client(spec, self._on_connection)
+        # A dead device must not make pymodbus drop a shared gateway connection.
+        self._client.set_max_no_responses(1 << 30)
+        self._gate = _PriorityGate()
+        self._up = asyncio.Event()
+        self._down = asyncio.Event()
+        self._idle_at = 0.0
+        self._failing = False
+
+    @property
+    def link_id(self) -> str:
+        return self.spec.link_id
+
+    @property
+    def connected(self) -> bool:
+        return self.state is LinkState.CONNECTED and self._client.connected
+
+    @property
+    def queued(self) -> int:
+        """Transactions waiting for the bus."""
+        return self._gate.waiting
+
+    def _on_connection(self, up: bool) -> None:
+        if not up:
+            self._up.clear()
+            self._down.set()
+
+    async def wait_connected(self) -> None:
+        await self._up.wait()
+
+    # -- connection -----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Keep the bus connected until cancelled."""
+        delay = self.spec.reconnect_min
+        try:
+            while True:
+                self.state = LinkState.CONNECTING
+                self._down.clear()
+                if await self._client.connect():
+                    self._connected()
+                    up_since = time.monotonic()
+                    await self._down.wait()
+                    self._lost("connection dropped")
+                    # Only a connection that held resets the backoff: a gateway that accepts
+                    # and drops at once must not be hammered.
+                    if time.monotonic() - up_since >= self.spec.reconnect_max:
+                        delay = self.spec.reconnect_min
+                else:
+                    self._lost("cannot connect")
+                self.state = LinkState.DISCONNECTED
+                await asyncio.sleep(delay * self._rng.uniform(0.5, 1.0))
+                delay = min(self.spec.reconnect_max, delay * 2)
+        finally:
+            self.state = LinkState.CLOSED
+            self._up.clear()
+            self._client.close()
+
+    def _connected(self) -> None:
+        self.state = LinkState.CONNECTED
+        self._up.set()
+        if self._failing:
+            _LOGGER.info("Link %s (%s) is connected again", self.link_id, self.spec.where)
+            self._failing = False
+        else:
+            _LOGGER.debug("Link %s connected to %s", self.link_id, self.spec.where)
+
+    def _lost(self, why: str) -> None:
+        self._up.clear()
+        self.counters.reconnects += 1
+        self.last_error = why
+        if not self._failing:
+            _LOGGER.warning("Link %s (%s): %s; reconnecting", self.link_id, self.spec.where, why)
+            self._failing = True
+        else:
+            _LOGGER.debug("Link %s: %s", self.link_id, why)
+        self._client.close()
+
+    # -- transactions ---------------------------------------------------------------------
+    async def read(
+        self, unit: int, table: Table, start: int, count: int, priority: Priority = Priority.POLL
+    ) -> list[int]:
+        """``count`` registers (or bits as 0/1) of ``table`` from ``start``."""
+        client = self._client
+        calls = {
+            Table.HOLDING: client.read_holding_registers,
+            Table.INPUT: client.read_input_registers,
+            Table.COIL: client.read_coils,
+            Table.DISCRETE: client.read_discrete_inputs,
+        }
+        call = calls[table]
+        reply = await self._transact(lambda: call(start, count=count, device_id=unit), priority)
+        if table.is_bits:
+            bits = reply.bits
+            if len(bits) < count:
+                raise self._malformed(f"{len(bits)} bits for {count} asked", unit)
+            return [1 if b else 0 for b in bits[:count]]
+        registers = reply.registers
+        if len(registers) != count:
+            raise self._malformed(f"{len(registers)} registers for {count} asked", unit)
+        return list(registers)
+
+    async def write(self, unit: int, table: Table, address: int, data: list[int] | bool) -> None:
+        """Write a coil (``data`` bool) or registers (FC06 for one, FC16 for several)."""
+        client = self._client
+        call: Callable[[], Awaitable[ModbusPDU]]
+        if table is Table.COIL and isinstance(data, bool):
+            call = lambda: client.write_coil(address, data, device_id=unit)  # noqa: E731
+        elif table is Table.HOLDING and isinstance(data, list) and len(data) == 1:
+            call = lambda: client.write_register(address, data[0], device_id=unit)  # noqa: E731
+        elif table is Table.HOLDING and isinstance(data, list):
+            call = lambda: client.write_registers(address, data, device_id=unit)  # noqa: E731
+        else:
+            raise ValueError(f"cannot write {data!r} to the {table} table")
+        await self._transact(call, Priority.WRITE)
+
+    def _malformed(self, what: str, unit: int) -> MalformedReply:
+        self.counters.error(MalformedReply.kind)
+        return MalformedReply(f"unit {unit}: {what}", link=self.link_id)
+
+    async def _transact(
+        self, call: Callable[[], Awaitable[ModbusPDU]], priority: Priority
+    ) -> ModbusPDU:
+        if not self.connected:
+            raise self._count(ModbusConnectionError("not connected", link=self.link_id))
+        await self._gate.acquire(priority)
+        try:
+            wait = self._idle_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if not self.connected:
+                raise self._count(BusClosed("connection lost while queued", link=self.link_id))
+            started = time.monotonic()
+            try:
+                reply = await call()
+            except ModbusIOException as err:
+                raise self._count(self._io_error(err)) from err
+            except ConnectionException as err:
+                raise self._count(ModbusConnectionError(str(err), link=self.link_id)) from err
+            except ModbusException as err:
+                raise self._count(MalformedReply(str(err), link=self.link_id)) from err
+            finally:
+                now = time.monotonic()
+                self.counters.transaction(now - started)
+                self._idle_at = now + self.spec.inter_frame_gap
+            if reply.isError():
+                code = getattr(reply, "exception_code", 0)
+                raise self._count(
+                    ModbusExceptionReply(
+                        code, function=reply.function_code & 0x7F, link=self.link_id
+                    )
+                )
+            return reply
+        finally:
+            self._gate.release()
+
+    def _io_error(self, err: ModbusIOException) -> ModbusError:
+        if "No response" in str(err):
+            return ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.link_id)
+        return MalformedReply(str(err), link=self.link_id)
+
+    def _count(self, err: ModbusError) -> ModbusError:
+        self.counters.error(err.kind)
+        return err

@@ -1,0 +1,140 @@
+"""Emulate every Modbus device of a site: one gateway per Modbus link, on loopback.
+
+``SiteEmulator`` builds the behaviour models, binds them to their profiles, groups devices by
+link and serves each link where the site says (or on free ports, for tests that must not
+collide with a running demo). Serial links are served as RTU over TCP on a free port.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from controller.config import LoadedSite
+from controller.config.site import ModbusTcpLink, RtuOverTcpLink, SerialLink
+
+from ..models import BoundDevice, ModelClock, build_model
+from .device import EmulatedDevice
+from .gateway import EmulatedGateway, Framing
+
+__all__ = ["Endpoint", "SiteEmulator"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where an emulated link listens and how it frames."""
+
+    link_id: str
+    host: str
+    port: int
+    framing: Framing
+    devices: int
+
+
+class SiteEmulator:
+    """All Modbus gateways of ``site``. Use ``async with emulator:``; ``endpoints`` then tells
+    where each link listens.
+
+    ``latency``: bus time per transaction for every gateway (None: from each link's baud rate
+    for RS-485 links, none for Modbus TCP). ``free_ports``: ignore the site's ports.
+    ``links``: emulate only these link ids.
+    """
+
+    def __init__(
+        self,
+        site: LoadedSite,
+        clock: ModelClock,
+        *,
+        seed: int = 0,
+        latency: float | None = None,
+        free_ports: bool = False,
+        host: str | None = None,
+        refresh: float = 1.0,
+        links: Iterable[str] | None = None,
+    ) -> None:
+        self.site = site
+        self.clock = clock
+        self.devices: dict[str, EmulatedDevice] = {}
+        self.gateways: dict[str, EmulatedGateway] = {}
+        wanted = set(links) if links is not None else None
+        by_link: dict[str, dict[int, EmulatedDevice]] = {}
+        for device in site.devices.values():
+            profile = site.profile_of(device)
+            link = site.links.get(device.link)
+            if profile.protocol != "modbus" or device.unit_id is None or link is None:
+                continue
+            if wanted is not None and device.link not in wanted:
+                continue
+            model = build_model(site, device, clock, seed)
+            emulated = EmulatedDevice(
+                device.unit_id, BoundDevice(device.id, profile, model), clock, refresh=refresh
+            )
+            self.devices[device.id] = emulated
+            by_link.setdefault(device.link, {})[device.unit_id] = emulated
+        for link_id in site.links:
+            units = by_link.get(link_id)
+            if units is None:
+                continue
+            self.gateways[link_id] = self._gateway(
+                site.links[link_id], units, latency, free_ports, host
+            )
+
+    @staticmethod
+    def _gateway(
+        link: ModbusTcpLink | RtuOverTcpLink | SerialLink,
+        units: dict[int, EmulatedDevice],
+        latency: float | None,
+        free_ports: bool,
+        host: str | None,
+    ) -> EmulatedGateway:
+        if isinstance(link, ModbusTcpLink):
+            framing, baud, where, port = Framing.TCP, None, link.host, link.port
+        elif isinstance(link, RtuOverTcpLink):
+            framing, baud, where, port = Framing.RTU, link.baudrate, link.host, link.port
+        else:
+            framing, baud, where, port = Framing.RTU, link.baudrate, "127.0.0.1", 0
+        return EmulatedGateway(
+            link.id,
+            framing,
+            units,
+            host=host or where,
+            port=0 if free_ports else port,
+            latency=latency,
+            baudrate=baud,
+        )
+
+    async def start(self) -> None:
+        for gateway in self.gateways.values():
+            await gateway.start()
+        _LOGGER.info(
+            "Emulating %d Modbus devices on %d gateways", len(self.devices), len(self.gateways)
+        )
+
+    async def close(self) -> None:
+        for gateway in self.gateways.values():
+            await gateway.close()
+
+    async def __aenter__(self) -> SiteEmulator:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        return {
+            link_id: Endpoint(link_id, gw.host, gw.port, gw.framing, len(gw.devices))
+            for link_id, gw in self.gateways.items()
+        }
+
+    def gateway_of(self, device_id: str) -> EmulatedGateway:
+        """The gateway serving ``device_id``."""
+        return self.gateways[self.site.devices[device_id].link]

@@ -1,0 +1,60 @@
+"""The demo's local broker: mosquitto when installed, else amqtt; the MQTT stack runs on both."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from controller.app import Controller
+from controller.broker import BrokerKind, local_broker
+from controller.core import FakeClock
+from controller.integrations.mqtt import mqtt_integrations
+from emulators.mqtt import run_site
+from tests.integrations.mqtt_site import write_mqtt_site
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+async def _join_connect_threads() -> AsyncIterator[None]:
+    """aiomqtt connects in the loop's default executor; join its thread before the leak check."""
+    yield
+    await asyncio.get_running_loop().shutdown_default_executor()
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "amqtt"])
+async def test_local_broker_carries_telemetry_and_commands(
+    tmp_path: Path, unique_name: str, kind: BrokerKind
+) -> None:
+    async with local_broker(prefer=kind) as broker:
+        assert broker.kind == kind
+        site = write_mqtt_site(
+            tmp_path, port=broker.port, prefix=unique_name, link={"host": None, "port": 1883}
+        )
+        clock = FakeClock()
+        controller = Controller(site, clock)
+        (integration,) = mqtt_integrations(
+            controller, host=broker.host, port=broker.port, protocol=broker.protocol
+        )
+        controller.add(integration)
+        async with (
+            controller.running(),
+            run_site(site, broker.host, broker.port, clock) as emulated,
+        ):
+            await asyncio.wait_for(integration.driver.wait_connected(), 10)
+            await emulated.wait_connected()
+            entity = "bath-1.shower.s01.delay"
+            async with asyncio.timeout(10):
+                while controller.states.get(entity) is None:
+                    await asyncio.sleep(0.02)
+            result = await controller.commands.send(entity, 90)
+            assert (result.ok, result.confirmed_value) == (True, 90)
+
+
+async def test_link_without_host_needs_a_broker(tmp_path: Path, unique_name: str) -> None:
+    site = write_mqtt_site(tmp_path, port=1883, prefix=unique_name, link={"host": None})
+    with pytest.raises(ValueError, match="has no host"):
+        mqtt_integrations(Controller(site, FakeClock()))

@@ -1,0 +1,288 @@
+"""The policy engine component: scheduler edges, guard, overrides, staff actions, restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.calendar import SiteCalendar
+from controller.config import LoadedSite
+from controller.core import FakeClock
+
+from .conftest import at
+from .rig import running
+
+RELAY = "dorm-1.101.elec.relay"
+CURFEW = {
+    "id": "curfew",
+    "type": "curfew",
+    "windows": [
+        {"start": "23:00", "end": "05:50", "days": {"include": ["workday"]}, "days_of": "end"}
+    ],
+}
+AC_HOURS = {
+    "id": "ac-hours",
+    "type": "ac_windows",
+    "allowed": [{"start": "12:00", "end": "14:30"}, {"start": "18:00", "end": "08:00"}],
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "policies.sqlite3"
+
+
+async def test_curfew_switches_sockets_off_at_night_and_on_in_the_morning(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 22, 59, 50))
+    async with running(site, [CURFEW], store, clock, calendar) as rig:
+        for room in ("101", "102", "201", "202"):
+            rig.set(f"dorm-1.{room}.elec.relay", True)
+        await rig.advance(9)
+        assert rig.value(RELAY) is True
+        await rig.advance(2)
+        assert rig.value(RELAY) is False
+        assert len(rig.devices.writes) == 4
+        clock.set(at(2026, 3, 3, 5, 49, 58))
+        await rig.advance(3)
+        assert rig.value(RELAY) is True
+        actions = [(e.actor, e.result, e.details["value"]) for e in rig.audit.query(target=RELAY)]
+        assert actions == [("policy:curfew", "ok", True), ("policy:curfew", "ok", False)]
+        assert rig.engine.status()["holds"] == 0
+
+
+async def test_commands_against_a_policy_are_refused_unless_staff_override(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 23, 0))
+    async with running(site, [CURFEW], store, clock, calendar, manual_override_s=600) as rig:
+        rig.set(RELAY, True)
+        await rig.advance(1)
+        assert rig.value(RELAY) is False
+        refused = await rig.controller.commands.send(RELAY, True, actor="app:student", source="app")
+        assert not refused.ok
+        assert refused.error is not None
+        assert "curfew" in refused.error
+        assert rig.value(RELAY) is False
+        granted = await rig.controller.commands.send(
+            RELAY, True, actor="staff:wang", source="manual"
+        )
+        assert granted.ok
+        (override,) = rig.engine.overrides()
+        assert (override.kind, override.actor, override.policies) == (
+            "manual",
+            "staff:wang",
+            frozenset({"curfew"}),
+        )
+        await rig.advance(590, step=10)
+        assert rig.value(RELAY) is True  # the manual command holds while the override lasts
+        await rig.advance(20, step=5)
+        assert rig.value(RELAY) is False  # the override ended by itself: curfew resumes
+        assert rig.engine.overrides() == []
+        assert [e.action for e in rig.audit.query(actor="system")] == ["override.expire"]
+        assert rig.engine.status()["refused"] == 1
+
+
+async def test_an_override_keeps_a_rooms_ac_on_until_it_expires(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 14, 0))
+    async with running(site, [AC_HOURS], store, clock, calendar) as rig:
+        for room in ("101", "102"):
+            rig.set(f"dorm-1.{room}.ac.power_switch", "on")
+        rig.engine.grant_override(
+            {"rooms": ["dorm-1/101"]},
+            policy_id="ac-hours",
+            actor="staff:wang",
+            reason="sick student needs AC",
+            duration_s=3600,
+        )
+        await rig.advance(1800 + 5, step=5)  # 14:30: the window closes
+        assert rig.value("dorm-1.102.ac.power_switch") == "off"
+        assert rig.value("dorm-1.101.ac.power_switch") == "on"
+        await rig.advance(1800, step=5)  # 15:00: the override expires
+        assert rig.value("dorm-1.101.ac.power_switch") == "off"
+        assert [e.action for e in rig.audit.query(action="override.grant")] == ["override.grant"]
+
+
+async def test_staff_actions_are_validated(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 14, 0))
+    async with running(site, [AC_HOURS], store, clock, calendar) as rig:
+        engine = rig.engine
+        with pytest.raises(ValueError, match="reason"):
+            engine.grant_override(
+                {"rooms": ["dorm-1/101"]}, actor="staff:wang", reason=" ", duration_s=60
+            )
+        with pytest.raises(ValueError, match="matches no device"):
+            engine.grant_override(
+                {"devices": ["nope"]}, actor="staff:wang", reason="x", duration_s=60
+            )
+        with pytest.raises(ValueError, match="future"):
+            engine.grant_override(
+                {"rooms": ["dorm-1/101"]}, actor="staff:wang", reason="x", duration_s=0
+            )
+        with pytest.raises(KeyError):
+            engine.grant_override(
+                {"rooms": ["dorm-1/101"]}, policy_id="nope", actor="a", reason="x", duration_s=60
+            )
+        with pytest.raises(KeyError):
+            engine.end_override("nope", actor="a", reason="x")
+
+
+async def test_restart_forgets_nothing(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    quota = {
+        "id": "quota",
+        "type": "quota",
+        "resource": "electricity",
+        "per_room": 10,
+        "action": "cut",
+    }
+    overload = {
+        "id": "load",
+        "type": "overload",
+        "limit_w": 1000,
+        "over_for_s": 0,
+        "lockout_after": 1,
+    }
+    clock = FakeClock(at(2026, 3, 10, 12, 0))
+    async with running(site, [quota, overload, AC_HOURS], store, clock, calendar) as rig:
+        rig.set("dorm-1.101.elec.energy", 100.0)
+        rig.set("dorm-1.101.elec.relay", True)
+        rig.set("dorm-1.102.elec.relay", True)
+        await rig.advance(1)
+        rig.set("dorm-1.101.elec.energy", 111.0)  # quota used up: cut
+        rig.set("dorm-1.102.elec.power", 2500.0)  # overload: trip and lock out
+        await rig.advance(2)
+        assert rig.value("dorm-1.101.elec.relay") is False
+        assert rig.value("dorm-1.102.elec.relay") is False
+        rig.engine.top_up("quota", "dorm-1/101", 0.5, actor="staff:li", reason="paid")
+        override = rig.engine.grant_override(
+            {"rooms": ["dorm-1/201"]},
+            policy_id="ac-hours",
+            actor="staff:wang",
+            reason="sick",
+            duration_s=7200,
+        )
+        await rig.advance(1)
+        raised_before = len(rig.audit.query(action="alarm.raise"))
+    clock.advance(600)  # the controller is down for ten minutes
+    async with running(
+        site, [quota, overload, AC_HOURS], store, clock, calendar, startup_grace_s=30
+    ) as rig:
+        (balance,) = rig.engine.quota_balances(room="dorm-1/101")
+        assert (balance.allowance, balance.topup) == (10, 0.5)
+        rig.set("dorm-1.101.elec.energy", 111.0)
+        rig.set("dorm-1.101.elec.relay", True)  # as read after the restart
+        rig.set("dorm-1.102.elec.relay", True)
+        rig.set("dorm-1.102.elec.power", 0.0)
+        await rig.advance(2)
+        (balance,) = rig.engine.quota_balances(room="dorm-1/101")
+        assert balance.used == 11.0  # the baseline survived
+        assert rig.value("dorm-1.101.elec.relay") is False
+        assert rig.value("dorm-1.102.elec.relay") is False  # still locked out
+        assert [o.id for o in rig.engine.overrides()] == [override.id]
+        kinds = {a.alarm.kind for a in rig.engine.active_alarms()}
+        assert {"lockout", "quota_exhausted"} <= kinds
+        assert len(rig.audit.query(action="alarm.raise")) == raised_before  # not raised again
+        assert (
+            rig.engine.release(
+                "dorm-1.102.elec", what="lockout", actor="staff:li", reason="checked"
+            )
+            == 1
+        )
+        await rig.advance(61, step=5)
+        assert rig.value("dorm-1.102.elec.relay") is True
+
+
+async def test_restart_restores_points_released_while_down(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 23, 0))
+    async with running(site, [CURFEW], store, clock, calendar) as rig:
+        rig.set(RELAY, True)
+        await rig.advance(1)
+        assert rig.value(RELAY) is False
+    clock.set(at(2026, 3, 3, 7, 0))  # down across the end of the curfew
+    async with running(site, [CURFEW], store, clock, calendar, startup_grace_s=60) as rig:
+        rig.set(RELAY, False)
+        await rig.advance(50, step=10)
+        assert rig.value(RELAY) is False  # readings may still change the picture
+        await rig.advance(11)
+        assert rig.value(RELAY) is True
+
+
+async def test_policy_edits_are_audited_and_persisted(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 22, 0))
+    async with running(site, [CURFEW], store, clock, calendar) as rig:
+        rig.engine.upsert_policy(
+            {**CURFEW, "windows": [{"start": "22:00", "end": "06:00"}]},
+            actor="staff:li",
+            reason="exam week",
+        )
+        rig.engine.upsert_policy(AC_HOURS, actor="staff:li", reason="summer")
+        rig.engine.set_enabled("ac-hours", False, actor="staff:li", reason="cool day")
+        rig.set(RELAY, True)
+        await rig.advance(1)
+        assert rig.value(RELAY) is False
+        actions = [e.action for e in rig.audit.query(actor="staff:li")]
+        assert actions == ["policy.update", "policy.create", "policy.update"]
+    async with running(site, [CURFEW], store, clock, calendar, startup_grace_s=5) as rig:
+        rig.set(RELAY, False)
+        listed = {p["id"]: p for p in rig.engine.policies()}
+        assert listed["curfew"]["source"] == "runtime"
+        assert listed["curfew"]["config"]["windows"][0]["start"] == "22:00"
+        assert listed["ac-hours"]["enabled"] is False
+        rig.engine.delete_policy("curfew", actor="staff:li", reason="holidays")
+        await rig.advance(6)
+        assert rig.value(RELAY) is True  # released by the deletion
+
+
+async def test_dry_run_now_sends_nothing(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 23, 30))
+    async with running(site, [], store, clock, calendar) as rig:
+        for room in ("101", "102", "201", "202"):
+            rig.set(f"dorm-1.{room}.elec.relay", True)
+        report = rig.engine.dry_run(CURFEW)
+        assert report.units == 4
+        assert [(c.entity_id, c.value) for c in report.commands] == [
+            (f"dorm-1.{room}.elec.relay", False) for room in ("101", "102", "201", "202")
+        ]
+        assert report.summary() == "would send 4 commands now to 4 units, 0 alarms"
+        await rig.advance(1)
+        assert rig.devices.writes == []
+
+
+async def test_leak_closes_the_valve_until_released(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    leak = {"id": "leak", "type": "leak", "threshold_lpm": 1.0, "duration_min": 5}
+    clock = FakeClock(at(2026, 3, 2, 14, 0))
+    valve = "dorm-1.101.cold.valve"
+    async with running(site, [leak], store, clock, calendar) as rig:
+        rig.set(valve, "open")
+        rig.set("dorm-1.101.cold.flow", 0.3)
+        await rig.advance(301, step=10)
+        assert rig.value(valve) == "closed"
+        (alarm,) = rig.engine.active_alarms()
+        assert alarm.alarm.kind == "leak"
+        rig.set("dorm-1.101.cold.flow", 0.0)
+        rig.engine.acknowledge(alarm.alarm.key, actor="staff:zhao")
+        assert (
+            rig.engine.release("dorm-1.101.cold", what="leak", actor="staff:zhao", reason="fixed")
+            == 1
+        )
+        await rig.advance(30, step=5)
+        assert rig.value(valve) == "closed"  # minimum off time: no flapping
+        await rig.advance(31, step=5)
+        assert rig.value(valve) == "open"
+        assert rig.engine.active_alarms() == []

@@ -1,0 +1,103 @@
+"""The ``sanjie`` command line: check-config, schema and gen-site, with meaningful exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from controller.cli import app
+from controller.config.paths import builtin_dir
+from controller.config.yamlsrc import load_yaml_file
+from tests.conftest import EXAMPLE_SITE
+
+runner = CliRunner()
+
+
+def test_check_config_of_the_example_campus_prints_a_summary() -> None:
+    result = runner.invoke(app, ["check-config", str(EXAMPLE_SITE)])
+    assert result.exit_code == 0, result.output
+    assert "4 buildings, 240 rooms, 16 links, 1039 devices, 5899 entities" in result.output
+    assert "generic/dorm-prepaid-meter" in result.output
+    assert "OK " in result.output
+
+
+def test_check_config_of_a_broken_site_prints_every_error_and_exits_1(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "campus: {id: t, name: {zh: 测试}}\n"
+        "buildings: [{id: b1, kind: dorm, name: {zh: 楼}}]\n"
+        "links: [{id: gw, type: modbus_tcp, host: 127.0.0.1}]\n"
+        "devices:\n"
+        "  - {id: m1, profile: eastron/sdm120, building: b1, link: gw, unit_id: 0}\n"
+        "  - {id: m2, profile: eastron/sdm120, building: b2, link: gw, unit_id: 2}\n"
+        "  - {id: m3, profile: eastron/sdm999, building: b1, link: gw, unit_id: 3}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["check-config", str(site)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"{site}:5:72 devices[0].unit_id: must be 1–247" in lines
+    assert f"{site}:6:49 devices[1].building: unknown building 'b2'" in lines
+    assert any(
+        line.startswith(f"{site}:7:23 devices[2].profile: unknown profile") for line in lines
+    )
+    assert f"3 error(s) in {site}" in lines
+
+
+def test_check_config_of_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check-config", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert "cannot read" in result.output
+
+
+def test_usage_errors_exit_2() -> None:
+    assert runner.invoke(app, ["check-config"]).exit_code == 2
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+
+
+def _plain(data: object) -> object:
+    """YAML data as JSON sees it (dates become strings, as editors treat them)."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def test_schema_writes_two_valid_json_schemas_that_accept_the_examples(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["schema", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    site_schema = json.loads((tmp_path / "site.schema.json").read_text(encoding="utf-8"))
+    profile_schema = json.loads((tmp_path / "profile.schema.json").read_text(encoding="utf-8"))
+    for schema in (site_schema, profile_schema):
+        jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(_plain(load_yaml_file(EXAMPLE_SITE)), site_schema)
+    for path in builtin_dir("profiles").rglob("*.yaml"):
+        jsonschema.validate(
+            _plain(yaml.safe_load(path.read_text(encoding="utf-8"))), profile_schema
+        )
+    # The schema knows the templates, so editors can complete them too.
+    building = site_schema["$defs"]["Building"]["properties"]
+    assert {"room_layout", "room_devices", "floor_devices"} <= set(building)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"campus": {"id": "x", "name": {"zh": "x"}}, "devise": []}, site_schema)
+
+
+@pytest.mark.parametrize("extra", [[], ["--explicit"]])
+def test_gen_site_output_passes_check_config(tmp_path: Path, extra: list[str]) -> None:
+    out = tmp_path / "campus"
+    result = runner.invoke(app, ["gen-site", "--rooms", "130", "--out", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    check = runner.invoke(app, ["check-config", str(out / "site.yaml")])
+    assert check.exit_code == 0, check.output
+    # Two dorms (120 + 10 rooms), the canteen and the bathhouse.
+    assert "4 buildings, 130 rooms, 11 links, 594 devices" in check.output
+
+
+def test_gen_site_removes_stale_device_files(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["gen-site", "--rooms", "300", "--out", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / "devices" / "dorm-3.yaml").exists()
+    assert runner.invoke(app, ["gen-site", "--rooms", "100", "--out", str(tmp_path)]).exit_code == 0
+    assert not (tmp_path / "devices" / "dorm-3.yaml").exists()
+    assert runner.invoke(app, ["check-config", str(tmp_path / "site.yaml")]).exit_code == 0
