@@ -182,17 +182,20 @@ async def bare_round(port: int, messages: int, stream: Stream, protocol: str) ->
     await stream.before_connect()
     count = 0
     timer = Timer()
+    queued = stream.mode == "queued"
+    if queued:
+        timer.start()  # the broker floods us right after CONNACK
     async with aiomqtt.Client("127.0.0.1", port, identifier="bench-bare", **session) as c:
         await c.subscribe(f"{PREFIX}/+/state", qos=1)
         stream.after_subscribe()
         async for message in c.messages:
             json.loads(message.payload)  # type: ignore[arg-type]
             count += 1
-            if count == 1:
+            if count == 1 and not queued:
                 timer.start()
             if count == messages:
                 break
-        result = timer.result(messages - 1)
+        result = timer.result(messages if queued else messages - 1)
     await stream.finish()
     return result
 
@@ -216,13 +219,16 @@ async def pipeline_round(site_path: Path, messages: int, stream: Stream) -> dict
     )
     recorded = 0
     timer = Timer()
+    queued = stream.mode == "queued"
+    if queued:
+        timer.start()  # the broker floods us right after CONNACK
     async with controller.running():
         await driver.wait_connected()
         stream.after_subscribe()
         first_batch = 0
         while recorded < messages * FIELDS:
             batch = await recorder.get_batch(5000)
-            if not first_batch:
+            if not first_batch and not queued:
                 timer.start()
                 first_batch = len(batch)
             recorded += len(batch)

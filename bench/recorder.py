@@ -8,7 +8,8 @@ Prints one JSON object:
   ``batch_size`` batches, uncompressed, one request at a time: the server-bound baseline.
 * ``recorder_points_per_s``: ``StateChanged`` events published on the bus until InfluxDB has
   acknowledged every point through the whole recorder (format, gzip, outbox, send).
-* ``ratio``: recorder / raw (the goal is ≥ 0.8).
+* ``ratio``: recorder / raw (the goal is ≥ 0.8). ``raw_post_gzip_points_per_s`` is the same
+  baseline with the batches gzipped (level 1) beforehand, to show the server's share of gzip.
 * ``drain_points_per_s``: InfluxDB stopped, the same points recorded into the outbox, InfluxDB
   started again: the rate at which the backlog drains from the first acknowledged write
   (``drain_first_write_after_s`` is the wait before it, the sender's backoff).
@@ -40,6 +41,7 @@ from controller.app import Controller  # noqa: E402
 from controller.core import FakeClock, State, StateChanged  # noqa: E402
 from controller.recorder import Backoff, InfluxV1Writer, Recorder  # noqa: E402
 from controller.recorder.lineproto import LineFormatter  # noqa: E402
+from controller.recorder.outbox import encode_batch  # noqa: E402
 from tests.recorder.sites import make_site  # noqa: E402
 from tests.servers import InfluxServer  # noqa: E402
 
@@ -76,24 +78,29 @@ def make_events(controller: Controller, points: int) -> list[StateChanged]:
     return events
 
 
-def raw_post(influx: InfluxServer, db: str, lines: list[str], batch_size: int) -> float:
-    """Points/s of plain sequential POSTs of pre-built line protocol."""
+def bodies_of(lines: list[str], batch_size: int, gzip_level: int | None) -> list[bytes]:
+    chunks = [lines[i : i + batch_size] for i in range(0, len(lines), batch_size)]
+    if gzip_level is None:
+        return ["\n".join(chunk).encode() for chunk in chunks]
+    return [encode_batch(chunk, gzip_level) for chunk in chunks]
+
+
+def raw_post(influx: InfluxServer, db: str, bodies: list[bytes], points: int, gz: bool) -> float:
+    """Points/s of sequential POSTs of pre-built (and pre-compressed) line protocol."""
     influx.query(f'CREATE DATABASE "{db}"')
     host = urllib.parse.urlparse(influx.url)
     conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port, timeout=60)
-    bodies = [
-        "\n".join(lines[i : i + batch_size]).encode() for i in range(0, len(lines), batch_size)
-    ]
+    headers = {"Content-Encoding": "gzip"} if gz else {}
     started = time.perf_counter()
     for body in bodies:
-        conn.request("POST", f"/write?db={db}&precision=ms", body=body)
+        conn.request("POST", f"/write?db={db}&precision=ms", body=body, headers=headers)
         reply = conn.getresponse()
         reply.read()
         if reply.status != 204:
             raise RuntimeError(f"raw POST failed: {reply.status}")
     elapsed = time.perf_counter() - started
     conn.close()
-    return len(lines) / elapsed
+    return points / elapsed
 
 
 def recorder_for(controller: Controller, influx: InfluxServer, db: str, data: Path) -> Recorder:
@@ -194,9 +201,14 @@ def main() -> None:
                 for e in events
                 if (line := formatter.reading(e.entity_id, e.new.value, e.new.timestamp))
             ]
-            raw, recorded = [], []
+            plain = bodies_of(lines, 5000, None)
+            started = time.perf_counter()
+            packed = bodies_of(lines, 5000, 1)
+            gzip_us = (time.perf_counter() - started) / len(lines) * 1e6
+            raw, raw_gz, recorded = [], [], []
             for run in range(args.runs):
-                raw.append(raw_post(influx, f"raw{run}", lines, 5000))
+                raw.append(raw_post(influx, f"raw{run}", plain, len(lines), gz=False))
+                raw_gz.append(raw_post(influx, f"gz{run}", packed, len(lines), gz=True))
                 controller = Controller(site, FakeClock(START))
                 recorded.append(
                     asyncio.run(
@@ -221,12 +233,20 @@ def main() -> None:
                 "gzip_level": 1,
                 "pinned": pinned,
                 "raw_post_points_per_s": round(raw_rate),
+                "raw_post_gzip_points_per_s": round(statistics.median(raw_gz)),
+                "line_bytes": round(sum(map(len, plain)) / len(lines), 1),
+                "gzip_bytes_per_point": round(sum(map(len, packed)) / len(lines), 1),
+                "gzip_level1_us_per_point": round(gzip_us, 2),
                 "recorder_points_per_s": round(rec_rate),
                 "ratio": round(rec_rate / raw_rate, 3),
                 "goal_ratio": 0.8,
                 "drain_points_per_s": round(drained),
                 "drain_first_write_after_s": round(first_write, 3),
-                "runs": {"raw": [round(r) for r in raw], "recorder": [round(r) for r in recorded]},
+                "runs": {
+                    "raw": [round(r) for r in raw],
+                    "raw_gzip": [round(r) for r in raw_gz],
+                    "recorder": [round(r) for r in recorded],
+                },
             }
         )
     )

@@ -50,6 +50,10 @@ def load_or_exit(path: Path) -> LoadedSite:
         raise typer.Exit(EXIT_INVALID) from None
 
 
+_MAX_BUILDING_ROWS = 20
+"""Bigger campuses are summarised per kind of building: 84 identical dorm rows help no one."""
+
+
 def _entity_counts(site: LoadedSite) -> Counter[str]:
     """Entities per building, counted from the profiles (no need to build 200k entities)."""
     counts: Counter[str] = Counter()
@@ -58,8 +62,8 @@ def _entity_counts(site: LoadedSite) -> Counter[str]:
     return counts
 
 
-def summary_table(site: LoadedSite) -> Table:
-    """Buildings with their rooms, devices and entities, for check-config and the demo."""
+def summary_table(site: LoadedSite, entities: Counter[str] | None = None) -> Table:
+    """Buildings (or kinds of building) with rooms, devices and entities."""
     table = Table(title=f"{site.campus.name.zh} ({site.campus.id})", show_lines=False)
     for col in (
         "楼宇 Building",
@@ -71,22 +75,36 @@ def summary_table(site: LoadedSite) -> Table:
     ):
         table.add_column(col)
     devices_per = Counter(d.building for d in site.devices.values())
-    entities_per = _entity_counts(site)
-    for b in site.buildings.values():
+    entities_per = entities if entities is not None else _entity_counts(site)
+    buildings = list(site.buildings.values())
+    if len(buildings) <= _MAX_BUILDING_ROWS:
+        for b in buildings:
+            table.add_row(
+                f"{b.name.zh} / {b.name.en or b.id}",
+                b.kind.value,
+                str(b.floors),
+                str(len(b.rooms)),
+                str(devices_per[b.id]),
+                str(entities_per[b.id]),
+            )
+        return table
+    for kind in dict.fromkeys(b.kind for b in buildings):
+        same = [b for b in buildings if b.kind is kind]
         table.add_row(
-            f"{b.name.zh} / {b.name.en or b.id}",
-            b.kind.value,
-            str(b.floors),
-            str(len(b.rooms)),
-            str(devices_per[b.id]),
-            str(entities_per[b.id]),
+            f"{len(same)} × {kind.value}",
+            kind.value,
+            str(sum(b.floors for b in same)),
+            str(sum(len(b.rooms) for b in same)),
+            str(sum(devices_per[b.id] for b in same)),
+            str(sum(entities_per[b.id] for b in same)),
         )
     return table
 
 
 def print_summary(site: LoadedSite) -> None:
     """The site's structure: buildings, devices per profile, and the totals."""
-    console.print(summary_table(site))
+    entities = _entity_counts(site)
+    console.print(summary_table(site, entities))
     per_profile = Counter(d.profile for d in site.devices.values())
     table = Table(title="设备型号 Devices per profile")
     table.add_column("Profile")
@@ -97,10 +115,10 @@ def print_summary(site: LoadedSite) -> None:
         table.add_row(pid, f"{prof.manufacturer} {prof.model}", str(count))
     console.print(table)
     rooms = sum(len(b.rooms) for b in site.buildings.values())
-    entities = sum(_entity_counts(site).values())
     console.print(
         f"{len(site.buildings)} buildings, {rooms} rooms, {len(site.links)} links, "
-        f"{len(site.devices)} devices, {entities} entities, {len(site.policies)} policies",
+        f"{len(site.devices)} devices, {entities.total()} entities, "
+        f"{len(site.policies)} policies",
         soft_wrap=True,
     )
 

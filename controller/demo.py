@@ -151,11 +151,33 @@ async def recorder(run: DemoRun) -> None:
     run.started.append(f"Recorder: {component.backend}, files in {data}")
 
 
+async def policies(run: DemoRun) -> None:
+    """The site's savings policies on the demo clock (curfews and windows play out at
+    ``--speed``), with their state and audit log in a temporary folder for this run."""
+    import tempfile
+
+    from controller.audit import AuditLog
+    from controller.policies.engine import PolicyEngine
+
+    data = Path(run.stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-policies-")))
+    audit = AuditLog(data / "audit.sqlite3", run.clock, run.controller.bus)
+    run.stack.callback(audit.close)
+    engine = PolicyEngine(run.controller, store_path=data / "policies.sqlite3", audit=audit)
+    run.stack.callback(engine.close)
+    run.controller.add(audit)
+    run.controller.add(engine)
+    units = sum(len(p.units) for p in engine.core.policies)
+    run.started.append(
+        f"Policies: {len(engine.core.policies)} policies on {units} units, audit log in {data}"
+    )
+
+
 STEPS: list[Step] = [
     modbus_emulators,
     modbus_integration,
     mqtt_devices,
     recorder,
+    policies,
 ]
 """In order. Emulators and servers before the integrations that connect to them."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -91,7 +90,6 @@ def test_v2_write_into_victoria_metrics_reads_back_through_export(
         "__name__": f"{measurement}_power",
         "building": "dorm-1",
         "room": "101",
-        "db": "sanjie",
     }
     assert exported[0]["values"] == [812.5]
     assert exported[0]["timestamps"] == [1780000000000]
@@ -109,15 +107,15 @@ LEAKY_TESTS = """
 import asyncio
 import threading
 
-STOP = threading.Event()
-
-
 async def test_leaks_a_task():
     asyncio.get_running_loop().create_task(asyncio.sleep(3600), name="orphan")
 
 
 def test_leaks_a_thread():
-    threading.Thread(target=STOP.wait, name="stray", daemon=False).start()
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, name="stray", daemon=False)
+    thread.release = stop.set  # for the outer test to end it
+    thread.start()
 
 
 def test_sync_tests_are_left_alone():
@@ -139,11 +137,11 @@ def test_leak_checks_fail_tests_that_leave_tasks_or_threads(pytester: pytest.Pyt
     try:
         result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     finally:
-        sys.modules["test_leaky"].STOP.set()
         for thread in threading.enumerate():
             if thread.name == "stray":
+                thread.release()  # type: ignore[attr-defined]
                 thread.join(5)
     result.assert_outcomes(passed=4, errors=2)
-    result.stdout.fnmatch_lines(
-        ["*test leaked tasks: ['orphan']*", "*test leaked threads: ['stray']*"]
-    )
+    output = result.stdout.str()
+    assert "test leaked tasks: ['orphan']" in output
+    assert "test leaked threads: ['stray']" in output

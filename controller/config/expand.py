@@ -53,54 +53,76 @@ def layout_rooms(building: Building) -> tuple[list[Room], list[tuple[list[str | 
                 problems.append((["room_layout", "id"], f"room id {room_id!r} {why}"))
                 return list(building.rooms), problems
             seen.add(room_id)
-            # model_construct: every field was validated on the layout itself.
-            rooms.append(Room.model_construct(id=room_id, floor=floor, capacity=layout.capacity))
+            rooms.append(
+                Room.model_validate({"id": room_id, "floor": floor, "capacity": layout.capacity})
+            )
     for i, room in enumerate(building.rooms):
         if room.id in seen:
             problems.append((["rooms", i, "id"], f"room {room.id!r} is also made by room_layout"))
     return [*rooms, *(r for r in building.rooms if r.id not in seen)], problems
 
 
-def _fields(template: DeviceTemplate, building: Building, values: dict[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "id": template.id.format_map(values),
-        "profile": template.profile,
-        "building": building.id,
-        "link": template.link.format_map(values),
-    }
-    if template.unit_id is not None:
-        fields["unit_id"] = template.unit_id
-    if template.topic_base is not None:
-        fields["topic_base"] = template.topic_base.format_map(values)
-    if template.circuit is not None:
-        fields["circuit"] = template.circuit
-    if template.tags:
-        fields["tags"] = [tag.format_map(values) for tag in template.tags]
-    if template.scan_interval is not None:
-        fields["scan_interval"] = template.scan_interval
-    if template.name is not None:
-        name = {"zh": template.name.zh.format_map(values)}
-        if template.name.en is not None:
-            name["en"] = template.name.en.format_map(values)
-        fields["name"] = name
-    return fields
+class _Stamp:
+    """One template of one building, split once into fixed fields and patterns to fill."""
+
+    def __init__(self, template: DeviceTemplate, building: Building) -> None:
+        self.fixed: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("profile", template.profile),
+                ("building", building.id),
+                ("unit_id", template.unit_id),
+                ("circuit", template.circuit),
+                ("scan_interval", template.scan_interval),
+            )
+            if value is not None
+        }
+        self.patterns = [
+            (key, pattern)
+            for key, pattern in (
+                ("id", template.id),
+                ("link", template.link),
+                ("topic_base", template.topic_base),
+            )
+            if pattern is not None
+        ]
+        self.tags = template.tags
+        self.name = template.name
+
+    def fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        out = dict(self.fixed)
+        for key, pattern in self.patterns:
+            out[key] = pattern.format_map(values)
+        if self.tags:
+            out["tags"] = [tag.format_map(values) for tag in self.tags]
+        if self.name is not None:
+            name = {"zh": self.name.zh.format_map(values)}
+            if self.name.en is not None:
+                name["en"] = self.name.en.format_map(values)
+            out["name"] = name
+        return out
 
 
 def devices_from_templates(building: Building, rooms: list[Room]) -> Iterator[ExpandedDevice]:
     """Field sets of the devices the building's floor and room templates describe."""
+    floor_stamps = [_Stamp(t, building) for t in building.floor_devices]
     for floor in range(1, building.floors + 1):
         values = {"building": building.id, "floor": floor}
-        for t, floor_template in enumerate(building.floor_devices):
-            yield ExpandedDevice("floor_devices", t, _fields(floor_template, building, values))
-    if not building.room_devices:
+        for t, stamp in enumerate(floor_stamps):
+            yield ExpandedDevice("floor_devices", t, stamp.fields(values))
+    room_stamps = [
+        (t, _Stamp(template, building), template.unit_id_start)
+        for t, template in enumerate(building.room_devices)
+    ]
+    if not room_stamps:
         return
     place: dict[int, int] = {}
     for room in rooms:
         index = place[room.floor] = place.get(room.floor, 0) + 1
         values = {"building": building.id, "floor": room.floor, "room": room.id, "index": index}
-        for t, template in enumerate(building.room_devices):
-            fields = _fields(template, building, values)
+        for t, stamp, unit_id_start in room_stamps:
+            fields = stamp.fields(values)
             fields["room"] = room.id
-            if template.unit_id_start is not None:
-                fields["unit_id"] = template.unit_id_start + index - 1
+            if unit_id_start is not None:
+                fields["unit_id"] = unit_id_start + index - 1
             yield ExpandedDevice("room_devices", t, fields)

@@ -387,6 +387,9 @@ class _DeviceChecks:
         self._link(device, origin, protocol)
 
     def _profile(self, device: Device, origin: _Origin) -> str | None:
+        known = self.profiles.get(device.profile)
+        if known is not None:
+            return known.protocol  # the common case: a profile seen before, and valid
         loaded = self.library.load(device.profile)
         if loaded is None:
             dirs = ", ".join(str(d) for d in self.library.dirs)

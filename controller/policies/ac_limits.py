@@ -84,7 +84,9 @@ class AcLimits(Policy[AcLimitsPolicy, AcUnit]):
         limit = self._limit(good_value(states.get(unit.mode)), setpoint)
         if limit is None:
             return IDLE
-        reason = f"AC setpoint {setpoint:g} °C outside the limits ({self._limits})"
+        mode = good_value(states.get(unit.mode))
+        bound = "≥" if mode in self._cooling else "≤"
+        reason = f"{mode} setpoint {setpoint:g} °C: must be {bound} {limit:g} °C"
         want = Want(unit.setpoint, limit, unit.setpoint, limit, self.id, self.priority, reason)
         return Decision((want,))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import logging
 from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from .model import Alarm, PlannedCommand, StateReader, Want, good_value
 from .overrides import Override, OverrideBook
 
 __all__ = ["ActiveAlarm", "EngineCore", "EngineSettings", "Outcome", "device_of"]
+
+_LOGGER = logging.getLogger(__name__)
 
 _UNSET: Hashable = object()
 _HOUR = 3600.0
@@ -65,11 +68,17 @@ class EngineSettings:
     retry_max_s: float = 900.0
     alarm_after_failures: int = 3
     manual_override_s: float = 3600.0
-    override_sources: frozenset[str] = frozenset({"manual"})
+    override_sources: frozenset[str] = frozenset({"manual", "api"})
+    """Command sources that are staff: against a policy they become a manual override.
+    Commands from any other source (a student app, a card system) that break a policy are
+    refused; the engine's own commands use source ``policy``."""
     safety_priority: int = 80
     max_parallel_commands: int = 16
     startup_grace_s: float = 120.0
     """After a start, readings trickle in: restores and clearing old alarms wait this long."""
+    sweep_chunk: int = 5000
+    """Units one evaluation decides when a whole policy is re-evaluated (a window opens): the
+    rest follow in the next evaluations, so the event loop is never blocked for long."""
 
 
 @dataclass(slots=True)
@@ -212,6 +221,7 @@ class EngineCore:
         self._wakes: list[list[float | None]] = [[None] * len(p.units) for p in self.policies]
         self._phases: list[Hashable] = [_UNSET] * len(self.policies)
         self._all_dirty = [True] * len(self.policies)
+        self._cursor = [0] * len(self.policies)
         self._dirty: set[UnitRef] = set()
         self._watch: dict[str, list[UnitRef]] = {}
         self._by_device: dict[str, list[UnitRef]] = {}
@@ -232,6 +242,8 @@ class EngineCore:
         self._unconfirmed: set[str] = set()
         self._grace_end = started + self.settings.startup_grace_s
         self.evaluations = 0
+        self.failures: dict[str, int] = {}
+        """Failed decisions per policy id."""
 
     # ----------------------------------------------------------------- inputs
 
@@ -251,6 +263,7 @@ class EngineCore:
     def mark_all(self) -> None:
         """Re-evaluate everything (after lost events or a configuration change)."""
         self._all_dirty = [True] * len(self.policies)
+        self._cursor = [0] * len(self.policies)
         self._dirty_acts.update(self._acts)
 
     def touch_devices(self, devices: Sequence[str] | frozenset[str], policy_id: str | None) -> None:
@@ -346,15 +359,24 @@ class EngineCore:
             if phase != self._phases[pi]:
                 self._phases[pi] = phase
                 self._all_dirty[pi] = True
+                self._cursor[pi] = 0
             ticks.append(Tick(now, ts, phase, self.started))
         self._pop_due(ts)
+        budget = self.settings.sweep_chunk
         for pi, policy in enumerate(self.policies):
-            if self._all_dirty[pi]:
+            if not self._all_dirty[pi] or budget <= 0:
+                continue
+            tick = ticks[pi]
+            start = self._cursor[pi]
+            stop = min(len(policy.units), start + budget)
+            for ui in range(start, stop):
+                self._apply((pi, ui), tick, states, out)
+            budget -= stop - start
+            out.evaluated += stop - start
+            self._cursor[pi] = stop
+            if stop >= len(policy.units):
                 self._all_dirty[pi] = False
-                tick = ticks[pi]
-                for ui in range(len(policy.units)):
-                    self._apply((pi, ui), tick, states, out)
-                out.evaluated += len(policy.units)
+                self._cursor[pi] = 0
         dirty, self._dirty = self._dirty, set()
         for ref in dirty:
             self._apply(ref, ticks[ref[0]], states, out)
@@ -387,7 +409,13 @@ class EngineCore:
         unit = policy.units[ui]
         memories = self._memory[pi]
         memory = memories[ui]
-        decision = policy.decide(tick, unit, states, memory)
+        try:
+            decision = policy.decide(tick, unit, states, memory)
+        except Exception:  # a bug or an unexpected reading in one unit: keep the rest going
+            failures = self.failures[policy.id] = self.failures.get(policy.id, 0) + 1
+            log = _LOGGER.error if failures == 1 else _LOGGER.debug  # loudly once, then quietly
+            log("Policy %s failed to decide unit %s", policy.id, unit.key, exc_info=True)
+            return
         wants = decision.wants
         if wants and self.overrides and self.overrides.covers(policy.id, unit.devices, tick.ts):
             wants = ()

@@ -94,8 +94,8 @@ class PolicyEngine:
             self.core.load_alarm(active)
         self.scheduler = Scheduler(self.clock, name="policies.scheduler")
         self._wake = asyncio.Event()
-        self._group: asyncio.TaskGroup | None = None
-        self._limit = asyncio.Semaphore(self.settings.max_parallel_commands)
+        self._queue: asyncio.Queue[PlannedCommand] = asyncio.Queue()
+        self._running = False
         self._deadline: float | None = None
         self.recent: deque[dict[str, Any]] = deque(maxlen=100)
         self.counters = {"evaluations": 0, "commands": 0, "failed": 0, "refused": 0}
@@ -232,12 +232,14 @@ class PolicyEngine:
         self._wake.set()
         try:
             async with asyncio.TaskGroup() as group:
-                self._group = group
+                self._running = True
                 group.create_task(self._consume(sub), name="policies.events")
                 group.create_task(self.scheduler.run(), name="policies.scheduler")
                 group.create_task(self._evaluate_loop(), name="policies.evaluate")
+                for n in range(self.settings.max_parallel_commands):
+                    group.create_task(self._commander(), name=f"policies.commander-{n}")
         finally:
-            self._group = None
+            self._running = False
             sub.close()
             self.controller.commands.remove_guard(self)
 
@@ -288,6 +290,8 @@ class PolicyEngine:
             await self._wake.wait()
             self._wake.clear()
             self.evaluate()
+            if self.core.has_work():  # a sweep continues in chunks
+                self._wake.set()
             await asyncio.sleep(0)  # let readings and command results in between evaluations
 
     def evaluate(self) -> Outcome:
@@ -329,11 +333,14 @@ class PolicyEngine:
                     dict(alarm.evidence),
                 )
             )
-            self._note("alarm", ts, key=alarm.key, severity=alarm.severity, text=alarm.message_en)
+            target = alarm.entity_id or alarm.key
+            self._note("alarm", ts, target, alarm.severity, alarm.message_en)
         for active in out.cleared:
             alarm = active.alarm
             self._audit("system", "alarm.clear", alarm.entity_id or alarm.key, alarm.message_en)
-            self._note("cleared", ts, key=alarm.key, text=alarm.message_en)
+            self._note(
+                "cleared", ts, alarm.entity_id or alarm.key, alarm.severity, alarm.message_en
+            )
         for command in out.commands:
             self._start(command)
 
@@ -352,40 +359,43 @@ class PolicyEngine:
             _LOGGER.info("Policy store %s writable again", self.store.path)
 
     def _start(self, command: PlannedCommand) -> None:
-        if self._group is None:
+        if not self._running:  # evaluated outside run(): nothing can send it
             self.core.command_done(command, False, self.clock.time())
             return
-        self._group.create_task(
-            self._execute(command), name=f"policies.command.{command.command_entity}"
-        )
+        self._queue.put_nowait(command)
+
+    async def _commander(self) -> None:
+        """One of ``max_parallel_commands`` workers sending planned commands in turn."""
+        while True:
+            command = await self._queue.get()
+            try:
+                await self._execute(command)
+            finally:
+                self._queue.task_done()
 
     async def _execute(self, command: PlannedCommand) -> None:
-        async with self._limit:
-            result = await self.controller.commands.send(
-                command.command_entity,
-                command.value,
-                actor=f"policy:{command.policy_id}",
-                reason=command.reason,
-                source="policy",
-            )
+        result = await self.controller.commands.send(
+            command.command_entity,
+            command.value,
+            actor=f"policy:{command.policy_id}",
+            reason=command.reason,
+            source="policy",
+        )
         ts = self.clock.time()
         self.core.command_done(command, result.ok, ts)
         self.counters["commands"] += 1
         if not result.ok:
             self.counters["failed"] += 1
-        self._note(
-            "command",
-            ts,
-            entity=command.command_entity,
-            value=command.value,
-            policy=command.policy_id,
-            ok=result.ok,
-            text=command.reason if result.ok else f"{command.reason}: {result.error}",
-        )
+        text = command.reason if result.ok else f"FAILED {result.error} ({command.reason})"
+        self._note("command", ts, command.command_entity, command.value, text)
         self._wake.set()
 
-    def _note(self, kind: str, ts: float, **fields: Any) -> None:
-        self.recent.append({"kind": kind, "ts": ts, **fields})
+    def _note(self, kind: str, ts: float, target: str, value: Any, text: str) -> None:
+        """Remember an action for the live view (the audit log has the full record)."""
+        # The value as text: metrics turn numeric leaves of status() into gauges.
+        self.recent.append(
+            {"ts": ts, "kind": kind, "target": target, "value": str(value), "text": text}
+        )
 
     def _audit(
         self,
@@ -408,7 +418,11 @@ class PolicyEngine:
         if source == "policy":
             return None
         now = self.clock.now()
-        conflicts = self.core.conflicts(now, entity.entity_id, value, self.controller.states)
+        try:
+            conflicts = self.core.conflicts(now, entity.entity_id, value, self.controller.states)
+        except Exception:  # never break commands.send: let it through, complain loudly
+            _LOGGER.exception("Policy guard failed on %s := %r", entity.entity_id, value)
+            return None
         if not conflicts:
             return None
         if source in self.settings.override_sources:
@@ -443,7 +457,7 @@ class PolicyEngine:
             override.reason,
             details=override.to_json(),
         )
-        self._note("override", ts, id=override.id, actor=actor, text=override.reason)
+        self._note("override", ts, entity.device_id, actor, override.reason)
         self._wake.set()
 
     # ---------------------------------------------------------- staff actions
@@ -486,7 +500,7 @@ class PolicyEngine:
         self._audit(
             actor, "override.grant", _override_target(override), reason, details=override.to_json()
         )
-        self._note("override", ts, id=override.id, actor=actor, text=reason)
+        self._note("override", ts, _override_target(override), actor, reason)
         self._wake.set()
         return override
 
@@ -643,7 +657,11 @@ class PolicyEngine:
         return {unit.key: memory for _, unit, memory in live if memory is not None}
 
     def status(self) -> dict[str, Any]:
-        """Figures for the live view and the API: counts, recent actions and active alarms."""
+        """Figures for the live view and the API: counts, recent actions and active alarms.
+
+        ``actions`` and ``alarms`` are dicts of dicts (newest first), which the live view
+        shows as tables.
+        """
         alarms = self.active_alarms()
         return {
             "policies": len(self.core.policies),
@@ -651,14 +669,27 @@ class PolicyEngine:
             "holds": len(self.core.holds()),
             "overrides": len(self.core.overrides),
             "active_alarms": len(alarms),
-            "alarms": [
-                {"key": a.alarm.key, "severity": a.alarm.severity, "text": a.alarm.message_en}
-                for a in alarms[:10]
-            ],
-            "recent": list(self.recent)[-20:],
             "last_eval_ms": round(self.last_eval_ms, 3),
+            "queued_commands": self._queue.qsize(),
+            "decide_failures": sum(self.core.failures.values()),
             **self.counters,
+            "actions": {
+                f"{self._local(n['ts'])} #{i}": {k: v for k, v in n.items() if k != "ts"}
+                for i, n in reversed(list(enumerate(self.recent)))
+                if i >= len(self.recent) - 8
+            },
+            "alarms": {
+                a.alarm.key: {
+                    "severity": a.alarm.severity,
+                    "since": self._local(a.raised_at),
+                    "text": a.alarm.message_en,
+                }
+                for a in alarms[:8]
+            },
         }
+
+    def _local(self, ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, self.clock.tz).strftime("%m-%d %H:%M:%S")
 
     def close(self) -> None:
         """Close the store (after ``run`` has ended)."""

@@ -2,7 +2,8 @@
 
 Each valve gets its closing delay (per group through the policy scope, per valve through
 ``per_valve``) and, where the controller has one, its own maximum-open time. A valve that reads
-open for longer than ``max_open_s`` is forced closed with an alarm (stuck open); a valve that has
+open for longer than ``max_open_s`` without a new press (a busy row is pressed again and again,
+which is use, not a fault) is forced closed with an alarm (stuck open); a valve that has
 not reported for ``no_contact_s`` is reported. Presses and litres since local midnight are
 counted from the valve's own counters (``stats``), so litres per press show worn or tampered
 valves.
@@ -39,12 +40,14 @@ class ValveUnit(Unit):
 
 
 class ValveMemory(NamedTuple):
-    """Counter readings at the start of the local day (durable) and when it was seen open."""
+    """Counter readings at the start of the local day (durable); since when it reads open
+    without a new press, and the press count then (volatile)."""
 
     day: str = ""
     presses0: float | None = None
     volume0: float | None = None
     open_since: float | None = None
+    presses_seen: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ class DelayValves(Policy[DelayValvesPolicy, ValveUnit]):
             return m
         presses, volume = self._counters(unit, states)
         if m.day != tick.phase:
-            return ValveMemory(str(tick.phase), presses, volume, m.open_since)
+            return ValveMemory(str(tick.phase), presses, volume, m.open_since, m.presses_seen)
         return m._replace(
             presses0=m.presses0 if m.presses0 is not None else presses,
             volume0=m.volume0 if m.volume0 is not None else volume,
@@ -165,16 +168,19 @@ class DelayValves(Policy[DelayValvesPolicy, ValveUnit]):
             alarms.append(self._no_contact(unit, state.timestamp if state else None))
             wake = tick.ts + cfg.no_contact_s
         if state is not None and is_open(good_value(state)):
+            presses = number(good_value(states.get(unit.presses))) if unit.presses else None
             since = m.open_since if m.open_since is not None else state.timestamp
-            if since != m.open_since:
-                m = m._replace(open_since=since)
+            if presses is not None and m.presses_seen is not None and presses > m.presses_seen:
+                since = state.timestamp  # pressed again: in use, not stuck
+            if since != m.open_since or presses != m.presses_seen:
+                m = m._replace(open_since=since, presses_seen=presses)
             if tick.ts - since >= cfg.max_open_s:
                 wants.append(unit.close)
                 alarms.append(self._stuck(unit, since, tick.ts))
             else:
                 wake = min(wake, since + cfg.max_open_s)
         elif m.open_since is not None:
-            m = m._replace(open_since=None)
+            m = m._replace(open_since=None, presses_seen=None)
         return Decision(tuple(wants), tuple(alarms), m, wake)
 
     def _no_contact(self, unit: ValveUnit, last_seen: float | None) -> Alarm:

@@ -30,20 +30,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.config.site import InfluxV1Sink, InfluxV2Sink
-from controller.core import AlarmRaised, BusClosed, Clock, Quality, StateChanged
+from controller.core import (
+    BusClosed,
+    Clock,
+    Quality,
+    StateChanged,
+)
 from controller.core.events import Event
 
+from .alerts import Alerts
 from .counters import counter_specs
 from .dbthread import DbThread
 from .errors import RecorderError
-from .events import MeterSwapped
 from .history import History
 from .lineproto import LineFormatter
-from .outbox import Outbox, OutboxStats
+from .outbox import Outbox
 from .sender import Backoff, Sender, SenderStats
 from .sources import HistoryConsumption
-from .stats import AnomalyKind, HourStat, MeterSwap, StatisticsEngine, StatsOutput
+from .stats import MeterSwap, StatisticsEngine
 from .storage import Chunk, Persisted, Storage
+from .summary import HourlySummary
 from .writers import Writer, make_writer
 
 if TYPE_CHECKING:
@@ -103,7 +109,6 @@ class Recorder:
         self._concurrency = concurrency
         self._shutdown_timeout = shutdown_timeout
         self._retention_interval = retention_interval
-        self._warn_fill = warn_fill
         self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
         self._lines: list[str] = []
         self._readings: list[tuple[str, float, Any]] = []
@@ -118,11 +123,9 @@ class Recorder:
         self._skipped = 0
         self._stored = 0
         self._persist_errors = 0
-        self._swaps = 0
-        self._anomalies = 0
-        self._fill_warned = False
-        self._dropped_seen = 0
-        self._hour_totals: dict[float, dict[str, dict[str, float]]] = {}
+        self._in_flight: asyncio.Future[None] | None = None
+        self._summary = HourlySummary(controller.registry)
+        self._alerts = Alerts(controller.bus, controller.clock, self._outbox_path, warn_fill)
 
     @classmethod
     def from_site(
@@ -210,7 +213,7 @@ class Recorder:
             db.close()
             if self.writer is not None:
                 await self.writer.aclose()
-            _LOGGER.info("Recorder stopped: %s", self._summary())
+            _LOGGER.info("Recorder stopped: %s", self._describe())
 
     async def _flush_everything(self, db: DbThread, storage: Storage) -> None:
         while self._sub.stats.depth:
@@ -220,10 +223,19 @@ class Recorder:
             pending.append(self._chunks.get_nowait())
         pending.append((self._cut(), None))
         for chunk, done in pending:
-            if chunk:
-                self._after_persist(await db.call(storage.persist, chunk), chunk)
+            try:
+                if chunk:
+                    self._after_persist(await db.call(storage.persist, chunk), chunk)
+            except (sqlite3.Error, OSError, RecorderError):
+                _LOGGER.exception(
+                    "Recorder could not save %d reading(s) at shutdown",
+                    len(chunk.lines) + len(chunk.readings),
+                )
             if done is not None and not done.done():
                 done.set_result(None)
+        # a flush() whose chunk the cancelled persist task was writing: done by now
+        if self._in_flight is not None and not self._in_flight.done():
+            self._in_flight.set_result(None)
 
     async def _final_send(self, sender: Sender) -> None:
         try:
@@ -295,7 +307,7 @@ class Recorder:
         self._lines = []
         self._readings = []
         if out:
-            self._announce(out)
+            self._alerts.statistics(out)
         return chunk
 
     async def _tick(self) -> None:
@@ -308,6 +320,7 @@ class Recorder:
         failures = 0
         while True:
             chunk, done = await self._chunks.get()
+            self._in_flight = done
             while chunk:
                 try:
                     persisted = await db.call(storage.persist, chunk)
@@ -328,9 +341,9 @@ class Recorder:
 
     def _after_persist(self, persisted: Persisted, chunk: Chunk) -> None:
         self._stored += persisted.readings
-        self._track_hours(chunk.stats.hours)
+        self._summary.add(chunk.stats.hours)
         if persisted.outbox is not None:
-            self._check_outbox(persisted.outbox)
+            self._alerts.outbox(persisted.outbox)
         if self._sender is not None:
             if persisted.outbox is not None:
                 self._sender.outbox_stats = persisted.outbox
@@ -346,117 +359,6 @@ class Recorder:
                 if readings or hours:
                     _LOGGER.info("History retention removed %d readings, %d hours", readings, hours)
             await asyncio.sleep(self._retention_interval)
-
-    # -- events and alarms -----------------------------------------------------------------
-
-    def _announce(self, out: StatsOutput) -> None:
-        bus = self.controller.bus
-        for swap in out.swaps:
-            self._swaps += 1
-            bus.publish(_swapped(swap))
-            _LOGGER.info(
-                "Meter swap %s on %s at %s: %s → %s, counted %s",
-                "recorded" if swap.manual else "detected",
-                swap.entity_id,
-                _iso(swap.timestamp, self.controller.clock),
-                swap.old_value,
-                swap.new_value,
-                swap.counted,
-            )
-        for anomaly in out.anomalies:
-            self._anomalies += 1
-            if anomaly.kind is AnomalyKind.GLITCH:
-                _LOGGER.info(
-                    "Dropped reading %s of %s (contradicted by the next one)",
-                    anomaly.value,
-                    anomaly.entity_id,
-                )
-                continue
-            held = anomaly.kind is AnomalyKind.JUMP_HELD_OUT
-            bus.publish(
-                AlarmRaised(
-                    alarm_id=f"recorder.{anomaly.kind.value}.{anomaly.entity_id}",
-                    severity="warning",
-                    message_zh=(
-                        f"{anomaly.entity_id} 读数跳变 {anomaly.amount:g}，"
-                        + ("已确认，未计入用量" if held else "超出合理范围，暂不计入用量")
-                    ),
-                    message_en=(
-                        f"{anomaly.entity_id} jumped by {anomaly.amount:g}; "
-                        + (
-                            "confirmed and held out of consumption"
-                            if held
-                            else "implausible, held until the next reading"
-                        )
-                    ),
-                    timestamp=anomaly.timestamp,
-                    entity_id=anomaly.entity_id,
-                    evidence={
-                        "previous": anomaly.previous,
-                        "value": anomaly.value,
-                        "amount": anomaly.amount,
-                        "allowed": anomaly.allowed,
-                    },
-                )
-            )
-
-    def _check_outbox(self, stats: OutboxStats) -> None:
-        """Warn loudly once when the outbox nears its bound, again when it starts dropping."""
-        bus = self.controller.bus
-        now = self.controller.clock.time()
-        if stats.fill >= self._warn_fill and not self._fill_warned:
-            self._fill_warned = True
-            _LOGGER.warning(
-                "Recorder outbox %s is %.0f%% full (%d batches, %d points): InfluxDB has been "
-                "unreachable; the oldest data is dropped when it is full",
-                self._outbox_path,
-                stats.fill * 100,
-                stats.batches,
-                stats.points,
-            )
-            bus.publish(
-                AlarmRaised(
-                    "recorder.outbox_near_full",
-                    "warning",
-                    f"数据缓存已用 {stats.fill:.0%}，InfluxDB 无法写入",
-                    f"Recorder outbox {stats.fill:.0%} full: InfluxDB is not taking writes",
-                    now,
-                    evidence={"batches": stats.batches, "points": stats.points},
-                )
-            )
-        elif stats.fill < self._warn_fill * 0.875:
-            self._fill_warned = False
-        if stats.dropped_points > self._dropped_seen:
-            first = self._dropped_seen == 0
-            self._dropped_seen = stats.dropped_points
-            (_LOGGER.error if first else _LOGGER.debug)(
-                "Recorder outbox is full: dropped the oldest batches, %d points lost so far",
-                stats.dropped_points,
-            )
-            if first:
-                bus.publish(
-                    AlarmRaised(
-                        "recorder.outbox_full",
-                        "critical",
-                        "数据缓存已满，最早的数据被丢弃",
-                        "Recorder outbox full: the oldest data is being dropped",
-                        now,
-                        evidence={"dropped_points": stats.dropped_points},
-                    )
-                )
-
-    def _track_hours(self, hours: Sequence[HourStat]) -> None:
-        registry = self.controller.registry
-        for stat in hours:
-            entity = registry.get(stat.entity_id)
-            if entity is None:
-                continue
-            per_building = self._hour_totals.setdefault(stat.hour, {})
-            per_kind = per_building.setdefault(entity.building, {})
-            per_kind[entity.kind.value] = per_kind.get(entity.kind.value, 0.0) + stat.consumption
-        if len(self._hour_totals) > 4:
-            for hour in sorted(self._hour_totals)[:-4]:
-                del self._hour_totals[hour]
 
     # -- public API ------------------------------------------------------------------------
 
@@ -504,12 +406,10 @@ class Recorder:
         return HistoryConsumption(self._storage.history, self._db, self.controller.clock.tz)
 
     def last_hour(self) -> tuple[float, dict[str, dict[str, float]]]:
-        """The last complete local hour and its consumption per building and kind."""
+        """The last complete local hour and its consumption per building and kind (from the
+        meters ``building_meters`` picks), as far as the meters have reported it."""
         hour = self.engine.hour_of(self.controller.clock.time()) - 3600.0
-        totals = self._hour_totals.get(hour, {})
-        return hour, {
-            b: {k: round(v, 6) for k, v in kinds.items()} for b, kinds in sorted(totals.items())
-        }
+        return hour, self._summary.hour(hour)
 
     def status(self) -> dict[str, Any]:
         """Flat figures for the live view, metrics and the API; the last hour per building
@@ -526,8 +426,8 @@ class Recorder:
             "queue_dropped": sub.dropped,
             "persist_errors": self._persist_errors,
             "counters": len(self.engine),
-            "meter_swaps": self._swaps,
-            "consumption_anomalies": self._anomalies,
+            "meter_swaps": self._alerts.swaps,
+            "consumption_anomalies": self._alerts.anomalies,
             "rollovers": self.engine.rollovers,
             "last_hour": _iso(hour, self.controller.clock),
             "consumption_last_hour": by_building,
@@ -549,25 +449,12 @@ class Recorder:
             )
         return status
 
-    def _summary(self) -> str:
+    def _describe(self) -> str:
         return (
             f"{self._received} received, {self._stored} stored"
             + (f", {self._sender.stats.points_written} written" if self._sender else "")
-            + (f", {self._swaps} meter swap(s)" if self._swaps else "")
+            + (f", {self._alerts.swaps} meter swap(s)" if self._alerts.swaps else "")
         )
-
-
-def _swapped(swap: MeterSwap) -> MeterSwapped:
-    return MeterSwapped(
-        swap.entity_id,
-        swap.timestamp,
-        swap.old_value,
-        swap.new_value,
-        swap.counted,
-        swap.held_out,
-        swap.manual,
-        swap.actor,
-    )
 
 
 def _iso(timestamp: float, clock: Clock) -> str:

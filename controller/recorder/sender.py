@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -116,7 +117,11 @@ class Sender:
 
     async def _send_loop(self) -> None:
         while True:
-            batch = await self._pick()
+            try:
+                batch = await self._pick()
+            except sqlite3.Error as err:
+                await self._local_failure("read", err)
+                continue
             if batch is None:
                 self._wake.clear()
                 await self._wake.wait()
@@ -129,12 +134,24 @@ class Sender:
         while True:
             await self._ack_wake.wait()
             self._ack_wake.clear()
-            await self._flush_acks()
+            try:
+                await self._flush_acks()
+            except sqlite3.Error as err:
+                await self._local_failure("update", err)
+                self._ack_wake.set()
+
+    async def _local_failure(self, what: str, err: sqlite3.Error) -> None:
+        """The outbox file failed us (disk full, I/O error): say so, wait, try again."""
+        self.stats.last_error = f"outbox {what} failed: {err}"
+        _LOGGER.error("Cannot %s the outbox: %s (retrying)", what, err)
+        await asyncio.sleep(self._backoff.maximum / 4)
 
     async def _flush_acks(self) -> None:
-        ids, self._acks = self._acks, []
+        ids = self._acks
         if ids:
             self.outbox_stats = await self._db.call(self._forget, ids, None)
+            done = set(ids)
+            self._acks = [i for i in self._acks if i not in done]
             self._unacked.difference_update(ids)
 
     async def drain(self) -> bool:

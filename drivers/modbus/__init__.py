@@ -6,7 +6,14 @@ Use: build ``LinkSpec``/``DeviceSpec`` values, then per bus
 """
 
 from .counters import BusCounters
-from .decode import Reading, Value, compile_decoder, encode_value, words_to_bytes
+from .decode import (
+    Reading,
+    Value,
+    compile_block,
+    compile_decoder,
+    encode_value,
+    words_to_bytes,
+)
 from .errors import (
     BusClosed,
     MalformedReply,
@@ -49,6 +56,7 @@ __all__ = [
     "WordOrder",
     "WriteNotConfirmed",
     "WriteRefused",
+    "compile_block",
     "compile_decoder",
     "encode_value",
     "plan_reads",

@@ -1,9 +1,10 @@
 """Register words ↔ engineering values, table-driven and compiled once per point.
 
-``compile_decoder`` turns a ``PointSpec`` into a small function (words, index) → Reading, so
-the poll path does no dispatch on data type or word order. Readings that are NaN, infinite,
-outside ``valid_range``, not valid BCD or an unknown enum code come back with ``ok=False``:
-bad quality, never stored as a good reading.
+``compile_block`` turns a read block's points into one function (words → readings), built
+once at start-up: the poll path packs the block's words to bytes once and reads each point
+with a precompiled ``struct`` format, without dispatching on data type or word order.
+Readings that are NaN, infinite, outside ``valid_range``, not valid BCD or an unknown enum
+code come back with ``ok=False``: bad quality, never stored as a good reading.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .spec import DataType, PointSpec, WordOrder
 
 __all__ = [
+    "BlockDecoder",
     "Decoder",
     "Reading",
     "Value",
+    "compile_block",
     "compile_decoder",
     "encode_value",
     "same_reading",
@@ -80,75 +83,147 @@ def _scale_digits(scale: float) -> int:
     return max(0, -math.floor(math.log10(abs(scale)) + 1e-9))
 
 
-def _raw_reader(point: PointSpec) -> Callable[[Sequence[int], int], int | float | None]:
-    """(words, index) → raw number before scaling; None for invalid BCD."""
-    dtype, order, count = point.dtype, point.order, point.count
-    if dtype in _FLOAT_FORMAT:
-        unpack = struct.Struct(_FLOAT_FORMAT[dtype]).unpack
-        pack = struct.Struct(("<" if _byte_swap(order) else ">") + "H" * count).pack
-        if _word_swap(order):
-            return lambda w, i: unpack(pack(*reversed(w[i : i + count])))[0]
-        return lambda w, i: unpack(pack(*w[i : i + count]))[0]
-    if dtype in _BCD:
+def _float_digits(point: PointSpec) -> int | None:
+    """Fixed decimals that keep a float32's 7 significant digits over the point's valid range
+    (one ``round`` instead of a logarithm per reading); None if the range is unknown."""
+    if point.valid_range is None:
+        return None
+    magnitude = max(abs(point.valid_range[0]), abs(point.valid_range[1]), 1e-9)
+    return max(0, 6 - math.floor(math.log10(magnitude)))
 
-        def bcd(w: Sequence[int], i: int) -> int | None:
-            digits = words_to_bytes(w[i : i + count], order).hex()
+
+_FORMATS = {
+    DataType.INT16: "h",
+    DataType.UINT16: "H",
+    DataType.ENUM: "H",
+    DataType.INT32: "i",
+    DataType.UINT32: "I",
+    DataType.INT64: "q",
+    DataType.UINT64: "Q",
+    DataType.FLOAT32: "f",
+    DataType.FLOAT64: "d",
+}
+
+ByteReader = Callable[[bytes, int], Any]
+"""(block as big-endian bytes, byte offset of the point) → raw number (None if invalid)."""
+
+
+def _byte_reader(point: PointSpec) -> ByteReader:
+    """Read the raw number of ``point`` from a block's bytes (words as they arrived)."""
+    dtype, order, count = point.dtype, point.order, point.count
+    if dtype in _BCD:
+        words = struct.Struct(f">{count}H")
+
+        def bcd(data: bytes, at: int) -> int | None:
+            digits = words_to_bytes(words.unpack_from(data, at), order).hex()
             return int(digits) if digits.isdigit() else None
 
         return bcd
-    bits = _INT_BITS[dtype]
-    signed = dtype in _SIGNED
-    if count == 1 and not _byte_swap(order):
-        if signed:
-            return lambda w, i: w[i] - 0x10000 if w[i] & 0x8000 else w[i]
-        return lambda w, i: w[i]
+    fmt = _FORMATS[dtype]
+    if count == 1 or order is WordOrder.ABCD or order is WordOrder.DCBA:
+        # one word, or all bytes reversed: a single unpack in the right byte order
+        little = _byte_swap(order) if count == 1 else order is WordOrder.DCBA
+        unpack_from = struct.Struct(("<" if little else ">") + fmt).unpack_from
+        return lambda data, at: unpack_from(data, at)[0]
+    # CDAB, BADC: reorder the words, then unpack big-endian
+    words_in = struct.Struct(("<" if _byte_swap(order) else ">") + "H" * count).unpack_from
+    pack = struct.Struct(">" + "H" * count).pack
+    unpack = struct.Struct(">" + fmt).unpack
+    if _word_swap(order):
+        return lambda data, at: unpack(pack(*reversed(words_in(data, at))))[0]
+    return lambda data, at: unpack(pack(*words_in(data, at)))[0]
 
-    def integer(w: Sequence[int], i: int) -> int:
-        raw = int.from_bytes(words_to_bytes(w[i : i + count], order), "big")
-        return raw - (1 << bits) if signed and raw >> (bits - 1) else raw
 
-    return integer
+isfinite = math.isfinite
+_reading = tuple.__new__  # Reading(...) without the Python-level __new__: the hot path
 
 
-def compile_decoder(point: PointSpec) -> Decoder:
-    """A decoder for ``point`` (see module docstring for what makes a reading bad)."""
+def _byte_decoder(point: PointSpec) -> Callable[[bytes, int], Reading]:
+    """(block bytes, byte offset) → Reading for a register point."""
     key = point.key
-    if point.dtype is DataType.BOOL:
-        return lambda w, i: Reading(key, bool(w[i]), True)
     if point.dtype is DataType.BITFIELD:
         mask = 1 << (point.bit or 0)
-        return lambda w, i: Reading(key, bool(w[i] & mask), True)
-    read_raw = _raw_reader(point)
+        word = struct.Struct(">H").unpack_from
+        return lambda data, at: _reading(Reading, (key, bool(word(data, at)[0] & mask), True))
+    read_raw = _byte_reader(point)
     if point.labels is not None:
         labels = point.labels
 
-        def label(w: Sequence[int], i: int) -> Reading:
-            raw = read_raw(w, i)
-            word = labels.get(int(raw)) if raw is not None else None
-            return Reading(key, raw, False) if word is None else Reading(key, word, True)
+        def label(data: bytes, at: int) -> Reading:
+            raw = read_raw(data, at)
+            word = labels.get(raw) if raw is not None else None
+            if word is None:
+                return _reading(Reading, (key, raw, False))
+            return _reading(Reading, (key, word, True))
 
         return label
     scale, offset = point.scale, point.offset
     low, high = point.valid_range or (-math.inf, math.inf)
-    is_float = point.dtype in _FLOAT_FORMAT
-    plain = scale == 1 and offset == 0
-    digits = 7 if is_float else _scale_digits(scale)
+    if point.dtype in _FLOAT_FORMAT:
+        fixed = _float_digits(point)
 
-    def number(w: Sequence[int], i: int) -> Reading:
-        raw = read_raw(w, i)
+        def real(data: bytes, at: int) -> Reading:
+            raw = read_raw(data, at)
+            if not isfinite(raw):
+                return _reading(Reading, (key, None, False))
+            value = raw * scale + offset
+            value = round(value, fixed) if fixed is not None else _round_sig(value, 7)
+            return _reading(Reading, (key, value, low <= value <= high))
+
+        return real
+    if scale == 1 and offset == 0:
+
+        def integer(data: bytes, at: int) -> Reading:
+            raw = read_raw(data, at)
+            if raw is None:
+                return _reading(Reading, (key, None, False))
+            return _reading(Reading, (key, raw, low <= raw <= high))
+
+        return integer
+    digits = _scale_digits(scale)
+
+    def scaled(data: bytes, at: int) -> Reading:
+        raw = read_raw(data, at)
         if raw is None:
-            return Reading(key, None, False)
-        if plain and not is_float:
-            value: float | int = raw
-        elif is_float:
-            if not math.isfinite(raw):
-                return Reading(key, None, False)
-            value = _round_sig(raw * scale + offset, digits)
-        else:
-            value = round(raw * scale + offset, digits)
-        return Reading(key, value, low <= value <= high)
+            return _reading(Reading, (key, None, False))
+        value = round(raw * scale + offset, digits)
+        return _reading(Reading, (key, value, low <= value <= high))
 
-    return number
+    return scaled
+
+
+BlockDecoder = Callable[[Sequence[int]], list[Reading]]
+"""Words of a whole read block → a Reading for each of its points."""
+
+
+def compile_block(points: Sequence[tuple[PointSpec, int]], *, bits: bool) -> BlockDecoder:
+    """A decoder for a block holding ``points`` at the given word (or bit) offsets.
+
+    Register blocks are packed to bytes once per read; each point is then one or two
+    ``struct`` calls. Bit blocks read their 0/1 values directly.
+    """
+    if bits:
+        keyed = [(p.key, offset) for p, offset in points]
+        return lambda words: [_reading(Reading, (k, bool(words[i]), True)) for k, i in keyed]
+    decoders = [(_byte_decoder(p), 2 * offset) for p, offset in points]
+    span = max(offset + p.count for p, offset in points)
+    pack = struct.Struct(f">{span}H").pack
+
+    def block(words: Sequence[int]) -> list[Reading]:
+        data = pack(*words[:span])
+        return [decode(data, at) for decode, at in decoders]
+
+    return block
+
+
+def compile_decoder(point: PointSpec) -> Decoder:
+    """A decoder for one point: (words of a block, index of its first word) → Reading."""
+    if point.dtype is DataType.BOOL:
+        key = point.key
+        return lambda w, i: Reading(key, bool(w[i]), True)
+    decode = _byte_decoder(point)
+    count = point.count
+    return lambda w, i: decode(struct.pack(f">{count}H", *w[i : i + count]), 0)
 
 
 _ON = frozenset({"on", "true", "open"})

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from enum import IntEnum, StrEnum
+from functools import partial
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -33,14 +34,27 @@ from .errors import (
 )
 from .spec import LinkSpec, Table, Transport
 
-__all__ = ["LinkState", "ModbusLink", "Priority"]
+__all__ = ["LinkState", "ModbusLink", "Priority", "honour_cancellation"]
 
 _LOGGER = logging.getLogger(__name__)
+_BIT_TABLES = frozenset({Table.COIL, Table.DISCRETE})
 
 # pymodbus logs every unanswered request at ERROR; the link logs a failing device once and
 # its recovery instead. Only quieten pymodbus if nobody configured its logger.
 if logging.getLogger("pymodbus").level == logging.NOTSET:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+
+def honour_cancellation() -> None:
+    """Re-raise a cancellation that was swallowed.
+
+    Python 3.11's ``asyncio.wait_for`` (used inside pymodbus) drops a cancellation that races
+    with the awaited reply; the task then keeps running although it is being cancelled, and
+    its TaskGroup never finishes. Call this after such awaits.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class LinkState(StrEnum):
@@ -132,6 +146,13 @@ class ModbusLink:
         self._client = _client(spec, self._on_connection)
         # A dead device must not make pymodbus drop a shared gateway connection.
         self._client.set_max_no_responses(1 << 30)
+        client = self._client
+        self._readers: dict[Table, Callable[..., Awaitable[ModbusPDU]]] = {
+            Table.HOLDING: client.read_holding_registers,
+            Table.INPUT: client.read_input_registers,
+            Table.COIL: client.read_coils,
+            Table.DISCRETE: client.read_discrete_inputs,
+        }
         self._gate = _PriorityGate()
         self._up = asyncio.Event()
         self._down = asyncio.Event()
@@ -167,7 +188,9 @@ class ModbusLink:
             while True:
                 self.state = LinkState.CONNECTING
                 self._down.clear()
-                if await self._client.connect():
+                connected = await self._client.connect()
+                honour_cancellation()
+                if connected:
                     self._connected()
                     up_since = time.monotonic()
                     await self._down.wait()
@@ -211,16 +234,9 @@ class ModbusLink:
         self, unit: int, table: Table, start: int, count: int, priority: Priority = Priority.POLL
     ) -> list[int]:
         """``count`` registers (or bits as 0/1) of ``table`` from ``start``."""
-        client = self._client
-        calls = {
-            Table.HOLDING: client.read_holding_registers,
-            Table.INPUT: client.read_input_registers,
-            Table.COIL: client.read_coils,
-            Table.DISCRETE: client.read_discrete_inputs,
-        }
-        call = calls[table]
-        reply = await self._transact(lambda: call(start, count=count, device_id=unit), priority)
-        if table.is_bits:
+        method = self._readers[table]
+        reply = await self._transact(partial(method, start, count=count, device_id=unit), priority)
+        if table in _BIT_TABLES:
             bits = reply.bits
             if len(bits) < count:
                 raise self._malformed(f"{len(bits)} bits for {count} asked", unit)
@@ -263,6 +279,7 @@ class ModbusLink:
             started = time.monotonic()
             try:
                 reply = await call()
+                honour_cancellation()
             except ModbusIOException as err:
                 raise self._count(self._io_error(err)) from err
             except ConnectionException as err:

@@ -2,8 +2,8 @@
 
 Planned once per device at start-up. Points of one table are sorted by address and merged
 while the hole between them is at most ``max_gap`` registers and the block stays within
-``max_registers`` (``max_bits`` for coils and discrete inputs). Each block carries its points'
-compiled decoders and their offsets in the block.
+``max_registers`` (``max_bits`` for coils and discrete inputs). Each block carries its
+compiled decoder (words → readings).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .decode import Decoder, compile_decoder
+from .decode import BlockDecoder, compile_block
 from .spec import DeviceSpec, PointSpec, Table
 
 __all__ = ["ReadBlock", "plan_reads"]
@@ -28,7 +28,7 @@ class ReadBlock:
     start: int
     count: int
     points: tuple[PointSpec, ...]
-    decoders: tuple[tuple[Decoder, int], ...]
+    decode: BlockDecoder
 
     @property
     def end(self) -> int:
@@ -43,7 +43,7 @@ def _block(table: Table, points: Sequence[PointSpec]) -> ReadBlock:
         start=start,
         count=end - start + 1,
         points=tuple(points),
-        decoders=tuple((compile_decoder(p), p.address - start) for p in points),
+        decode=compile_block([(p, p.address - start) for p in points], bits=table.is_bits),
     )
 
 

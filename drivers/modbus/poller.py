@@ -27,7 +27,7 @@ from .errors import (
     WriteNotConfirmed,
     WriteRefused,
 )
-from .link import ModbusLink, Priority
+from .link import ModbusLink, Priority, honour_cancellation
 from .plan import ReadBlock, plan_reads
 from .spec import DeviceSpec
 
@@ -102,7 +102,7 @@ class BusPoller:
         self._seq = itertools.count()
         self._decoders: dict[tuple[str, str], Decoder] = {}
         self._cycle_start: float | None = None
-        self._cycle_seen: set[str] = set()
+        self._cycle_pending: set[str] = set()
 
     @property
     def link_id(self) -> str:
@@ -140,6 +140,7 @@ class BusPoller:
         self._stagger()
         clock = self.clock
         while self._heap:
+            honour_cancellation()
             due, _, status = self._heap[0]
             wait = due - clock.time()
             if wait > 0:
@@ -172,8 +173,7 @@ class BusPoller:
                 self._partial(status, block, err)
                 continue
             answered = True
-            for decode, offset in block.decoders:
-                readings.append(decode(words, offset))
+            readings.extend(block.decode(words))
         self._done(status, readings, answered, failure)
 
     async def _read_block(self, spec: DeviceSpec, block: ReadBlock, retries: int) -> list[int]:
@@ -253,15 +253,14 @@ class BusPoller:
         """Close a bus cycle once every healthy device has been polled since it began."""
         if self._cycle_start is None:
             self._cycle_start = now
-        self._cycle_seen.add(status.device_id)
-        pending = any(
-            s.failures == 0 and s.device_id not in self._cycle_seen for s in self.devices.values()
-        )
-        if not pending:
+            self._cycle_pending = {d for d, s in self.devices.items() if s.failures == 0}
+        self._cycle_pending.discard(status.device_id)
+        if not self._cycle_pending:
             counters = self.link.counters
             counters.last_cycle = now - self._cycle_start
             counters.cycles += 1
-            self._cycle_start, self._cycle_seen = now, set()
+            self._cycle_start = now
+            self._cycle_pending = {d for d, s in self.devices.items() if s.failures == 0}
 
     # -- writes ---------------------------------------------------------------------------
     async def write(self, device_id: str, key: str, value: Value) -> Value:

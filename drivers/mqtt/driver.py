@@ -17,9 +17,9 @@ import math
 import random
 import ssl
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -48,6 +48,7 @@ _AUTH_REASONS = frozenset({4, 5, 134, 135, 140})
 """CONNACK codes meaning "who you are is the problem": 3.1.1 (4, 5), MQTT 5 (0x86, 0x87, 0x8C)."""
 
 AvailabilityCallback = Callable[[str, bool, str], None]
+T = TypeVar("T")
 
 
 class DriverClock(Protocol):
@@ -297,11 +298,31 @@ class MqttDriver:
         chunk = 64  # keeps SUBSCRIBE packets small for brokers with packet-size limits
         for start in range(0, len(self.filters), chunk):
             filters = self.filters[start : start + chunk]
-            async with asyncio.timeout(self.broker.timeout):
-                granted = await client.subscribe([(f, 1) for f in filters], timeout=math.inf)
+            granted = await self._await_progressing(
+                client.subscribe([(f, 1) for f in filters], timeout=math.inf)
+            )
             refused = [f for f, g in zip(filters, granted, strict=False) if _refused(g)]
             if refused:
                 _LOGGER.error("%s: broker refused subscriptions %s", self.name, refused)
+
+    async def _await_progressing(self, call: Coroutine[Any, Any, T]) -> T:
+        """Await ``call`` (a SUBACK) while the connection shows signs of life.
+
+        After an outage the broker first delivers what it queued for our session, possibly
+        many thousands of messages, and only then answers SUBSCRIBE: a fixed timeout would
+        drop a healthy connection. Give up only after ``timeout`` seconds without any message.
+        """
+        task = asyncio.ensure_future(call)
+        try:
+            while True:
+                seen = self.received
+                done, _ = await asyncio.wait({task}, timeout=self.broker.timeout)
+                if done:
+                    return task.result()
+                if self.received == seen:
+                    raise TimeoutError
+        finally:
+            task.cancel()
 
     # -- availability --------------------------------------------------------------------
 

@@ -25,6 +25,11 @@ from .spec import TopicSpec, Value
 __all__ = ["ReadingCallback", "Route", "StatusRoute", "TelemetryRoute"]
 
 ReadingCallback = Callable[[str, Value, bool, float], None]
+
+_REPEAT = -1.0
+"""``_timestamp`` result for an exact repeat (QoS 1 redelivery); device times are positive."""
+_LATE = -2.0
+"""``_timestamp`` result for a message older than the last one."""
 """``(ref, value, good, timestamp)`` for every reading; ``good`` False means bad quality."""
 
 
@@ -94,7 +99,10 @@ class TelemetryRoute(Route):
                 )
                 return
             ts = now if self.ts_path is None else self._timestamp(doc, payload, now)
-            if ts is None:
+            if ts < 0:
+                if ts == _REPEAT and device.waiters:
+                    # A repeat still answers a command whose value is already reported.
+                    self._confirm_only(doc)
                 return
             self._emit_json(doc, ts)
         else:
@@ -123,6 +131,16 @@ class TelemetryRoute(Route):
             if waiters and field.key in waiters:
                 device.confirm(field.key, value)
 
+    def _confirm_only(self, doc: object) -> None:
+        device = self.device
+        for field in self.fields:
+            if field.key in device.waiters:
+                try:
+                    value, _ = field.convert(extract(doc, field.path, field.dotted))
+                except PayloadProblem:
+                    continue
+                device.confirm(field.key, value)
+
     def _emit_text(self, text: str, ts: float) -> None:
         device = self.device
         for field in self.fields:
@@ -138,8 +156,8 @@ class TelemetryRoute(Route):
             if device.waiters and field.key in device.waiters:
                 device.confirm(field.key, value)
 
-    def _timestamp(self, doc: object, payload: bytes, now: float) -> float | None:
-        """The device's time for this message; None when it must be dropped."""
+    def _timestamp(self, doc: object, payload: bytes, now: float) -> float:
+        """The device's time for this message, or _REPEAT / _LATE when it must be dropped."""
         assert self.ts_path is not None
         try:
             ts = parse_timestamp(
@@ -157,14 +175,14 @@ class TelemetryRoute(Route):
         if ts <= last:
             if ts == last and payload == self.last_payload:
                 self.device.problem(Problem.DUPLICATE, self.topic, f"repeated message at {ts}")
-                return None
+                return _REPEAT
             if ts < last:
                 self.device.problem(
                     Problem.OUT_OF_ORDER,
                     self.topic,
                     f"time {ts} is {last - ts:.3f} s before the last",
                 )
-                return None
+                return _LATE
         self.last_ts = ts
         self.last_payload = payload
         return ts

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-
 SITE_HEAD = """\
 campus: {id: test, name: {zh: 测试校区}}
 buildings:

@@ -57,7 +57,7 @@ def test_layout_and_templates_expand(write_files: Writer) -> None:
         ("301", 3, 6),
     ]
     # The loaded building is plain: its templates became devices.
-    assert dorm.room_layout is None and not dorm.room_devices and not dorm.floor_devices
+    assert (dorm.room_layout, dorm.room_devices, dorm.floor_devices) == (None, [], [])
     assert len(site.devices) == 3 + 7 * 2
     light = site.devices["dorm-1.f2.light"]
     assert (light.link, light.unit_id, light.tags, light.circuit) == (
@@ -66,7 +66,8 @@ def test_layout_and_templates_expand(write_files: Writer) -> None:
         ["floor-2"],
         Circuit.LIGHTING,
     )
-    assert light.name is not None and light.name.zh == "2层照明"
+    assert light.name is not None
+    assert light.name.zh == "2层照明"
     units = {d.id: (d.link, d.unit_id, d.room) for d in site.devices.values() if d.room}
     assert units["dorm-1.101.elec"] == ("gw-dorm-1-f1", 1, "101")
     assert units["dorm-1.203.ac"] == ("gw-dorm-1-f2", 23, "203")

@@ -12,8 +12,10 @@ from tests.config.sites import issues_of, loads
 SiteWith = Callable[[str], Path]
 
 GOOD = """\
-- {id: dorm-1.101.elec, profile: eastron/sdm120, building: dorm-1, room: "101", link: gw-1, unit_id: 1}
-- {id: dorm-1.201.elec, profile: eastron/sdm120, building: dorm-1, room: "201", link: gw-1, unit_id: 2}
+- {id: dorm-1.101.elec, profile: eastron/sdm120, building: dorm-1, room: "101", link: gw-1,
+   unit_id: 1}
+- {id: dorm-1.201.elec, profile: eastron/sdm120, building: dorm-1, room: "201", link: gw-1,
+   unit_id: 2}
 """
 
 

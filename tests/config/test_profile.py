@@ -17,7 +17,7 @@ PROFILES = sorted(builtin_dir("profiles").rglob("*.yaml"))
 
 def test_the_shipped_profiles_are_found() -> None:
     ids = ProfileLibrary([]).available()
-    assert "eastron/sdm120" in ids and "xintai/water-meter-valve" in ids
+    assert {"eastron/sdm120", "xintai/water-meter-valve"} <= set(ids)
     assert len(ids) == len(PROFILES)
 
 
@@ -67,17 +67,20 @@ def test_overlap_and_duplicate_keys(tmp_path: Path) -> None:
     assert problems(
         tmp_path,
         """\
-        - {key: v, name: {zh: 电压}, kind: voltage, modbus: {table: input, address: 0, type: float32}}
+        - {key: v, name: {zh: V}, kind: voltage, modbus: {table: input, address: 0, type: float32}}
         - {key: i, name: {zh: 电流}, kind: current, modbus: {table: input, address: 1}}
         - {key: v, name: {zh: 电压}, kind: voltage, modbus: {table: holding, address: 0}}
-        - {key: b0, name: {zh: 位0}, kind: status, modbus: {table: holding, address: 9, type: bitfield, bit: 0}}
-        - {key: b1, name: {zh: 位1}, kind: status, modbus: {table: holding, address: 9, type: bitfield, bit: 1}}
-        - {key: b2, name: {zh: 位1}, kind: status, modbus: {table: holding, address: 9, type: bitfield, bit: 1}}
+        - {key: b0, name: {zh: 位0}, kind: status,
+           modbus: {table: holding, address: 9, type: bitfield, bit: 0}}
+        - {key: b1, name: {zh: 位1}, kind: status,
+           modbus: {table: holding, address: 9, type: bitfield, bit: 1}}
+        - {key: b2, name: {zh: 位1}, kind: status,
+           modbus: {table: holding, address: 9, type: bitfield, bit: 1}}
         """,
     ) == [
         "7:75 points[1].modbus.address: 'i' overlaps 'v' (points[0]) at input register 1 (0x0001)",
         "8:9 points[2].key: duplicate point key 'v' (also points[0])",
-        "11:77 points[5].modbus.address: 'b2' overlaps 'b1' (points[4]) at holding register 9 "
+        "14:38 points[5].modbus.address: 'b2' overlaps 'b1' (points[4]) at holding register 9 "
         "(0x0009)",
     ]
 
@@ -86,22 +89,26 @@ def test_point_field_errors(tmp_path: Path) -> None:
     assert problems(
         tmp_path,
         """\
-        - {key: relay, name: {zh: 继电器}, kind: relay, modbus: {table: coil, address: 0, type: uint16}}
-        - {key: mode, name: {zh: 模式}, kind: ac_mode, writable: true, modbus: {table: holding, address: 1, type: enum}}
+        - {key: relay, name: {zh: 继电器}, kind: relay,
+           modbus: {table: coil, address: 0, type: uint16}}
+        - {key: mode, name: {zh: 模式}, kind: ac_mode, writable: true,
+           modbus: {table: holding, address: 1, type: enum}}
         - {key: temp, name: {zh: 温度}, kind: temperature, modbus: {table: input, adress: 2}}
         - {key: Temp2, name: {zh: 温度}, kind: temperature, modbus: {table: input, address: 3}}
-        - {key: set, name: {zh: 设定}, kind: setpoint, writable: true, modbus: {table: holding, address: 4}}
-        - {key: pf, name: {zh: 功率因数}, kind: power_factor, writable: true, range: [0, 1], modbus: {table: input, address: 5}}
+        - {key: set, name: {zh: 设定}, kind: setpoint, writable: true,
+           modbus: {table: holding, address: 4}}
+        - {key: pf, name: {zh: 功率因数}, kind: power_factor, writable: true, range: [0, 1],
+           modbus: {table: input, address: 5}}
         """,
     ) == [
-        "6:86 points[0].modbus.type: coil points hold single bits: type must be bool",
-        "7:3 points[1]: writable points must declare 'range' or 'values'",
-        "8:58 points[2].modbus.address: required field is missing",
-        "8:73 points[2].modbus.adress: unknown field (did you mean 'address'?)",
-        "9:9 points[3].key: 'Temp2' is not a valid point key: use lower-case letters, digits and "
+        "7:44 points[0].modbus.type: coil points hold single bits: type must be bool",
+        "8:3 points[1]: writable points must declare 'range' or 'values'",
+        "10:58 points[2].modbus.address: required field is missing",
+        "10:73 points[2].modbus.adress: unknown field (did you mean 'address'?)",
+        "11:9 points[3].key: 'Temp2' is not a valid point key: use lower-case letters, digits and "
         "'_', starting with a letter",
-        "10:3 points[4]: writable points must declare 'range' or 'values'",
-        "11:3 points[5]: input registers are read-only; cannot be writable",
+        "12:3 points[4]: writable points must declare 'range' or 'values'",
+        "14:3 points[5]: input registers are read-only; cannot be writable",
     ]
 
 
@@ -117,7 +124,8 @@ def test_mqtt_profile_points_need_mqtt_addressing(tmp_path: Path) -> None:
     head = HEAD.replace("protocol: modbus", "protocol: mqtt")
     assert problems(
         tmp_path,
-        "- {key: power, name: {zh: 功率}, kind: active_power, modbus: {table: input, address: 0}}\n",
+        "- {key: power, name: {zh: 功率}, kind: active_power,\n"
+        "   modbus: {table: input, address: 0}}\n",
         head,
     ) == ["6:3 points[0]: point 'power' has no mqtt address"]
 
@@ -130,7 +138,8 @@ def test_coils_default_to_bool_and_orders_swap_as_named(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     point = load_profile(path).point("relay")
-    assert point.modbus is not None and point.modbus.type is DataType.BOOL
+    assert point.modbus is not None
+    assert point.modbus.type is DataType.BOOL
     assert (WordOrder.CDAB.word_swap, WordOrder.CDAB.byte_swap) == (True, False)
     assert (WordOrder.BADC.word_swap, WordOrder.BADC.byte_swap) == (False, True)
     assert (WordOrder.DCBA.word_swap, WordOrder.DCBA.byte_swap) == (True, True)

@@ -104,7 +104,7 @@ def test_scalars_are_typed_like_safe_load() -> None:
     ours = load_yaml(SCALARS)
     assert ours == yaml.safe_load(SCALARS)
     assert [type(v) for v in ours] == [type(v) for v in yaml.safe_load(SCALARS)]
-    assert ours[3] is True and ours[8] == 31 and ours[18] == dt.date(2026, 9, 1)
+    assert (ours[3], ours[8], ours[18]) == (True, 31, dt.date(2026, 9, 1))
 
 
 def test_nan_is_typed_like_safe_load() -> None:

@@ -39,7 +39,7 @@ async def running_campus(
     link_timeout: float = 0.2,
     latency: float = 0.0,
     fail_threshold: int = 2,
-    backoff_max: float = 1.0,
+    backoff_max: float = 0.5,
 ) -> AsyncIterator[Running]:
     """Emulators on free ports, a controller with the Modbus integration, both running."""
     clock = clock or SystemClock(site.campus.timezone)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from controller.config import LoadedSite, load_site
+
+
+async def eventually(check: Callable[[], object], within: float = 5.0) -> None:
+    """Poll ``check`` until it is truthy (real time: the broker is real)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met in {within} s")
+        await asyncio.sleep(0.01)
 
 
 def write_mqtt_site(
@@ -16,6 +27,7 @@ def write_mqtt_site(
     prefix: str,
     showers: int = 2,
     plugs: int = 1,
+    others: bool = False,
     link: dict[str, object] | None = None,
 ) -> LoadedSite:
     """Write and load a site whose MQTT devices use topics under ``prefix`` (unique per test)."""
@@ -43,6 +55,23 @@ def write_mqtt_site(
         }
         for i in range(1, plugs + 1)
     ]
+    if others:  # one of each other MQTT profile: cold and hot water meters, an AC controller
+        for suffix, profile, circuit in (
+            ("cold", "generic/mqtt-water-meter", "cold_water"),
+            ("hot", "generic/mqtt-water-meter", "hot_water"),
+            ("ac", "generic/mqtt-ac-controller", "ac"),
+        ):
+            devices.append(
+                {
+                    "id": f"bath-1.{suffix}",
+                    "profile": profile,
+                    "building": "bath-1",
+                    "area": "showers",
+                    "link": "mqtt-main",
+                    "topic_base": f"{prefix}/{suffix}",
+                    "circuit": circuit,
+                }
+            )
     site = {
         "campus": {"id": "mqtt-test", "name": {"zh": "测试校区", "en": "Test campus"}},
         "buildings": [

@@ -13,7 +13,7 @@ from controller.broker import BrokerKind, local_broker
 from controller.core import FakeClock
 from controller.integrations.mqtt import mqtt_integrations
 from emulators.mqtt import run_site
-from tests.integrations.mqtt_site import write_mqtt_site
+from tests.integrations.mqtt_site import eventually, write_mqtt_site
 
 pytestmark = pytest.mark.integration
 
@@ -47,9 +47,7 @@ async def test_local_broker_carries_telemetry_and_commands(
             await asyncio.wait_for(integration.driver.wait_connected(), 10)
             await emulated.wait_connected()
             entity = "bath-1.shower.s01.delay"
-            async with asyncio.timeout(10):
-                while controller.states.get(entity) is None:
-                    await asyncio.sleep(0.02)
+            await eventually(lambda: controller.states.get(entity) is not None, within=10)
             result = await controller.commands.send(entity, 90)
             assert (result.ok, result.confirmed_value) == (True, 90)
 

@@ -67,6 +67,22 @@ def test_stuck_open_valve_is_forced_closed(make_policy: Any) -> None:
     assert alarm.kind == "stuck_open"
 
 
+def test_new_presses_restart_the_timer(make_policy: Any) -> None:
+    policy = make_policy(VALVES)
+    unit = unit_of(policy)
+    t0 = at(2026, 3, 2, 12, 0).timestamp()
+    first = policy.decide(
+        policy.tick(at(2026, 3, 2, 12, 0)), unit, valve(t0, valve="open", presses=10), None
+    )
+    busy = valve(t0 + 50, valve="open", presses=12)  # still open, but pressed twice since
+    again = policy.decide(policy.tick(at(2026, 3, 2, 12, 0, 50)), unit, busy, first.memory)
+    assert again.memory.open_since == t0 + 50
+    later = policy.decide(policy.tick(at(2026, 3, 2, 12, 1, 10)), unit, busy, again.memory)
+    assert not later.wants  # 20 s since the last press, not 70
+    stuck = policy.decide(policy.tick(at(2026, 3, 2, 12, 1, 50)), unit, busy, again.memory)
+    assert stuck.wants
+
+
 def test_no_contact_is_reported(make_policy: Any) -> None:
     policy = make_policy(VALVES)
     unit = unit_of(policy)

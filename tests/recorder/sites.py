@@ -13,9 +13,14 @@ METER_PROFILE = "generic/dorm-prepaid-meter"
 
 
 def site_document(
-    rooms: int, rooms_per_floor: int = 50, buildings: int = 1, sinks: dict[str, Any] | None = None
+    rooms: int,
+    rooms_per_floor: int = 50,
+    buildings: int = 1,
+    sinks: dict[str, Any] | None = None,
+    main_meters: bool = False,
 ) -> dict[str, Any]:
-    """A campus of ``buildings`` dorms sharing ``rooms`` rooms, one RS-485 link per floor."""
+    """A campus of ``buildings`` dorms sharing ``rooms`` rooms, one RS-485 link per floor,
+    and with ``main_meters`` a building main meter (Acrel ADL400) on each first link."""
     floors = -(-rooms // (rooms_per_floor * buildings))
     doc: dict[str, Any] = {
         "campus": {"id": "test", "name": {"zh": "测试校区", "en": "Test campus"}},
@@ -54,6 +59,17 @@ def site_document(
                         "circuit": "sockets",
                     }
                 )
+        if main_meters:
+            doc["devices"].append(
+                {
+                    "id": f"{building_id}.main",
+                    "profile": "acrel/adl400",
+                    "building": building_id,
+                    "link": f"gw-{b}-1",
+                    "unit_id": 200,
+                    "circuit": "main",
+                }
+            )
         doc["buildings"].append(
             {
                 "id": building_id,

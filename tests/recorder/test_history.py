@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,10 @@ A, B, C = (e.entity_id for e in ENTITIES)
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> History:
+def history(tmp_path: Path) -> Iterator[History]:
     keys = {e.entity_id: SeriesKey.of(e) for e in ENTITIES}
     store = History(tmp_path / "h.sqlite3", keys, retention_days=10, readings_retention_days=2)
-    yield store  # type: ignore[misc]
+    yield store
     store.close()
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,11 @@ def campus(tmp_path_factory: pytest.TempPathFactory) -> LoadedSite:
 
 
 @pytest.fixture
-def own_influx(tmp_path: Path) -> InfluxServer:
+def own_influx(tmp_path: Path) -> Iterator[InfluxServer]:
     """An InfluxDB only this test uses, so it can be stopped and started."""
     server = InfluxServer(tmp_path / "influxd")
     server.start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 
@@ -97,12 +98,16 @@ async def test_an_outage_loses_and_duplicates_nothing(
         await until(lambda: recorder.status()["outbox_batches"] == 0, within=60, what="drained")
         await report(1.0)
     status = recorder.status()
+    written = points_in(own_influx, "outage")
+    print(
+        f"outage {OUTAGE}s: produced {produced}, in InfluxDB {written}, peak backlog {max_backlog}"
+    )
     assert during["backend_up"] is False
     assert during["write_errors"] > 0
     assert max_backlog >= METERS * OUTAGE * 2  # ~4 rounds a second went to the outbox
     assert status["outbox_batches"] == 0
     assert status["quarantined_batches"] == 0
-    assert points_in(own_influx, "outage") == produced
+    assert written == produced
     assert produced == status["points_received"]
 
 
@@ -180,6 +185,10 @@ def test_sigkill_during_an_outage_loses_at_most_one_flush_interval(
     # what the dead process produced in its last flush interval (1 s), plus the tick it was on
     last_second = sum(
         int(count) for ts, count in ticks if killed_at - 1.5 <= int(ts) / 1000 <= killed_at
+    )
+    print(
+        f"SIGKILL during a {OUTAGE}s outage: produced {total}, in InfluxDB {written}, "
+        f"lost {lost}, bound {last_second}, backlog at the kill {backlog} batches"
     )
     assert backlog > 0, "the outage should have left batches in the outbox"
     assert 0 <= lost <= last_second, (total, written, lost, last_second)

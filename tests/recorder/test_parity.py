@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def readings(controller: Controller) -> None:
             controller.states.set(meter, round(value, 2), ts)
 
 
-QUERIES = [
+QUERIES: list[tuple[Period, tuple[str, ...], dict[str, Any]]] = [
     (Period.DAY, ("building",), {"kind": "active_energy"}),
     (Period.HOUR, ("building", "floor"), {"kind": "active_energy"}),
     (Period.MONTH, ("room", "kind"), {"circuit": "sockets"}),

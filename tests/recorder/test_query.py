@@ -12,8 +12,8 @@ from controller.recorder.query import ConsumptionQuery, HourlySum, Period, aggre
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
-def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TZ)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, tzinfo=TZ)
 
 
 def test_a_query_needs_aware_times_known_tags_and_a_kind() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,14 +30,14 @@ E2 = "dorm-1.102.elec.energy"
 TZ = FakeClock().tz
 
 
-def history_recorder(controller: Controller, data_dir: Path, **options: object) -> Recorder:
+def history_recorder(controller: Controller, data_dir: Path, **options: Any) -> Recorder:
     return Recorder(
         controller, history_path=data_dir / "history.sqlite3", flush_interval=0.05, **options
-    )  # type: ignore[arg-type]
+    )
 
 
 def influx_recorder(
-    controller: Controller, data_dir: Path, url: str, db: str, **options: object
+    controller: Controller, data_dir: Path, url: str, db: str, **options: Any
 ) -> Recorder:
     return Recorder(
         controller,
@@ -46,7 +47,7 @@ def influx_recorder(
         flush_interval=0.05,
         backoff=Backoff(0.05, 0.2),
         shutdown_timeout=5,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 

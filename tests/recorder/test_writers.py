@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -99,7 +100,7 @@ async def test_v1_missing_database_and_dead_server_are_retryable(
 
 def export(server: VictoriaMetricsServer, match: str) -> list[dict[str, object]]:
     urllib.request.urlopen(f"{server.url}/internal/force_flush", timeout=10).read()
-    query = urllib.request.quote(match)
+    query = urllib.parse.quote(match)
     with urllib.request.urlopen(f"{server.url}/api/v1/export?match[]={query}", timeout=10) as reply:
         return [json.loads(line) for line in reply.read().decode().splitlines() if line]
 

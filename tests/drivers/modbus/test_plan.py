@@ -63,6 +63,5 @@ def test_bitfields_sharing_a_register_are_one_read_with_offsets() -> None:
     b = PointSpec(key="b", table=Table.HOLDING, address=10, dtype=DataType.BITFIELD, bit=1)
     blocks = plan_reads(device(p("x", 8), a, b))
     assert [(blk.start, blk.count) for blk in blocks] == [(8, 3)]
-    assert [offset for _, offset in blocks[0].decoders] == [0, 2, 2]
-    readings = [decode([5, 0, 0b10], offset) for decode, offset in blocks[0].decoders]
+    readings = blocks[0].decode([5, 0, 0b10])
     assert [(r.key, r.value) for r in readings] == [("x", 5), ("a", False), ("b", True)]
