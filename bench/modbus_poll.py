@@ -289,6 +289,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, smaller (b)")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--only", choices=["a", "b"], default=None)
+    parser.add_argument("--gateways", type=int, default=None, help="(b): default 400")
     args = parser.parse_args()
     pin(0)
     use_loop(args.loop)
@@ -302,6 +303,7 @@ def main() -> None:
             result["a_end_to_end"] = bench_a(folder, args.loop, seconds, 3 if args.quick else 5)
         if args.only in (None, "b"):
             gateways, meters = (40, 25) if args.quick else (400, 25)
+            gateways = args.gateways or gateways
             result["b_campus"] = bench_b(folder, args.loop, seconds, gateways, meters)
     print(json.dumps(result, indent=2))
 

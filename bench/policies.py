@@ -11,7 +11,8 @@ A controller for 10,000 rooms holds a few million Python objects (states, entiti
 CPython's full garbage collections walk all of them: triggered by allocations, they land in
 whatever code runs, evaluation included. The figures are taken after ``gc.freeze()`` (what a
 long-running controller should do once started); ``tick_ms_without_gc_freeze`` shows the cost
-without it.
+without it. ``tick_cpu_ms`` is the CPU time of the same ticks: on a machine shared with other
+work, wall time also counts the time the process waited for a core.
 
     .venv/bin/python bench/policies.py [--rooms 10000] [--repeat 7]
 """
@@ -113,19 +114,36 @@ class Bench:
         self.rooms = room_entities(self.index)
         self.core = EngineCore(self.policies, EngineSettings(), self.now.timestamp())
         self.commands = 0
+        self.cpu_ms = 0.0
 
     def tick(self, seconds: float = 1.0) -> float:
         """Advance ``seconds``, evaluate, apply the commands as confirmed; ms spent evaluating."""
         self.now += dt.timedelta(seconds=seconds)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         out = self.core.evaluate(self.now, self.states)
         elapsed = (time.perf_counter() - started) * 1000
+        self.cpu_ms = (time.thread_time() - cpu) * 1000
         ts = self.now.timestamp()
         for command in out.commands:
             self.states[command.entity_id] = State(command.expect, ts)
             self.core.command_done(command, True, ts)
         self.commands = len(out.commands)
         return elapsed
+
+    def sweep(self, seconds: float = 1.0) -> dict[str, Any]:
+        """Evaluate until a whole-policy sweep is done: it runs in chunks of
+        ``sweep_chunk`` units, one per evaluation, so the event loop breathes in between."""
+        chunks = [self.tick(seconds)]
+        commands = self.commands
+        while self.core.has_work():
+            chunks.append(self.tick(0))
+            commands += self.commands
+        return {
+            "total_ms": round(sum(chunks), 1),
+            "evaluations": len(chunks),
+            "longest_evaluation_ms": round(max(chunks), 1),
+            "commands": commands,
+        }
 
     def readings(self, socket_share: float, water_share: float) -> None:
         """New readings for a share of the rooms, as the bus would deliver them."""
@@ -157,36 +175,37 @@ def median(samples: list[float]) -> float:
 SPANS = (("1s", 1 / 30, 1 / 60), ("5s", 1 / 6, 1 / 12), ("30s", 1.0, 0.5))
 
 
-def ticks_after(bench: Bench, repeat: int) -> dict[str, float]:
-    ticks: dict[str, float] = {}
+def ticks_after(bench: Bench, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU milliseconds of a tick after each span of readings."""
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for span, sockets, water in SPANS:
-        samples = []
+        walls, cpus = [], []
         for _ in range(repeat):
             bench.readings(sockets, water)
-            samples.append(bench.tick(1))
-        ticks[span] = median(samples)
-    return ticks
+            walls.append(bench.tick(1))
+            cpus.append(bench.cpu_ms)
+        wall[span], cpu[span] = median(walls), median(cpus)
+    return wall, cpu
 
 
 def run(rooms: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(rooms, Path(tmp))
-    first = bench.tick(0)
-    first_commands = bench.commands
+    first = bench.sweep(0)
     bench.tick(1)  # confirmations of the first commands
-    unfrozen = ticks_after(bench, repeat)
+    unfrozen, _ = ticks_after(bench, repeat)
     gc.collect()
     gc.freeze()
     empty = [bench.tick(1) for _ in range(repeat)]
-    ticks = ticks_after(bench, repeat)
+    ticks, ticks_cpu = ticks_after(bench, repeat)
     sweeps = []
     for _ in range(repeat):
         bench.core.mark_all()
-        sweeps.append(bench.tick(1))
+        sweeps.append(bench.sweep(1)["total_ms"])
     bench.now = bench.now.replace(hour=22, minute=59, second=59)
-    bench.tick(0)
-    edge = bench.tick(1)
-    edge_commands = bench.commands
+    bench.sweep(0)
+    edge = bench.sweep(1)
     units = sum(len(p.units) for p in bench.policies)
     return {
         "bench": "policies",
@@ -198,15 +217,17 @@ def run(rooms: int, repeat: int) -> dict[str, Any]:
         "bind_s": round(bench.bind_s, 2),
         "empty_tick_ms": median(empty),
         "tick_ms": ticks,
+        "tick_cpu_ms": ticks_cpu,
         "tick_note": "after 1 s / 5 s / 30 s of readings (sockets, AC 30 s; water 60 s)",
         "tick_ms_without_gc_freeze": unfrozen,
-        "first_evaluation_ms": round(first, 1),
-        "first_evaluation_commands": first_commands,
+        "first_evaluation": first,
         "full_sweep_ms": median(sweeps),
-        "curfew_edge_ms": round(edge, 1),
-        "curfew_edge_commands": edge_commands,
+        "curfew_edge": edge,
+        "sweep_chunk_units": bench.core.settings.sweep_chunk,
         "goal_ms": GOAL_MS,
+        "meets_goal_1s_tick": ticks["1s"] < GOAL_MS,
         "meets_goal_5s_tick": ticks["5s"] < GOAL_MS,
+        "meets_goal_5s_tick_cpu": ticks_cpu["5s"] < GOAL_MS,
         "python": sys.version.split()[0],
     }
 

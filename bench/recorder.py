@@ -12,7 +12,8 @@ Prints one JSON object:
   baseline with the batches gzipped (level 1) beforehand, to show the server's share of gzip.
 * ``drain_points_per_s``: InfluxDB stopped, the same points recorded into the outbox, InfluxDB
   started again: the rate at which the backlog drains from the first acknowledged write
-  (``drain_first_write_after_s`` is the wait before it, the sender's backoff).
+  (``drain_first_write_after_s`` is the wait before it, the sender's backoff), with a raw POST
+  right after it on the restarted server for comparison.
 
 Medians of ``--runs`` alternating runs. The bench pins itself to CPU 0 and InfluxDB to CPU 1
 when there are two or more CPUs.
@@ -219,6 +220,7 @@ def main() -> None:
             drained, first_write = asyncio.run(
                 drain_rate(controller, influx, "drain", events, work / "d")
             )
+            raw_after = raw_post(influx, "raw_after", plain, len(lines), gz=False)
         finally:
             influx.stop()
     raw_rate = statistics.median(raw)
@@ -241,6 +243,7 @@ def main() -> None:
                 "ratio": round(rec_rate / raw_rate, 3),
                 "goal_ratio": 0.8,
                 "drain_points_per_s": round(drained),
+                "raw_post_after_restart_points_per_s": round(raw_after),
                 "drain_first_write_after_s": round(first_write, 3),
                 "runs": {
                     "raw": [round(r) for r in raw],

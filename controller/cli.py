@@ -136,6 +136,30 @@ def check_config(
     )
 
 
+@app.command("policies")
+def policies(
+    path: Annotated[Path, typer.Argument(help="The site file (site.yaml).")],
+) -> None:
+    """List the site's policies: type, priority and how many units (rooms, devices) each drives."""
+    from controller.calendar import SiteCalendar
+    from controller.policies.scope import SiteIndex
+    from controller.policies.types import build_policy
+
+    site = load_or_exit(path)
+    index = SiteIndex.from_site(site)
+    calendar = SiteCalendar.from_site(site)
+    table = Table(title="策略 Policies")
+    for column in ("id", "类型 Type", "启用 On", "优先级 Priority", "单元 Units", "名称 Name"):
+        table.add_column(column)
+    for config in site.policies:
+        policy = build_policy(config, index, calendar)
+        name = config.name.get() if config.name else ""
+        on = "yes" if config.enabled else "no"
+        units = str(len(policy.units))
+        table.add_row(config.id, config.type, on, str(policy.priority), units, name)
+    console.print(table)
+
+
 @app.command("schema")
 def schema(
     out: Annotated[Path, typer.Option(help="Folder to write the schemas into.")] = Path("schema"),
@@ -314,6 +338,40 @@ def emulate(
         asyncio.run(serve())
     except (OSError, ValueError) as err:
         err_console.print(f"[red]cannot emulate:[/red] {err}")
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command("run")
+def run(
+    site: Annotated[Path, typer.Argument(help="The site file (site.yaml).")],
+    *,
+    data_dir: Annotated[
+        Path, typer.Option(help="Base folder; state files go to DATA_DIR/var.")
+    ] = Path(),
+    api_host: Annotated[str, typer.Option(help="Address the HTTP API listens on.")] = "127.0.0.1",
+    api_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the HTTP API.")] = 8123,
+    log_level: Annotated[
+        str, typer.Option(help="Logging level: debug, info, warning or error.")
+    ] = "info",
+) -> None:
+    """Run the controller of a site, as a service: devices, recorder, policies and the API.
+
+    Exits 1 on an invalid site, 0 after SIGTERM or Ctrl-C.
+    """
+    import asyncio
+    import logging
+
+    from controller.service import ServiceOptions, run_service
+
+    load_or_exit(site)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s", force=True
+    )
+    options = ServiceOptions(site, data_dir, api_host, api_port)
+    try:
+        asyncio.run(run_service(options))
+    except OSError as err:
+        err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None
 
 

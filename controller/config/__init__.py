@@ -3,7 +3,16 @@
 from .errors import ConfigError, ConfigIssue
 from .loader import LoadedSite, ProfileLibrary, load_profile, load_site
 from .profile import DataType, Point, PointKind, Profile, StateClass, Table, WordOrder
-from .site import Building, BuildingKind, Circuit, Device, Room
+from .site import (
+    Building,
+    BuildingKind,
+    Circuit,
+    Device,
+    FloorDeviceTemplate,
+    Room,
+    RoomDeviceTemplate,
+    RoomLayout,
+)
 
 __all__ = [
     "Building",
@@ -13,12 +22,15 @@ __all__ = [
     "ConfigIssue",
     "DataType",
     "Device",
+    "FloorDeviceTemplate",
     "LoadedSite",
     "Point",
     "PointKind",
     "Profile",
     "ProfileLibrary",
     "Room",
+    "RoomDeviceTemplate",
+    "RoomLayout",
     "StateClass",
     "Table",
     "WordOrder",

@@ -6,7 +6,6 @@ import contextlib
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -94,9 +93,11 @@ def locate(
     return position, path
 
 
-@cache
 def _field_names() -> tuple[str, ...]:
-    """Every field name of every config model, for "did you mean" hints."""
+    """Every field name of every config model, for "did you mean" hints.
+
+    Not cached: policy models are imported on first use, and typos are rare.
+    """
     names: set[str] = set()
     todo: list[type[StrictModel]] = [StrictModel]
     while todo:

@@ -25,6 +25,7 @@ from drivers.modbus import (
     LinkSpec,
     ModbusError,
     ModbusLink,
+    PlanCache,
     PointSpec,
     Reading,
     Table,
@@ -38,6 +39,7 @@ __all__ = [
     "link_spec",
     "modbus_links",
     "point_spec",
+    "profile_points",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,15 +63,16 @@ def link_spec(
     timeout: float | None = None,
     inter_frame_gap: float | None = None,
 ) -> LinkSpec:
-    """The driver's view of a link; ``endpoint`` replaces host and port (tests, emulators),
-    ``timeout`` and ``inter_frame_gap`` the link's own values."""
+    """The driver's view of a link; ``endpoint`` replaces host and port (tests, emulators; for
+    a serial link its host is the port to open), ``timeout`` and ``inter_frame_gap`` the
+    link's own values."""
     timeout = timeout or link.timeout
     gap = link.inter_frame_gap if inter_frame_gap is None else inter_frame_gap
     if isinstance(link, SerialLink):
         return LinkSpec(
             link_id=link.id,
             transport=Transport.SERIAL,
-            serial_port=link.port,
+            serial_port=endpoint[0] if endpoint else link.port,
             baudrate=link.baudrate,
             parity=link.parity,
             stopbits=link.stopbits,
@@ -114,6 +117,11 @@ def point_spec(point: Point) -> PointSpec:
     )
 
 
+def profile_points(profile: Profile) -> tuple[PointSpec, ...]:
+    """The driver's view of a profile's points."""
+    return tuple(point_spec(p) for p in profile.points if p.modbus is not None)
+
+
 def device_spec(
     device: Device,
     profile: Profile,
@@ -121,15 +129,20 @@ def device_spec(
     scan_interval: float | None = None,
     fail_threshold: int = 3,
     backoff_max: float = 300.0,
+    points: tuple[PointSpec, ...] | None = None,
 ) -> DeviceSpec:
-    """The driver's view of a device; ``scan_interval`` overrides site and profile."""
+    """The driver's view of a device; ``scan_interval`` overrides site and profile.
+
+    ``points``: the profile's point specs, when the caller shares them between the devices
+    of a profile (the driver then plans their block reads once).
+    """
     if device.unit_id is None:
         raise ValueError(f"device {device.id} has no unit_id")
     options = profile.modbus
     return DeviceSpec(
         device_id=device.id,
         unit_id=device.unit_id,
-        points=tuple(point_spec(p) for p in profile.points if p.modbus is not None),
+        points=points if points is not None else profile_points(profile),
         scan_interval=scan_interval or device.scan_interval or options.scan_interval,
         max_gap=options.max_gap,
         max_registers=options.max_registers,
@@ -181,21 +194,27 @@ class ModbusIntegration:
         wanted = set(links) if links is not None else None
         per_link: dict[str, list[DeviceSpec]] = {}
         self._entity_ids: dict[str, dict[str, str]] = {}
+        shared: dict[str, tuple[PointSpec, ...]] = {}
         for device in site.devices.values():
             profile = site.profile_of(device)
             if profile.protocol != "modbus" or (wanted is not None and device.link not in wanted):
                 continue
+            points = shared.get(device.profile)
+            if points is None:
+                points = shared[device.profile] = profile_points(profile)
             spec = device_spec(
                 device,
                 profile,
                 scan_interval=scan_interval,
                 fail_threshold=fail_threshold,
                 backoff_max=backoff_max,
+                points=points,
             )
             per_link.setdefault(device.link, []).append(spec)
             self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
         configs = modbus_links(site)
         endpoints = endpoints or {}
+        plans: PlanCache = {}
         self.pollers: dict[str, BusPoller] = {
             link_id: BusPoller(
                 ModbusLink(
@@ -209,6 +228,7 @@ class ModbusIntegration:
                 specs,
                 controller.clock,
                 self,
+                plans=plans,
             )
             for link_id, specs in per_link.items()
         }

@@ -404,36 +404,41 @@ class EngineCore:
                 self._dirty.add((pi, ui))
 
     def _apply(self, ref: UnitRef, tick: Tick, states: StateReader, out: Outcome) -> None:
+        """Decide one unit and record what changed (the hot path: keep it lean)."""
         pi, ui = ref
         policy = self.policies[pi]
         unit = policy.units[ui]
         memories = self._memory[pi]
         memory = memories[ui]
         try:
-            decision = policy.decide(tick, unit, states, memory)
+            wants, alarms, new_memory, wake = policy.decide(tick, unit, states, memory)
         except Exception:  # a bug or an unexpected reading in one unit: keep the rest going
             failures = self.failures[policy.id] = self.failures.get(policy.id, 0) + 1
-            log = _LOGGER.error if failures == 1 else _LOGGER.debug  # loudly once, then quietly
-            log("Policy %s failed to decide unit %s", policy.id, unit.key, exc_info=True)
+            if failures == 1:  # loudly once, then quietly
+                _LOGGER.exception("Policy %s failed to decide unit %s", policy.id, unit.key)
+            else:
+                _LOGGER.debug("Policy %s failed on %s", policy.id, unit.key, exc_info=True)
             return
-        wants = decision.wants
         if wants and self.overrides and self.overrides.covers(policy.id, unit.devices, tick.ts):
             wants = ()
-        if decision.memory is not memory:
-            memories[ui] = decision.memory
-            if policy.durable(decision.memory) != policy.durable(memory):
-                out.memory[(policy.id, unit.key)] = policy.encode(decision.memory)
-        old_wants = self._wants[pi][ui]
+        if new_memory is not memory:
+            memories[ui] = new_memory
+            durable = policy.durable
+            if durable(new_memory) != durable(memory):
+                out.memory[(policy.id, unit.key)] = policy.encode(new_memory)
+        row = self._wants[pi]
+        old_wants = row[ui]
         if wants != old_wants:
-            self._wants[pi][ui] = wants
+            row[ui] = wants
             self._update_wants(ref, old_wants, wants)
-        old_alarms = self._unit_alarms[pi][ui]
-        if decision.alarms != old_alarms:
-            self._unit_alarms[pi][ui] = decision.alarms
-            self._update_alarms(old_alarms, decision.alarms, tick.ts, out)
-        wake = decision.wake_at
-        if wake != self._wakes[pi][ui]:
-            self._wakes[pi][ui] = wake
+        row_alarms = self._unit_alarms[pi]
+        old_alarms = row_alarms[ui]
+        if alarms != old_alarms:
+            row_alarms[ui] = alarms
+            self._update_alarms(old_alarms, alarms, tick.ts, out)
+        wakes = self._wakes[pi]
+        if wake != wakes[ui]:
+            wakes[ui] = wake
             if wake is not None:
                 heapq.heappush(self._heap, (wake, next(self._seq), pi, ui, ""))
 

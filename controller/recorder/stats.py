@@ -448,6 +448,11 @@ class StatisticsEngine:
         out, self._out = self._out, StatsOutput()
         return out
 
+    @property
+    def dirty(self) -> bool:
+        """Whether some counter changed since the last ``drain_dirty``."""
+        return bool(self._dirty)
+
     def drain_dirty(self) -> dict[str, dict[str, Any]]:
         """The exported state of every entity changed since the last call."""
         dirty, self._dirty = self._dirty, set()

@@ -25,7 +25,7 @@ from .errors import (
     WriteRefused,
 )
 from .link import LinkState, ModbusLink, Priority
-from .plan import ReadBlock, plan_reads
+from .plan import PlanCache, ReadBlock, plan_reads
 from .poller import BusPoller, Clock, DeviceStatus, PollListener
 from .spec import DataType, DeviceSpec, LinkSpec, PointSpec, Table, Transport, WordOrder
 
@@ -45,6 +45,7 @@ __all__ = [
     "ModbusExceptionReply",
     "ModbusLink",
     "ModbusTimeout",
+    "PlanCache",
     "PointSpec",
     "PollListener",
     "Priority",

@@ -268,7 +268,8 @@ class ModbusLink:
         self, call: Callable[[], Awaitable[ModbusPDU]], priority: Priority
     ) -> ModbusPDU:
         if not self.connected:
-            raise self._count(ModbusConnectionError("not connected", link=self.link_id))
+            # not a bus error: the drop was counted once, as a reconnect
+            raise ModbusConnectionError(f"link {self.link_id} not connected", link=self.link_id)
         await self._gate.acquire(priority)
         try:
             wait = self._idle_at - time.monotonic()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .decode import BlockDecoder, compile_block
 from .spec import DeviceSpec, PointSpec, Table
 
-__all__ = ["ReadBlock", "plan_reads"]
+__all__ = ["PlanCache", "ReadBlock", "plan_reads"]
 
 MAX_REGISTERS = 125
 MAX_BITS = 2000
@@ -47,8 +47,29 @@ def _block(table: Table, points: Sequence[PointSpec]) -> ReadBlock:
     )
 
 
-def plan_reads(device: DeviceSpec) -> tuple[ReadBlock, ...]:
-    """The device's read blocks, ordered by table then address."""
+PlanCache = dict[tuple[int, int, int, int], tuple[tuple[PointSpec, ...], tuple[ReadBlock, ...]]]
+"""Plans by (id of a points tuple, limits); share one between the pollers of a controller."""
+
+
+def plan_reads(device: DeviceSpec, cache: PlanCache | None = None) -> tuple[ReadBlock, ...]:
+    """The device's read blocks, ordered by table then address.
+
+    With a ``cache``, devices that share one ``points`` tuple (the glue passes the same tuple
+    for every device of a profile) and the same limits share one plan: 10,000 meters then
+    compile a handful of decoders.
+    """
+    if cache is None:
+        return _plan(device)
+    key = (id(device.points), device.max_gap, device.max_registers, device.max_bits)
+    cached = cache.get(key)
+    if cached is not None and cached[0] is device.points:
+        return cached[1]
+    blocks = _plan(device)
+    cache[key] = (device.points, blocks)
+    return blocks
+
+
+def _plan(device: DeviceSpec) -> tuple[ReadBlock, ...]:
     blocks: list[ReadBlock] = []
     for table in Table:
         points = sorted((p for p in device.points if p.table is table), key=lambda p: p.address)

@@ -28,7 +28,7 @@ from .errors import (
     WriteRefused,
 )
 from .link import ModbusLink, Priority, honour_cancellation
-from .plan import ReadBlock, plan_reads
+from .plan import PlanCache, ReadBlock, plan_reads
 from .spec import DeviceSpec
 
 __all__ = ["BusPoller", "Clock", "DeviceStatus", "PollListener"]
@@ -83,7 +83,10 @@ def _is_silence(err: ModbusError) -> bool:
 
 
 class BusPoller:
-    """Polls ``devices`` over ``link``. ``run()`` until cancelled; ``write()`` any time."""
+    """Polls ``devices`` over ``link``. ``run()`` until cancelled; ``write()`` any time.
+
+    ``plans``: a cache shared between pollers so identical devices share their read plan.
+    """
 
     def __init__(
         self,
@@ -91,12 +94,14 @@ class BusPoller:
         devices: Sequence[DeviceSpec],
         clock: Clock,
         listener: PollListener,
+        *,
+        plans: PlanCache | None = None,
     ) -> None:
         self.link = link
         self.clock = clock
         self.listener = listener
         self.devices: dict[str, DeviceStatus] = {
-            d.device_id: DeviceStatus(d, plan_reads(d)) for d in devices
+            d.device_id: DeviceStatus(d, plan_reads(d, plans)) for d in devices
         }
         self._heap: list[tuple[float, int, DeviceStatus]] = []
         self._seq = itertools.count()

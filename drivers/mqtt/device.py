@@ -94,7 +94,7 @@ class DeviceState:
         self._last_warning = now
         _LOGGER.log(
             level,
-            "%s: bad payload on %s (%s: %s); further problems are logged at DEBUG until it "
+            "%s: payload problem on %s (%s: %s); further problems are logged at DEBUG until it "
             "recovers",
             self.device_id,
             topic,

@@ -158,11 +158,6 @@ def decode_write(point: Point, words: list[int]) -> float | int | str:
         if int(raw) in labels:
             return labels[int(raw)]
         raise EncodeError(f"{point.key}: code {int(raw)} is not one of its values")
-    value = raw * addr.scale + addr.offset
-    return (
-        int(value)
-        if dtype not in (DataType.FLOAT32, DataType.FLOAT64)
-        and addr.scale == 1
-        and addr.offset == 0
-        else value
-    )
+    if addr.scale == 1 and addr.offset == 0:
+        return raw
+    return raw * addr.scale + addr.offset

@@ -9,10 +9,13 @@ latency of a 9600-baud RS-485 bus costs no task and no sleep per request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import tty
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, cast
 
 from .device import EmulatedDevice
 from .faults import GatewayFaults
@@ -47,6 +50,40 @@ class GatewayCounters:
     dropped_connections: int = 0
 
 
+class _Peer(Protocol):
+    """A master's side of the wire: a TCP connection or a serial line (pty)."""
+
+    buffer: bytearray
+
+    def send(self, frame: bytes) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class _PtyLine:
+    """The device side of a pseudo-terminal: a serial bus a pyserial master can open."""
+
+    def __init__(self, gateway: EmulatedGateway, fd: int) -> None:
+        self.gateway = gateway
+        self.fd = fd
+        self.buffer = bytearray()
+
+    def readable(self) -> None:
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:  # the master closed the line: wait for it to reopen
+            return
+        self.buffer += data
+        self.gateway.received(self)
+
+    def send(self, frame: bytes) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self.fd, frame)
+
+    def abort(self) -> None:
+        self.buffer.clear()  # a serial line cannot be dropped; lose what was in flight
+
+
 class _Connection(asyncio.Protocol):
     def __init__(self, gateway: EmulatedGateway) -> None:
         self.gateway = gateway
@@ -54,7 +91,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's TCP transport is not an asyncio.Transport subclass, but behaves as one.
+        transport = cast(asyncio.Transport, transport)
         if self.gateway.faults.refuse:
             transport.abort()
             return
@@ -108,6 +146,7 @@ class EmulatedGateway:
         self.counters = GatewayCounters()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
+        self._pty: tuple[int, int] | None = None
         self._bus_free = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -120,7 +159,25 @@ class EmulatedGateway:
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
+    async def start_pty(self) -> str:
+        """Serve RTU on a new pseudo-terminal (a serial link); returns the port to open."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        master, slave = os.openpty()
+        tty.setraw(master)
+        self._pty = (master, slave)
+        line = _PtyLine(self, master)
+        loop.add_reader(master, line.readable)
+        self.host, self.port = os.ttyname(slave), 0
+        return self.host
+
     async def close(self) -> None:
+        if self._pty is not None:
+            master, slave = self._pty
+            asyncio.get_running_loop().remove_reader(master)
+            os.close(master)
+            os.close(slave)
+            self._pty = None
         if self._server is not None:
             self._server.close()
             self.drop_connections()
@@ -141,7 +198,7 @@ class EmulatedGateway:
             self.counters.dropped_connections += 1
 
     # -- request path ---------------------------------------------------------------------
-    def received(self, conn: _Connection) -> None:
+    def received(self, conn: _Peer) -> None:
         if self.framing is Framing.TCP:
             requests, bad = split_mbap(conn.buffer)
             for tid, unit, pdu in requests:
@@ -153,7 +210,7 @@ class EmulatedGateway:
         if bad:
             self.counters.framing_errors += 1
 
-    def _dispatch(self, conn: _Connection, tid: int, unit: int, pdu: bytes, size: int) -> None:
+    def _dispatch(self, conn: _Peer, tid: int, unit: int, pdu: bytes, size: int) -> None:
         counters = self.counters
         counters.requests += 1
         every = self.faults.drop_every

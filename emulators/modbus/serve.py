@@ -25,8 +25,8 @@ def endpoint_table(emulator: SiteEmulator) -> Table:
     for endpoint in emulator.endpoints.values():
         table.add_row(
             endpoint.link_id,
-            "Modbus TCP" if endpoint.framing == "tcp" else "RTU over TCP",
-            f"{endpoint.host}:{endpoint.port}",
+            "Modbus TCP" if endpoint.framing == "tcp" else "RTU",
+            f"{endpoint.host}:{endpoint.port}" if endpoint.port else f"serial {endpoint.host}",
             str(endpoint.devices),
         )
     return table

@@ -2,7 +2,8 @@
 
 ``SiteEmulator`` builds the behaviour models, binds them to their profiles, groups devices by
 link and serves each link where the site says (or on free ports, for tests that must not
-collide with a running demo). Serial links are served as RTU over TCP on a free port.
+collide with a running demo). Serial links are served as RTU on a pseudo-terminal whose path
+``endpoints`` gives as the host (port 0).
 """
 
 from __future__ import annotations
@@ -107,8 +108,11 @@ class SiteEmulator:
         )
 
     async def start(self) -> None:
-        for gateway in self.gateways.values():
-            await gateway.start()
+        for link_id, gateway in self.gateways.items():
+            if isinstance(self.site.links[link_id], SerialLink):
+                await gateway.start_pty()
+            else:
+                await gateway.start()
         _LOGGER.info(
             "Emulating %d Modbus devices on %d gateways", len(self.devices), len(self.gateways)
         )

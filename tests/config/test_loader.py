@@ -32,7 +32,7 @@ def test_unit_id_out_of_range(site_with: SiteWith) -> None:
         GOOD + '- {id: dorm-1.201.ac, profile: intesis/ac-gateway, building: dorm-1, room: "201", '
         "link: gw-1, unit_id: 300}\n"
     )
-    assert issues_of(path) == [f"{path}:16:106 devices[2].unit_id: must be 1–247"]
+    assert issues_of(path) == [f"{path}:18:106 devices[2].unit_id: must be 1–247"]
 
 
 def test_unknown_profile_link_and_room(site_with: SiteWith) -> None:
@@ -41,10 +41,10 @@ def test_unknown_profile_link_and_room(site_with: SiteWith) -> None:
         "unit_id: 3}\n"
     )
     assert issues_of(path) == [
-        f"{path}:16:33 devices[2].profile: unknown profile 'acme/x' "
+        f"{path}:18:33 devices[2].profile: unknown profile 'acme/x' "
         f"(looked in {builtin_dir('profiles')})",
-        f"{path}:16:65 devices[2].room: building 'dorm-1' has no room '202'",
-        f"{path}:16:78 devices[2].link: unknown link 'gw-9'",
+        f"{path}:18:65 devices[2].room: building 'dorm-1' has no room '202'",
+        f"{path}:18:78 devices[2].link: unknown link 'gw-9'",
     ]
 
 
@@ -54,7 +54,7 @@ def test_duplicate_device_id_points_at_both(site_with: SiteWith) -> None:
         "link: gw-1, unit_id: 9}\n"
     )
     assert issues_of(path) == [
-        f"{path}:16:10 devices[2].id: duplicate id 'dorm-1.101.elec' (first at {path}:14:10)"
+        f"{path}:18:10 devices[2].id: duplicate id 'dorm-1.101.elec' (first at {path}:14:10)"
     ]
 
 
@@ -64,7 +64,7 @@ def test_unit_id_reused_on_one_bus(site_with: SiteWith) -> None:
         "unit_id: 2}\n"
     )
     assert issues_of(path) == [
-        f"{path}:16:88 devices[2].unit_id: unit id 2 is already used on bus 'gw-1' by "
+        f"{path}:18:88 devices[2].unit_id: unit id 2 is already used on bus 'gw-1' by "
         "'dorm-1.201.elec'"
     ]
 
@@ -204,5 +204,20 @@ def test_policies_are_validated_with_positions(site_with: SiteWith) -> None:
     )
     issues = issues_of(path)
     assert len(issues) == 2
-    assert issues[0].startswith(f"{path}:17:5 policies[0]: unknown type 'no_such_policy'")
-    assert issues[1] == f"{path}:18:5 policies[1]: needs a 'type' field"
+    assert issues[0].startswith(f"{path}:19:5 policies[0]: unknown type 'no_such_policy'")
+    assert issues[1] == f"{path}:20:5 policies[1]: needs a 'type' field"
+
+
+def test_loading_pauses_the_garbage_collector_only_while_it_builds(site_with: SiteWith) -> None:
+    import gc
+
+    path = site_with(GOOD)
+    assert gc.isenabled()
+    loads(path)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        loads(path)
+        assert not gc.isenabled(), "a caller's choice is left alone"
+    finally:
+        gc.enable()

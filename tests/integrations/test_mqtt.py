@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -262,6 +263,8 @@ async def test_availability_from_lwt_and_staleness(
         states = controller.states
         await publish(mosquitto.port, (f"{unique_name}/shower/s02/status", "offline"))
         await eventually(lambda: not states.is_available(S02))
+        refused = await controller.commands.send(f"{S02}.delay", 40)
+        assert refused.error == "the device is offline"
         # s01 publishes every 30 s; silent without LWT, it goes stale after 3 × 30 s.
         emulated[S01].inject(MqttFault.SILENT_DISCONNECT)
         emulated[S01].publish_soon()
@@ -362,5 +365,88 @@ async def test_wrong_password_is_a_clear_distinct_error(tmp_path: Path, unique_n
         )
         async with controller_for(site, FakeClock()) as (_, integration):
             assert integration.driver.connected
+    finally:
+        broker.stop()
+
+
+async def test_tls_with_a_private_ca(tmp_path: Path, unique_name: str) -> None:
+    """A TLS listener whose certificate is signed by the site's own CA file."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=certs)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    )
+    (certs / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    )
+    broker = MosquittoServer(
+        tmp_path / "tls",
+        extra_config=f"cafile {certs}/ca.crt\ncertfile {certs}/server.crt\n"
+        f"keyfile {certs}/server.key\nuser root",
+    )
+    broker.start()
+    try:
+        site = write_mqtt_site(
+            tmp_path,
+            port=broker.port,
+            prefix=unique_name,
+            link={"tls": {"ca_file": str(certs / "ca.crt")}},
+        )
+        async with controller_for(site, FakeClock()) as (_, integration):
+            assert integration.driver.connected
+        untrusted = write_mqtt_site(
+            tmp_path, port=broker.port, prefix=unique_name, link={"tls": {}}
+        )
+        controller = Controller(untrusted, FakeClock())
+        stranger = MqttIntegration(controller, mqtt_links(untrusted)[0])
+        stranger.driver.broker = dataclasses.replace(stranger.driver.broker, backoff_min=30.0)
+        async with asyncio.TaskGroup() as group:
+            task = group.create_task(stranger.driver.run(), name="untrusted")
+            await eventually(lambda: stranger.driver.last_error)
+            assert "CERTIFICATE_VERIFY_FAILED" in (stranger.driver.last_error or "")
+            task.cancel()
     finally:
         broker.stop()

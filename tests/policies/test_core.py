@@ -231,3 +231,26 @@ def test_conflicts_name_the_policy_and_why(make_policy: Any) -> None:
     (conflict,) = w.core.conflicts(night, RELAY, True, w.states)
     assert conflict[0] == "curfew"
     assert w.core.conflicts(night, RELAY, False, w.states) == []
+
+
+def test_a_failing_unit_does_not_stop_the_others(make_policy: Any, caplog: Any) -> None:
+    curfew = {**CURFEW, "scope": {"rooms": ["dorm-1/101", "dorm-1/102"]}}
+    policy = make_policy(curfew)
+    decide = policy.decide
+
+    def flaky(tick: Any, unit: Any, states: Any, memory: Any) -> Any:
+        if unit.key == "dorm-1.101.elec":
+            raise ValueError("a bug")
+        return decide(tick, unit, states, memory)
+
+    policy.decide = flaky
+    w = World(EngineCore([policy], EngineSettings(), 0.0))
+    night = at(2026, 3, 2, 23, 0)
+    for room in ("101", "102"):
+        w.set(f"dorm-1.{room}.elec.relay", True, night)
+    w.run(night)
+    w.core.mark_all()
+    w.run(at(2026, 3, 2, 23, 1))
+    assert w.sent == [("dorm-1.102.elec.relay", False)]
+    assert w.core.failures == {"curfew": 2}
+    assert sum("failed to decide" in r.getMessage() for r in caplog.records) == 1

@@ -100,3 +100,27 @@ async def test_sync_history_adapter_starts_from_the_last_reading_before() -> Non
         "e": [(100.0, 2.0), (120.0, 3.0)],
         "missing": [],
     }
+
+
+async def test_replay_from_the_recorders_sqlite_history(
+    make_policy: Any, index: SiteIndex, site: Any, tmp_path: Any
+) -> None:
+    from controller.core import EntityRegistry
+    from controller.recorder.history import History
+    from controller.recorder.lineproto import SeriesKey
+
+    registry = EntityRegistry.from_site(site)
+    history = History(
+        tmp_path / "history.sqlite3", {e.entity_id: SeriesKey.of(e) for e in registry}
+    )
+    start, end = at(2026, 3, 2, 22, 0), at(2026, 3, 3, 8, 0)
+    history.commit([(relay, start.timestamp() - 60, True) for relay in RELAYS])  # stored as 1
+    try:
+        report = await dry_run_history(
+            make_policy(CURFEW), SyncHistoryReader(history), index, start, end
+        )
+    finally:
+        history.close()
+    assert report.readings == 4
+    assert report.hours_held == pytest.approx(4 * (6 + 50 / 60))
+    assert report.command_count == 8

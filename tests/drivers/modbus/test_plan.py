@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.modbus import DataType, DeviceSpec, PointSpec, Table, plan_reads
+from drivers.modbus import DataType, DeviceSpec, PlanCache, PointSpec, Table, plan_reads
 
 
 def p(
@@ -65,3 +65,14 @@ def test_bitfields_sharing_a_register_are_one_read_with_offsets() -> None:
     assert [(blk.start, blk.count) for blk in blocks] == [(8, 3)]
     readings = blocks[0].decode([5, 0, 0b10])
     assert [(r.key, r.value) for r in readings] == [("x", 5), ("a", False), ("b", True)]
+
+
+def test_devices_sharing_points_share_one_plan() -> None:
+    points = (p("a", 0), p("b", 1))
+    cache: PlanCache = {}
+    one = DeviceSpec(device_id="one", unit_id=1, points=points)
+    two = DeviceSpec(device_id="two", unit_id=2, points=points)
+    other = DeviceSpec(device_id="three", unit_id=3, points=(p("a", 0), p("b", 1)))
+    assert plan_reads(one, cache) is plan_reads(two, cache)
+    assert plan_reads(other, cache) is not plan_reads(one, cache)
+    assert [(b.start, b.count) for b in plan_reads(other, cache)] == [(0, 2)]

@@ -1,0 +1,77 @@
+"""``sanjie run``: the service polls a real (emulated) meter, records, serves the API, stops."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import textwrap
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from controller.config import ConfigError, load_site
+from controller.core import SystemClock
+from controller.service import ServiceOptions, run_service, state_dir
+from emulators.modbus import SiteEmulator
+from tests.servers import free_port
+
+
+def _site(tmp_path: Path, meter_port: int) -> Path:
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        textwrap.dedent(
+            f"""\
+            campus: {{id: svc, name: {{zh: 服务测试}}}}
+            buildings:
+              - {{id: b1, kind: dorm, name: {{zh: 一号楼}}, rooms: [{{id: "101", floor: 1}}]}}
+            links:
+              - {{id: gw-1, type: modbus_tcp, host: 127.0.0.1, port: {meter_port}, timeout: 0.5}}
+            devices:
+              - {{id: b1.101.elec, profile: eastron/sdm120, building: b1, room: "101",
+                 link: gw-1, unit_id: 1, scan_interval: 1}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return site
+
+
+def _get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=2) as reply:
+        return json.loads(reply.read())
+
+
+@pytest.mark.integration
+async def test_the_service_polls_records_serves_and_stops(tmp_path: Path) -> None:
+    site_path = _site(tmp_path, free_port())
+    api_port = free_port()
+    options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
+    stop = asyncio.Event()
+    emulator = SiteEmulator(load_site(site_path), SystemClock(), latency=0)
+    async with emulator, asyncio.TaskGroup() as group:
+        service = group.create_task(run_service(options, stop), name="service")
+        url = f"http://127.0.0.1:{api_port}/api/states/b1.101.elec.voltage"
+        state: object = None
+        async with asyncio.timeout(30):
+            while not (isinstance(state, dict) and state.get("value") is not None):
+                await asyncio.sleep(0.2)
+                try:
+                    state = await asyncio.to_thread(_get_json, url)
+                except OSError:
+                    continue  # the API is not up yet, or the first poll has not happened
+        stop.set()
+    controller = service.result()
+    assert isinstance(state, dict)
+    assert 150 < float(state["value"]) < 300
+    assert controller.states.value("b1.101.elec.voltage") is not None
+    files = {p.name for p in state_dir(tmp_path / "data").iterdir()}
+    assert {"history.sqlite3", "policies.sqlite3", "audit.sqlite3"} <= files
+
+
+async def test_an_invalid_site_raises_before_anything_starts(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text("campus: {id: x}\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        await run_service(ServiceOptions(site, tmp_path))
+    assert not state_dir(tmp_path).exists()
