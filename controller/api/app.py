@@ -2,6 +2,7 @@
 
 Errors are translated here, in one place: unknown ids → 404, invalid bodies → 422 (FastAPI),
 refused commands → 409, devices that fail to confirm → 502, each with a reason people can read.
+Handlers are ``async``: they read live controller state, which belongs to the event loop's thread.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import dataclasses
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from controller import __version__
 from controller.app import Controller
 from controller.core import Entity
 
+from .deps import Actor
 from .metrics import render_metrics
+from .policies import policy_routes
 from .schemas import (
     BuildingOut,
     CommandRequest,
@@ -30,7 +33,6 @@ from .schemas import (
 __all__ = ["create_api"]
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
-Actor = Annotated[str, Header(alias="X-Sanjie-User", min_length=1, max_length=100)]
 
 
 def _entity_out(entity: Entity, lang: str) -> EntityOut:
@@ -56,11 +58,11 @@ def _routes(ctrl: Controller) -> APIRouter:
     router = APIRouter(prefix="/api")
 
     @router.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"ok": True, "version": __version__, "time": ctrl.clock.time()}
 
     @router.get("/site")
-    def site(lang: Lang = "zh") -> SiteOut:
+    async def site(lang: Lang = "zh") -> SiteOut:
         devices = Counter(d.building for d in ctrl.site.devices.values())
         return SiteOut(
             campus=ctrl.site.campus.id,
@@ -82,7 +84,7 @@ def _routes(ctrl: Controller) -> APIRouter:
         )
 
     @router.get("/status")
-    def status() -> dict[str, Any]:
+    async def status() -> dict[str, Any]:
         """Each component's figures (outbox depth, polls, policies) and the bus queues."""
         return {
             "components": ctrl.status(),
@@ -91,7 +93,7 @@ def _routes(ctrl: Controller) -> APIRouter:
         }
 
     @router.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> str:
+    async def metrics() -> str:
         """Prometheus text format of every component's figures and the bus queues."""
         bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
         return render_metrics(
@@ -103,7 +105,7 @@ def _routes(ctrl: Controller) -> APIRouter:
         )
 
     @router.get("/entities")
-    def entities(
+    async def entities(
         *,
         lang: Lang = "zh",
         building: str | None = None,
@@ -126,14 +128,14 @@ def _routes(ctrl: Controller) -> APIRouter:
         return [_entity_out(e, lang) for e in found[:limit]]
 
     @router.get("/entities/{entity_id}")
-    def entity(entity_id: str, lang: Lang = "zh") -> EntityOut:
+    async def entity(entity_id: str, lang: Lang = "zh") -> EntityOut:
         found = ctrl.registry.get(entity_id)
         if found is None:
             raise HTTPException(404, f"unknown entity {entity_id!r}")
         return _entity_out(found, lang)
 
     @router.get("/states")
-    def states(
+    async def states(
         *,
         building: str | None = None,
         room: str | None = None,
@@ -148,13 +150,13 @@ def _routes(ctrl: Controller) -> APIRouter:
         return [_state_out(ctrl, e.entity_id) for e in found[:limit]]
 
     @router.get("/states/{entity_id}")
-    def state(entity_id: str) -> StateOut:
+    async def state(entity_id: str) -> StateOut:
         if entity_id not in ctrl.registry:
             raise HTTPException(404, f"unknown entity {entity_id!r}")
         return _state_out(ctrl, entity_id)
 
     @router.post("/commands")
-    async def command(body: CommandRequest, actor: Actor = "api") -> CommandResponse:
+    async def command(body: CommandRequest, actor: Actor) -> CommandResponse:
         entity = ctrl.registry.get(body.entity_id)
         if entity is None:
             raise HTTPException(404, f"unknown entity {body.entity_id!r}")
@@ -199,6 +201,7 @@ def create_api(ctrl: Controller) -> FastAPI:
         description="Campus metering and savings controller API. Names default to Chinese.",
     )
     api.include_router(_routes(ctrl))
+    api.include_router(policy_routes(ctrl))
     api.state.controller = ctrl
 
     @api.middleware("http")

@@ -137,7 +137,7 @@ async def test_command_is_routed_and_audited(
 async def test_bad_commands_get_a_4xx_or_5xx_with_the_reason(
     client: httpx.AsyncClient, body: dict[str, object], status: int, needle: str
 ) -> None:
-    reply = await client.post("/api/commands", json=body)
+    reply = await client.post("/api/commands", json=body, headers={"X-Sanjie-User": "t"})
     assert reply.status_code == status
     assert needle in reply.text
 

@@ -1,0 +1,192 @@
+"""Routes for policies, overrides, quotas, alarms, lock-outs and valves (the policy engine).
+
+Every change names the acting user (``X-Sanjie-User``) and a reason, and is audited by the engine.
+Handlers are ``async`` on purpose: the engine and its SQLite store belong to the event loop's
+thread, and FastAPI would run plain functions in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from controller.app import Controller
+from controller.policies.engine import PolicyEngine
+
+from .deps import Actor, Reason, component, translate_errors
+
+__all__ = ["policy_routes"]
+
+
+class PolicyChange(BaseModel):
+    """A new or edited policy: its full configuration (as in the site file) and a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DryRunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any]
+
+
+class OverrideRequest(BaseModel):
+    """A temporary exemption: where (scope), from which policy (all if omitted), until when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: dict[str, Any]
+    policy_id: str | None = None
+    reason: str = Field(min_length=1, max_length=500)
+    until: float | None = Field(default=None, description="Epoch seconds.")
+    duration_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_end(self) -> OverrideRequest:
+        if (self.until is None) == (self.duration_s is None):
+            raise ValueError("give exactly one of 'until' and 'duration_s'")
+        return self
+
+
+class ReleaseRequest(BaseModel):
+    """Release a lock-out or leak latch of a device, room or unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(min_length=1)
+    what: Annotated[str, Field(pattern="^(lockout|leak|all)$")] = "all"
+    policy_id: str | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TopUpRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: float = Field(gt=0, description="kWh or m³, in the quota's unit.")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _engine(ctrl: Controller) -> PolicyEngine:
+    return component(ctrl, PolicyEngine)
+
+
+def policy_routes(ctrl: Controller) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["policies"])
+
+    @router.get("/policies")
+    async def list_policies() -> list[dict[str, Any]]:
+        return _engine(ctrl).policies()
+
+    @router.put("/policies/{policy_id}")
+    async def put_policy(policy_id: str, body: PolicyChange, actor: Actor) -> dict[str, Any]:
+        config = {**body.config, "id": policy_id}
+        with translate_errors("policy"):
+            saved = _engine(ctrl).upsert_policy(config, actor=actor, reason=body.reason)
+        return {"id": saved.id, "type": saved.type, "enabled": saved.enabled}
+
+    @router.delete("/policies/{policy_id}")
+    async def delete_policy(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
+        with translate_errors("policy"):
+            _engine(ctrl).delete_policy(policy_id, actor=actor, reason=body.reason)
+        return {"id": policy_id, "deleted": True}
+
+    @router.post("/policies/{policy_id}/enable")
+    async def enable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
+        with translate_errors("policy"):
+            _engine(ctrl).set_enabled(policy_id, True, actor=actor, reason=body.reason)
+        return {"id": policy_id, "enabled": True}
+
+    @router.post("/policies/{policy_id}/disable")
+    async def disable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
+        with translate_errors("policy"):
+            _engine(ctrl).set_enabled(policy_id, False, actor=actor, reason=body.reason)
+        return {"id": policy_id, "enabled": False}
+
+    @router.post("/policies/dry-run")
+    async def dry_run(body: DryRunRequest) -> dict[str, Any]:
+        """What a new or edited policy would do right now; nothing is sent."""
+        with translate_errors("policy"):
+            report = _engine(ctrl).dry_run(body.config)
+        return report.to_json()
+
+    @router.get("/overrides")
+    async def overrides() -> list[dict[str, Any]]:
+        return [o.to_json() for o in _engine(ctrl).overrides()]
+
+    @router.post("/overrides", status_code=201)
+    async def grant(body: OverrideRequest, actor: Actor) -> dict[str, Any]:
+        with translate_errors("policy"):
+            override = _engine(ctrl).grant_override(
+                body.scope,
+                actor=actor,
+                reason=body.reason,
+                policy_id=body.policy_id,
+                until=body.until,
+                duration_s=body.duration_s,
+            )
+        return override.to_json()
+
+    @router.delete("/overrides/{override_id}")
+    async def end(override_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
+        with translate_errors("override"):
+            override = _engine(ctrl).end_override(override_id, actor=actor, reason=body.reason)
+        return override.to_json()
+
+    @router.get("/quotas")
+    async def quotas(policy_id: str | None = None, room: str | None = None) -> list[dict[str, Any]]:
+        """Quota balances this period (room ids are ``building/room``)."""
+        return [_fields(b) for b in _engine(ctrl).quota_balances(policy_id, room)]
+
+    @router.post("/quotas/{policy_id}/top-up")
+    async def top_up(
+        policy_id: str,
+        body: TopUpRequest,
+        actor: Actor,
+        room: Annotated[str, Query(min_length=1, description="building/room")],
+    ) -> dict[str, Any]:
+        with translate_errors("policy or room"):
+            balance = _engine(ctrl).top_up(
+                policy_id, room, body.amount, actor=actor, reason=body.reason
+            )
+        return _fields(balance)
+
+    @router.post("/releases")
+    async def release(body: ReleaseRequest, actor: Actor) -> dict[str, Any]:
+        with translate_errors("target"):
+            count = _engine(ctrl).release(
+                body.target,
+                actor=actor,
+                reason=body.reason,
+                what=body.what,
+                policy_id=body.policy_id,
+            )
+        return {"target": body.target, "released": count}
+
+    @router.get("/alarms")
+    async def alarms(
+        history: bool = False, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+    ) -> list[dict[str, Any]]:
+        engine = _engine(ctrl)
+        found = engine.alarm_history(limit) if history else engine.active_alarms()[:limit]
+        return [a.to_json() for a in found]
+
+    @router.post("/alarms/{alarm_key}/ack")
+    async def ack(alarm_key: str, actor: Actor) -> dict[str, Any]:
+        with translate_errors("alarm"):
+            return _engine(ctrl).acknowledge(alarm_key, actor=actor).to_json()
+
+    @router.get("/valves")
+    async def valves(policy_id: str | None = None) -> list[dict[str, Any]]:
+        """Today's presses and litres per press of each delayed-closing valve."""
+        return [_fields(v) for v in _engine(ctrl).valve_stats(policy_id)]
+
+    return router
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}

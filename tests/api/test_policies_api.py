@@ -1,0 +1,159 @@
+"""Policy, override, quota and alarm routes against a real PolicyEngine on a small site."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.api import create_api
+from controller.app import Controller
+from controller.config import load_site
+from controller.core import FakeClock
+from controller.policies.engine import PolicyEngine
+
+from .test_api import SITE
+
+POLICIES = """
+policies:
+  - {id: quota-elec, type: quota, scope: {building_kinds: [dorm]}, resource: electricity,
+     per_bed: 8, action: cut}
+  - {id: ac-limits, type: ac_limits, scope: {circuits: [ac]}}
+"""
+USER = {"X-Sanjie-User": "zhang.wei"}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[PolicyEngine]:
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(SITE + POLICIES, encoding="utf-8")
+    ctrl = Controller(load_site(site_file), FakeClock(1_780_000_000))
+    engine = PolicyEngine(ctrl, store_path=tmp_path / "policies.sqlite3")
+    ctrl.add(engine)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+async def client(engine: PolicyEngine) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_api(engine.controller))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
+
+
+async def test_lists_site_policies(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/policies")).json()
+    assert {p["id"]: p["type"] for p in body} == {"quota-elec": "quota", "ac-limits": "ac_limits"}
+    assert all(p["source"] == "site" for p in body)
+
+
+async def test_override_granted_listed_and_ended(client: httpx.AsyncClient) -> None:
+    grant = await client.post(
+        "/api/overrides",
+        json={
+            "scope": {"rooms": ["dorm-1/101"]},
+            "policy_id": "ac-limits",
+            "reason": "病假，医生证明",
+            "duration_s": 3600,
+        },
+        headers=USER,
+    )
+    assert grant.status_code == 201, grant.text
+    override = grant.json()
+    assert override["actor"] == "zhang.wei"
+    listed = (await client.get("/api/overrides")).json()
+    assert [o["id"] for o in listed] == [override["id"]]
+    ended = await client.request(
+        "DELETE", f"/api/overrides/{override['id']}", json={"reason": "已康复"}, headers=USER
+    )
+    assert ended.status_code == 200
+    assert (await client.get("/api/overrides")).json() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ({"scope": {"rooms": ["dorm-1/101"]}, "reason": "x"}, 422, "exactly one"),
+        ({"scope": {"rooms": ["dorm-9/999"]}, "reason": "x", "duration_s": 60}, 422, "no device"),
+        ({"scope": {}, "policy_id": "nope", "reason": "x", "duration_s": 60}, 404, "nope"),
+        ({"scope": {"bogus": 1}, "reason": "x", "duration_s": 60}, 422, "bogus"),
+    ],
+)
+async def test_bad_overrides_are_refused_with_the_reason(
+    client: httpx.AsyncClient, body: dict[str, object], status: int, needle: str
+) -> None:
+    reply = await client.post("/api/overrides", json=body, headers=USER)
+    assert reply.status_code == status, reply.text
+    assert needle in reply.text
+
+
+async def test_changes_need_a_user(client: httpx.AsyncClient) -> None:
+    reply = await client.post(
+        "/api/overrides",
+        json={"scope": {}, "reason": "x", "duration_s": 60},
+    )
+    assert reply.status_code == 422
+    assert "X-Sanjie-User" in reply.text
+
+
+async def test_quota_balance_and_top_up(client: httpx.AsyncClient) -> None:
+    balances = (await client.get("/api/quotas")).json()
+    assert [(b["room"], b["allowance"]) for b in balances] == [("dorm-1/101", 32.0)]
+    reply = await client.post(
+        "/api/quotas/quota-elec/top-up",
+        params={"room": "dorm-1/101"},
+        json={"amount": 10, "reason": "考试周补贴"},
+        headers=USER,
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["topup"] == 10.0
+    missing = await client.post(
+        "/api/quotas/quota-elec/top-up",
+        params={"room": "dorm-1/999"},
+        json={"amount": 10, "reason": "x"},
+        headers=USER,
+    )
+    assert missing.status_code == 404
+
+
+async def test_policy_edit_is_validated_and_persisted(
+    client: httpx.AsyncClient, engine: PolicyEngine
+) -> None:
+    bad = await client.put(
+        "/api/policies/ac-limits",
+        json={"config": {"type": "ac_limits", "cool_min_c": 5}, "reason": "x"},
+        headers=USER,
+    )
+    assert bad.status_code == 422
+    assert "cool_min_c" in bad.text
+    good = await client.put(
+        "/api/policies/ac-limits",
+        json={"config": {"type": "ac_limits", "cool_min_c": 27}, "reason": "迎峰度夏"},
+        headers=USER,
+    )
+    assert good.status_code == 200, good.text
+    assert engine.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
+    listed = {p["id"]: p for p in (await client.get("/api/policies")).json()}
+    assert listed["ac-limits"]["source"] == "runtime"
+
+
+async def test_dry_run_reports_without_sending(client: httpx.AsyncClient) -> None:
+    reply = await client.post(
+        "/api/policies/dry-run", json={"config": {"id": "try", "type": "ac_limits"}}
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["policy_id"] == "try"
+    assert "summary_zh" in reply.json()
+
+
+async def test_engine_missing_is_503(tmp_path: Path) -> None:
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(SITE, encoding="utf-8")
+    ctrl = Controller(load_site(site_file))
+    transport = httpx.ASGITransport(app=create_api(ctrl))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        reply = await c.get("/api/alarms")
+    assert reply.status_code == 503
+    assert "PolicyEngine" in reply.text
