@@ -3,7 +3,8 @@
 The campus is ``sanjie gen-site`` at 10,000 rooms (40,000 devices) with the example campus's
 twelve policies. States are synthetic. A tick is an evaluation after the readings of a given
 span have arrived: with sockets and ACs polled every 30 s and water meters every 60 s, 5 s of
-readings change the power, power factor and energy of 1/6 of the rooms and the water of 1/12.
+readings come from 1/6 of the rooms' socket meters and 1/12 of their water meters (see
+``Bench.readings`` for which values change; 30 s of readings means every room's socket meter).
 Also measured: the first evaluation (every unit, cold), a full re-sweep, and the curfew edge at
 23:00 (10,000 relays switched in one tick). Prints JSON; medians of ``--repeat`` runs.
 
@@ -35,8 +36,9 @@ from typing import Any
 from controller.calendar import SiteCalendar
 from controller.config import load_site
 from controller.core.events import State
-from controller.policies.core import EngineCore, EngineSettings
+from controller.policies.core import EngineCore
 from controller.policies.scope import SiteIndex
+from controller.policies.settings import EngineSettings
 from controller.policies.types import build_policy
 from controller.sitegen import SiteShape, write_site
 
@@ -115,6 +117,7 @@ class Bench:
         self.core = EngineCore(self.policies, EngineSettings(), self.now.timestamp())
         self.commands = 0
         self.cpu_ms = 0.0
+        self.energy: dict[str, float] = {}
 
     def tick(self, seconds: float = 1.0) -> float:
         """Advance ``seconds``, evaluate, apply the commands as confirmed; ms spent evaluating."""
@@ -146,26 +149,42 @@ class Bench:
         }
 
     def readings(self, socket_share: float, water_share: float) -> None:
-        """New readings for a share of the rooms, as the bus would deliver them."""
+        """New readings for a share of the rooms, as the bus would deliver them.
+
+        Like the real registers: power and PF change on every poll; the 0.01 kWh energy
+        register only when a step is crossed; flow is 0 except for rooms in use (1 in 10),
+        so most water readings are unchanged and trigger no evaluation.
+        """
         ts = self.now.timestamp()
         for sockets, _ in self.rng.sample(self.rooms, int(len(self.rooms) * socket_share)):
+            power = 0.0
             for entity in sockets:
                 old = self.states[entity].value
                 assert isinstance(old, float)
-                if entity.endswith(".energy"):
-                    new = old + self.rng.uniform(0, 0.05)  # counters only go up
-                elif entity.endswith(".power"):
-                    new = max(0.0, old + self.rng.uniform(-5, 5))
-                else:
-                    new = old
-                self.states[entity] = State(new, ts)
-                self.core.state_changed(entity)
+                if entity.endswith(".power"):
+                    new = power = max(0.0, old + self.rng.uniform(-5, 5))
+                elif entity.endswith(".power_factor"):
+                    new = min(1.0, max(0.5, old + self.rng.uniform(-0.01, 0.01)))
+                else:  # energy: 30 s at this power, on a 0.01 kWh register
+                    exact = self.energy.get(entity, old) + power * 30 / 3.6e6
+                    self.energy[entity] = exact
+                    new = round(exact, 2)
+                self.set(entity, new, ts)
         for _, water in self.rng.sample(self.rooms, int(len(self.rooms) * water_share)):
+            in_use = self.rng.random() < 0.1
             for entity in water:
                 old = self.states[entity].value
                 assert isinstance(old, float)
-                self.states[entity] = State(old + 0.001, ts)
-                self.core.state_changed(entity)
+                if entity.endswith(".flow"):
+                    new = 0.3 if in_use else 0.0
+                else:
+                    new = old + 0.0025 if in_use else old
+                self.set(entity, new, ts)
+
+    def set(self, entity: str, value: float, ts: float) -> None:
+        changed = value != self.states[entity].value
+        self.states[entity] = State(value, ts)
+        self.core.state_changed(entity, changed)
 
 
 def median(samples: list[float]) -> float:

@@ -216,6 +216,9 @@ def main() -> None:
                         recorder_rate(controller, influx, f"rec{run}", events, work / f"r{run}")
                     )
                 )
+            for run in range(args.runs):  # a restart re-opens every shard: keep it quick
+                for name in (f"raw{run}", f"gz{run}", f"rec{run}"):
+                    influx.query(f'DROP DATABASE "{name}"')
             controller = Controller(site, FakeClock(START))
             drained, first_write = asyncio.run(
                 drain_rate(controller, influx, "drain", events, work / "d")

@@ -363,13 +363,15 @@ def run(
 
     from controller.service import ServiceOptions, run_service
 
-    load_or_exit(site)
+    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
+    loaded = load_or_exit(site)
     logging.basicConfig(
         level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s", force=True
     )
     options = ServiceOptions(site, data_dir, api_host, api_port)
     try:
-        asyncio.run(run_service(options))
+        asyncio.run(run_service(options, site=loaded))
     except OSError as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.app import Controller
-from controller.config import load_site
+from controller.config import LoadedSite, load_site
 
 __all__ = ["ServiceOptions", "run_service", "state_dir"]
 
@@ -75,12 +75,15 @@ async def _add_components(
     controller.add(ApiServer(controller, options.api_host, options.api_port))
 
 
-async def run_service(options: ServiceOptions, stop: asyncio.Event | None = None) -> Controller:
+async def run_service(
+    options: ServiceOptions, stop: asyncio.Event | None = None, site: LoadedSite | None = None
+) -> Controller:
     """Run until ``stop`` is set, SIGTERM arrives or the task is cancelled.
 
+    ``site``: the already loaded ``options.site`` (a big campus takes a second to load).
     Raises ``ConfigError`` for an invalid site before anything starts.
     """
-    site = load_site(options.site)
+    site = site or load_site(options.site)
     controller = Controller(site)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -101,3 +101,13 @@ def test_gen_site_removes_stale_device_files(tmp_path: Path) -> None:
     assert runner.invoke(app, ["gen-site", "--rooms", "100", "--out", str(tmp_path)]).exit_code == 0
     assert not (tmp_path / "devices" / "dorm-3.yaml").exists()
     assert runner.invoke(app, ["check-config", str(tmp_path / "site.yaml")]).exit_code == 0
+
+
+def test_run_refuses_an_invalid_site_and_a_bad_log_level(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text("campus: {id: t}\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(site), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{site}:1:9 campus.name: required field is missing" in result.output
+    assert not (tmp_path / "var").exists()
+    assert runner.invoke(app, ["run", str(EXAMPLE_SITE), "--log-level", "loud"]).exit_code == 2

@@ -40,12 +40,13 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-_GOOD = Quality.GOOD
-_BAD = Quality.BAD
-
 
 def _fill(template: str, device: Device) -> str:
-    return template.replace("{base}", device.mqtt_base).replace("{device}", device.id)
+    """A concrete topic; ValueError if the device's base would make it a wildcard."""
+    topic = template.replace("{base}", device.mqtt_base).replace("{device}", device.id)
+    if "+" in topic or "#" in topic or not topic:
+        raise ValueError(f"device {device.id}: topic {topic!r} is empty or has an MQTT wildcard")
+    return topic
 
 
 def _path(dotted: str | None) -> tuple[str, ...]:
@@ -195,8 +196,6 @@ class MqttIntegration:
         site = controller.site
         self.name = f"mqtt:{link.id}"
         self.link = link
-        self._set = controller.states.set
-        self._states = controller.states
         devices = [d for d in site.devices.values() if d.link == link.id]
         broker = broker_spec(site, link, host, port)
         if client_id is not None:
@@ -206,18 +205,18 @@ class MqttIntegration:
         self.driver = MqttDriver(
             broker,
             (device_spec(d, site.profile_of(d)) for d in devices),
-            on_reading=self._reading,
-            on_availability=self._states.set_available,
+            on_reading=controller.states.set,  # (entity id, value, timestamp, quality)
+            on_availability=controller.states.set_available,
             clock=controller.clock,
             timezone=site.campus.timezone,
             name=self.name,
+            good=Quality.GOOD,
+            bad=Quality.BAD,
         )
         self.device_ids = [d.id for d in devices]
+        self._profiles = {d.id: d.profile for d in devices}
         for device in devices:
             controller.commands.register(device.id, self)
-
-    def _reading(self, ref: str, value: Value, good: bool, timestamp: float) -> None:
-        self._set(ref, value, timestamp, _GOOD if good else _BAD)
 
     async def run(self) -> None:
         await self.driver.run()
@@ -232,7 +231,19 @@ class MqttIntegration:
             raise CommandError(err.reason) from err
 
     def status(self) -> dict[str, Any]:
-        return self.driver.stats()
+        """Driver figures plus one row per profile (shown as a table in the live view)."""
+        rows: dict[str, dict[str, Any]] = {}
+        for device_id, profile in self._profiles.items():
+            stats = self.driver.device_stats(device_id)
+            row = rows.setdefault(
+                profile, {"devices": 0, "online": 0, "messages": 0, "readings": 0, "problems": 0}
+            )
+            row["devices"] += 1
+            row["online"] += stats["available"] is not False
+            row["messages"] += stats["messages"]
+            row["readings"] += stats["readings"]
+            row["problems"] += sum(stats["problems"].values())
+        return {**self.driver.stats(), "profiles": rows}
 
 
 def mqtt_integrations(

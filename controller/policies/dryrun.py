@@ -20,9 +20,10 @@ from controller.config.profile import DataType, PointKind
 from controller.core.events import State, Value
 
 from .base import Policy
-from .core import EngineCore, EngineSettings
+from .core import EngineCore
 from .model import Alarm, PlannedCommand
 from .scope import SiteIndex
+from .settings import EngineSettings
 
 __all__ = [
     "DryRunReport",

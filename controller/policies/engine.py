@@ -37,14 +37,17 @@ from controller.core.events import (
 )
 from controller.scheduler import CronTrigger, DateTrigger, Scheduler, every
 
+from .alarms import ActiveAlarm
 from .base import Policy
 from .config import PolicyConfig, Scope, policy_adapter
-from .core import ActiveAlarm, EngineCore, EngineSettings, Outcome
+from .core import EngineCore
 from .dryrun import DryRunReport, HistoryReader, dry_run_history, dry_run_now
 from .model import PlannedCommand
+from .outcome import Outcome
 from .overrides import Override
 from .quota import Quota, QuotaBalance
 from .scope import SiteIndex
+from .settings import EngineSettings
 from .store import PolicyStore
 from .types import build_policy
 from .valves import DelayValves, ValveStats

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .core import ActiveAlarm
+from .alarms import ActiveAlarm
 from .overrides import Override
 
 __all__ = ["PolicyStore", "StoreError", "StoredPolicy", "StoredState"]

@@ -60,6 +60,7 @@ __all__ = ["Recorder"]
 _LOGGER = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+_NUMBERS = (float, int)  # exact classes: a bool is not a counter reading
 
 
 class Recorder:
@@ -272,11 +273,12 @@ class Recorder:
         line_of = self.formatter.reading
         lines = self._lines
         readings = self._readings
-        engine = self.engine
+        counters = self.engine.entity_ids
+        observe = self.engine.observe
         good = Quality.GOOD
         skipped = 0
         for event in events:
-            if not isinstance(event, StateChanged):
+            if event.__class__ is not StateChanged:  # the subscription takes only these
                 continue
             new = event.new
             value = new.value
@@ -295,8 +297,8 @@ class Recorder:
                 continue
             else:
                 readings.append((eid, new.timestamp, value))
-            if eid in engine and isinstance(value, int | float) and not isinstance(value, bool):
-                engine.observe(eid, new.timestamp, float(value))
+            if eid in counters and value.__class__ in _NUMBERS:
+                observe(eid, new.timestamp, float(value))
         self._received += len(events)
         self._skipped += skipped
 

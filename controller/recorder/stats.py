@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -189,6 +190,8 @@ class StatisticsEngine:
     def __init__(self, specs: Iterable[CounterSpec], tz: zoneinfo.ZoneInfo) -> None:
         self.tz = tz
         self._counters = {spec.entity_id: _Counter(spec) for spec in specs}
+        self.entity_ids = frozenset(self._counters)
+        """The cumulative entities this engine derives statistics for."""
         self._out = StatsOutput()
         self._dirty: set[str] = set()
         self._hour_cache = (0.0, 0.0)
@@ -214,9 +217,10 @@ class StatisticsEngine:
     # -- readings --------------------------------------------------------------------------
 
     def observe(self, entity_id: str, timestamp: float, value: float) -> None:
-        """Feed one good reading. Readings of unknown entities are ignored."""
+        """Feed one good reading. Readings of unknown entities and non-finite values are
+        ignored."""
         counter = self._counters.get(entity_id)
-        if counter is None:
+        if counter is None or not math.isfinite(value):
             return
         self._dirty.add(entity_id)
         if counter.anchor_ts is None:

@@ -144,16 +144,22 @@ class BusPoller:
             await asyncio.wait_for(self.link.wait_connected(), self.link.spec.timeout * 2)
         self._stagger()
         clock = self.clock
+        busy = 0
         while self._heap:
             honour_cancellation()
             due, _, status = self._heap[0]
             wait = due - clock.time()
             if wait > 0:
+                busy = 0
                 await clock.sleep(wait)
                 continue
             heapq.heappop(self._heap)
             await self._poll(status)
             self._reschedule(status, clock.time())
+            busy += 1
+            if busy % 64 == 0:
+                # polls that fail at once (link down) never suspend: let others run
+                await asyncio.sleep(0)
 
     # -- polling --------------------------------------------------------------------------
     async def _poll(self, status: DeviceStatus) -> None:

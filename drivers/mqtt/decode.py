@@ -89,6 +89,7 @@ class CompiledField:
 
     __slots__ = (
         "dotted",
+        "first",
         "high",
         "identity",
         "key",
@@ -97,6 +98,7 @@ class CompiledField:
         "path",
         "ref",
         "scale",
+        "single",
         "spec",
         "values",
     )
@@ -107,6 +109,8 @@ class CompiledField:
         self.ref = spec.ref
         self.dotted = ".".join(spec.path)
         self.path = compile_path(spec.path)
+        self.single = len(spec.path) == 1
+        self.first = spec.path[0] if spec.path else ""
         self.scale = spec.scale
         self.offset = spec.offset
         self.identity = spec.scale == 1.0 and spec.offset == 0.0
@@ -114,6 +118,24 @@ class CompiledField:
         low, high = spec.valid_range if spec.valid_range is not None else (-math.inf, math.inf)
         self.low = low
         self.high = high
+
+    def read(self, doc: object) -> tuple[Value, bool]:
+        """This field of a decoded JSON document → (engineering value, good).
+
+        The common case (a top-level number) is inlined: this runs for every field of every
+        message.
+        """
+        if self.single and type(doc) is dict:
+            if self.first not in doc:
+                raise PayloadProblem(Problem.MISSING_FIELD, f"no field {self.dotted!r}")
+            raw = doc[self.first]
+        else:
+            raw = extract(doc, self.path, self.dotted)
+        kind = type(raw)
+        if self.values is None and (kind is float or kind is int):
+            number = raw if self.identity else raw * self.scale + self.offset
+            return number, self.low <= number <= self.high and math.isfinite(number)
+        return self.convert(raw)
 
     def convert(self, raw: object) -> tuple[Value, bool]:
         """A JSON value → (engineering value, good). Bad quality is a value, not an error."""

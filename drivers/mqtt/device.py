@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .decode import Problem
 from .spec import DeviceSpec, Value
@@ -142,7 +143,7 @@ class DeviceState:
     def problem_total(self) -> int:
         return sum(self.problems.values())
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> dict[str, Any]:
         return {
             "messages": self.messages,
             "readings": self.readings,

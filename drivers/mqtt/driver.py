@@ -94,7 +94,10 @@ class MqttDriver:
         clock: DriverClock,
         timezone: str = "UTC",
         name: str | None = None,
+        good: object = True,
+        bad: object = False,
     ) -> None:
+        """``good``/``bad`` are the quality tokens passed to ``on_reading``."""
         self.broker = broker
         self.name = name or f"{broker.host}:{broker.port}"
         self._clock = clock
@@ -110,7 +113,9 @@ class MqttDriver:
             device = DeviceState(spec, now, on_availability)
             self._devices[spec.device_id] = device
             for topic in spec.topics:
-                route = TelemetryRoute(topic, device, on_reading, tz, broker.max_future_skew)
+                route = TelemetryRoute(
+                    topic, device, on_reading, tz, broker.max_future_skew, good=good, bad=bad
+                )
                 routes.setdefault(topic.topic, []).append(route)
                 topics.append((topic.template, topic.topic))
             if spec.availability_topic:
@@ -406,7 +411,7 @@ class MqttDriver:
             "problems": dict(sorted(problems.items())),
         }
 
-    def device_stats(self, device_id: str) -> dict[str, object]:
+    def device_stats(self, device_id: str) -> dict[str, Any]:
         """One device's counters; KeyError for a device this driver does not run."""
         return self._devices[device_id].stats()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
 from .decode import (
     CompiledField,
@@ -24,13 +25,14 @@ from .spec import TopicSpec, Value
 
 __all__ = ["ReadingCallback", "Route", "StatusRoute", "TelemetryRoute"]
 
-ReadingCallback = Callable[[str, Value, bool, float], None]
+ReadingCallback = Callable[[str, Value, float, Any], object]
+"""``(ref, value, timestamp, quality)`` for every reading, ``quality`` being the caller's own
+good or bad token: the controller passes ``StateStore.set`` itself, with no adapter between."""
 
 _REPEAT = -1.0
 """``_timestamp`` result for an exact repeat (QoS 1 redelivery); device times are positive."""
 _LATE = -2.0
 """``_timestamp`` result for a message older than the last one."""
-"""``(ref, value, good, timestamp)`` for every reading; ``good`` False means bad quality."""
 
 
 class Route:
@@ -50,7 +52,9 @@ class TelemetryRoute(Route):
     """A topic whose payloads carry readings of one device."""
 
     __slots__ = (
+        "bad",
         "fields",
+        "good",
         "is_json",
         "last_payload",
         "last_ts",
@@ -70,8 +74,13 @@ class TelemetryRoute(Route):
         sink: ReadingCallback,
         tz: zoneinfo.ZoneInfo,
         max_skew: float,
+        *,
+        good: object = True,
+        bad: object = False,
     ) -> None:
         super().__init__(spec.topic, device)
+        self.good = good
+        self.bad = bad
         self.fields = tuple(CompiledField(f) for f in spec.fields)
         self.is_json = spec.is_json
         self.needs_object = spec.timestamp_path is not None or any(f.path for f in spec.fields)
@@ -120,11 +129,11 @@ class TelemetryRoute(Route):
         waiters = device.waiters
         for field in self.fields:
             try:
-                value, good = field.convert(extract(doc, field.path, field.dotted))
+                value, good = field.read(doc)
             except PayloadProblem as problem:
                 device.problem(problem.problem, self.topic, problem.detail)
                 continue
-            sink(field.ref, value, good, ts)
+            sink(field.ref, value, ts, self.good if good else self.bad)
             device.readings += 1
             if not good:
                 device.problem(Problem.OUT_OF_RANGE, self.topic, f"{field.key} = {value!r}")
@@ -136,7 +145,7 @@ class TelemetryRoute(Route):
         for field in self.fields:
             if field.key in device.waiters:
                 try:
-                    value, _ = field.convert(extract(doc, field.path, field.dotted))
+                    value, _ = field.read(doc)
                 except PayloadProblem:
                     continue
                 device.confirm(field.key, value)
@@ -149,7 +158,7 @@ class TelemetryRoute(Route):
             except PayloadProblem as problem:
                 device.problem(problem.problem, self.topic, problem.detail)
                 continue
-            self.sink(field.ref, value, good, ts)
+            self.sink(field.ref, value, ts, self.good if good else self.bad)
             device.readings += 1
             if not good:
                 device.problem(Problem.OUT_OF_RANGE, self.topic, f"{field.key} = {value!r}")

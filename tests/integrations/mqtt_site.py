@@ -95,6 +95,7 @@ def write_mqtt_site(
         ],
         "devices": devices,
     }
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
     return load_site(path)

@@ -250,6 +250,14 @@ async def test_malformed_payloads_are_counted_and_ingestion_goes_on(
         device.publish_soon()
         await eventually(lambda: controller.states.value(f"{S01}.delay") == 55)
         assert integration.status()["state"] == "connected"
+        # A burst of valid messages (1 ms apart) is all ingested, none taken for a repeat.
+        clock.advance(10.0)
+        before = driver.device_stats(S01)["messages"]
+        problems_before = driver.problems(S01)
+        device.inject(MqttFault.BURST)
+        device.publish_soon()
+        await eventually(lambda: driver.device_stats(S01)["messages"] == before + 20)
+        assert driver.problems(S01) == problems_before
 
 
 async def test_availability_from_lwt_and_staleness(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from controller.app import Controller
-from controller.broker import BrokerKind, local_broker
+from controller.broker import BrokerKind, local_broker, site_brokers
 from controller.core import FakeClock
 from controller.integrations.mqtt import mqtt_integrations
 from emulators.mqtt import run_site
@@ -56,3 +57,19 @@ async def test_link_without_host_needs_a_broker(tmp_path: Path, unique_name: str
     site = write_mqtt_site(tmp_path, port=1883, prefix=unique_name, link={"host": None})
     with pytest.raises(ValueError, match="has no host"):
         mqtt_integrations(Controller(site, FakeClock()))
+
+
+async def test_site_brokers_start_one_only_where_the_link_names_none(
+    tmp_path: Path, unique_name: str
+) -> None:
+    named = write_mqtt_site(tmp_path / "named", port=1884, prefix=unique_name)
+    unnamed = write_mqtt_site(
+        tmp_path / "unnamed", port=1883, prefix=unique_name, link={"host": None}
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        assert await site_brokers(named, stack) == {"mqtt-main": ("127.0.0.1", 1884)}
+        ((link, (host, port)),) = (await site_brokers(unnamed, stack, free_ports=True)).items()
+        assert (link, host) == ("mqtt-main", "127.0.0.1")
+        _, writer = await asyncio.open_connection(host, port)  # a broker listens there
+        writer.close()
+        await writer.wait_closed()

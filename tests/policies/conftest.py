@@ -15,7 +15,6 @@ from controller.app import Controller
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite, load_site
 from controller.config.site import DateSpan
-from controller.core.commands import CommandError
 from controller.core.events import State, Value
 from controller.policies.base import Policy
 from controller.policies.config import policy_adapter
@@ -80,30 +79,20 @@ def states(when: float, **values: Value) -> dict[str, State]:
 
 
 class FakeDevices:
-    """Devices that apply writes to the state store at once (the driver's read-back).
+    """Devices that apply every write to the state store at once (the driver's read-back).
 
-    ``refuse`` lists command entities whose writes fail; ``ignore`` those that are accepted
-    but do not change (a stuck relay). ``writes`` records every write.
+    For the engine's own logic; the end-to-end tests use the real emulators instead.
     """
 
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
         self.writes: list[tuple[str, Value]] = []
-        self.refuse: set[str] = set()
-        self.ignore: set[str] = set()
-        self.effects: dict[str, tuple[str, Value]] = {}
 
     async def write(self, device_id: str, point_key: str, value: Value) -> Value:
-        entity = f"{device_id}.{point_key}"
         await asyncio.sleep(0)
+        entity = f"{device_id}.{point_key}"
         self.writes.append((entity, value))
-        if entity in self.refuse:
-            raise CommandError("device did not confirm")
-        if entity not in self.ignore:
-            target, state = self.effects.get(entity, (entity, value))
-            if callable(state):
-                state = state(value)
-            self.controller.states.set(target, state)
+        self.controller.states.set(entity, value)
         return value
 
 

@@ -22,8 +22,8 @@ from controller.config import LoadedSite
 from controller.core import FakeClock
 from controller.integrations.modbus import ModbusIntegration
 from controller.policies.config import policy_adapter
-from controller.policies.core import EngineSettings
 from controller.policies.engine import PolicyEngine
+from controller.policies.settings import EngineSettings
 from emulators.modbus import SiteEmulator
 from emulators.models import DeviceModel
 

@@ -14,8 +14,8 @@ from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.core import FakeClock
 from controller.policies.config import policy_adapter
-from controller.policies.core import EngineSettings
 from controller.policies.engine import PolicyEngine
+from controller.policies.settings import EngineSettings
 
 from .conftest import FakeDevices, attach_fake_devices, settle
 

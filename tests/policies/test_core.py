@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 from controller.core.events import State
-from controller.policies.core import EngineCore, EngineSettings
+from controller.policies.core import EngineCore
 from controller.policies.overrides import Override
+from controller.policies.settings import EngineSettings
 
 from .conftest import at
 
@@ -254,3 +255,19 @@ def test_a_failing_unit_does_not_stop_the_others(make_policy: Any, caplog: Any) 
     assert w.sent == [("dorm-1.102.elec.relay", False)]
     assert w.core.failures == {"curfew": 2}
     assert sum("failed to decide" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_large_sweeps_run_in_chunks(make_policy: Any) -> None:
+    curfew = {**CURFEW, "scope": {}}  # the four rooms
+    w = World(EngineCore([make_policy(curfew)], EngineSettings(sweep_chunk=3), 0.0))
+    night = at(2026, 3, 2, 23, 0)
+    for room in ("101", "102", "201", "202"):
+        w.set(f"dorm-1.{room}.elec.relay", True, night)
+    first = w.core.evaluate(night, w.states)
+    assert first.evaluated == 3
+    assert len(first.commands) == 3
+    assert w.core.has_work()
+    second = w.core.evaluate(night, w.states)
+    assert second.evaluated == 1
+    assert [c.entity_id for c in second.commands] == ["dorm-1.202.elec.relay"]
+    assert not w.core.has_work()

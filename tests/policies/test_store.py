@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.policies.core import ActiveAlarm
+from controller.policies.alarms import ActiveAlarm
 from controller.policies.model import Alarm
 from controller.policies.overrides import Override
 from controller.policies.store import PolicyStore, StoreError

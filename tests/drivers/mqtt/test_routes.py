@@ -35,7 +35,8 @@ class Sink:
         self.readings: list[tuple[str, Value, bool, float]] = []
         self.availability: list[tuple[str, bool, str]] = []
 
-    def reading(self, ref: str, value: Value, good: bool, ts: float) -> None:
+    def reading(self, ref: str, value: Value, ts: float, good: object) -> None:
+        assert isinstance(good, bool)
         self.readings.append((ref, value, good, ts))
 
     def available(self, device_id: str, available: bool, reason: str) -> None:

@@ -1,0 +1,47 @@
+"""The demo's MQTT step: a local broker, the emulated devices and the integration, together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from controller.app import Controller
+from controller.core import ScaledClock
+from controller.demo import STEPS, DemoOptions, DemoRun, mqtt_devices
+from tests.integrations.mqtt_site import eventually, write_mqtt_site
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+async def _join_connect_threads() -> AsyncIterator[None]:
+    """aiomqtt connects in the loop's default executor; join its thread before the leak check."""
+    yield
+    await asyncio.get_running_loop().shutdown_default_executor()
+
+
+def test_the_demo_runs_the_mqtt_step() -> None:
+    assert mqtt_devices in STEPS
+
+
+async def test_mqtt_step_without_a_configured_broker(tmp_path: Path, unique_name: str) -> None:
+    site = write_mqtt_site(tmp_path, port=1883, prefix=unique_name, link={"host": None})
+    clock = ScaledClock(60.0, tz=site.campus.timezone)
+    controller = Controller(site, clock)
+    async with contextlib.AsyncExitStack() as stack:
+        run = DemoRun(
+            DemoOptions(site=site.source), site, clock, controller, stack, Console(quiet=True)
+        )
+        await mqtt_devices(run)
+        assert any(line.startswith("MQTT broker: ") for line in run.started)
+        async with controller.running():
+            states = controller.states
+            await eventually(lambda: states.get("bath-1.shower.s02.volume") is not None, 10)
+            await eventually(lambda: states.get("bath-1.plug.p1.energy") is not None, 10)
+            result = await controller.commands.send("bath-1.plug.p1.relay", "off")
+            assert result.ok, result.error

@@ -1,0 +1,28 @@
+"""The campus generator: the shipped example campus is exactly what it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.sitegen import SiteShape, write_site
+from tests.conftest import EXAMPLE_SITE
+
+
+def test_the_example_campus_is_generated_not_hand_edited(tmp_path: Path) -> None:
+    write_site(tmp_path, SiteShape())
+    shipped = EXAMPLE_SITE.parent
+    names = sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*.yaml"))
+    assert names == sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yaml"))
+    for name in names:
+        assert (shipped / name).read_text(encoding="utf-8") == (tmp_path / name).read_text(
+            encoding="utf-8"
+        ), f"regenerate with: sanjie gen-site --out examples/campus ({name} differs)"
+
+
+def test_shape_limits() -> None:
+    with pytest.raises(ValueError, match="at most 20 rooms per floor"):
+        SiteShape(rooms_per_floor=21)
+    with pytest.raises(ValueError, match="positive"):
+        SiteShape(rooms=0)
