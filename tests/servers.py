@@ -133,6 +133,8 @@ class MosquittoServer(_Process):
             f"listener {self.port} 127.0.0.1\n"
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
             "persistence true\n"
+            # As root, mosquitto drops to the 'mosquitto' user, which cannot write our temp dir.
+            "user root\n"
             f"persistence_location {workdir}/\n"
             "autosave_interval 1\n"
             "max_queued_messages 100000\n"

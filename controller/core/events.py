@@ -1,4 +1,9 @@
-"""Events carried by the bus. Plain slotted dataclasses: the hot path creates many of them."""
+"""Events carried by the bus. Plain slotted dataclasses: the hot path creates many of them.
+
+``State`` and ``StateChanged`` are made for every reading (tens of thousands a second), so they
+are not ``frozen``: a frozen dataclass costs ~5x more to build (its ``__init__`` goes through
+``object.__setattr__``). Treat them as immutable all the same; nobody assigns to their fields.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ __all__ = [
 Value = float | int | str | bool | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class State:
     """The last known value of an entity. ``timestamp`` is epoch seconds (UTC)."""
 
@@ -30,12 +35,13 @@ class State:
     available: bool = True
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    """Base of all bus events."""
+    """Base of all bus events (a plain class, so events may be frozen or not)."""
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StateChanged(Event):
     """A new reading (every reading, not only changes: the recorder records them all).
 
