@@ -67,6 +67,9 @@ class Controller:
                     group.create_task(component.run(), name=component.name)
                     for component in self.components
                 ]
+                # Let every component enter its ``run`` before the body can cancel it, so its
+                # ``finally`` (the recorder's last flush, for one) always runs.
+                await asyncio.sleep(0)
                 self._started.set()
                 try:
                     yield self

@@ -19,6 +19,7 @@ from controller.app import Controller
 from controller.core import Entity
 
 from .deps import Actor
+from .history import history_routes
 from .metrics import render_metrics
 from .policies import policy_routes
 from .schemas import (
@@ -202,6 +203,7 @@ def create_api(ctrl: Controller) -> FastAPI:
     )
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
+    api.include_router(history_routes(ctrl))
     api.state.controller = ctrl
 
     @api.middleware("http")

@@ -1,0 +1,99 @@
+"""Routes over the recorder: consumption per group and period, and staff meter-swap records.
+
+Reports and the web app read consumption only through this query (the embedded history always
+holds the hourly statistics, whichever InfluxDB is configured).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.app import Controller
+from controller.recorder import ConsumptionQuery, Period, Recorder, SwapRecordError
+
+from .deps import Actor, component, translate_errors
+
+__all__ = ["history_routes"]
+
+
+class MeterSwapRequest(BaseModel):
+    """A meter was replaced: the old meter's last reading and the new one's first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity_id: str = Field(min_length=1)
+    at: dt.datetime = Field(description="When the swap happened (ISO 8601 with zone).")
+    old_final: float = Field(ge=0)
+    new_start: float = Field(ge=0)
+
+
+def _filters(where: list[str]) -> dict[str, list[str]]:
+    """``["circuit=sockets", "building=dorm-1"]`` → ``{"circuit": ["sockets"], ...}``."""
+    out: dict[str, list[str]] = {}
+    for item in where:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise HTTPException(422, f"filter {item!r} is not tag=value")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def history_routes(ctrl: Controller) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["history"])
+
+    @router.get("/consumption")
+    async def consumption(
+        start: dt.datetime,
+        end: dt.datetime,
+        period: Period = Period.DAY,
+        group_by: Annotated[list[str], Query()] = ["building"],  # noqa: B006 (FastAPI default)
+        where: Annotated[list[str], Query(description="tag=value, repeatable")] = [],  # noqa: B006
+    ) -> list[dict[str, Any]]:
+        """Consumption in [start, end) per period and group (filter or group by ``kind``)."""
+        tz = ctrl.clock.tz
+        with translate_errors("tag"):
+            query = ConsumptionQuery(
+                start=start if start.tzinfo else start.replace(tzinfo=tz),
+                end=end if end.tzinfo else end.replace(tzinfo=tz),
+                period=period,
+                group_by=tuple(group_by),
+                where=_filters(where),
+            )
+        recorder = component(ctrl, Recorder)
+        try:
+            source = recorder.consumption
+        except RuntimeError as err:
+            raise HTTPException(503, str(err)) from err
+        rows = await source.consumption(query)
+        return [
+            {
+                "period_start": row.period_start.isoformat(),
+                "group": row.tags,
+                "consumption": row.consumption,
+                "held_out": row.held_out,
+            }
+            for row in rows
+        ]
+
+    @router.post("/meter-swaps", status_code=201)
+    async def meter_swap(body: MeterSwapRequest, actor: Actor) -> dict[str, Any]:
+        """Record a meter replacement so consumption stays right across the counter reset."""
+        entity = ctrl.registry.get(body.entity_id)
+        if entity is None:
+            raise HTTPException(404, f"unknown entity {body.entity_id!r}")
+        if not entity.is_cumulative:
+            raise HTTPException(422, f"{body.entity_id} is not a cumulative meter reading")
+        recorder = component(ctrl, Recorder)
+        try:
+            swap = await recorder.record_meter_swap(
+                body.entity_id, body.at, body.old_final, body.new_start, actor=actor
+            )
+        except SwapRecordError as err:
+            raise HTTPException(409, str(err)) from err
+        return {name: getattr(swap, name) for name in swap.__slots__}
+
+    return router

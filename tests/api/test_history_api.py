@@ -1,0 +1,111 @@
+"""Consumption and meter-swap routes over a running Recorder with the embedded history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.api import create_api
+from controller.app import Controller
+from controller.config import load_site
+from controller.core import FakeClock
+from controller.recorder import Recorder
+
+from .test_api import SITE
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+H0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=TZ).timestamp()
+USER = {"X-Sanjie-User": "li.na"}
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[tuple[Controller, Recorder]]:
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(SITE, encoding="utf-8")
+    ctrl = Controller(load_site(site_file), FakeClock(H0))
+    recorder = Recorder.from_site(ctrl, data_dir=tmp_path)
+    ctrl.add(recorder)
+    async with ctrl.running():
+        await recorder.wait_started()
+        yield ctrl, recorder
+
+
+async def test_hourly_consumption_per_room(running: tuple[Controller, Recorder]) -> None:
+    ctrl, recorder = running
+    energy = "dorm-1.101.elec.energy"
+    for minutes, kwh in [(0, 100.0), (30, 100.4), (60, 100.9), (90, 101.0), (120, 101.5)]:
+        ctrl.states.set(energy, kwh, H0 + minutes * 60)
+    await recorder.flush()
+    transport = httpx.ASGITransport(app=create_api(ctrl))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        reply = await client.get(
+            "/api/consumption",
+            params={
+                "start": "2026-11-02T08:00:00+08:00",
+                "end": "2026-11-02T10:00:00+08:00",
+                "period": "hour",
+                "group_by": ["room"],
+                "where": ["kind=active_energy"],
+            },
+        )
+        assert reply.status_code == 200, reply.text
+        rows = reply.json()
+        assert [
+            (r["period_start"][11:16], r["group"], round(r["consumption"], 6)) for r in rows
+        ] == [
+            ("08:00", {"room": "101"}, 0.9),
+            ("09:00", {"room": "101"}, 0.6),
+        ]
+        bad = await client.get(
+            "/api/consumption",
+            params={"start": "2026-11-02T08:00:00+08:00", "end": "2026-11-02T10:00:00+08:00"},
+        )
+        assert bad.status_code == 422
+        assert "kind" in bad.text
+        typo = await client.get(
+            "/api/consumption",
+            params={
+                "start": "2026-11-02T08:00:00+08:00",
+                "end": "2026-11-02T10:00:00+08:00",
+                "where": ["kind"],
+            },
+        )
+        assert typo.status_code == 422
+        assert "tag=value" in typo.text
+
+
+async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> None:
+    ctrl, recorder = running
+    energy = "dorm-1.101.elec.energy"
+    ctrl.states.set(energy, 500.0, H0)
+    await recorder.flush()
+    transport = httpx.ASGITransport(app=create_api(ctrl))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        reply = await client.post(
+            "/api/meter-swaps",
+            json={
+                "entity_id": energy,
+                "at": "2026-11-02T08:10:00+08:00",
+                "old_final": 500.2,
+                "new_start": 0.0,
+            },
+            headers=USER,
+        )
+        assert reply.status_code == 201, reply.text
+        assert reply.json()["manual"] is True
+        assert reply.json()["actor"] == "li.na"
+        not_counter = await client.post(
+            "/api/meter-swaps",
+            json={
+                "entity_id": "dorm-1.101.elec.power",
+                "at": "2026-11-02T08:10:00+08:00",
+                "old_final": 1,
+                "new_start": 0,
+            },
+            headers=USER,
+        )
+        assert not_counter.status_code == 422
