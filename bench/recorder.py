@@ -34,6 +34,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,6 +48,10 @@ from tests.recorder.sites import make_site  # noqa: E402
 from tests.servers import InfluxServer  # noqa: E402
 
 START = 1_767_225_600.0
+
+
+def note(text: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 def pin(influx: InfluxServer) -> bool:
@@ -120,12 +125,16 @@ def recorder_for(controller: Controller, influx: InfluxServer, db: str, data: Pa
     return recorder
 
 
-async def poll(condition: Callable[[], bool], interval: float = 0.001) -> None:
-    """Wait until ``condition()`` holds (the figures come from the recorder's status)."""
+async def poll(recorder: Recorder, condition: Callable[[dict[str, Any]], bool]) -> None:
+    """Wait until ``condition(status)`` holds; fail loudly after two minutes."""
+    deadline = time.monotonic() + 120
     while True:
-        if condition():
+        status = recorder.status()
+        if condition(status):
             return
-        await asyncio.sleep(interval)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bench stuck; recorder status: {status}")
+        await asyncio.sleep(0.001)
 
 
 async def publish(controller: Controller, recorder: Recorder, events: list[StateChanged]) -> None:
@@ -134,7 +143,7 @@ async def publish(controller: Controller, recorder: Recorder, events: list[State
     for i in range(0, len(events), 5000):
         for event in events[i : i + 5000]:
             bus.publish(event)
-        await poll(lambda: recorder.status()["queue_depth"] <= 20_000)
+        await poll(recorder, lambda status: status["queue_depth"] <= 20_000)
         await asyncio.sleep(0)
 
 
@@ -149,7 +158,7 @@ async def recorder_rate(
         started = time.perf_counter()
         await publish(controller, recorder, events)
         await recorder.flush()
-        await poll(lambda: not recorder.status()["outbox_batches"])
+        await poll(recorder, lambda status: not status["outbox_batches"])
         elapsed = time.perf_counter() - started
         written = recorder.status()["points_written"]
     if written < len(events):
@@ -172,10 +181,10 @@ async def drain_rate(
         influx.start()
         pin(influx)
         restarted = time.perf_counter()
-        await poll(lambda: bool(recorder.status()["backend_up"]))
+        await poll(recorder, lambda status: bool(status["backend_up"]))
         started = time.perf_counter()
         backlog = recorder.status()["outbox_points"]
-        await poll(lambda: not recorder.status()["outbox_batches"])
+        await poll(recorder, lambda status: not status["outbox_batches"])
         elapsed = time.perf_counter() - started
     return float(backlog) / elapsed, started - restarted
 
@@ -208,6 +217,7 @@ def main() -> None:
             gzip_us = (time.perf_counter() - started) / len(lines) * 1e6
             raw, raw_gz, recorded = [], [], []
             for run in range(args.runs):
+                note(f"run {run}")
                 raw.append(raw_post(influx, f"raw{run}", plain, len(lines), gz=False))
                 raw_gz.append(raw_post(influx, f"gz{run}", packed, len(lines), gz=True))
                 controller = Controller(site, FakeClock(START))
@@ -219,6 +229,7 @@ def main() -> None:
             for run in range(args.runs):  # a restart re-opens every shard: keep it quick
                 for name in (f"raw{run}", f"gz{run}", f"rec{run}"):
                     influx.query(f'DROP DATABASE "{name}"')
+            note("drain")
             controller = Controller(site, FakeClock(START))
             drained, first_write = asyncio.run(
                 drain_rate(controller, influx, "drain", events, work / "d")

@@ -153,17 +153,27 @@ class Outbox:
 
     def first(self, exclude: Collection[int] = ()) -> Batch | None:
         """The oldest batch whose id is not in ``exclude``."""
+        batches = self.oldest(exclude, 1)
+        return batches[0] if batches else None
+
+    def oldest(self, exclude: Collection[int] = (), limit: int = 1) -> list[Batch]:
+        """Up to ``limit`` oldest batches whose ids are not in ``exclude``, oldest first."""
         marks = ", ".join("?" for _ in exclude)
-        row = self._db.execute(
-            f"SELECT id FROM batches WHERE id NOT IN ({marks}) ORDER BY id LIMIT 1",  # noqa: S608
-            tuple(exclude),
-        ).fetchone()
-        if row is None:
-            return None
-        created, lines, body = self._db.execute(
-            "SELECT created, lines, body FROM batches WHERE id = ?", (row[0],)
-        ).fetchone()
-        return Batch(row[0], created, lines, body)
+        ids = [
+            row[0]
+            for row in self._db.execute(
+                f"SELECT id FROM batches WHERE id NOT IN ({marks}) ORDER BY id LIMIT ?",  # noqa: S608
+                (*exclude, limit),
+            )
+        ]
+        batches = []
+        for batch_id in ids:
+            row = self._db.execute(
+                "SELECT created, lines, body FROM batches WHERE id = ?", (batch_id,)
+            ).fetchone()
+            if row is not None:
+                batches.append(Batch(batch_id, *row))
+        return batches
 
     def delete(self, batch_id: int) -> bool:
         """Forget a batch the server acknowledged; False if it was already gone."""

@@ -269,38 +269,42 @@ class Recorder:
 
     def _ingest(self, events: Sequence[Event]) -> None:
         """Format GOOD readings and feed counters: the hot path, kept free of objects."""
-        influx = self.writer is not None
-        line_of = self.formatter.reading
-        lines = self._lines
-        readings = self._readings
+        if self.writer is not None:
+            skipped = self.formatter.format_events(events, self._lines)
+        else:
+            skipped = self._rows(events)
         counters = self.engine.entity_ids
         observe = self.engine.observe
         good = Quality.GOOD
+        for event in events:
+            if event.__class__ is not StateChanged or event.entity_id not in counters:
+                continue
+            new = event.new
+            if new.quality is good and new.available and new.value.__class__ in _NUMBERS:
+                observe(event.entity_id, new.timestamp, float(new.value))
+        self._received += len(events)
+        self._skipped += skipped
+
+    def _rows(self, events: Sequence[Event]) -> int:
+        """History mode: GOOD readings as (entity, time, value) rows; returns those skipped."""
+        rows = self._readings
+        good = Quality.GOOD
         skipped = 0
         for event in events:
-            if event.__class__ is not StateChanged:  # the subscription takes only these
+            if event.__class__ is not StateChanged:
                 continue
             new = event.new
             value = new.value
-            if new.quality is not good or not new.available or value is None:
+            if (
+                new.quality is not good
+                or not new.available
+                or value is None
+                or (value.__class__ is float and not math.isfinite(value))
+            ):
                 skipped += 1
-                continue
-            eid = event.entity_id
-            if influx:
-                line = line_of(eid, value, new.timestamp)
-                if line is None:
-                    skipped += 1
-                    continue
-                lines.append(line)
-            elif isinstance(value, float) and not math.isfinite(value):
-                skipped += 1
-                continue
             else:
-                readings.append((eid, new.timestamp, value))
-            if eid in counters and value.__class__ in _NUMBERS:
-                observe(eid, new.timestamp, float(value))
-        self._received += len(events)
-        self._skipped += skipped
+                rows.append((event.entity_id, new.timestamp, value))
+        return skipped
 
     def _cut(self, states: bool = True) -> Chunk:
         """Take everything buffered (readings, statistics, counter states) as one chunk.

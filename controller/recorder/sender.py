@@ -27,6 +27,9 @@ __all__ = ["Backoff", "Sender", "SenderStats"]
 
 _LOGGER = logging.getLogger(__name__)
 
+READ_AHEAD = 4
+"""Backlog batches fetched per database call while draining."""
+
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
@@ -91,6 +94,8 @@ class Sender:
         self._recent: deque[int] = deque(maxlen=4 * max_live)
         self._inflight: set[int] = set()
         self._unacked: set[int] = set()
+        self._ahead: deque[Batch] = deque()
+        self._reading = asyncio.Lock()
         self._acks: list[int] = []
         self._ack_wake = asyncio.Event()
         self._wake = asyncio.Event()
@@ -101,7 +106,11 @@ class Sender:
 
     def offer(self, batch: Batch | None) -> None:
         """A batch was just committed to the outbox; send it soon (from memory if healthy)."""
-        if batch is not None and batch.id not in self._recent:
+        if (
+            batch is not None
+            and batch.id not in self._recent
+            and all(b.id != batch.id for b in self._ahead)
+        ):
             if self.stats.up is not False and len(self._live) < self._max_live:
                 self._live.append(batch)
             else:
@@ -117,13 +126,15 @@ class Sender:
 
     async def _send_loop(self) -> None:
         while True:
+            # clear before looking, not after finding nothing: a batch offered while the
+            # backlog query runs must wake us again, or it waits for the next flush
+            self._wake.clear()
             try:
                 batch = await self._pick()
             except sqlite3.Error as err:
                 await self._local_failure("read", err)
                 continue
             if batch is None:
-                self._wake.clear()
                 await self._wake.wait()
                 continue
             delay = await self.send_one(batch)
@@ -179,17 +190,26 @@ class Sender:
             self._backlog_turn = True
             return self._live.popleft()
         self._backlog_turn = False
-        while True:
-            exclude = [*(b.id for b in self._live), *self._inflight, *self._unacked]
-            batch = await self._db.call(self._outbox.first, exclude)
-            if batch is None:
-                self._backlog_possible = False
-                return self._live.popleft() if self._live else None
-            if batch.id in self._inflight or batch.id in self._unacked:
-                continue  # another worker took it from the live queue while the query ran
-            if any(b.id == batch.id for b in self._live):  # offered while the query ran
-                self._live = deque(b for b in self._live if b.id != batch.id)
-            return batch
+        if not self._ahead:
+            async with self._reading:  # one read-ahead at a time, or both workers fetch the same
+                if not self._ahead:
+                    await self._read_ahead()
+        if self._ahead:
+            return self._ahead.popleft()
+        self._backlog_possible = False
+        return self._live.popleft() if self._live else None
+
+    async def _read_ahead(self) -> None:
+        """Fetch the next few backlog batches in one database call (draining is then bound
+        by the server, not by a query per batch)."""
+        exclude = [*(b.id for b in self._live), *self._inflight, *self._unacked]
+        batches = await self._db.call(self._outbox.oldest, exclude, READ_AHEAD)
+        taken = self._inflight | self._unacked
+        fresh = [b for b in batches if b.id not in taken]  # a worker took it while we read
+        ids = {b.id for b in fresh}
+        if any(b.id in ids for b in self._live):  # offered while the query ran
+            self._live = deque(b for b in self._live if b.id not in ids)
+        self._ahead.extend(fresh)
 
     async def send_one(self, batch: Batch) -> float:
         """Send one batch; the seconds to wait before the next attempt (0 after success)."""
@@ -222,6 +242,7 @@ class Sender:
         self.stats.write_errors += 1
         self.stats.last_error = str(err)
         self._live.clear()
+        self._ahead.clear()
         self._backlog_possible = True
         if self.stats.up is not False:
             _LOGGER.warning(

@@ -157,6 +157,7 @@ class ModbusLink:
         self._up = asyncio.Event()
         self._down = asyncio.Event()
         self._idle_at = 0.0
+        self._settle = min(0.1, spec.timeout / 4)
         self._failing = False
 
     @property
@@ -278,10 +279,14 @@ class ModbusLink:
             if not self.connected:
                 raise self._count(BusClosed("connection lost while queued", link=self.link_id))
             started = time.monotonic()
+            quiet = self.spec.inter_frame_gap
             try:
                 reply = await call()
                 honour_cancellation()
             except ModbusIOException as err:
+                # A late reply must not be taken for the next request's (RTU has no
+                # transaction id): keep the bus quiet a moment so it arrives and is dropped.
+                quiet = max(quiet, self._settle)
                 raise self._count(self._io_error(err)) from err
             except ConnectionException as err:
                 raise self._count(ModbusConnectionError(str(err), link=self.link_id)) from err
@@ -290,7 +295,7 @@ class ModbusLink:
             finally:
                 now = time.monotonic()
                 self.counters.transaction(now - started)
-                self._idle_at = now + self.spec.inter_frame_gap
+                self._idle_at = now + quiet
             if reply.isError():
                 code = getattr(reply, "exception_code", 0)
                 raise self._count(

@@ -25,6 +25,9 @@ __all__ = ["EmulatedGateway", "Framing", "GatewayCounters", "transaction_time"]
 
 _LOGGER = logging.getLogger(__name__)
 _GATEWAY_TARGET_FAILED = 0x0B
+_MAX_BACKLOG = 1.0
+"""Seconds of queued bus time a gateway buffers; requests beyond are lost (masters that
+retry faster than the bus drains would otherwise queue without end)."""
 
 
 class Framing(StrEnum):
@@ -48,6 +51,7 @@ class GatewayCounters:
     framing_errors: int = 0
     unknown_units: int = 0
     dropped_connections: int = 0
+    overruns: int = 0
 
 
 class _Peer(Protocol):
@@ -102,6 +106,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.gateway.connections.discard(self)
         self.transport = None
+        if not self.gateway.connections:
+            self.gateway.idle()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -191,6 +197,10 @@ class EmulatedGateway:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def idle(self) -> None:
+        """Nobody is connected: what was queued for the bus is abandoned."""
+        self._bus_free = 0.0
+
     def drop_connections(self) -> None:
         """Abort every open connection (the gateway rebooted or its link flapped)."""
         for conn in list(self.connections):
@@ -243,6 +253,10 @@ class EmulatedGateway:
             return
         loop = self._loop or asyncio.get_running_loop()
         now = loop.time()
+        if self._bus_free - now > _MAX_BACKLOG:
+            counters.overruns += 1  # the gateway's buffer is full: the request is lost
+            counters.replies -= 1
+            return
         at = max(now, self._bus_free) + delay
         self._bus_free = at
         loop.call_at(at, conn.send, frame)

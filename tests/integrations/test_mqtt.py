@@ -288,7 +288,7 @@ async def test_broker_restart_loses_no_qos1_message(tmp_path: Path, unique_name:
     """Telemetry published while the controller is away waits in its persistent session."""
     # Persistence must survive the restart: as root, mosquitto would drop to a user that
     # cannot write the test's folder.
-    broker = MosquittoServer(tmp_path / "broker", extra_config="user root")
+    broker = MosquittoServer(tmp_path / "broker")
     broker.start()
     try:
         site = write_mqtt_site(tmp_path, port=broker.port, prefix=unique_name, showers=1, plugs=0)
@@ -348,7 +348,7 @@ async def test_wrong_password_is_a_clear_distinct_error(tmp_path: Path, unique_n
     broker = MosquittoServer(tmp_path / "auth", allow_anonymous=False)
     passwd = broker.add_user("sanjie", "right-password")
     # Running as root, mosquitto would drop to its own user, who cannot read the test's files.
-    config = broker.config_path.read_text() + f"password_file {passwd}\nuser root\n"
+    config = broker.config_path.read_text() + f"password_file {passwd}\n"
     broker.config_path.write_text(config)
     broker.start()
     try:
@@ -433,7 +433,7 @@ async def test_tls_with_a_private_ca(tmp_path: Path, unique_name: str) -> None:
     broker = MosquittoServer(
         tmp_path / "tls",
         extra_config=f"cafile {certs}/ca.crt\ncertfile {certs}/server.crt\n"
-        f"keyfile {certs}/server.key\nuser root",
+        f"keyfile {certs}/server.key",
     )
     broker.start()
     try:

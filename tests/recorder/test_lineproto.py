@@ -7,7 +7,7 @@ import math
 import pytest
 
 from controller.config.profile import DeviceClass, PointKind, StateClass
-from controller.core import Entity
+from controller.core import Entity, Quality, State, StateChanged
 from controller.recorder.lineproto import (
     LineFormatter,
     escape_measurement,
@@ -82,3 +82,28 @@ def test_consumption_lines_use_their_own_measurement_and_the_same_tags() -> None
         "consumption_hourly,building=dorm-1,kind=active_energy,point=energy,room=101 "
         "consumption=1.25,held_out=0.0 1767225600000"
     )
+
+
+def test_format_events_keeps_good_available_readings_only() -> None:
+    fmt = LineFormatter([entity()])
+    eid = "dorm-1.101.elec.energy"
+    prefix = "active_energy,building=dorm-1,kind=active_energy,point=energy,room=101"
+    events = [
+        StateChanged(eid, None, State(1.5, 1.0), True),
+        StateChanged(eid, None, State(2.5, 1.0), True),
+        StateChanged(eid, None, State(3.0, 2.0, Quality.BAD), True),
+        StateChanged(eid, None, State(3.5, 2.0, Quality.GOOD, available=False), True),
+        StateChanged(eid, None, State(math.nan, 2.0), True),
+        StateChanged(eid, None, State(None, 2.0), True),
+        StateChanged("unknown.energy", None, State(1.0, 2.0), True),
+        StateChanged(eid, None, State(True, 3.0), True),
+        StateChanged(eid, None, State(4, 4.5), True),
+    ]
+    out: list[str] = []
+    assert fmt.format_events(events, out) == 5
+    assert out == [
+        f"{prefix} value=1.5 1000",
+        f"{prefix} value=2.5 1000",
+        f"{prefix} state=true 3000",
+        f"{prefix} value=4.0 4500",
+    ]

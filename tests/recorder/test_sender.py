@@ -6,7 +6,9 @@ batch leaves when, so the writer is a list.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -110,3 +112,27 @@ async def test_a_rejected_batch_is_quarantined_and_the_next_one_goes(
     assert sender.outbox_stats.quarantined == 1
     [(info, _)] = await db.call(outbox.quarantined)
     assert (info.status, info.error) == (400, "unable to parse 'bad'")
+
+
+async def test_a_batch_offered_while_the_backlog_query_runs_is_not_forgotten(
+    parts: tuple[Outbox, DbThread],
+) -> None:
+    outbox, db = parts
+    writer = ListWriter()
+    sender = Sender(writer, outbox, db, concurrency=1)
+    gate = threading.Event()
+    async with asyncio.TaskGroup() as group:
+        runner = group.create_task(sender.run(), name="sender")
+        await asyncio.sleep(0.05)  # it found nothing and waits
+        blocker = group.create_task(db.call(gate.wait, 10), name="blocker")
+        sender.offer(None)  # wake it: its backlog query now waits behind the blocker
+        await asyncio.sleep(0.05)
+        sender.offer(Batch(999, 0.0, 1, encode_batch(["late"])))
+        gate.set()
+        await blocker
+        for _ in range(100):
+            if writer.sent:
+                break
+            await asyncio.sleep(0.01)
+        runner.cancel()
+    assert writer.sent == ["late"]
