@@ -27,6 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from . import bufsock
 from .commands import encode_command, tolerance
 from .device import DeviceState, Waiter
 from .errors import (
@@ -283,7 +284,7 @@ class MqttDriver:
             )
             tls_insecure = b.tls.insecure
         extra: dict[str, Any] = {"clean_start": False} if v5 else {"clean_session": False}
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             b.host,
             b.port,
             username=b.username,
@@ -298,6 +299,8 @@ class MqttDriver:
             tls_insecure=tls_insecure,
             **extra,
         )
+        bufsock.install(client._client)
+        return client
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         chunk = 64  # keeps SUBSCRIBE packets small for brokers with packet-size limits
