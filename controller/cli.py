@@ -241,6 +241,9 @@ def demo(
     headless: Annotated[
         bool, typer.Option(help="No live view; print the final state at the end.")
     ] = False,
+    api_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="API port on 127.0.0.1 (0: no API).")
+    ] = 8123,
 ) -> None:
     """Run the example campus: emulated devices, the controller polling them, a live view.
 
@@ -260,6 +263,7 @@ def demo(
         seed=seed,
         free_ports=free_ports,
         headless=headless or not console.is_terminal,
+        api_port=api_port or None,
     )
     try:
         asyncio.run(run_demo(options, console))

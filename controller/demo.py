@@ -43,6 +43,8 @@ class DemoOptions:
     free_ports: bool = False
     headless: bool = False
     refresh: float = 0.5
+    api_port: int | None = 8123
+    """Where the HTTP API listens on 127.0.0.1; None: no API. With ``free_ports`` a free port."""
 
 
 @dataclass
@@ -172,12 +174,32 @@ async def policies(run: DemoRun) -> None:
     )
 
 
+async def api(run: DemoRun) -> None:
+    """The HTTP API (what the web app and staff tools talk to) on 127.0.0.1."""
+    import socket
+
+    from controller.api import ApiServer
+
+    port = run.options.api_port
+    if port is None:
+        return
+    if run.options.free_ports:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+    server = ApiServer(run.controller, "127.0.0.1", port)
+    run.controller.add(server)
+    run.endpoints["api"] = ("127.0.0.1", port)
+    run.started.append(f"API: http://127.0.0.1:{port}/docs (OpenAPI), /api/site, /api/metrics")
+
+
 STEPS: list[Step] = [
     modbus_emulators,
     modbus_integration,
     mqtt_devices,
     recorder,
     policies,
+    api,
 ]
 """In order. Emulators and servers before the integrations that connect to them."""
 

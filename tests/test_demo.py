@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,54 @@ def test_demo_runs_headless_and_exits_zero() -> None:
     assert "dorm-1" in out
     assert "modbus" in out
     assert "Traceback" not in done.stderr
+
+
+async def test_demo_serves_live_readings_over_the_api() -> None:
+    """Staff tools and the web app read the demo campus through the API while it runs."""
+    import asyncio
+    import io
+    import re
+
+    import httpx
+    from rich.console import Console
+
+    from controller.demo import DemoOptions, run_demo
+    from tests.conftest import EXAMPLE_SITE
+
+    out = io.StringIO()
+    options = DemoOptions(site=EXAMPLE_SITE, speed=30, duration=25, free_ports=True, headless=True)
+    demo = asyncio.create_task(run_demo(options, Console(file=out, width=200)))
+    try:
+        port = None
+        for _ in range(300):
+            found = re.search(r"API: http://127\.0\.0\.1:(\d+)/", out.getvalue())
+            if found:
+                port = int(found.group(1))
+                break
+            await asyncio.sleep(0.1)
+        assert port, out.getvalue()
+        base = f"http://127.0.0.1:{port}/api"
+        energy: list[dict[str, object]] = []
+        async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(200):
+                try:
+                    reply = await client.get(
+                        f"{base}/states", params={"kind": "active_energy", "building": "dorm-1"}
+                    )
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+                    continue
+                energy = [s for s in reply.json() if s["value"] is not None]
+                if len(energy) >= 100:
+                    break
+                await asyncio.sleep(0.1)
+            site = (await client.get(f"{base}/site")).json()
+            policies = (await client.get(f"{base}/policies")).json()
+        assert len(energy) >= 100
+        assert all(s["quality"] == "good" for s in energy)
+        assert site["name"] == "示范校区"
+        assert {p["type"] for p in policies} >= {"curfew", "ac_limits", "quota"}
+    finally:
+        demo.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await demo
