@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
@@ -70,6 +71,11 @@ class Controller:
                 # Let every component enter its ``run`` before the body can cancel it, so its
                 # ``finally`` (the recorder's last flush, for one) always runs.
                 await asyncio.sleep(0)
+                # The site, registry and profiles live as long as the process: move them out
+                # of the collector's sight, so full collections (millions of objects on a big
+                # campus) do not stall polls and policy ticks.
+                gc.collect()
+                gc.freeze()
                 self._started.set()
                 try:
                     yield self
@@ -77,6 +83,7 @@ class Controller:
                     for task in tasks:
                         task.cancel()
         finally:
+            gc.unfreeze()
             self.bus.close()
             _LOGGER.info("Controller for %s stopped", self.site.campus.id)
 
