@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 __all__ = [
@@ -60,7 +61,7 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-class _Process:
+class _Process(ABC):
     """A server subprocess with a log file, started and stopped on demand."""
 
     name = "server"
@@ -72,8 +73,9 @@ class _Process:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"{self.name}.log"
 
+    @abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError  # each server class defines its command line
+        """The server's command line."""
 
     def ready(self) -> bool:
         return _port_open(self.port)

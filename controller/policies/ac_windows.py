@@ -14,7 +14,7 @@ from controller.config.site import BuildingKind
 from controller.core.events import Value
 from controller.core.values import is_on
 
-from .base import Policy, SwitchUnit, Tick, find_switch
+from .base import Policy, SwitchUnit, Tick, switch_off_units
 from .config import AcWindowsPolicy, Scope
 from .model import IDLE, Decision, StateReader
 from .schedule import day_matches, edge_times, in_any_window
@@ -32,22 +32,15 @@ class AcWindows(Policy[AcWindowsPolicy, SwitchUnit]):
 
     def bind(self, devices: list[DeviceInfo], index: SiteIndex) -> list[SwitchUnit]:
         self.labels = ", ".join(w.label() for w in self.config.allowed)
-        units = []
-        for device in devices:
-            if not device.points_of(PointKind.AC_MODE, PointKind.SETPOINT):
-                continue  # a power switch, but not an AC unit's
-            actuator = find_switch(device, (PointKind.POWER_SWITCH,))
-            if actuator is None:
-                continue
-            want = actuator.want(
-                False,
-                policy_id=self.id,
-                priority=self.priority,
-                reason=f"AC allowed only {self.labels}",
-                restore=False,
-            )
-            units.append(SwitchUnit(device.id, (device.id,), (), actuator, Decision((want,))))
-        return units
+        # a power switch, but only an AC unit's
+        ac_units = [d for d in devices if d.points_of(PointKind.AC_MODE, PointKind.SETPOINT)]
+        return switch_off_units(
+            self,
+            ac_units,
+            f"AC allowed only {self.labels}",
+            restore=False,
+            kinds=(PointKind.POWER_SWITCH,),
+        )
 
     def phase(self, now: dt.datetime) -> Hashable:
         """True while AC is restricted (a restricted day, outside every allowed window)."""

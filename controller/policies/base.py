@@ -25,7 +25,16 @@ from .config import PolicyBase, Scope
 from .model import Decision, StateReader, Unit, Want
 from .scope import DeviceInfo, SiteIndex
 
-__all__ = ["Actuator", "Policy", "SwitchUnit", "Tick", "find_switch", "find_valve", "number"]
+__all__ = [
+    "Actuator",
+    "Policy",
+    "SwitchUnit",
+    "Tick",
+    "find_switch",
+    "find_valve",
+    "number",
+    "switch_off_units",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +112,28 @@ def find_switch(
                 entity = device.entity(point)
                 return Actuator(entity, entity, values)
     return None
+
+
+def switch_off_units(
+    policy: Policy[Any, SwitchUnit],
+    devices: list[DeviceInfo],
+    reason: str,
+    *,
+    restore: bool,
+    kinds: tuple[PointKind, ...] = (PointKind.RELAY, PointKind.POWER_SWITCH),
+) -> list[SwitchUnit]:
+    """One unit per device with an on/off point of ``kinds``, holding it off while the policy
+    is in force (curfews, AC windows, canteen hours differ only in *when*)."""
+    units = []
+    for device in devices:
+        actuator = find_switch(device, kinds)
+        if actuator is None:
+            continue
+        want = actuator.want(
+            False, policy_id=policy.id, priority=policy.priority, reason=reason, restore=restore
+        )
+        units.append(SwitchUnit(device.id, (device.id,), (), actuator, Decision((want,))))
+    return units
 
 
 def find_valve(device: DeviceInfo) -> Actuator | None:

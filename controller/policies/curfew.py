@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 
-from controller.config.profile import PointKind
 from controller.config.site import BuildingKind
 from controller.core.events import Value
 from controller.core.values import is_on
 
-from .base import Policy, SwitchUnit, Tick, find_switch
+from .base import Policy, SwitchUnit, Tick, switch_off_units
 from .config import CurfewPolicy, Scope
 from .model import IDLE, Decision, StateReader
 from .schedule import edge_times, in_any_window
@@ -33,22 +32,8 @@ class Curfew(Policy[CurfewPolicy, SwitchUnit]):
         return Scope(building_kinds=[BuildingKind.DORM])
 
     def bind(self, devices: list[DeviceInfo], index: SiteIndex) -> list[SwitchUnit]:
-        labels = ", ".join(w.label() for w in self.config.windows)
-        self.labels = labels
-        units = []
-        for device in devices:
-            actuator = find_switch(device, (PointKind.RELAY, PointKind.POWER_SWITCH))
-            if actuator is None:
-                continue
-            want = actuator.want(
-                False,
-                policy_id=self.id,
-                priority=self.priority,
-                reason=f"curfew {labels}",
-                restore=self.config.restore,
-            )
-            units.append(SwitchUnit(device.id, (device.id,), (), actuator, Decision((want,))))
-        return units
+        self.labels = ", ".join(w.label() for w in self.config.windows)
+        return switch_off_units(self, devices, f"curfew {self.labels}", restore=self.config.restore)
 
     def phase(self, now: dt.datetime) -> Hashable:
         return in_any_window(self.config.windows, now, self.calendar)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,7 @@ _LATE = -2.0
 """``_timestamp`` result for a message older than the last one."""
 
 
-class Route:
+class Route(ABC):
     """Handles the messages of one topic."""
 
     __slots__ = ("device", "topic")
@@ -44,8 +45,9 @@ class Route:
         self.topic = topic
         self.device = device
 
+    @abstractmethod
     def handle(self, payload: bytes, now: float) -> None:
-        raise NotImplementedError
+        """Decode one payload and report its readings or its problem."""
 
 
 class TelemetryRoute(Route):
