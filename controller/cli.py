@@ -310,6 +310,7 @@ def emulate(
     on their link's broker (a local one if the link names none). Ctrl-C stops."""
     import asyncio
     import contextlib
+    import signal
 
     from controller.broker import site_brokers
     from controller.core import ScaledClock
@@ -320,6 +321,25 @@ def emulate(
     clock = ScaledClock(speed, tz=loaded.campus.timezone)
 
     async def serve() -> None:
+        # SIGTERM (kill, systemd) stops as cleanly as Ctrl-C: local brokers are shut down too.
+        task = asyncio.current_task()
+        terminated = False
+
+        def terminate() -> None:
+            nonlocal terminated
+            terminated = True
+            if task is not None:
+                task.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+        try:
+            await emulate_site()
+        except asyncio.CancelledError:
+            if not terminated:
+                raise
+
+    async def emulate_site() -> None:
         async with contextlib.AsyncExitStack() as stack:
             brokers = await site_brokers(loaded, stack, free_ports=free_ports)
             await stack.enter_async_context(

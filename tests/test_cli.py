@@ -111,3 +111,33 @@ def test_run_refuses_an_invalid_site_and_a_bad_log_level(tmp_path: Path) -> None
     assert f"{site}:1:9 campus.name: required field is missing" in result.output
     assert not (tmp_path / "var").exists()
     assert runner.invoke(app, ["run", str(EXAMPLE_SITE), "--log-level", "loud"]).exit_code == 2
+
+
+@pytest.mark.integration
+def test_emulate_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """`sanjie emulate` under kill/systemd: SIGTERM closes its servers and local broker, exit 0."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sanjie = Path(sys.executable).with_name("sanjie")
+    log = tmp_path / "emulate.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(sanjie), "emulate", str(EXAMPLE_SITE), "--free-ports"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "Ctrl-C stops" not in log.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.1)
+            assert "1005 devices on 15 gateways" in log.read_text()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
