@@ -11,19 +11,16 @@ from collections.abc import Hashable
 
 from controller.config.profile import PointKind
 from controller.config.site import BuildingKind
-from controller.core.events import Value
-from controller.core.values import is_on
 
-from .base import Policy, SwitchUnit, Tick, switch_off_units
+from .base import SwitchOffPolicy, SwitchUnit, switch_off_units
 from .config import AcWindowsPolicy, Scope
-from .model import IDLE, Decision, StateReader
 from .schedule import day_matches, edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["AcWindows"]
 
 
-class AcWindows(Policy[AcWindowsPolicy, SwitchUnit]):
+class AcWindows(SwitchOffPolicy[AcWindowsPolicy]):
     type_name = "ac_windows"
     default_priority = 40
 
@@ -52,12 +49,5 @@ class AcWindows(Policy[AcWindowsPolicy, SwitchUnit]):
     def edges(self) -> set[int]:
         return edge_times(self.config.allowed)
 
-    def decide(self, tick: Tick, unit: SwitchUnit, states: StateReader, memory: object) -> Decision:
-        return unit.held if tick.phase else IDLE
-
-    def vet(
-        self, tick: Tick, unit: SwitchUnit, states: StateReader, entity_id: str, value: Value
-    ) -> str | None:
-        if tick.phase and entity_id == unit.actuator.command_entity and is_on(value):
-            return f"AC is allowed only {self.labels}"
-        return None
+    def refusal(self) -> str:
+        return f"AC is allowed only {self.labels}"

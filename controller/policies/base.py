@@ -19,15 +19,16 @@ from typing import Any, ClassVar, Generic, TypeVar
 from controller.calendar import SiteCalendar
 from controller.config.profile import PointKind
 from controller.core.events import Value
-from controller.core.values import SwitchValues, switch_values, valve_values
+from controller.core.values import SwitchValues, is_on, switch_values, valve_values
 
 from .config import PolicyBase, Scope
-from .model import Decision, StateReader, Unit, Want
+from .model import IDLE, Decision, StateReader, Unit, Want
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = [
     "Actuator",
     "Policy",
+    "SwitchOffPolicy",
     "SwitchUnit",
     "Tick",
     "find_switch",
@@ -252,3 +253,25 @@ class Policy(ABC, Generic[C, U]):
             "priority": self.priority,
             "enabled": self.config.enabled,
         }
+
+
+class SwitchOffPolicy(Policy[C, SwitchUnit]):
+    """Holds on/off points off while ``phase`` is True (restricted) and refuses turning them on.
+
+    Curfews, AC windows and canteen hours differ only in when they restrict (``phase``) and in
+    the words of the refusal (``refusal``).
+    """
+
+    @abstractmethod
+    def refusal(self) -> str:
+        """Why a command to switch on is refused while restricted (for staff and the audit)."""
+
+    def decide(self, tick: Tick, unit: SwitchUnit, states: StateReader, memory: object) -> Decision:
+        return unit.held if tick.phase else IDLE
+
+    def vet(
+        self, tick: Tick, unit: SwitchUnit, states: StateReader, entity_id: str, value: Value
+    ) -> str | None:
+        if tick.phase and entity_id == unit.actuator.command_entity and is_on(value):
+            return self.refusal()
+        return None

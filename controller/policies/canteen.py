@@ -10,19 +10,16 @@ import datetime as dt
 from collections.abc import Hashable
 
 from controller.config.site import BuildingKind
-from controller.core.events import Value
-from controller.core.values import is_on
 
-from .base import Policy, SwitchUnit, Tick, switch_off_units
+from .base import SwitchOffPolicy, SwitchUnit, switch_off_units
 from .config import CanteenHoursPolicy, Scope
-from .model import IDLE, Decision, StateReader
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["CanteenHours"]
 
 
-class CanteenHours(Policy[CanteenHoursPolicy, SwitchUnit]):
+class CanteenHours(SwitchOffPolicy[CanteenHoursPolicy]):
     type_name = "canteen_hours"
     default_priority = 50
 
@@ -39,18 +36,11 @@ class CanteenHours(Policy[CanteenHoursPolicy, SwitchUnit]):
         )
 
     def phase(self, now: dt.datetime) -> Hashable:
-        """True while the canteen is in service."""
-        return in_any_window(self.config.service, now, self.calendar)
+        """True while restricted: outside every service window."""
+        return not in_any_window(self.config.service, now, self.calendar)
 
     def edges(self) -> set[int]:
         return edge_times(self.config.service)
 
-    def decide(self, tick: Tick, unit: SwitchUnit, states: StateReader, memory: object) -> Decision:
-        return IDLE if tick.phase else unit.held
-
-    def vet(
-        self, tick: Tick, unit: SwitchUnit, states: StateReader, entity_id: str, value: Value
-    ) -> str | None:
-        if not tick.phase and entity_id == unit.actuator.command_entity and is_on(value):
-            return f"outside canteen service hours ({self.labels})"
-        return None
+    def refusal(self) -> str:
+        return f"outside canteen service hours ({self.labels})"

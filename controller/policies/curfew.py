@@ -11,19 +11,16 @@ import datetime as dt
 from collections.abc import Hashable
 
 from controller.config.site import BuildingKind
-from controller.core.events import Value
-from controller.core.values import is_on
 
-from .base import Policy, SwitchUnit, Tick, switch_off_units
+from .base import SwitchOffPolicy, SwitchUnit, switch_off_units
 from .config import CurfewPolicy, Scope
-from .model import IDLE, Decision, StateReader
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["Curfew"]
 
 
-class Curfew(Policy[CurfewPolicy, SwitchUnit]):
+class Curfew(SwitchOffPolicy[CurfewPolicy]):
     type_name = "curfew"
     default_priority = 50
     default_circuits = ("sockets",)
@@ -41,12 +38,5 @@ class Curfew(Policy[CurfewPolicy, SwitchUnit]):
     def edges(self) -> set[int]:
         return edge_times(self.config.windows)
 
-    def decide(self, tick: Tick, unit: SwitchUnit, states: StateReader, memory: object) -> Decision:
-        return unit.held if tick.phase else IDLE
-
-    def vet(
-        self, tick: Tick, unit: SwitchUnit, states: StateReader, entity_id: str, value: Value
-    ) -> str | None:
-        if tick.phase and entity_id == unit.actuator.command_entity and is_on(value):
-            return f"night curfew ({self.labels}): sockets stay off"
-        return None
+    def refusal(self) -> str:
+        return f"night curfew ({self.labels}): sockets stay off"
