@@ -8,10 +8,13 @@ from collections.abc import Iterable
 from .bus import EventBus
 from .clock import Clock
 from .entity import Quality
-from .events import AvailabilityChanged, State, StateChanged, Value
+from .events import AvailabilityChanged, Event, State, StateChanged, Value
 from .registry import EntityRegistry
 
 __all__ = ["StateStore"]
+
+_GOOD = Quality.GOOD
+_isfinite = math.isfinite
 
 
 class StateStore:
@@ -26,6 +29,7 @@ class StateStore:
         self.bus = bus
         self.clock = clock
         self._states: dict[str, State] = {}
+        self._publish = bus.publish
         self._unavailable_devices: set[str] = set()
 
     def get(self, entity_id: str) -> State | None:
@@ -52,27 +56,49 @@ class StateStore:
 
         A NaN or infinite number is never a good reading: it is stored with BAD quality.
         """
-        if entity_id not in self.registry:
-            raise KeyError(f"unknown entity {entity_id}")
-        if isinstance(value, float) and not math.isfinite(value) and quality is Quality.GOOD:
-            quality = Quality.BAD
         ts = self.clock.time() if timestamp is None else timestamp
-        old = self._states.get(entity_id)
-        new = State(value, ts, quality, True)
-        self._states[entity_id] = new
-        changed = old is None or (
-            not _same(old.value, value) or old.quality is not quality or not old.available
-        )
-        self.bus.publish(StateChanged(entity_id, old, new, changed))
-        return new
+        event = self._apply(entity_id, value, ts, quality)
+        self._publish(event)
+        return event.new
 
     def set_many(
         self, readings: Iterable[tuple[str, Value, Quality]], timestamp: float | None = None
     ) -> None:
-        """Record a device's snapshot in one go, all with the same timestamp."""
+        """Record readings taken together (a device snapshot, one MQTT message), all with one
+        timestamp, announced in order as one batch on the bus.
+
+        KeyError for an unknown entity; the readings before it are recorded and announced.
+        """
         ts = self.clock.time() if timestamp is None else timestamp
-        for entity_id, value, quality in readings:
-            self.set(entity_id, value, ts, quality)
+        apply = self._apply
+        events: list[Event] = []
+        try:
+            for entity_id, value, quality in readings:
+                events.append(apply(entity_id, value, ts, quality))
+        finally:
+            self.bus.publish_many(StateChanged, events)
+
+    def _apply(self, entity_id: str, value: Value, ts: float, quality: Quality) -> StateChanged:
+        """Store one reading and return its (unpublished) event. The hot path of ingest."""
+        states = self._states
+        old = states.get(entity_id)
+        if old is None and entity_id not in self.registry:  # a known entity has a state
+            raise KeyError(f"unknown entity {entity_id}")
+        if quality is _GOOD and isinstance(value, float) and not _isfinite(value):
+            quality = Quality.BAD
+        new = State(value, ts, quality, True)
+        states[entity_id] = new
+        if old is None or old.quality is not quality or not old.available:
+            changed = True
+        else:
+            was = old.value
+            if was is value:
+                changed = False
+            elif was == value:
+                changed = isinstance(was, bool) != isinstance(value, bool)
+            else:
+                changed = not _same(was, value)
+        return StateChanged(entity_id, old, new, changed)
 
     def set_available(self, device_id: str, available: bool, reason: str = "") -> None:
         """Mark all of a device's entities (un)available; announced once per transition.

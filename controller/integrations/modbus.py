@@ -268,10 +268,10 @@ class ModbusIntegration:
     # -- PollListener ---------------------------------------------------------------------
     def snapshot(self, device_id: str, readings: Sequence[Reading], timestamp: float) -> None:
         ids = self._entity_ids[device_id]
-        store = self.controller.states
         good, bad = Quality.GOOD, Quality.BAD
-        for key, value, ok in readings:
-            store.set(ids[key], value, timestamp, good if ok else bad)
+        self.controller.states.set_many(
+            [(ids[key], value, good if ok else bad) for key, value, ok in readings], timestamp
+        )
 
     def availability(self, device_id: str, available: bool, reason: str) -> None:
         self.controller.states.set_available(device_id, available, reason)

@@ -205,7 +205,7 @@ class MqttIntegration:
         self.driver = MqttDriver(
             broker,
             (device_spec(d, site.profile_of(d)) for d in devices),
-            on_reading=controller.states.set,  # (entity id, value, timestamp, quality)
+            on_readings=controller.states.set_many,  # ([(entity id, value, quality)], time)
             on_availability=controller.states.set_available,
             clock=controller.clock,
             timezone=site.campus.timezone,

@@ -1,5 +1,6 @@
 """Modbus driver: one link per bus, block-read planning, table-driven decoding, polling with
-dead-device isolation, writes confirmed by read-back. pymodbus 3 underneath.
+dead-device isolation, writes confirmed by read-back. pymodbus 3 encodes and decodes every
+frame; its serial client carries RTU on local ports (see ``channel.py``).
 
 Use: build ``LinkSpec``/``DeviceSpec`` values, then per bus
 ``BusPoller(ModbusLink(link_spec), device_specs, clock, listener)`` and run ``poller.run()``.

@@ -1,6 +1,7 @@
 """One link per physical bus: a TCP gateway or a serial port, one transaction at a time.
 
-The link owns the pymodbus client and its connection. ``run()`` keeps the connection up,
+The link owns the bus's channel (``channel.py``: pymodbus frames on our own asyncio connection,
+or pymodbus's serial client) and its connection. ``run()`` keeps the connection up,
 reconnecting with capped, jittered exponential backoff; transactions go through a priority
 gate so a write waits for at most the transaction in flight, never behind queued polls, and
 an inter-frame gap is kept between transactions (RS-485 devices need the silence).
@@ -16,13 +17,15 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from enum import IntEnum, StrEnum
-from functools import partial
 
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
+from pymodbus.pdu.bit_message import WriteSingleCoilRequest
+from pymodbus.pdu.register_message import (
+    WriteMultipleRegistersRequest,
+    WriteSingleRegisterRequest,
+)
 
+from .channel import make_channel
 from .counters import BusCounters
 from .errors import (
     BusClosed,
@@ -32,9 +35,9 @@ from .errors import (
     ModbusExceptionReply,
     ModbusTimeout,
 )
-from .spec import LinkSpec, Table, Transport
+from .spec import LinkSpec, Table
 
-__all__ = ["LinkState", "ModbusLink", "Priority", "honour_cancellation"]
+__all__ = ["LinkState", "ModbusLink", "Priority"]
 
 _LOGGER = logging.getLogger(__name__)
 _BIT_TABLES = frozenset({Table.COIL, Table.DISCRETE})
@@ -43,18 +46,6 @@ _BIT_TABLES = frozenset({Table.COIL, Table.DISCRETE})
 # its recovery instead. Only quieten pymodbus if nobody configured its logger.
 if logging.getLogger("pymodbus").level == logging.NOTSET:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-
-
-def honour_cancellation() -> None:
-    """Re-raise a cancellation that was swallowed.
-
-    Python 3.11's ``asyncio.wait_for`` (used inside pymodbus) drops a cancellation that races
-    with the awaited reply; the task then keeps running although it is being cancelled, and
-    its TaskGroup never finishes. Call this after such awaits.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class LinkState(StrEnum):
@@ -103,37 +94,6 @@ class _PriorityGate:
         self._busy = False
 
 
-def _client(
-    spec: LinkSpec, on_connect: Callable[[bool], None]
-) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
-    # retries=0 and reconnect_delay=0: retries and reconnects are the link's and poller's job.
-    if spec.transport is Transport.SERIAL:
-        return AsyncModbusSerialClient(
-            spec.serial_port,
-            framer=FramerType.RTU,
-            baudrate=spec.baudrate,
-            bytesize=spec.bytesize,
-            parity=spec.parity,
-            stopbits=spec.stopbits,
-            timeout=spec.timeout,
-            retries=0,
-            reconnect_delay=0,
-            name=spec.link_id,
-            trace_connect=on_connect,
-        )
-    framer = FramerType.SOCKET if spec.transport is Transport.TCP else FramerType.RTU
-    return AsyncModbusTcpClient(
-        spec.host,
-        port=spec.port,
-        framer=framer,
-        timeout=spec.timeout,
-        retries=0,
-        reconnect_delay=0,
-        name=spec.link_id,
-        trace_connect=on_connect,
-    )
-
-
 class ModbusLink:
     """A bus. Run ``run()`` in a task; call ``read``/``write`` from pollers."""
 
@@ -143,16 +103,7 @@ class ModbusLink:
         self.state = LinkState.DISCONNECTED
         self.last_error: str | None = None
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
-        self._client = _client(spec, self._on_connection)
-        # A dead device must not make pymodbus drop a shared gateway connection.
-        self._client.set_max_no_responses(1 << 30)
-        client = self._client
-        self._readers: dict[Table, Callable[..., Awaitable[ModbusPDU]]] = {
-            Table.HOLDING: client.read_holding_registers,
-            Table.INPUT: client.read_input_registers,
-            Table.COIL: client.read_coils,
-            Table.DISCRETE: client.read_discrete_inputs,
-        }
+        self._channel = make_channel(spec, self._on_connection)
         self._gate = _PriorityGate()
         self._up = asyncio.Event()
         self._down = asyncio.Event()
@@ -166,7 +117,7 @@ class ModbusLink:
 
     @property
     def connected(self) -> bool:
-        return self.state is LinkState.CONNECTED and self._client.connected
+        return self.state is LinkState.CONNECTED and self._channel.connected
 
     @property
     def queued(self) -> int:
@@ -189,8 +140,7 @@ class ModbusLink:
             while True:
                 self.state = LinkState.CONNECTING
                 self._down.clear()
-                connected = await self._client.connect()
-                honour_cancellation()
+                connected = await self._channel.connect()
                 if connected:
                     self._connected()
                     up_since = time.monotonic()
@@ -208,7 +158,7 @@ class ModbusLink:
         finally:
             self.state = LinkState.CLOSED
             self._up.clear()
-            self._client.close()
+            self._channel.close()
 
     def _connected(self) -> None:
         self.state = LinkState.CONNECTED
@@ -228,15 +178,15 @@ class ModbusLink:
             self._failing = True
         else:
             _LOGGER.debug("Link %s: %s", self.link_id, why)
-        self._client.close()
+        self._channel.close()
 
     # -- transactions ---------------------------------------------------------------------
     async def read(
         self, unit: int, table: Table, start: int, count: int, priority: Priority = Priority.POLL
     ) -> list[int]:
         """``count`` registers (or bits as 0/1) of ``table`` from ``start``."""
-        method = self._readers[table]
-        reply = await self._transact(partial(method, start, count=count, device_id=unit), priority)
+        channel = self._channel
+        reply = await self._transact(lambda: channel.read(unit, table, start, count), priority)
         if table in _BIT_TABLES:
             bits = reply.bits
             if len(bits) < count:
@@ -249,17 +199,16 @@ class ModbusLink:
 
     async def write(self, unit: int, table: Table, address: int, data: list[int] | bool) -> None:
         """Write a coil (``data`` bool) or registers (FC06 for one, FC16 for several)."""
-        client = self._client
-        call: Callable[[], Awaitable[ModbusPDU]]
+        request: ModbusPDU
         if table is Table.COIL and isinstance(data, bool):
-            call = lambda: client.write_coil(address, data, device_id=unit)  # noqa: E731
+            request = WriteSingleCoilRequest(address=address, bits=[data], dev_id=unit)
         elif table is Table.HOLDING and isinstance(data, list) and len(data) == 1:
-            call = lambda: client.write_register(address, data[0], device_id=unit)  # noqa: E731
+            request = WriteSingleRegisterRequest(address=address, registers=data, dev_id=unit)
         elif table is Table.HOLDING and isinstance(data, list):
-            call = lambda: client.write_registers(address, data, device_id=unit)  # noqa: E731
+            request = WriteMultipleRegistersRequest(address=address, registers=data, dev_id=unit)
         else:
             raise ValueError(f"cannot write {data!r} to the {table} table")
-        await self._transact(call, Priority.WRITE)
+        await self._transact(lambda: self._channel.execute(request), Priority.WRITE)
 
     def _malformed(self, what: str, unit: int) -> MalformedReply:
         self.counters.error(MalformedReply.kind)
@@ -282,16 +231,13 @@ class ModbusLink:
             quiet = self.spec.inter_frame_gap
             try:
                 reply = await call()
-                honour_cancellation()
-            except ModbusIOException as err:
+            except (ModbusTimeout, MalformedReply) as err:
                 # A late reply must not be taken for the next request's (RTU has no
                 # transaction id): keep the bus quiet a moment so it arrives and is dropped.
                 quiet = max(quiet, self._settle)
-                raise self._count(self._io_error(err)) from err
-            except ConnectionException as err:
-                raise self._count(ModbusConnectionError(str(err), link=self.link_id)) from err
-            except ModbusException as err:
-                raise self._count(MalformedReply(str(err), link=self.link_id)) from err
+                raise self._count(err) from None
+            except ModbusError as err:
+                raise self._count(err) from None
             finally:
                 now = time.monotonic()
                 self.counters.transaction(now - started)
@@ -306,11 +252,6 @@ class ModbusLink:
             return reply
         finally:
             self._gate.release()
-
-    def _io_error(self, err: ModbusIOException) -> ModbusError:
-        if "No response" in str(err):
-            return ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.link_id)
-        return MalformedReply(str(err), link=self.link_id)
 
     def _count(self, err: ModbusError) -> ModbusError:
         self.counters.error(err.kind)

@@ -27,7 +27,7 @@ from .errors import (
     WriteNotConfirmed,
     WriteRefused,
 )
-from .link import ModbusLink, Priority, honour_cancellation
+from .link import ModbusLink, Priority
 from .plan import PlanCache, ReadBlock, plan_reads
 from .spec import DeviceSpec
 
@@ -141,12 +141,12 @@ class BusPoller:
     async def _poll_loop(self) -> None:
         # Give the first connection a chance, so start-up is not counted as failed polls.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.link.wait_connected(), self.link.spec.timeout * 2)
+            async with asyncio.timeout(self.link.spec.timeout * 2):
+                await self.link.wait_connected()
         self._stagger()
         clock = self.clock
         busy = 0
         while self._heap:
-            honour_cancellation()
             due, _, status = self._heap[0]
             wait = due - clock.time()
             if wait > 0:

@@ -1,8 +1,9 @@
 """The MQTT driver: one broker connection, every device on it, commands with confirmation.
 
-Messages are dispatched straight from aiomqtt's read callback (see ``_dispatch_queue``): a dict
-lookup by topic finds the route built at start-up, which decodes the payload and hands readings
-to the sink. No task, queue hop or object per message beyond aiomqtt's own ``Message``.
+Messages are dispatched straight from paho's ``on_message`` callback, which runs in aiomqtt's
+socket read callback (see ``_new_client``): a dict lookup by topic finds the route built at
+start-up, which decodes the payload and hands readings to the sink. No task, queue hop or object
+per message beyond paho's own ``MQTTMessage``.
 
 The connection uses a persistent session (clean start off, session expiry set) and QoS 1
 subscriptions, so telemetry published while we were away is delivered when we come back. One
@@ -23,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.client import MQTTMessage
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -66,22 +68,6 @@ class ConnectionState(StrEnum):
     BACKOFF = "backoff"
 
 
-def _dispatch_queue(handler: Callable[[aiomqtt.Message], None]) -> type[asyncio.Queue[Any]]:
-    """A "queue" class for aiomqtt that hands each message to ``handler`` at once.
-
-    aiomqtt's own iterator creates a task and an ``asyncio.wait`` per message, which costs more
-    than decoding it. aiomqtt calls ``put_nowait`` from its socket read callback (so in the event
-    loop, in arrival order, before the QoS 1 PUBACK is sent), and ``queue_type`` is its
-    documented hook for choosing the queue.
-    """
-
-    class DispatchQueue(asyncio.Queue[Any]):
-        def put_nowait(self, item: Any) -> None:
-            handler(item)
-
-    return DispatchQueue
-
-
 class MqttDriver:
     """Runs one broker connection for a set of devices until cancelled."""
 
@@ -90,7 +76,7 @@ class MqttDriver:
         broker: BrokerSpec,
         devices: Iterable[DeviceSpec],
         *,
-        on_reading: ReadingCallback,
+        on_readings: ReadingCallback,
         on_availability: AvailabilityCallback,
         clock: DriverClock,
         timezone: str = "UTC",
@@ -98,7 +84,7 @@ class MqttDriver:
         good: object = True,
         bad: object = False,
     ) -> None:
-        """``good``/``bad`` are the quality tokens passed to ``on_reading``."""
+        """``good``/``bad`` are the quality tokens passed to ``on_readings``."""
         self.broker = broker
         self.name = name or f"{broker.host}:{broker.port}"
         self._clock = clock
@@ -115,7 +101,7 @@ class MqttDriver:
             self._devices[spec.device_id] = device
             for topic in spec.topics:
                 route = TelemetryRoute(
-                    topic, device, on_reading, tz, broker.max_future_skew, good=good, bad=bad
+                    topic, device, on_readings, tz, broker.max_future_skew, good=good, bad=bad
                 )
                 routes.setdefault(topic.topic, []).append(route)
                 topics.append((topic.template, topic.topic))
@@ -144,9 +130,11 @@ class MqttDriver:
 
     # -- hot path ------------------------------------------------------------------------
 
-    def _dispatch(self, message: aiomqtt.Message) -> None:
+    def _dispatch(self, _client: object, _userdata: object, message: MQTTMessage) -> None:
+        """paho's ``on_message``: called in the event loop, in arrival order, before the
+        QoS 1 PUBACK is queued."""
         self.received += 1
-        route = self._routes.get(message.topic.value)
+        route = self._routes.get(message.topic)
         if route is None:
             self.unknown_topics += 1
             return
@@ -290,7 +278,6 @@ class MqttDriver:
             username=b.username,
             password=b.password,
             identifier=b.client_id,
-            queue_type=_dispatch_queue(self._dispatch),
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             keepalive=b.keepalive,
             timeout=b.timeout,
@@ -299,6 +286,12 @@ class MqttDriver:
             tls_insecure=tls_insecure,
             **extra,
         )
+        # aiomqtt wraps each message in its own Message and hands it to a queue that its
+        # iterator drains with a task and an asyncio.wait per message: more than decoding it
+        # costs. paho's on_message already runs in aiomqtt's read callback (in the loop, in
+        # order), so the driver takes it over; aiomqtt keeps the connection, its iterator
+        # only serves to wait for the connection to drop.
+        client._client.on_message = self._dispatch
         bufsock.install(client._client)
         return client
 

@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from .decode import (
     CompiledField,
     PayloadProblem,
@@ -26,14 +28,28 @@ from .spec import TopicSpec, Value
 
 __all__ = ["ReadingCallback", "Route", "StatusRoute", "TelemetryRoute"]
 
-ReadingCallback = Callable[[str, Value, float, Any], object]
-"""``(ref, value, timestamp, quality)`` for every reading, ``quality`` being the caller's own
-good or bad token: the controller passes ``StateStore.set`` itself, with no adapter between."""
+ReadingCallback = Callable[[list[tuple[str, Value, Any]], float], object]
+"""``([(ref, value, quality), ...], timestamp)``: the readings of one message, ``quality`` being
+the caller's own good or bad token. The controller passes ``StateStore.set_many`` itself, with
+no adapter between; one call per message, not per reading."""
 
 _REPEAT = -1.0
 """``_timestamp`` result for an exact repeat (QoS 1 redelivery); device times are positive."""
 _LATE = -2.0
 """``_timestamp`` result for a message older than the last one."""
+
+
+def decode_json(payload: bytes | bytearray) -> object:
+    """A JSON payload → Python; ValueError when it is not JSON.
+
+    orjson costs a quarter of ``json.loads`` on the ingest hot path, but it rejects the
+    ``NaN``/``Infinity`` literals some firmware sends for a failed sensor; the standard library
+    accepts them, so one bad field is stored with bad quality instead of losing the message.
+    """
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
 
 
 class Route(ABC):
@@ -46,7 +62,7 @@ class Route(ABC):
         self.device = device
 
     @abstractmethod
-    def handle(self, payload: bytes, now: float) -> None:
+    def handle(self, payload: bytes | bytearray, now: float) -> None:
         """Decode one payload and report its readings or its problem."""
 
 
@@ -93,14 +109,14 @@ class TelemetryRoute(Route):
         self.max_skew = max_skew
         self.sink = sink
         self.last_ts = float("-inf")
-        self.last_payload = b""
+        self.last_payload: bytes | bytearray = b""
 
-    def handle(self, payload: bytes, now: float) -> None:
+    def handle(self, payload: bytes | bytearray, now: float) -> None:
         device = self.device
         device.messages += 1
         if self.is_json:
             try:
-                doc = json.loads(payload)
+                doc = decode_json(payload)
             except ValueError as err:
                 device.problem(Problem.BAD_JSON, self.topic, f"{err} in {payload[:60]!r}")
                 return
@@ -127,20 +143,25 @@ class TelemetryRoute(Route):
 
     def _emit_json(self, doc: object, ts: float) -> None:
         device = self.device
-        sink = self.sink
         waiters = device.waiters
+        readings: list[tuple[str, Value, Any]] = []
+        good_token = self.good
         for field in self.fields:
             try:
                 value, good = field.read(doc)
             except PayloadProblem as problem:
                 device.problem(problem.problem, self.topic, problem.detail)
                 continue
-            sink(field.ref, value, ts, self.good if good else self.bad)
-            device.readings += 1
-            if not good:
+            if good:
+                readings.append((field.ref, value, good_token))
+            else:
+                readings.append((field.ref, value, self.bad))
                 device.problem(Problem.OUT_OF_RANGE, self.topic, f"{field.key} = {value!r}")
             if waiters and field.key in waiters:
                 device.confirm(field.key, value)
+        device.readings += len(readings)
+        if readings:
+            self.sink(readings, ts)
 
     def _confirm_only(self, doc: object) -> None:
         device = self.device
@@ -154,20 +175,23 @@ class TelemetryRoute(Route):
 
     def _emit_text(self, text: str, ts: float) -> None:
         device = self.device
+        readings: list[tuple[str, Value, Any]] = []
         for field in self.fields:
             try:
                 value, good = field.convert_text(text)
             except PayloadProblem as problem:
                 device.problem(problem.problem, self.topic, problem.detail)
                 continue
-            self.sink(field.ref, value, ts, self.good if good else self.bad)
-            device.readings += 1
+            readings.append((field.ref, value, self.good if good else self.bad))
             if not good:
                 device.problem(Problem.OUT_OF_RANGE, self.topic, f"{field.key} = {value!r}")
             if device.waiters and field.key in device.waiters:
                 device.confirm(field.key, value)
+        device.readings += len(readings)
+        if readings:
+            self.sink(readings, ts)
 
-    def _timestamp(self, doc: object, payload: bytes, now: float) -> float:
+    def _timestamp(self, doc: object, payload: bytes | bytearray, now: float) -> float:
         """The device's time for this message, or _REPEAT / _LATE when it must be dropped."""
         assert self.ts_path is not None
         try:
@@ -209,7 +233,7 @@ class StatusRoute(Route):
         self.online = online
         self.offline = offline
 
-    def handle(self, payload: bytes, now: float) -> None:
+    def handle(self, payload: bytes | bytearray, now: float) -> None:
         text = payload.decode(errors="replace").strip()
         if not text:
             return  # a cleared retained message, not a status
@@ -232,6 +256,6 @@ class FanoutRoute(Route):
         super().__init__(routes[0].topic, routes[0].device)
         self.routes = routes
 
-    def handle(self, payload: bytes, now: float) -> None:
+    def handle(self, payload: bytes | bytearray, now: float) -> None:
         for route in self.routes:
             route.handle(payload, now)

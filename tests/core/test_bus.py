@@ -219,3 +219,45 @@ async def test_one_consumer_per_subscription() -> None:
 def test_maxsize_must_be_positive() -> None:
     with pytest.raises(ValueError, match="maxsize"):
         EventBus().subscribe("x", maxsize=0)
+
+
+async def test_publish_many_delivers_a_batch_in_order_to_matching_subscribers() -> None:
+    bus = EventBus()
+    states = bus.subscribe("states", [StateChanged])
+    avail = bus.subscribe("avail", [AvailabilityChanged])
+    everything = bus.subscribe("all")
+    batch: list[Event] = [reading("a", i) for i in range(5)]
+    bus.publish_many(StateChanged, batch)
+    bus.publish_many(StateChanged, [])  # nothing to say: no wake-up, no count
+    assert values(await states.get_batch()) == [0, 1, 2, 3, 4]
+    assert values(await everything.get_batch()) == [0, 1, 2, 3, 4]
+    assert avail.stats.depth == 0
+    assert bus.published == 5
+
+
+async def test_publish_many_applies_the_overflow_policy_event_by_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = EventBus()
+    oldest = bus.subscribe("oldest", [StateChanged], maxsize=4)
+    newest = bus.subscribe("newest", [StateChanged], maxsize=4, overflow=Overflow.DROP_NEWEST)
+    bus.publish(reading("a", 0))
+    bus.publish_many(StateChanged, [reading("a", i) for i in range(1, 7)])
+    assert values(await oldest.get_batch()) == [3, 4, 5, 6]
+    assert values(await newest.get_batch()) == [0, 1, 2, 3]
+    assert oldest.dropped == 3
+    assert newest.dropped == 3
+    assert "oldest is too slow" in caplog.text
+
+
+async def test_publish_many_wakes_a_waiting_consumer_and_is_silent_after_close() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("waiting", [StateChanged])
+    waiter = asyncio.create_task(sub.get_batch())
+    await asyncio.sleep(0)
+    bus.publish_many(StateChanged, [reading("a", 1), reading("a", 2)])
+    assert values(await asyncio.wait_for(waiter, 1)) == [1, 2]
+    bus.close()
+    bus.publish_many(StateChanged, [reading("a", 3)])
+    with pytest.raises(BusClosed):
+        await sub.get()

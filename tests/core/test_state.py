@@ -102,3 +102,29 @@ async def test_availability_transitions(core: Core) -> None:
     assert isinstance(event, StateChanged)
     assert event.changed
     assert core.states.value(POWER) == 800.0
+
+
+async def test_set_many_announces_one_batch_in_order_with_nan_made_bad(core: Core) -> None:
+    sub = core.bus.subscribe("test", [StateChanged])
+    core.states.set(POWER, 10.0, 1000.0)
+    core.states.set_many(
+        [(POWER, 10.0, Quality.GOOD), (ENERGY, float("nan"), Quality.GOOD)], 1060.0
+    )
+    events = [e for e in await sub.get_batch() if isinstance(e, StateChanged)]
+    assert [(e.entity_id, e.changed) for e in events] == [
+        (POWER, True),
+        (POWER, False),
+        (ENERGY, True),
+    ]
+    assert events[2].new.quality is Quality.BAD
+    assert core.bus.published == 3
+
+
+async def test_set_many_records_what_precedes_an_unknown_entity(core: Core) -> None:
+    sub = core.bus.subscribe("test", [StateChanged])
+    with pytest.raises(KeyError, match="unknown entity"):
+        core.states.set_many(
+            [(POWER, 1.0, Quality.GOOD), ("dorm-1.999.elec.power", 2.0, Quality.GOOD)], 5.0
+        )
+    assert core.states.get(POWER) == State(1.0, 5.0)
+    assert [e.entity_id for e in await sub.get_batch() if isinstance(e, StateChanged)] == [POWER]

@@ -35,9 +35,10 @@ class Sink:
         self.readings: list[tuple[str, Value, bool, float]] = []
         self.availability: list[tuple[str, bool, str]] = []
 
-    def reading(self, ref: str, value: Value, ts: float, good: object) -> None:
-        assert isinstance(good, bool)
-        self.readings.append((ref, value, good, ts))
+    def reading(self, readings: list[tuple[str, Value, object]], ts: float) -> None:
+        for ref, value, good in readings:
+            assert isinstance(good, bool)
+            self.readings.append((ref, value, good, ts))
 
     def available(self, device_id: str, available: bool, reason: str) -> None:
         self.availability.append((device_id, available, reason))
@@ -97,6 +98,36 @@ def test_out_of_range_is_stored_as_bad(route: TelemetryRoute, sink: Sink) -> Non
     assert sink.readings[0][2] is False
 
 
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_non_standard_number_loses_only_its_field(
+    route: TelemetryRoute, device: DeviceState, sink: Sink, literal: bytes
+) -> None:
+    """Firmware that writes NaN for a failed sensor: the fast parser refuses the payload,
+    the lenient one keeps the other fields; the bad number is stored with bad quality."""
+    route.handle(b'{"ts": 1001, "flow": ' + literal + b', "valve": 1}', now=1002.0)
+    (flow, valve) = sink.readings
+    assert flow[0] == "s1.flow"
+    assert flow[2] is False
+    assert valve == ("s1.valve", "open", True, 1001.0)
+    assert device.problems == {"out_of_range": 1}
+
+
+def test_one_call_per_message_carries_all_its_readings(
+    device: DeviceState,
+) -> None:
+    calls: list[tuple[list[tuple[str, Value, object]], float]] = []
+    route = TelemetryRoute(
+        TOPIC, device, lambda readings, ts: calls.append((readings, ts)), UTC, max_skew=300.0
+    )
+    route.handle(msg(ts=1001, flow=2.5, valve=0), now=1002.0)
+    route.handle(msg(ts=1002, flow=2.5), now=1003.0)  # valve missing: one reading
+    route.handle(msg(ts=1003, valve=9), now=1004.0)  # nothing usable: no call
+    assert calls == [
+        ([("s1.flow", 2.5, True), ("s1.valve", "closed", True)], 1001.0),
+        ([("s1.flow", 2.5, True)], 1002.0),
+    ]
+
+
 def test_duplicates_and_reordering(route: TelemetryRoute, device: DeviceState, sink: Sink) -> None:
     first = msg(ts=1001, flow=1, valve=1)
     route.handle(first, now=1002.0)
@@ -121,7 +152,7 @@ async def test_stale_devices_go_offline_while_the_broker_is_unreachable(sink: Si
     clock = FakeClock(1000.0)
     broker = BrokerSpec(host="127.0.0.1", port=free_port(), client_id="t", backoff_min=0.05)
     driver = MqttDriver(
-        broker, [SPEC], on_reading=sink.reading, on_availability=sink.available, clock=clock
+        broker, [SPEC], on_readings=sink.reading, on_availability=sink.available, clock=clock
     )
     async with asyncio.TaskGroup() as group:
         task = group.create_task(driver.run(), name="driver")

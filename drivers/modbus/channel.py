@@ -1,0 +1,295 @@
+"""How a link carries transactions: pymodbus encodes and decodes frames, a channel moves them.
+
+Two channels share one interface (``Channel``):
+
+* ``SocketChannel`` (Modbus TCP and RTU over TCP, the campus case) is a small asyncio protocol.
+  pymodbus's framers (``FramerSocket``/``FramerRTU``) build every request frame and decode every
+  reply (MBAP header or CRC, then its PDU classes); the channel writes the frame, hands the
+  reply to the one request waiting for it and enforces the timeout.
+  Why not pymodbus's client here: its transaction manager repeats what the link already does
+  (one transaction at a time, timeouts, retries, reconnects), and on this path it was a third
+  of the CPU of a request (``asyncio.wait_for``, a frame log per request, request objects and
+  CRC rebuilt for requests that never change). Request frames of polls are built once and
+  reused (RTU has no transaction id; Modbus TCP gets a fresh one spliced in).
+* ``SerialChannel`` is pymodbus's serial client unchanged: at 9600 baud the line, not the
+  CPU, is the limit.
+
+A channel raises the driver's own errors (``ModbusTimeout``, ``MalformedReply``,
+``ModbusConnectionError``); the link counts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from pymodbus.client import AsyncModbusSerialClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerRTU, FramerSocket, FramerType
+from pymodbus.pdu import DecodePDU, ModbusPDU
+from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
+from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersRequest,
+    ReadInputRegistersRequest,
+)
+
+from .errors import MalformedReply, ModbusConnectionError, ModbusError, ModbusTimeout
+from .spec import LinkSpec, Table, Transport
+
+__all__ = ["Channel", "SerialChannel", "SocketChannel", "make_channel", "read_request"]
+
+ConnectionCallback = Callable[[bool], None]
+"""Told ``False`` when an established connection drops (the link then reconnects)."""
+
+_READS: dict[Table, type[ModbusPDU]] = {
+    Table.HOLDING: ReadHoldingRegistersRequest,
+    Table.INPUT: ReadInputRegistersRequest,
+    Table.COIL: ReadCoilsRequest,
+    Table.DISCRETE: ReadDiscreteInputsRequest,
+}
+
+
+def read_request(unit: int, table: Table, start: int, count: int) -> ModbusPDU:
+    """The pymodbus request reading ``count`` registers or bits of ``table`` from ``start``."""
+    return _READS[table](address=start, count=count, dev_id=unit)
+
+
+class Channel(ABC):
+    """One connection to a bus. The link calls one transaction at a time."""
+
+    @property
+    @abstractmethod
+    def connected(self) -> bool: ...
+
+    @abstractmethod
+    async def connect(self) -> bool:
+        """Open the connection; False if it cannot be opened now."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection; a transaction in flight fails with ModbusConnectionError."""
+
+    @abstractmethod
+    async def read(self, unit: int, table: Table, start: int, count: int) -> ModbusPDU:
+        """One read transaction; the reply PDU (possibly an exception reply)."""
+
+    @abstractmethod
+    async def execute(self, request: ModbusPDU) -> ModbusPDU:
+        """Any other transaction (writes); the reply PDU (possibly an exception reply)."""
+
+
+class _Wire(asyncio.Protocol):
+    """One TCP connection of a ``SocketChannel``; a new one per connect, so that a late
+    ``connection_lost`` of an old connection cannot touch its successor."""
+
+    def __init__(self, channel: SocketChannel) -> None:
+        self.channel = channel
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.channel._received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.channel._lost(self)
+
+
+class SocketChannel(Channel):
+    """Modbus TCP or RTU over TCP on one asyncio connection (see the module docstring)."""
+
+    def __init__(self, spec: LinkSpec, on_connection: ConnectionCallback) -> None:
+        self.spec = spec
+        self._on_connection = on_connection
+        rtu = spec.transport is Transport.RTU_OVER_TCP
+        self._rtu = rtu
+        self._framer = (FramerRTU if rtu else FramerSocket)(DecodePDU(is_server=False))
+        self._wire: _Wire | None = None
+        self._frames: dict[tuple[int, Table, int, int], bytes] = {}
+        self._tid = 0
+        self._buf = b""
+        # the transaction in flight: its reply future, unit, transaction id and function
+        self._waiter: asyncio.Future[ModbusPDU] | None = None
+        self._unit = 0
+        self._expect_tid = 0
+        self._function = 0
+
+    # -- from the wire ----------------------------------------------------------------------
+    def _lost(self, wire: _Wire) -> None:
+        if wire is not self._wire:
+            return  # an old connection, already given up by close()
+        self._wire = None
+        self._fail(ModbusConnectionError("connection lost", link=self.spec.link_id))
+        self._on_connection(False)
+
+    def _received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            self._buf = b""  # a late reply (RTU has no transaction id) or noise: drop it
+            return
+        buf = self._buf + data if self._buf else data
+        try:
+            used, reply = self._framer.handleFrame(buf, self._unit, self._expect_tid)
+        except ModbusIOException as err:
+            self._buf = b""
+            waiter.set_exception(MalformedReply(str(err), link=self.spec.link_id))
+            return
+        self._buf = buf[used:]
+        if reply is None:
+            return  # not complete yet, or garbage the framer skipped
+        if reply.function_code & 0x7F != self._function:
+            return  # a stale reply to an earlier request of this unit: keep waiting
+        waiter.set_result(reply)
+
+    # -- Channel ----------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        wire = self._wire
+        return wire is not None and wire.transport is not None and not wire.transport.is_closing()
+
+    async def connect(self) -> bool:
+        self.close()
+        loop = asyncio.get_running_loop()
+        wire = _Wire(self)
+        self._wire = wire  # a drop right after connecting is then reported like any other
+        self._buf = b""
+        try:
+            async with asyncio.timeout(self.spec.timeout * 3):
+                await loop.create_connection(lambda: wire, self.spec.host, self.spec.port)
+        except (OSError, TimeoutError):
+            if self._wire is wire:
+                self._wire = None
+            return False
+        return True
+
+    def close(self) -> None:
+        wire, self._wire = self._wire, None
+        if wire is not None and wire.transport is not None:
+            wire.transport.close()
+        self._fail(ModbusConnectionError("link closed", link=self.spec.link_id))
+
+    async def read(self, unit: int, table: Table, start: int, count: int) -> ModbusPDU:
+        key = (unit, table, start, count)
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = self._framer.buildFrame(read_request(unit, table, start, count))
+            if len(self._frames) < 4096:  # polls repeat a few hundred blocks at most
+                self._frames[key] = frame
+        tid = 0
+        if not self._rtu:
+            tid = self._next_tid()
+            frame = tid.to_bytes(2, "big") + frame[2:]  # MBAP: the id is the first two bytes
+        return await self._exchange(frame, unit, tid, _READS[table].function_code)
+
+    async def execute(self, request: ModbusPDU) -> ModbusPDU:
+        tid = 0 if self._rtu else self._next_tid()
+        request.transaction_id = tid
+        frame = self._framer.buildFrame(request)
+        return await self._exchange(frame, request.dev_id, tid, request.function_code)
+
+    # -- internals --------------------------------------------------------------------------
+    def _next_tid(self) -> int:
+        self._tid = self._tid % 0xFFFF + 1
+        return self._tid
+
+    async def _exchange(self, frame: bytes, unit: int, tid: int, function: int) -> ModbusPDU:
+        wire = self._wire
+        transport = wire.transport if wire is not None else None
+        if transport is None or transport.is_closing():
+            raise ModbusConnectionError("not connected", link=self.spec.link_id)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[ModbusPDU] = loop.create_future()
+        self._waiter = waiter
+        self._unit, self._expect_tid, self._function = unit, tid, function
+        self._buf = b""
+        transport.write(frame)
+        timer = loop.call_later(self.spec.timeout, self._expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _expire(self, waiter: asyncio.Future[ModbusPDU]) -> None:
+        if not waiter.done():
+            waiter.set_exception(
+                ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.spec.link_id)
+            )
+
+    def _fail(self, err: ModbusError) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(err)
+
+
+class SerialChannel(Channel):
+    """RTU on a local serial port through pymodbus's serial client."""
+
+    def __init__(self, spec: LinkSpec, on_connection: ConnectionCallback) -> None:
+        self.spec = spec
+        # retries=0 and reconnect_delay=0: retries and reconnects are the link's job.
+        self._client = AsyncModbusSerialClient(
+            spec.serial_port,
+            framer=FramerType.RTU,
+            baudrate=spec.baudrate,
+            bytesize=spec.bytesize,
+            parity=spec.parity,
+            stopbits=spec.stopbits,
+            timeout=spec.timeout,
+            retries=0,
+            reconnect_delay=0,
+            name=spec.link_id,
+            trace_connect=lambda up: None if up else on_connection(False),
+        )
+        # A dead device must not make pymodbus close the port.
+        self._client.set_max_no_responses(1 << 30)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def connect(self) -> bool:
+        return bool(await self._client.connect())
+
+    def close(self) -> None:
+        self._client.close()
+
+    async def read(self, unit: int, table: Table, start: int, count: int) -> ModbusPDU:
+        return await self.execute(read_request(unit, table, start, count))
+
+    async def execute(self, request: ModbusPDU) -> ModbusPDU:
+        link = self.spec.link_id
+        try:
+            reply: ModbusPDU = await self._client.execute(False, request)
+        except ModbusIOException as err:
+            if "No response" in str(err):
+                raise ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=link) from err
+            raise MalformedReply(str(err), link=link) from err
+        except ConnectionException as err:
+            raise ModbusConnectionError(str(err), link=link) from err
+        except ModbusException as err:
+            raise MalformedReply(str(err), link=link) from err
+        _honour_cancellation()
+        return reply
+
+
+def _honour_cancellation() -> None:
+    """Re-raise a cancellation that pymodbus swallowed.
+
+    Python 3.11's ``asyncio.wait_for`` (used inside pymodbus's client) drops a cancellation
+    that races with the awaited reply; the task would keep running although it is being
+    cancelled, and its TaskGroup would never finish.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def make_channel(spec: LinkSpec, on_connection: ConnectionCallback) -> Channel:
+    """The channel for a link's transport."""
+    if spec.transport is Transport.SERIAL:
+        return SerialChannel(spec, on_connection)
+    return SocketChannel(spec, on_connection)
