@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import cast
 
 from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -88,8 +89,9 @@ class _Wire(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # not isinstance-checked: uvloop's transports behave as asyncio.Transport without
+        # subclassing it
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.channel._received(data)
@@ -200,6 +202,8 @@ class SocketChannel(Channel):
         transport = wire.transport if wire is not None else None
         if transport is None or transport.is_closing():
             raise ModbusConnectionError("not connected", link=self.spec.link_id)
+        if self._waiter is not None:
+            raise RuntimeError(f"{self.spec.link_id}: one transaction at a time (the link's gate)")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[ModbusPDU] = loop.create_future()
         self._waiter = waiter
