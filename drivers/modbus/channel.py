@@ -256,7 +256,9 @@ class SerialChannel(Channel):
         return bool(self._client.connected)
 
     async def connect(self) -> bool:
-        return bool(await self._client.connect())
+        connected = bool(await self._client.connect())
+        _honour_cancellation()
+        return connected
 
     def close(self) -> None:
         self._client.close()

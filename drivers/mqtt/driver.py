@@ -134,7 +134,10 @@ class MqttDriver:
         """paho's ``on_message``: called in the event loop, in arrival order, before the
         QoS 1 PUBACK is queued."""
         self.received += 1
-        route = self._routes.get(message.topic)
+        try:
+            route = self._routes.get(message.topic)
+        except UnicodeDecodeError:  # brokers check topics are UTF-8; one that is not is unknown
+            route = None
         if route is None:
             self.unknown_topics += 1
             return

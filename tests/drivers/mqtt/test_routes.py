@@ -7,6 +7,7 @@ import json
 import zoneinfo
 
 import pytest
+from paho.mqtt.client import MQTTMessage
 
 from controller.core import FakeClock
 from drivers.mqtt import BrokerSpec, DeviceSpec, FieldSpec, MqttDriver, TopicSpec
@@ -166,3 +167,28 @@ async def test_stale_devices_go_offline_while_the_broker_is_unreachable(sink: Si
         assert "Connection refused" in (driver.last_error or "")
         assert driver.stats()["state"] in ("backoff", "connecting")
         task.cancel()
+
+
+def test_dispatch_counts_unknown_and_undecodable_topics(sink: Sink) -> None:
+    """paho's on_message is the driver's: a topic nobody subscribed to, or one that is not
+    UTF-8, is counted and skipped; nothing escapes into paho's read loop."""
+    broker = BrokerSpec(host="127.0.0.1", port=1883, client_id="t")
+    driver = MqttDriver(
+        broker,
+        [SPEC],
+        on_readings=sink.reading,
+        on_availability=sink.available,
+        clock=FakeClock(1000.0),
+    )
+
+    def message(topic: bytes, payload: bytes) -> MQTTMessage:
+        received = MQTTMessage(topic=topic)
+        received.payload = payload
+        return received
+
+    driver._dispatch(None, None, message(b"s1/state", msg(ts=999, flow=2.0, valve=1)))
+    driver._dispatch(None, None, message(b"s2/state", msg(ts=999, flow=2.0, valve=1)))
+    driver._dispatch(None, None, message(b"s1/\xff", b"{}"))
+    stats = driver.stats()
+    assert (stats["received"], stats["unknown_topics"], stats["internal_errors"]) == (3, 2, 0)
+    assert [r[:3] for r in sink.readings] == [("s1.flow", 2.0, True), ("s1.valve", "open", True)]
