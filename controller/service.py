@@ -47,6 +47,7 @@ async def _add_components(
     from controller.broker import local_broker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
+    from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
 
@@ -54,8 +55,9 @@ async def _add_components(
     var.mkdir(parents=True, exist_ok=True)
     controller.add(ModbusIntegration(controller))
     links = mqtt_links(controller.site)
+    exported = export_link(controller.site)
     broker = None
-    if any(link.host is None for link in links):
+    if any(link.host is None for link in links) or (exported and exported.host is None):
         broker = await stack.enter_async_context(local_broker())
         _LOGGER.info("Local MQTT broker for links without a host: %s", broker)
     for integration in mqtt_integrations(
@@ -65,6 +67,11 @@ async def _add_components(
         protocol=broker.protocol if broker else None,
     ):
         controller.add(integration)
+    export = mqtt_export(
+        controller, host=broker.host if broker else None, port=broker.port if broker else None
+    )
+    if export is not None:
+        controller.add(export)
     controller.add(Recorder.from_site(controller, data_dir=options.data_dir))
     audit = AuditLog(var / "audit.sqlite3", controller.clock, controller.bus)
     stack.callback(audit.close)

@@ -263,6 +263,7 @@ def _load_site(path: Path) -> LoadedSite:
     library = ProfileLibrary(profile_dirs)
     profiles = _check_devices(col, devices, links, buildings, library)
     _check_links(col, links)
+    _check_sinks(col, sinks, links, root.get("sinks"))
     _check_policies(col, policies, buildings, devices)
     col.template_summaries()
 
@@ -471,6 +472,23 @@ def _check_links(col: _Collector, links: dict[str, _Entry[Any]]) -> None:
                 "port",
                 f"{link.host}:{link.port} is already the endpoint of link {owner!r}",
             )
+
+
+def _check_sinks(
+    col: _Collector, sinks: Sinks | None, links: dict[str, _Entry[Any]], raw: Any
+) -> None:
+    """The MQTT export names an MQTT link."""
+    if sinks is None or sinks.mqtt is None:
+        return
+    link_id = sinks.mqtt.link
+    raw_mqtt = raw.get("mqtt") if isinstance(raw, dict) else None
+    where = col.position(raw_mqtt, "link")
+    entry = links.get(link_id)
+    if entry is None:
+        col.add(where, ["sinks", "mqtt", "link"], f"unknown link {link_id!r}")
+    elif entry.item.type != "mqtt":
+        message = f"link {link_id!r} is a {entry.item.type} link, not an MQTT broker"
+        col.add(where, ["sinks", "mqtt", "link"], message)
 
 
 def _check_policies(

@@ -419,9 +419,30 @@ class HistorySink(StrictModel):
     )
 
 
+def _topic_prefix(value: str) -> str:
+    if not value or value.startswith("/") or value.endswith("/"):
+        raise ValueError("a topic prefix is not empty and neither starts nor ends with '/'")
+    if any(c in value for c in "+#\0"):
+        raise ValueError("a topic prefix cannot hold the wildcards '+' or '#'")
+    return value
+
+
+class MqttExportSink(StrictModel):
+    """Mirror entity states to an MQTT broker, with Home Assistant discovery."""
+
+    link: Slug = Field(description="The MQTT link (its broker and credentials) to publish on.")
+    prefix: Annotated[str, AfterValidator(_topic_prefix)] = Field(
+        default="sanjie", description="States go to <prefix>/<entity id>/state (retained)."
+    )
+    discovery: bool = Field(
+        default=True, description="Publish Home Assistant discovery configs under homeassistant/."
+    )
+
+
 class Sinks(StrictModel):
     influxdb: Annotated[InfluxV1Sink | InfluxV2Sink, Field(discriminator="type")] | None = None
     history: HistorySink = HistorySink()
+    mqtt: MqttExportSink | None = None
 
 
 class DateSpan(StrictModel):

@@ -18,12 +18,16 @@ from typing import Any
 import aiomqtt
 
 from controller.app import Controller
+from controller.config import LoadedSite
 from controller.config.profile import DataType, DeviceClass, StateClass
+from controller.config.site import MqttLink
 from controller.core import AvailabilityChanged, BusClosed, Entity, StateChanged
 from controller.core.events import Value
 from drivers.mqtt import BrokerSpec
 
-__all__ = ["MqttExport", "discovery_config", "state_payload"]
+from .mqtt import broker_spec
+
+__all__ = ["MqttExport", "discovery_config", "export_link", "mqtt_export", "state_payload"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -204,3 +208,33 @@ class MqttExport:
         elif isinstance(event, AvailabilityChanged):
             topic = f"{self.prefix}/{event.device_id}/availability"
             await self._publish(client, topic, "online" if event.available else "offline")
+
+
+def export_link(site: LoadedSite) -> MqttLink | None:
+    """The MQTT link ``sinks.mqtt`` publishes on, or None when the site exports nothing."""
+    sink = site.sinks.mqtt
+    if sink is None:
+        return None
+    link = site.links[sink.link]
+    if not isinstance(link, MqttLink):  # the loader already refuses this
+        raise TypeError(f"sinks.mqtt.link {sink.link!r} is not an MQTT link")
+    return link
+
+
+def mqtt_export(
+    controller: Controller, *, host: str | None = None, port: int | None = None
+) -> MqttExport | None:
+    """The export component the site's ``sinks.mqtt`` asks for (None without one).
+
+    ``host``/``port`` serve a link without a host: the local broker the service started.
+    """
+    site = controller.site
+    link = export_link(site)
+    if link is None:
+        return None
+    assert site.sinks.mqtt is not None
+    local = link.host is None
+    broker = broker_spec(site, link, host if local else None, port if local else None)
+    return MqttExport(
+        controller, broker, prefix=site.sinks.mqtt.prefix, discovery=site.sinks.mqtt.discovery
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from controller.config.paths import builtin_dir
-from tests.config.conftest import Writer
+from tests.config.conftest import SITE_HEAD, Writer
 from tests.config.sites import issues_of, loads
 
 SiteWith = Callable[[str], Path]
@@ -221,3 +221,23 @@ def test_loading_pauses_the_garbage_collector_only_while_it_builds(site_with: Si
         assert not gc.isenabled(), "a caller's choice is left alone"
     finally:
         gc.enable()
+
+
+def test_mqtt_export_sink_names_an_mqtt_link(write_files: Writer) -> None:
+    def site(sink: str) -> Path:
+        text = SITE_HEAD + "sinks:\n  mqtt: " + sink + "\n"  # the sink is on line 14
+        return write_files(**{"site.yaml": text}) / "site.yaml"
+
+    loaded = loads(site("{link: mqtt, prefix: campus/sanjie}"))
+    assert loaded.sinks.mqtt is not None
+    assert (loaded.sinks.mqtt.prefix, loaded.sinks.mqtt.discovery) == ("campus/sanjie", True)
+    path = site("{link: gw-1}")
+    assert issues_of(path) == [
+        f"{path}:14:16 sinks.mqtt.link: link 'gw-1' is a rtu_over_tcp link, not an MQTT broker"
+    ]
+    path = site("{link: broker-9}")
+    assert issues_of(path) == [f"{path}:14:16 sinks.mqtt.link: unknown link 'broker-9'"]
+    path = site("{link: mqtt, prefix: a/#}")
+    (issue,) = issues_of(path)
+    assert issue.startswith(f"{path}:14:30 sinks.mqtt.prefix: ")
+    assert issue.endswith("cannot hold the wildcards '+' or '#'")
