@@ -8,8 +8,8 @@ Handlers are ``async``: they read live controller state, which belongs to the ev
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request

@@ -120,8 +120,7 @@ def devices_from_templates(building: Building, rooms: list[Room]) -> Iterator[Ex
     place: dict[int, int] = {}
     # Building-wide numbering follows floors, then layout order, whatever order rooms are listed.
     in_building = {
-        id(room): n
-        for n, room in enumerate(sorted(rooms, key=lambda r: r.floor), start=1)
+        id(room): n for n, room in enumerate(sorted(rooms, key=lambda r: r.floor), start=1)
     }
     for room in rooms:
         index = place[room.floor] = place.get(room.floor, 0) + 1
