@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _STORE_MODULES = (
+    "controller.accounts.store",
     "controller.audit",
     "controller.policies.store",
     "controller.recorder.history",
