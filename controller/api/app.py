@@ -18,8 +18,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from controller import __version__
+from controller.accounts import AccountStore
 from controller.app import Controller
 from controller.core import Entity
+from controller.web import LiveHub, web_routes
 
 from .deps import Actor
 from .history import history_routes
@@ -33,6 +35,7 @@ from .schemas import (
     SiteOut,
     StateOut,
 )
+from .session import session_routes
 
 __all__ = ["STATIC_DIR", "create_api"]
 
@@ -199,8 +202,14 @@ def _state_out(ctrl: Controller, entity_id: str) -> StateOut:
     )
 
 
-def create_api(ctrl: Controller) -> FastAPI:
-    """The FastAPI application for one running controller."""
+def create_api(
+    ctrl: Controller, *, accounts: AccountStore | None = None, live: LiveHub | None = None
+) -> FastAPI:
+    """The FastAPI application for one running controller.
+
+    With ``accounts`` it also serves sign-in and the staff web app (``live`` pushes its
+    values).
+    """
     api = FastAPI(
         title="sanjie 三节",
         version=__version__,
@@ -215,6 +224,10 @@ def create_api(ctrl: Controller) -> FastAPI:
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
     api.state.controller = ctrl
+    if accounts is not None:
+        api.state.accounts = accounts
+        api.include_router(session_routes(accounts))
+        api.include_router(web_routes(ctrl, accounts, live))
 
     @api.middleware("http")
     async def _no_store(request: Request, call_next: Any) -> Any:

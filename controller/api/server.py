@@ -10,7 +10,9 @@ from typing import Any
 
 import uvicorn
 
+from controller.accounts import AccountStore
 from controller.app import Controller
+from controller.web import LiveHub
 
 from .app import create_api
 
@@ -32,11 +34,19 @@ class ApiServer:
 
     name = "api"
 
-    def __init__(self, ctrl: Controller, host: str = "127.0.0.1", port: int = 8123) -> None:
+    def __init__(
+        self,
+        ctrl: Controller,
+        host: str = "127.0.0.1",
+        port: int = 8123,
+        *,
+        accounts: AccountStore | None = None,
+        live: LiveHub | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         config = uvicorn.Config(
-            create_api(ctrl),
+            create_api(ctrl, accounts=accounts, live=live),
             host=host,
             port=port,
             log_level="warning",
