@@ -28,14 +28,13 @@ from .errors import (
 from .link import LinkState, ModbusLink, Priority
 from .plan import PlanCache, ReadBlock, plan_reads
 from .poller import BusPoller, Clock, DeviceStatus, PollListener
-from .spec import DataType, DeviceSpec, LinkSpec, PointSpec, Table, Transport, WordOrder
+from .spec import DeviceSpec, LinkSpec, PointSpec, Transport
 
 __all__ = [
     "BusClosed",
     "BusCounters",
     "BusPoller",
     "Clock",
-    "DataType",
     "DeviceSpec",
     "DeviceStatus",
     "LinkSpec",
@@ -52,10 +51,8 @@ __all__ = [
     "Priority",
     "ReadBlock",
     "Reading",
-    "Table",
     "Transport",
     "Value",
-    "WordOrder",
     "WriteNotConfirmed",
     "WriteRefused",
     "compile_block",

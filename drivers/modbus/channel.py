@@ -35,8 +35,10 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersRequest,
 )
 
+from wire.modbus import Table
+
 from .errors import MalformedReply, ModbusConnectionError, ModbusError, ModbusTimeout
-from .spec import LinkSpec, Table, Transport
+from .spec import LinkSpec, Transport
 
 __all__ = ["Channel", "SerialChannel", "SocketChannel", "make_channel", "read_request"]
 

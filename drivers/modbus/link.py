@@ -25,6 +25,8 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
+from wire.modbus import Table
+
 from .channel import make_channel
 from .counters import BusCounters
 from .errors import (
@@ -35,7 +37,7 @@ from .errors import (
     ModbusExceptionReply,
     ModbusTimeout,
 )
-from .spec import LinkSpec, Table
+from .spec import LinkSpec
 
 __all__ = ["LinkState", "ModbusLink", "Priority"]
 
