@@ -16,7 +16,7 @@ from .decode import (
     words_to_bytes,
 )
 from .errors import (
-    BusClosed,
+    LinkClosed,
     MalformedReply,
     ModbusConnectionError,
     ModbusError,
@@ -31,12 +31,12 @@ from .poller import BusPoller, Clock, DeviceStatus, PollListener
 from .spec import DeviceSpec, LinkSpec, PointSpec, Transport
 
 __all__ = [
-    "BusClosed",
     "BusCounters",
     "BusPoller",
     "Clock",
     "DeviceSpec",
     "DeviceStatus",
+    "LinkClosed",
     "LinkSpec",
     "LinkState",
     "MalformedReply",

@@ -30,7 +30,7 @@ from wire.modbus import Table
 from .channel import make_channel
 from .counters import BusCounters
 from .errors import (
-    BusClosed,
+    LinkClosed,
     MalformedReply,
     ModbusConnectionError,
     ModbusError,
@@ -228,7 +228,7 @@ class ModbusLink:
             if wait > 0:
                 await asyncio.sleep(wait)
             if not self.connected:
-                raise self._count(BusClosed("connection lost while queued", link=self.link_id))
+                raise self._count(LinkClosed("connection lost while queued", link=self.link_id))
             started = time.monotonic()
             quiet = self.spec.inter_frame_gap
             try:
