@@ -1,7 +1,8 @@
-"""Load a site file and its profiles, validate everything, and cross-check references.
+"""Load a site file and its profiles, validate everything, and run the cross-checks.
 
 Every problem is collected and reported at once (``ConfigError.issues``), each with file,
-line, column and field path. Valid items survive a bad neighbour so cross-checks still run.
+line, column and field path. Valid items survive a bad neighbour (``collect``) so the
+cross-checks between sections (``checks``) still run.
 Devices made by a building's templates are checked like written ones; their problems point at
 the template and name the device.
 """
