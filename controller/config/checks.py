@@ -146,7 +146,7 @@ def check_links(col: Collector, links: dict[str, Entry[AnyLink]]) -> None:
     for link_id, entry in links.items():
         link = entry.item
         if not isinstance(link, ModbusTcpLink | RtuOverTcpLink):
-            continue  # a serial port is no shared endpoint, an MQTT broker may be
+            continue  # a serial port has no host and port; MQTT links may share a broker
         owner = endpoints.setdefault((link.host, link.port), link_id)
         if owner != link_id:
             col.from_origin(
