@@ -19,6 +19,7 @@ from typing import Any
 from controller.core.bus import BusClosed, EventBus, Overflow
 from controller.core.clock import Clock
 from controller.core.events import AlarmRaised, CommandCompleted, Event
+from controller.schema_version import declare, migrate
 
 __all__ = ["AuditEntry", "AuditLog"]
 
@@ -43,6 +44,7 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+_MIGRATIONS = declare("audit", [_SCHEMA])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ class AuditLog:
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, self.path, _MIGRATIONS)
         self.clock = clock
         self.bus = bus
         self.recorded = 0

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from controller import cli_accounts, cli_backup, cli_commission
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
@@ -399,6 +400,32 @@ def run(
     except OSError as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        from controller import __version__
+
+        console.print(f"sanjie {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    *,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """sanjie 三节: metering and savings controller for campus dorms and canteens."""
+
+
+cli_commission.register(app)
+cli_backup.register(app)
+cli_accounts.register(app)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ async def _add_components(
 ) -> None:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.backup import hold_lock
     from controller.broker import local_broker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
@@ -52,7 +53,7 @@ async def _add_components(
     from controller.recorder import Recorder
 
     var = state_dir(options.data_dir)
-    var.mkdir(parents=True, exist_ok=True)
+    stack.enter_context(hold_lock(var))  # `sanjie restore` refuses to run under us
     controller.add(ModbusIntegration(controller))
     links = mqtt_links(controller.site)
     exported = export_link(controller.site)

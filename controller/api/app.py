@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
 from controller import __version__
 from controller.app import Controller
@@ -31,7 +34,9 @@ from .schemas import (
     StateOut,
 )
 
-__all__ = ["create_api"]
+__all__ = ["STATIC_DIR", "create_api"]
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
@@ -200,7 +205,12 @@ def create_api(ctrl: Controller) -> FastAPI:
         title="sanjie 三节",
         version=__version__,
         description="Campus metering and savings controller API. Names default to Chinese.",
+        # FastAPI's own /docs and /redoc load their scripts from a CDN, which a campus intranet
+        # (or any network inside mainland China that blocks it) does not reach: serve our own.
+        docs_url=None,
+        redoc_url=None,
     )
+    _mount_docs(api)
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
@@ -213,3 +223,18 @@ def create_api(ctrl: Controller) -> FastAPI:
         return response
 
     return api
+
+
+def _mount_docs(api: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the assets vendored in the package (no CDN)."""
+    api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="sanjie 三节 API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )

@@ -218,11 +218,14 @@ class RoomDeviceTemplate(DeviceTemplate):
 
     ``unit_id_start`` numbers the rooms of each floor: the first room on a floor gets it, the
     next one ``unit_id_start + 1``, and so on, which matches one RS-485 bus per floor.
+    ``unit_ids_per: building`` numbers the rooms across the whole building instead (floor by
+    floor, in layout order), for a building wired as one bus behind one gateway.
     """
 
     PLACEHOLDERS: ClassVar[dict[str, object]] = ROOM_PLACEHOLDERS
 
     unit_id_start: UnitId | None = None
+    unit_ids_per: Literal["floor", "building"] = "floor"
 
     @model_validator(mode="after")
     def _one_unit_id(self) -> RoomDeviceTemplate:
@@ -288,7 +291,19 @@ class _LinkBase(StrictModel):
     timeout: Seconds = 1.0
 
 
-class ModbusTcpLink(_LinkBase):
+class _PolledBus(_LinkBase):
+    """A bus the controller polls device by device.
+
+    A device that misses ``offline_after`` polls in a row is marked unavailable; it is then
+    retried at its scan interval × 2^k, at most every ``recovery_backoff_max`` seconds, so a
+    dead meter costs the bus at most one timeout per period while the others keep their cycle.
+    """
+
+    offline_after: Annotated[int, Field(ge=1, le=100)] = 3
+    recovery_backoff_max: Seconds = 300.0
+
+
+class ModbusTcpLink(_PolledBus):
     """A Modbus TCP gateway or device (MBAP framing)."""
 
     type: Literal["modbus_tcp"]
@@ -297,7 +312,7 @@ class ModbusTcpLink(_LinkBase):
     inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.0
 
 
-class RtuOverTcpLink(_LinkBase):
+class RtuOverTcpLink(_PolledBus):
     """A transparent RS-485-to-Ethernet gateway: RTU frames with CRC inside TCP."""
 
     type: Literal["rtu_over_tcp"]
@@ -307,7 +322,7 @@ class RtuOverTcpLink(_LinkBase):
     inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.005
 
 
-class SerialLink(_LinkBase):
+class SerialLink(_PolledBus):
     """An RS-485 port on the controller itself (USB adapter)."""
 
     type: Literal["serial"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.events import Value
+from controller.schema_version import SchemaTooNew, declare, migrate
 
 from .errors import QueryError, RecorderError
 from .lineproto import CONSUMPTION_MEASUREMENT, SeriesKey, to_ms
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS meter_events (
 );
 CREATE INDEX IF NOT EXISTS meter_events_ts ON meter_events (ts);
 """
+_MIGRATIONS = declare("history", [_SCHEMA])
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +114,8 @@ class History:
         self.readings_retention = readings_retention_days * DAY
         self._db = connect(self.path, "history")
         try:
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as err:
+            migrate(self._db, self.path, _MIGRATIONS)
+        except (sqlite3.Error, SchemaTooNew) as err:
             raise RecorderError(f"cannot use the history {self.path}: {err}") from err
         self._series: dict[str, int] = {
             key: sid for sid, key in self._db.execute("SELECT id, key FROM series")
