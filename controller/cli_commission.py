@@ -20,7 +20,8 @@ from controller.commission import BusUnreachable, ProbedPoint, adhoc_link, probe
 from controller.config import ConfigError, LoadedSite, Profile, ProfileLibrary, load_site
 from controller.config.site import ModbusTcpLink, RtuOverTcpLink, SerialLink
 from controller.integrations.modbus import link_spec
-from drivers.modbus import LinkSpec, Table
+from drivers.modbus import LinkSpec
+from wire.modbus import Table
 
 __all__ = ["register"]
 

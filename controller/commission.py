@@ -22,10 +22,10 @@ from drivers.modbus import (
     ModbusExceptionReply,
     ModbusLink,
     ModbusTimeout,
-    Table,
     Transport,
     plan_reads,
 )
+from wire.modbus import Table
 
 __all__ = [
     "BusUnreachable",

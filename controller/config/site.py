@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from .common import DottedId, I18nName, Slug, StrictModel
 
 __all__ = [
+    "AnyLink",
     "Area",
     "Building",
     "BuildingKind",
@@ -357,9 +358,10 @@ class MqttLink(_LinkBase):
         return str(value) if isinstance(value, int | float) else value
 
 
-Link = Annotated[
-    ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink, Field(discriminator="type")
-]
+AnyLink = ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink
+"""A validated link of any type."""
+Link = Annotated[AnyLink, Field(discriminator="type")]
+"""A link as written in a site file: ``type`` selects the model."""
 
 MODBUS_LINK_TYPES = ("modbus_tcp", "rtu_over_tcp", "serial")
 

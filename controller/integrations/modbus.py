@@ -20,7 +20,6 @@ from controller.core.commands import CommandError
 from controller.core.events import Value
 from drivers.modbus import (
     BusPoller,
-    DataType,
     DeviceSpec,
     LinkSpec,
     ModbusError,
@@ -28,9 +27,7 @@ from drivers.modbus import (
     PlanCache,
     PointSpec,
     Reading,
-    Table,
     Transport,
-    WordOrder,
 )
 
 __all__ = [
@@ -102,10 +99,10 @@ def point_spec(point: Point) -> PointSpec:
         labels = {int(raw): word for raw, word in point.values.items()}
     return PointSpec(
         key=point.key,
-        table=Table(addr.table.value),
+        table=addr.table,
         address=addr.address,
-        dtype=DataType(addr.type.value),
-        order=WordOrder(addr.order.value),
+        dtype=addr.type,
+        order=addr.order,
         scale=addr.scale,
         offset=addr.offset,
         bit=addr.bit,

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from controller.app import Controller
 from controller.audit import AuditLog
 from controller.calendar import SiteCalendar
+from controller.config.policies import PolicyConfig, Scope, policy_adapter
 from controller.core.bus import BusClosed, Overflow, Subscription
 from controller.core.entity import Entity
 from controller.core.events import (
@@ -39,7 +40,6 @@ from controller.scheduler import CronTrigger, DateTrigger, Scheduler, every
 
 from .alarms import ActiveAlarm
 from .base import Policy
-from .config import PolicyConfig, Scope, policy_adapter
 from .core import EngineCore
 from .dryrun import DryRunReport, HistoryReader, dry_run_history, dry_run_now
 from .model import PlannedCommand
