@@ -89,6 +89,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "forbidden": ("无权查看", "Not allowed"),
     "back": ("返回", "Back"),
     "occupants": ("入住人数", "Occupants"),
+    "beds": ("床位", "beds"),
     "kwh": ("千瓦时", "kWh"),
     "m3": ("立方米", "m³"),
     "power_now": ("当前功率", "Power now"),

@@ -59,6 +59,7 @@ class LiveHub:
         self._dirty: set[LiveClient] = set()
         self.events = 0
         self.pushed = 0
+        self._closed = False
 
     # -- clients --------------------------------------------------------------------------
     def connect(self, entities: Iterable[str]) -> LiveClient:
@@ -97,17 +98,26 @@ class LiveHub:
                 }
         return out
 
-    async def stream(self, client: LiveClient) -> AsyncIterator[bytes]:
-        """The client's updates, one JSON object per push, until it disconnects."""
+    async def stream(self, client: LiveClient, *, keepalive: float = 15.0) -> AsyncIterator[bytes]:
+        """The client's updates as server-sent events, until it disconnects or the hub stops.
+
+        A comment line every ``keepalive`` seconds keeps proxies from closing a quiet stream.
+        """
         try:
-            while True:
-                await client.wake.wait()
+            yield b"retry: 3000\n\n"
+            while not self._closed:
+                try:
+                    async with asyncio.timeout(keepalive):
+                        await client.wake.wait()
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
                 client.wake.clear()
                 if client.pending:
                     batch, client.pending = client.pending, {}
                     client.sent += 1
                     self.pushed += 1
-                    yield orjson.dumps(batch)
+                    yield b"event: values\ndata: " + orjson.dumps(batch) + b"\n\n"
         finally:
             self.disconnect(client)
 
@@ -119,12 +129,17 @@ class LiveHub:
             maxsize=50_000,
             overflow=Overflow.DROP_OLDEST,
         )
+        self._closed = False
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._flush_loop(), name="web-live-flush")
                 group.create_task(self._consume(sub), name="web-live-consume")
         finally:
             sub.close()
+            # End every open stream, so the web server can stop without waiting for browsers.
+            self._closed = True
+            for client in list(self._clients):
+                client.wake.set()
 
     async def _consume(self, sub: Subscription) -> None:
         while True:

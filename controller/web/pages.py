@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sse_starlette.sse import EventSourceResponse
 
 from controller import __version__
 from controller.accounts import AccountStore, BadCredentials, LockedOut
@@ -212,12 +211,11 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
                 raise HTTPException(403, f"{entity_id} is outside your buildings")
             allowed.append(entity_id)
         client = live.connect(allowed)
-
-        async def events() -> Any:
-            async for chunk in live.stream(client):
-                yield {"event": "values", "data": chunk.decode()}
-
-        return EventSourceResponse(events(), ping=15)
+        return StreamingResponse(
+            live.stream(client),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
 
 def _safe_next(target: str) -> str:

@@ -18,7 +18,7 @@ function fmtValue(v, unit) {
     return `${v.toFixed(digits)}${unit ? " " + unit : ""}`;
   }
   if (typeof v === "boolean") return v ? (LANG === "zh" ? "开" : "on") : (LANG === "zh" ? "关" : "off");
-  return String(v);
+  return (WORDS.states && WORDS.states[v]) || String(v);
 }
 
 document.querySelectorAll(".ts[data-ts]").forEach((el) => {
