@@ -114,7 +114,7 @@ async def _no_leaked_tasks() -> AsyncIterator[None]:
         await asyncio.sleep(0.05)
     for task in leaked:
         task.cancel()
-    pytest.fail(f"test leaked tasks: {sorted(t.get_name() + repr(t.get_coro()) for t in leaked)}")
+    pytest.fail(f"test leaked tasks: {sorted(t.get_name() for t in leaked)}")
 
 
 def pending_tasks() -> set[asyncio.Task[object]]:
