@@ -279,7 +279,9 @@ async def test_leak_closes_the_valve_until_released(
         rig.set("dorm-1.101.cold.flow", 0.0)
         rig.engine.staff.acknowledge(alarm.alarm.key, actor="staff:zhao")
         assert (
-            rig.engine.staff.release("dorm-1.101.cold", what="leak", actor="staff:zhao", reason="fixed")
+            rig.engine.staff.release(
+                "dorm-1.101.cold", what="leak", actor="staff:zhao", reason="fixed"
+            )
             == 1
         )
         await rig.advance(30, step=5)
