@@ -7,6 +7,7 @@ what the old one knew (memories, holds, overrides, alarms).
 
 A Python API for the web app as much as for the HTTP routes: every change takes the acting
 account (``actor``) and a ``reason`` explicitly, and raises only ``PolicyError``s.
+Call from the event loop's thread: the engine and its SQLite store belong to it.
 """
 
 from __future__ import annotations

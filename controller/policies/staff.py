@@ -5,6 +5,7 @@ the web app, billing (a paid top-up) and the alarm desk (an acknowledgement) cal
 methods directly. Each takes the acting account (``actor``, e.g. ``staff:li`` or
 ``billing:card``) explicitly, is stored where it must survive a restart, is audited, and
 raises only ``PolicyError``s (``NotFound``, ``Invalid``, ``Refused``) for a caller's mistake.
+Call from the event loop's thread: the engine and its SQLite store belong to it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.core import FakeClock
-from controller.policies.errors import Invalid, NotFound
+from controller.policies.errors import Invalid, NotFound, Refused
 
 from .conftest import at
 from .rig import running
@@ -289,3 +289,35 @@ async def test_leak_closes_the_valve_until_released(
         await rig.advance(31, step=5)
         assert rig.value(valve) == "open"
         assert rig.engine.views.active_alarms() == []
+
+
+async def test_top_ups_say_what_is_wrong_with_the_typed_errors(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    quota = {"id": "quota", "type": "quota", "resource": "electricity", "per_room": 10}
+    clock = FakeClock(at(2026, 3, 10, 12, 0))
+    async with running(site, [quota, AC_HOURS], store, clock, calendar) as rig:
+        staff, admin = rig.engine.staff, rig.engine.admin
+        with pytest.raises(Invalid) as bad_amount:
+            staff.top_up("quota", "dorm-1/101", 0, actor="billing:card", reason="paid")
+        assert bad_amount.value.field == "amount"
+        with pytest.raises(Invalid) as not_quota:
+            staff.top_up("ac-hours", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        assert not_quota.value.field == "policy_id"
+        with pytest.raises(NotFound) as no_room:
+            staff.top_up("quota", "dorm-9/999", 1, actor="billing:card", reason="paid")
+        assert (no_room.value.kind, no_room.value.key) == ("room", "dorm-9/999")
+        with pytest.raises(NotFound) as no_policy:
+            staff.top_up("nope", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        assert no_policy.value.kind == "policy"
+        admin.set_enabled("quota", False, actor="staff:li", reason="vacation")
+        with pytest.raises(Refused, match="disabled"):
+            staff.top_up("quota", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        admin.set_enabled("quota", True, actor="staff:li", reason="term starts")
+        balance = staff.top_up("quota", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        assert balance.topup == 1
+        (entry,) = rig.audit.query(action="quota.top_up")
+        assert entry.actor == "billing:card"
+        with pytest.raises(NotFound) as no_alarm:
+            staff.acknowledge("nope", actor="alarms:desk")
+        assert no_alarm.value.kind == "alarm"
