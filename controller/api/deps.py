@@ -44,7 +44,10 @@ def component(ctrl: Controller, kind: type[T]) -> T:
 
 @contextlib.contextmanager
 def translate_errors(what: str = "") -> Iterator[None]:
-    """Engine errors to HTTP: unknown ids → 404, invalid input → 422, with the reason."""
+    """Built-in errors to HTTP (the history routes): KeyError → 404, invalid input → 422.
+
+    The policy routes do not use this: they map only ``PolicyError``s (``errors.py``).
+    """
     try:
         yield
     except KeyError as err:

@@ -1,6 +1,8 @@
 """Routes for policies, overrides, quotas, alarms, lock-outs and valves (the policy engine).
 
 Every change names the acting user (``X-Sanjie-User``) and a reason, and is audited by the engine.
+The routes call the engine's Python API (``admin``, ``staff``, ``views``); its errors become
+404/422/409 and anything else a logged 500 (``errors.EngineErrorRoute``).
 Handlers are ``async`` on purpose: the engine and its SQLite store belong to the event loop's
 thread, and FastAPI would run plain functions in a worker thread.
 """
@@ -15,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from controller.app import Controller
 from controller.policies.engine import PolicyEngine
 
-from .deps import Actor, Reason, component, translate_errors
+from .deps import Actor, Reason, component
+from .errors import EngineErrorRoute
 
 __all__ = ["policy_routes"]
 
@@ -76,71 +79,63 @@ def _engine(ctrl: Controller) -> PolicyEngine:
 
 
 def policy_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["policies"])
+    router = APIRouter(prefix="/api", tags=["policies"], route_class=EngineErrorRoute)
 
     @router.get("/policies")
     async def list_policies() -> list[dict[str, Any]]:
-        return _engine(ctrl).policies()
+        return _engine(ctrl).admin.declared()
 
     @router.put("/policies/{policy_id}")
     async def put_policy(policy_id: str, body: PolicyChange, actor: Actor) -> dict[str, Any]:
         config = {**body.config, "id": policy_id}
-        with translate_errors("policy"):
-            saved = _engine(ctrl).upsert_policy(config, actor=actor, reason=body.reason)
+        saved = _engine(ctrl).admin.upsert(config, actor=actor, reason=body.reason)
         return {"id": saved.id, "type": saved.type, "enabled": saved.enabled}
 
     @router.delete("/policies/{policy_id}")
     async def delete_policy(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            _engine(ctrl).delete_policy(policy_id, actor=actor, reason=body.reason)
+        _engine(ctrl).admin.delete(policy_id, actor=actor, reason=body.reason)
         return {"id": policy_id, "deleted": True}
 
     @router.post("/policies/{policy_id}/enable")
     async def enable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            _engine(ctrl).set_enabled(policy_id, True, actor=actor, reason=body.reason)
+        _engine(ctrl).admin.set_enabled(policy_id, True, actor=actor, reason=body.reason)
         return {"id": policy_id, "enabled": True}
 
     @router.post("/policies/{policy_id}/disable")
     async def disable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            _engine(ctrl).set_enabled(policy_id, False, actor=actor, reason=body.reason)
+        _engine(ctrl).admin.set_enabled(policy_id, False, actor=actor, reason=body.reason)
         return {"id": policy_id, "enabled": False}
 
     @router.post("/policies/dry-run")
     async def dry_run(body: DryRunRequest) -> dict[str, Any]:
         """What a new or edited policy would do right now; nothing is sent."""
-        with translate_errors("policy"):
-            report = _engine(ctrl).dry_run(body.config)
-        return report.to_json()
+        return _engine(ctrl).views.dry_run(body.config).to_json()
 
     @router.get("/overrides")
     async def overrides() -> list[dict[str, Any]]:
-        return [o.to_json() for o in _engine(ctrl).overrides()]
+        return [o.to_json() for o in _engine(ctrl).views.overrides()]
 
     @router.post("/overrides", status_code=201)
     async def grant(body: OverrideRequest, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            override = _engine(ctrl).grant_override(
-                body.scope,
-                actor=actor,
-                reason=body.reason,
-                policy_id=body.policy_id,
-                until=body.until,
-                duration_s=body.duration_s,
-            )
+        override = _engine(ctrl).staff.grant_override(
+            body.scope,
+            actor=actor,
+            reason=body.reason,
+            policy_id=body.policy_id,
+            until=body.until,
+            duration_s=body.duration_s,
+        )
         return override.to_json()
 
     @router.delete("/overrides/{override_id}")
     async def end(override_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("override"):
-            override = _engine(ctrl).end_override(override_id, actor=actor, reason=body.reason)
-        return override.to_json()
+        staff = _engine(ctrl).staff
+        return staff.end_override(override_id, actor=actor, reason=body.reason).to_json()
 
     @router.get("/quotas")
     async def quotas(policy_id: str | None = None, room: str | None = None) -> list[dict[str, Any]]:
         """Quota balances this period (room ids are ``building/room``)."""
-        return [_fields(b) for b in _engine(ctrl).quota_balances(policy_id, room)]
+        return [_fields(b) for b in _engine(ctrl).views.quota_balances(policy_id, room)]
 
     @router.post("/quotas/{policy_id}/top-up")
     async def top_up(
@@ -149,41 +144,38 @@ def policy_routes(ctrl: Controller) -> APIRouter:
         actor: Actor,
         room: Annotated[str, Query(min_length=1, description="building/room")],
     ) -> dict[str, Any]:
-        with translate_errors("policy or room"):
-            balance = _engine(ctrl).top_up(
-                policy_id, room, body.amount, actor=actor, reason=body.reason
-            )
+        balance = _engine(ctrl).staff.top_up(
+            policy_id, room, body.amount, actor=actor, reason=body.reason
+        )
         return _fields(balance)
 
     @router.post("/releases")
     async def release(body: ReleaseRequest, actor: Actor) -> dict[str, Any]:
-        with translate_errors("target"):
-            count = _engine(ctrl).release(
-                body.target,
-                actor=actor,
-                reason=body.reason,
-                what=body.what,
-                policy_id=body.policy_id,
-            )
+        count = _engine(ctrl).staff.release(
+            body.target,
+            actor=actor,
+            reason=body.reason,
+            what=body.what,
+            policy_id=body.policy_id,
+        )
         return {"target": body.target, "released": count}
 
     @router.get("/alarms")
     async def alarms(
         history: bool = False, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
     ) -> list[dict[str, Any]]:
-        engine = _engine(ctrl)
-        found = engine.alarm_history(limit) if history else engine.active_alarms()[:limit]
+        views = _engine(ctrl).views
+        found = views.alarm_history(limit) if history else views.active_alarms()[:limit]
         return [a.to_json() for a in found]
 
     @router.post("/alarms/{alarm_key}/ack")
     async def ack(alarm_key: str, actor: Actor) -> dict[str, Any]:
-        with translate_errors("alarm"):
-            return _engine(ctrl).acknowledge(alarm_key, actor=actor).to_json()
+        return _engine(ctrl).staff.acknowledge(alarm_key, actor=actor).to_json()
 
     @router.get("/valves")
     async def valves(policy_id: str | None = None) -> list[dict[str, Any]]:
         """Today's presses and litres per press of each delayed-closing valve."""
-        return [_fields(v) for v in _engine(ctrl).valve_stats(policy_id)]
+        return [_fields(v) for v in _engine(ctrl).views.valve_stats(policy_id)]
 
     return router
 

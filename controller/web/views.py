@@ -128,7 +128,7 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
     engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
     if engine is None:
         return []
-    return [a.to_json() for a in engine.active_alarms()]
+    return [a.to_json() for a in engine.views.active_alarms()]
 
 
 def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:

@@ -134,7 +134,7 @@ async def test_policy_edit_is_validated_and_persisted(
         headers=USER,
     )
     assert good.status_code == 200, good.text
-    assert engine.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
+    assert engine.admin.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
     listed = {p["id"]: p for p in (await client.get("/api/policies")).json()}
     assert listed["ac-limits"]["source"] == "runtime"
 
