@@ -291,9 +291,7 @@ class _Builder:
     def _container(self, start: Any) -> LocatedDict | LocatedList:
         """A mapping or sequence, at most ``MAX_DEPTH`` levels deep."""
         if self._depth >= MAX_DEPTH:
-            raise YamlSourceError(
-                self._here(start), f"nested more than {MAX_DEPTH} levels deep"
-            )
+            raise YamlSourceError(self._here(start), f"nested more than {MAX_DEPTH} levels deep")
         self._depth += 1
         try:
             if type(start) is MappingStartEvent:

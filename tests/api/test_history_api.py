@@ -53,7 +53,7 @@ async def test_hourly_consumption_per_room(running: tuple[Controller, Recorder])
             },
         )
         assert reply.status_code == 200, reply.text
-        rows = reply.json()
+        rows = reply.json()["items"]
         assert [
             (r["period_start"][11:16], r["group"], round(r["consumption"], 6)) for r in rows
         ] == [

@@ -66,9 +66,7 @@ def secured_influx(tmp_path: Path) -> Iterator[InfluxServer]:
     except ServerError as err:
         pytest.fail(str(err), pytrace=False)
     try:
-        server.query(
-            f"CREATE USER sanjie WITH PASSWORD '{SECRETS['influx']}' WITH ALL PRIVILEGES"
-        )
+        server.query(f"CREATE USER sanjie WITH PASSWORD '{SECRETS['influx']}' WITH ALL PRIVILEGES")
         server.query("CREATE DATABASE secrets", auth=("sanjie", SECRETS["influx"]))
         yield server
     finally:

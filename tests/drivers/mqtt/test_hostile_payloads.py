@@ -55,8 +55,12 @@ def test_deeply_nested_json_is_counted_as_bad_json() -> None:
 
 _JSONISH = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["ts", "flow", "valve", "a", "b", "c"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["ts", "flow", "valve", "a", "b", "c"]), inner, max_size=4
+        )
+    ),
     max_leaves=12,
 )
 
