@@ -197,10 +197,9 @@ class InfluxServer(_Process):
         self, q: str, db: str | None = None, auth: tuple[str, str] | None = None
     ) -> dict[str, object]:
         """Run InfluxQL and return the decoded JSON answer."""
+        import base64
         import json
         import urllib.parse
-
-        import base64
 
         params = {"q": q, "epoch": "ns"}
         if db:

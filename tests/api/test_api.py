@@ -197,7 +197,7 @@ async def test_control_characters_in_the_acting_user_are_refused(
 ) -> None:
     """Issue 11 defect 5: the audited name cannot forge log or audit lines."""
     body = {"entity_id": "dorm-1.101.elec.relay", "value": False, "reason": "x"}
-    headers = [("X-Sanjie-User".encode(), user.encode("utf-8"))]
+    headers = [(b"X-Sanjie-User", user.encode("utf-8"))]
     transport = client._transport  # raw headers: httpx refuses some of these on its own
     request = httpx.Request("POST", "http://t/api/commands", json=body, headers=headers)
     reply = await transport.handle_async_request(request)
