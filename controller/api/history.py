@@ -16,7 +16,7 @@ from controller.app import Controller
 from controller.recorder import ConsumptionQuery, Period, Recorder, SwapRecordError
 
 from .deps import Actor, component, translate_errors
-from .errors import responses
+from .errors import ApiError, FieldError, responses
 from .paging import Page, Paging, paginate
 
 __all__ = ["history_routes"]
@@ -29,8 +29,8 @@ class MeterSwapRequest(BaseModel):
 
     entity_id: str = Field(min_length=1)
     at: dt.datetime = Field(description="When the swap happened (ISO 8601 with zone).")
-    old_final: float = Field(ge=0)
-    new_start: float = Field(ge=0)
+    old_final: float = Field(ge=0, allow_inf_nan=False, description="Old meter's last reading.")
+    new_start: float = Field(ge=0, allow_inf_nan=False, description="New meter's first reading.")
 
 
 def _filters(where: list[str]) -> dict[str, list[str]]:
@@ -98,7 +98,10 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 body.entity_id, body.at, body.old_final, body.new_start, actor=actor
             )
         except SwapRecordError as err:
-            raise HTTPException(409, str(err)) from err
+            if err.field is None:
+                raise HTTPException(409, str(err)) from err
+            problem = FieldError(loc=["body", err.field], msg=err.reason, type="out_of_bounds")
+            raise ApiError(422, str(err), [problem]) from err
         return {name: getattr(swap, name) for name in swap.__slots__}
 
     return router

@@ -20,6 +20,7 @@ from controller.recorder.stats import (
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 H = 1_767_225_600.0  # 2026-01-01 08:00 in Shanghai: an hour boundary
 E = "dorm-1.101.elec.energy"
+NOW = H + 7200  # the clock when staff enter swap records
 METER = CounterSpec(E, max_per_hour=10.0, modulus=2**32 * 0.01, quantum=0.01)
 
 
@@ -170,7 +171,7 @@ def test_out_of_order_and_duplicate_readings_are_ignored() -> None:
 def test_staff_swap_record_before_the_new_meter_reports_is_exact() -> None:
     eng = engine()
     feed(eng, (0, 200.0))
-    swap = eng.record_swap(E, H + 900, old_final=200.6, new_start=0.0, actor="wang")
+    swap = eng.record_swap(E, H + 900, old_final=200.6, new_start=0.0, actor="wang", now=NOW)
     assert swap.manual
     assert swap.actor == "wang"
     assert swap.counted == pytest.approx(0.6)
@@ -184,7 +185,7 @@ def test_late_staff_swap_record_corrects_the_open_hour() -> None:
     eng = engine()
     # new meter's first reading 3.0 is implausible from 0 in 10 min: held out at detection
     feed(eng, (0, 200.0), (600, 200.5), (1200, 3.0), (1800, 3.5))
-    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5)
+    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5, now=NOW)
     feed(eng, (3600, 4.5))
     out = eng.drain()
     # 0.5 + (200.8 − 200.5) + (3.0 − 2.5) + 0.5 + 1.0
@@ -197,7 +198,7 @@ def test_late_staff_swap_record_for_a_closed_hour_is_an_adjustment() -> None:
     feed(eng, (0, 200.0), (600, 200.5), (1200, 3.0), (1800, 3.5), (3600, 4.5))
     first = eng.drain()
     assert [(h.consumption, h.held_out) for h in first.hours] == [(2.0, 3.0)]
-    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5)
+    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5, now=NOW)
     out = eng.drain()
     assert out.adjustments == [Adjustment(E, H, pytest.approx(0.8), -3.0)]  # type: ignore[arg-type]
 
@@ -206,11 +207,11 @@ def test_swap_records_that_do_not_fit_are_refused() -> None:
     eng = engine()
     feed(eng, (0, 200.0), (600, 201.0))
     with pytest.raises(SwapRecordError, match="no counter reset"):
-        eng.record_swap(E, H + 300, old_final=200.5, new_start=0.0)
+        eng.record_swap(E, H + 300, old_final=200.5, new_start=0.0, now=NOW)
     with pytest.raises(SwapRecordError, match="below its last reading"):
-        eng.record_swap(E, H + 900, old_final=150.0, new_start=0.0)
+        eng.record_swap(E, H + 900, old_final=150.0, new_start=0.0, now=NOW)
     with pytest.raises(SwapRecordError, match="not a cumulative point"):
-        eng.record_swap("nope.energy", H, old_final=1.0, new_start=0.0)
+        eng.record_swap("nope.energy", H, old_final=1.0, new_start=0.0, now=NOW)
 
 
 def test_state_survives_export_and_restore() -> None:
