@@ -13,14 +13,14 @@ import dataclasses
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from controller import __version__
 from controller.app import Controller
 from controller.core import Entity
 
-from .deps import Actor
+from .deps import Actor, known_query
 from .errors import ApiError, install_error_handlers, responses
 from .history import history_routes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
@@ -218,6 +218,7 @@ def create_api(
         version=__version__,
         description="Campus metering and savings controller API. Names default to Chinese.",
         responses=responses(413, 422, 500, 504),
+        dependencies=[Depends(known_query)],
     )
     install_error_handlers(api)
     api.include_router(_routes(ctrl))
