@@ -21,7 +21,7 @@ from controller.app import Controller
 from controller.core import Entity
 
 from .deps import Actor, known_query
-from .errors import ApiError, install_error_handlers, responses
+from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
 from .metrics import render_metrics
@@ -38,6 +38,9 @@ from .schemas import (
 from .writes import check_write
 
 __all__ = ["create_api"]
+
+COMMON_ERRORS = (413, 422, 500, 504)
+"""Statuses any route can answer: body too large, bad query, a bug, no answer in time."""
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
@@ -99,7 +102,9 @@ def _routes(ctrl: Controller) -> APIRouter:
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
 
-    @router.get("/metrics", response_class=PlainTextResponse)
+    @router.get(
+        "/metrics", response_class=PlainTextResponse, responses=json_responses(*COMMON_ERRORS)
+    )
     async def metrics() -> str:
         """Prometheus text format of every component's figures and the bus queues."""
         bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
@@ -217,7 +222,7 @@ def create_api(
         title="sanjie 三节",
         version=__version__,
         description="Campus metering and savings controller API. Names default to Chinese.",
-        responses=responses(413, 422, 500, 504),
+        responses=responses(*COMMON_ERRORS),
         dependencies=[Depends(known_query)],
     )
     install_error_handlers(api)

@@ -24,6 +24,7 @@ __all__ = [
     "FieldError",
     "error_response",
     "install_error_handlers",
+    "json_responses",
     "responses",
 ]
 
@@ -73,6 +74,16 @@ class ApiError(HTTPException):
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, all with ``ErrorBody``."""
     return {s: {"model": ErrorBody, "description": DESCRIPTIONS[s]} for s in statuses}
+
+
+def json_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The same for a route whose success is not JSON (FastAPI would document its errors in
+    the route's media type); ``ErrorBody`` must be in the document through other routes."""
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        s: {"description": DESCRIPTIONS[s], "content": {"application/json": {"schema": schema}}}
+        for s in statuses
+    }
 
 
 def error_response(

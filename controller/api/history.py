@@ -93,6 +93,8 @@ def history_routes(ctrl: Controller) -> APIRouter:
         if not entity.is_cumulative:
             raise HTTPException(422, f"{body.entity_id} is not a cumulative meter reading")
         recorder = component(ctrl, Recorder)
+        if not recorder.running:
+            raise HTTPException(503, "the recorder is not running")
         try:
             swap = await recorder.record_meter_swap(
                 body.entity_id, body.at, body.old_final, body.new_start, actor=actor

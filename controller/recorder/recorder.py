@@ -444,6 +444,11 @@ class Recorder:
         return swap
 
     @property
+    def running(self) -> bool:
+        """Whether the files are open and the pipeline takes readings and records."""
+        return self._running
+
+    @property
     def consumption(self) -> HistoryConsumption:
         """The consumption query over the embedded history (which always has the hours)."""
         if self._storage is None or self._db is None or not self._running:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -262,3 +263,36 @@ async def test_metrics_in_prometheus_text(
     assert 'sanjie_bus_subscribers_depth{key="recorder"} 1.0' in text
     assert "sanjie_bus_published 1.0" in text
     assert "sanjie_devices_unavailable 0.0" in text
+
+
+class _Silent:
+    """A device that never confirms (and never fails)."""
+
+    async def write(self, device_id: str, point_key: str, value: Value) -> Value:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_handler_that_does_not_answer_is_cut_off_with_504(controller: Controller) -> None:
+    """Issue 11 defect 8: every handler answers within a bounded time."""
+    controller.commands.register("dorm-1.101.elec", _Silent())
+    transport = httpx.ASGITransport(app=create_api(controller, timeout=0.2))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        reply = await c.post(
+            "/api/commands",
+            json={"entity_id": "dorm-1.101.elec.relay", "value": False, "reason": "x"},
+            headers={"X-Sanjie-User": "t"},
+        )
+    assert reply.status_code == 504
+    assert "no answer within 0.2 s" in reply.json()["detail"]
+
+
+async def test_every_documented_error_uses_the_one_error_body(controller: Controller) -> None:
+    spec = create_api(controller).openapi()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorBody"), (method, path, status)
