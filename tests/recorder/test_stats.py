@@ -10,6 +10,7 @@ from controller.config.profile import Point
 from controller.recorder.counters import CounterSpec
 from controller.recorder.errors import SwapRecordError
 from controller.recorder.stats import (
+    MAX_BACKFILL_HOURS,
     Adjustment,
     AnomalyKind,
     HourStat,
@@ -260,3 +261,44 @@ def test_hour_stat_values_are_plain_decimals() -> None:
     feed(eng, (0, 0.1), (3600, 0.3))
     [stat] = eng.drain().hours
     assert stat == HourStat(E, H, 0.2, 0.0)
+
+
+def test_swap_records_are_bounded_before_anything_changes() -> None:
+    """Issue 11 defect 1: a staff record cannot create unbounded history."""
+    eng = engine()
+    feed(eng, (0, 200.0))
+    eng.drain()
+    cases = [
+        ({"at": NOW + 3600}, "future"),
+        ({"at": H - 60}, "first reading"),
+        ({"old_final": float("nan")}, "finite"),
+        ({"new_start": -1.0}, "non-negative"),
+        ({"old_final": 2**32 * 0.01}, "register's range"),
+        ({"old_final": 200.0 + 10.0 * 0.25 + 1.0}, "plausible"),  # 10 kWh/h for 15 min
+    ]
+    for change, needle in cases:
+        record = {"at": H + 900, "old_final": 200.6, "new_start": 0.0, **change}
+        with pytest.raises(SwapRecordError, match=needle) as info:
+            eng.record_swap(E, actor="x", now=NOW, **record)  # type: ignore[arg-type]
+        assert info.value.field in {"at", "old_final", "new_start"}
+    assert not eng.drain()
+    assert eng.open_hours() == {E: H}
+
+
+def test_a_swap_long_after_the_last_reading_fills_a_bounded_number_of_hours() -> None:
+    eng = engine(CounterSpec(E, modulus=2**32 * 0.01, quantum=0.01))  # no max_per_hour
+    feed(eng, (0, 200.0))
+    far = H + (MAX_BACKFILL_HOURS + 1) * 3600
+    with pytest.raises(SwapRecordError, match="at most"):
+        eng.record_swap(E, far, old_final=250.0, new_start=0.0, now=far)
+    near = H + 48 * 3600
+    eng.record_swap(E, near, old_final=250.0, new_start=0.0, now=near)
+    assert len(eng.drain().hours) == 48
+
+
+def test_a_late_record_implying_implausible_consumption_is_refused() -> None:
+    eng = engine()
+    feed(eng, (0, 200.0), (600, 200.5), (1200, 3.0), (1800, 3.5))
+    with pytest.raises(SwapRecordError, match="plausible") as info:
+        eng.record_swap(E, H + 900, old_final=260.0, new_start=0.0, now=NOW)
+    assert info.value.field == "old_final"
