@@ -18,9 +18,13 @@ from controller.app import Controller
 from controller.policies.engine import PolicyEngine
 
 from .deps import Actor, Reason, component
-from .errors import EngineErrorRoute
+from .errors import EngineErrorRoute, responses
+from .paging import Page, Paging, paginate
 
-__all__ = ["policy_routes"]
+__all__ = ["HISTORY_DEPTH", "policy_routes"]
+
+HISTORY_DEPTH = 10_000
+"""Alarm-log entries the history list pages through (the newest first)."""
 
 
 class PolicyChange(BaseModel):
@@ -79,43 +83,45 @@ def _engine(ctrl: Controller) -> PolicyEngine:
 
 
 def policy_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["policies"], route_class=EngineErrorRoute)
+    router = APIRouter(
+        prefix="/api", tags=["policies"], route_class=EngineErrorRoute, responses=responses(503)
+    )
 
     @router.get("/policies")
-    async def list_policies() -> list[dict[str, Any]]:
-        return _engine(ctrl).admin.declared()
+    async def list_policies(paging: Paging) -> Page[dict[str, Any]]:
+        return paginate(_engine(ctrl).admin.declared(), paging, _same)
 
-    @router.put("/policies/{policy_id}")
+    @router.put("/policies/{policy_id}", responses=responses(404))
     async def put_policy(policy_id: str, body: PolicyChange, actor: Actor) -> dict[str, Any]:
         config = {**body.config, "id": policy_id}
         saved = _engine(ctrl).admin.upsert(config, actor=actor, reason=body.reason)
         return {"id": saved.id, "type": saved.type, "enabled": saved.enabled}
 
-    @router.delete("/policies/{policy_id}")
+    @router.delete("/policies/{policy_id}", responses=responses(404))
     async def delete_policy(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
         _engine(ctrl).admin.delete(policy_id, actor=actor, reason=body.reason)
         return {"id": policy_id, "deleted": True}
 
-    @router.post("/policies/{policy_id}/enable")
+    @router.post("/policies/{policy_id}/enable", responses=responses(404))
     async def enable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
         _engine(ctrl).admin.set_enabled(policy_id, True, actor=actor, reason=body.reason)
         return {"id": policy_id, "enabled": True}
 
-    @router.post("/policies/{policy_id}/disable")
+    @router.post("/policies/{policy_id}/disable", responses=responses(404))
     async def disable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
         _engine(ctrl).admin.set_enabled(policy_id, False, actor=actor, reason=body.reason)
         return {"id": policy_id, "enabled": False}
 
-    @router.post("/policies/dry-run")
+    @router.post("/policies/dry-run", responses=responses(404))
     async def dry_run(body: DryRunRequest) -> dict[str, Any]:
         """What a new or edited policy would do right now; nothing is sent."""
         return _engine(ctrl).views.dry_run(body.config).to_json()
 
     @router.get("/overrides")
-    async def overrides() -> list[dict[str, Any]]:
-        return [o.to_json() for o in _engine(ctrl).views.overrides()]
+    async def overrides(paging: Paging) -> Page[dict[str, Any]]:
+        return paginate(_engine(ctrl).views.overrides(), paging, lambda o: o.to_json())
 
-    @router.post("/overrides", status_code=201)
+    @router.post("/overrides", status_code=201, responses=responses(404))
     async def grant(body: OverrideRequest, actor: Actor) -> dict[str, Any]:
         override = _engine(ctrl).staff.grant_override(
             body.scope,
@@ -127,17 +133,20 @@ def policy_routes(ctrl: Controller) -> APIRouter:
         )
         return override.to_json()
 
-    @router.delete("/overrides/{override_id}")
+    @router.delete("/overrides/{override_id}", responses=responses(404))
     async def end(override_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
         staff = _engine(ctrl).staff
         return staff.end_override(override_id, actor=actor, reason=body.reason).to_json()
 
-    @router.get("/quotas")
-    async def quotas(policy_id: str | None = None, room: str | None = None) -> list[dict[str, Any]]:
+    @router.get("/quotas", responses=responses(404))
+    async def quotas(
+        paging: Paging, policy_id: str | None = None, room: str | None = None
+    ) -> Page[dict[str, Any]]:
         """Quota balances this period (room ids are ``building/room``)."""
-        return [_fields(b) for b in _engine(ctrl).views.quota_balances(policy_id, room)]
+        balances = _engine(ctrl).views.quota_balances(policy_id, room)
+        return paginate(balances, paging, _fields)
 
-    @router.post("/quotas/{policy_id}/top-up")
+    @router.post("/quotas/{policy_id}/top-up", responses=responses(404))
     async def top_up(
         policy_id: str,
         body: TopUpRequest,
@@ -149,7 +158,7 @@ def policy_routes(ctrl: Controller) -> APIRouter:
         )
         return _fields(balance)
 
-    @router.post("/releases")
+    @router.post("/releases", responses=responses(404))
     async def release(body: ReleaseRequest, actor: Actor) -> dict[str, Any]:
         count = _engine(ctrl).staff.release(
             body.target,
@@ -161,23 +170,27 @@ def policy_routes(ctrl: Controller) -> APIRouter:
         return {"target": body.target, "released": count}
 
     @router.get("/alarms")
-    async def alarms(
-        history: bool = False, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
-    ) -> list[dict[str, Any]]:
+    async def alarms(paging: Paging, history: bool = False) -> Page[dict[str, Any]]:
+        """Active alarms, or with ``history`` the log (the last ``HISTORY_DEPTH`` entries)."""
         views = _engine(ctrl).views
-        found = views.alarm_history(limit) if history else views.active_alarms()[:limit]
-        return [a.to_json() for a in found]
+        found = views.alarm_history(HISTORY_DEPTH) if history else views.active_alarms()
+        return paginate(found, paging, lambda a: a.to_json())
 
-    @router.post("/alarms/{alarm_key}/ack")
+    @router.post("/alarms/{alarm_key}/ack", responses=responses(404))
     async def ack(alarm_key: str, actor: Actor) -> dict[str, Any]:
         return _engine(ctrl).staff.acknowledge(alarm_key, actor=actor).to_json()
 
-    @router.get("/valves")
-    async def valves(policy_id: str | None = None) -> list[dict[str, Any]]:
+    @router.get("/valves", responses=responses(404))
+    async def valves(paging: Paging, policy_id: str | None = None) -> Page[dict[str, Any]]:
         """Today's presses and litres per press of each delayed-closing valve."""
-        return [_fields(v) for v in _engine(ctrl).views.valve_stats(policy_id)]
+        stats = _engine(ctrl).views.valve_stats(policy_id)
+        return paginate(stats, paging, _fields)
 
     return router
+
+
+def _same(item: dict[str, Any]) -> dict[str, Any]:
+    return item
 
 
 def _fields(obj: Any) -> dict[str, Any]:

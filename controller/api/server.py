@@ -15,6 +15,7 @@ from controller.app import Controller
 from controller.web import LiveHub
 
 from .app import create_api
+from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
 
 __all__ = ["ApiServer"]
 
@@ -42,11 +43,13 @@ class ApiServer:
         *,
         accounts: AccountStore | None = None,
         live: LiveHub | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.host = host
         self.port = port
         config = uvicorn.Config(
-            create_api(ctrl, accounts=accounts, live=live),
+            create_api(ctrl, accounts=accounts, live=live, max_body=max_body, timeout=timeout),
             host=host,
             port=port,
             log_level="warning",

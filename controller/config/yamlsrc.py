@@ -49,6 +49,9 @@ _MASK = (1 << _BITS) - 1
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+MAX_DEPTH = 64
+"""Nesting limit of mappings and sequences: a site file is about 6 levels deep, and a hostile
+one 5,000 levels deep would otherwise exhaust the builder's recursion with a ``RecursionError``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,7 @@ class _Builder:
         self.include_stack = include_stack
         self._anchors: dict[str, Any] = {}
         self._plain: dict[str, Any] = {}
+        self._depth = 0
 
     def close(self) -> None:
         self._parser.dispose()
@@ -231,10 +235,8 @@ class _Builder:
         kind = type(event)
         if kind is ScalarEvent:
             return self._scalar(event)
-        if kind is MappingStartEvent:
-            return self._mapping(event)
-        if kind is SequenceStartEvent:
-            return self._sequence(event)
+        if kind is MappingStartEvent or kind is SequenceStartEvent:
+            return self._container(event)
         if kind is AliasEvent:
             return self._alias(event)
         raise YamlSourceError(self._here(event), f"unexpected {kind.__name__}")
@@ -285,6 +287,18 @@ class _Builder:
         if event.tag == "!include":
             raise YamlSourceError(self._here(event), "a key cannot be an !include")
         return self._scalar(event)
+
+    def _container(self, start: Any) -> LocatedDict | LocatedList:
+        """A mapping or sequence, at most ``MAX_DEPTH`` levels deep."""
+        if self._depth >= MAX_DEPTH:
+            raise YamlSourceError(self._here(start), f"nested more than {MAX_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            if type(start) is MappingStartEvent:
+                return self._mapping(start)
+            return self._sequence(start)
+        finally:
+            self._depth -= 1
 
     def _mapping(self, start: Any) -> LocatedDict:
         if start.tag not in _MAP_TAGS:

@@ -111,6 +111,8 @@ class Recorder:
         self._shutdown_timeout = shutdown_timeout
         self._retention_interval = retention_interval
         self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
+        self._engine_lock = asyncio.Lock()
+        """Held while the engine is in use off the loop (a staff swap record's backfill)."""
         self._lines: list[str] = []
         self._readings: list[tuple[str, float, Any]] = []
         self._chunks: asyncio.Queue[tuple[Chunk, asyncio.Future[None] | None]] = asyncio.Queue(4)
@@ -217,12 +219,14 @@ class Recorder:
             _LOGGER.info("Recorder stopped: %s", self._describe())
 
     async def _flush_everything(self, db: DbThread, storage: Storage) -> None:
-        while self._sub.stats.depth:
-            self._ingest(await self._sub.get_batch(self._batch_size))
+        async with self._engine_lock:
+            while self._sub.stats.depth:
+                self._ingest(await self._sub.get_batch(self._batch_size))
+            last = self._cut()
         pending: list[tuple[Chunk, asyncio.Future[None] | None]] = []
         while not self._chunks.empty():
             pending.append(self._chunks.get_nowait())
-        pending.append((self._cut(), None))
+        pending.append((last, None))
         for chunk, done in pending:
             try:
                 if chunk:
@@ -263,9 +267,15 @@ class Recorder:
                 events = await sub.get_batch(self._batch_size)
             except BusClosed:
                 return
-            self._ingest(events)
-            if len(self._lines) + len(self._readings) >= self._batch_size:
-                await self._chunks.put((self._cut(states=False), None))
+            async with self._engine_lock:  # uncontended (no yield) unless a swap is applied
+                self._ingest(events)
+                chunk = (
+                    self._cut(states=False)
+                    if len(self._lines) + len(self._readings) >= self._batch_size
+                    else None
+                )
+            if chunk is not None:
+                await self._chunks.put((chunk, None))
 
     def _ingest(self, events: Sequence[Event]) -> None:
         """Format GOOD readings and feed counters: the hot path, kept free of objects."""
@@ -327,7 +337,9 @@ class Recorder:
         while True:
             await asyncio.sleep(self._flush_interval)
             if self._lines or self._readings or self.engine.dirty:
-                await self._chunks.put((self._cut(), None))
+                async with self._engine_lock:
+                    chunk = self._cut()
+                await self._chunks.put((chunk, None))
 
     async def _persist_loop(self, db: DbThread, storage: Storage) -> None:
         failures = 0
@@ -385,9 +397,11 @@ class Recorder:
         """Persist everything received so far (returns once it is on disk)."""
         await self.wait_started()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        while self._sub.stats.depth:
-            self._ingest(await self._sub.get_batch(self._batch_size))
-        await self._chunks.put((self._cut(), done))
+        async with self._engine_lock:
+            while self._sub.stats.depth:
+                self._ingest(await self._sub.get_batch(self._batch_size))
+            chunk = self._cut()
+        await self._chunks.put((chunk, done))
         await done
 
     async def record_meter_swap(
@@ -405,11 +419,34 @@ class Recorder:
         """
         await self.wait_started()
         when = at.timestamp() if isinstance(at, dt.datetime) else float(at)
-        while self._sub.stats.depth:
-            self._ingest(await self._sub.get_batch(self._batch_size))
-        swap = self.engine.record_swap(entity_id, when, old_final, new_start, actor)
+        async with self._engine_lock:
+            while self._sub.stats.depth:
+                self._ingest(await self._sub.get_batch(self._batch_size))
+            # The hours it fills are bounded but can be thousands: off the event loop, with
+            # the pipeline kept away from the engine by the lock meanwhile.
+            work = asyncio.ensure_future(
+                asyncio.to_thread(
+                    self.engine.record_swap,
+                    entity_id,
+                    when,
+                    old_final,
+                    new_start,
+                    actor,
+                    now=self.controller.clock.time(),
+                )
+            )
+            try:
+                swap = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await asyncio.wait([work])  # the engine is the thread's until it is done
+                raise
         await self.flush()
         return swap
+
+    @property
+    def running(self) -> bool:
+        """Whether the files are open and the pipeline takes readings and records."""
+        return self._running
 
     @property
     def consumption(self) -> HistoryConsumption:

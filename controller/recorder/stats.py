@@ -49,6 +49,11 @@ _LOGGER = logging.getLogger(__name__)
 
 HOUR = 3600.0
 DECIMALS = 6
+SWAP_SKEW = 300.0
+"""Seconds a staff meter-swap time may lie ahead of the controller's clock (clock skew)."""
+MAX_BACKFILL_HOURS = 400 * 24
+"""Most hours one staff record may fill (the history's default retention): without a bound, a
+swap dated 2036 made 80,000 hourly points, one dated 4763 made 24 million."""
 
 
 def hour_start(timestamp: float, tz: zoneinfo.ZoneInfo) -> float:
@@ -141,6 +146,7 @@ class _Counter:
 
     spec: CounterSpec
     anchor_ts: float | None = None
+    first_ts: float | None = None
     anchor_value: float = 0.0
     hour: float = 0.0
     amount: float = 0.0
@@ -153,6 +159,7 @@ class _Counter:
         swap = self.last_swap
         return {
             "anchor_ts": self.anchor_ts,
+            "first_ts": self.first_ts,
             "anchor_value": self.anchor_value,
             "hour": self.hour,
             "amount": self.amount,
@@ -173,6 +180,8 @@ class _Counter:
 
     def restore(self, data: dict[str, Any]) -> None:
         self.anchor_ts = data["anchor_ts"]
+        first = data.get("first_ts", self.anchor_ts)  # states saved before first_ts existed
+        self.first_ts = None if first is None else float(first)
         self.anchor_value = float(data["anchor_value"])
         self.hour = float(data["hour"])
         self.amount = float(data["amount"])
@@ -248,6 +257,8 @@ class StatisticsEngine:
         self._suspect(counter, timestamp, value)
 
     def _anchor(self, counter: _Counter, timestamp: float, value: float) -> None:
+        if counter.first_ts is None:
+            counter.first_ts = timestamp
         counter.anchor_ts = timestamp
         counter.anchor_value = value
         counter.hour = self.hour_of(timestamp)
@@ -373,18 +384,24 @@ class StatisticsEngine:
         old_final: float,
         new_start: float,
         actor: str = "staff",
+        *,
+        now: float,
     ) -> MeterSwap:
         """Apply a staff meter-swap record: old meter's final reading, new meter's first.
 
         Entered before the new meter's readings arrive, it re-anchors the counter exactly.
         Entered later, it corrects the estimate made when the reset was detected (the hour of
-        the swap gets the difference). Anything else raises ``SwapRecordError``.
+        the swap gets the difference). A record is bounded before anything changes: ``at``
+        between the meter's first reading and ``now`` (+ ``SWAP_SKEW``), values finite,
+        non-negative and below the register's wrap, the consumption it implies plausible,
+        at most ``MAX_BACKFILL_HOURS`` filled. Anything else raises ``SwapRecordError``.
         """
         counter = self._counters.get(entity_id)
         if counter is None:
             raise SwapRecordError(entity_id, "not a cumulative point with statistics")
-        if old_final < 0 or new_start < 0:
-            raise SwapRecordError(entity_id, "meter readings cannot be negative")
+        _check_swap_bounds(counter, at, old_final, new_start, now)
+        if counter.anchor_ts is not None and at >= counter.anchor_ts:
+            _check_swap_ahead(counter, at, old_final)
         self._dirty.add(entity_id)
         if counter.anchor_ts is None:
             self._anchor(counter, at, new_start)
@@ -435,6 +452,15 @@ class StatisticsEngine:
                 f"old meter's final reading is below its last reading {swap.before_value}",
             )
         true_amount = (old_final - swap.before_value) + (swap.after_value - new_start)
+        hours = (swap.after_ts - swap.before_ts) / HOUR
+        allowed = counter.spec.limit(hours, swap.before_value)
+        if not -counter.spec.tolerance(swap.after_value) <= true_amount <= allowed:
+            raise SwapRecordError(
+                entity_id,
+                f"the record implies {true_amount:g} consumed in {hours:.2f} h around the swap; "
+                f"plausible is 0 to {allowed:g}",
+                "old_final",
+            )
         correction = true_amount - swap.counted
         hour = self.hour_of(at)
         if hour >= counter.hour:
@@ -481,3 +507,53 @@ class StatisticsEngine:
     def open_hours(self) -> dict[str, float]:
         """The hour each entity is accumulating now (for status and tests)."""
         return {eid: c.hour for eid, c in self._counters.items() if c.anchor_ts is not None}
+
+
+def _check_swap_bounds(
+    counter: _Counter, at: float, old_final: float, new_start: float, now: float
+) -> None:
+    """The limits every staff swap record must keep, whatever the readings so far."""
+    spec = counter.spec
+    entity_id = spec.entity_id
+    for name, value in (("old_final", old_final), ("new_start", new_start)):
+        if not math.isfinite(value) or value < 0:
+            raise SwapRecordError(entity_id, f"{name} must be a finite, non-negative reading", name)
+        if spec.modulus is not None and value >= spec.modulus:
+            raise SwapRecordError(
+                entity_id,
+                f"{name} {value:g} is beyond the register's range (< {spec.modulus:g})",
+                name,
+            )
+    if not math.isfinite(at) or at > now + SWAP_SKEW:
+        raise SwapRecordError(entity_id, "the swap time lies in the future", "at")
+    earliest = counter.first_ts if counter.first_ts is not None else now - MAX_BACKFILL_HOURS * HOUR
+    if at < earliest:
+        what = "the meter's first reading" if counter.first_ts is not None else "the backfill bound"
+        when = dt.datetime.fromtimestamp(earliest, dt.UTC)
+        raise SwapRecordError(
+            entity_id, f"the swap time is before {what} ({when:%Y-%m-%d %H:%M} UTC)", "at"
+        )
+
+
+def _check_swap_ahead(counter: _Counter, at: float, old_final: float) -> None:
+    """A record after the last reading: the old meter's consumption up to it is plausible and
+    fills a bounded number of hours."""
+    assert counter.anchor_ts is not None
+    spec = counter.spec
+    hours = (at - counter.anchor_ts) / HOUR
+    if hours > MAX_BACKFILL_HOURS:
+        raise SwapRecordError(
+            spec.entity_id,
+            f"the swap is {hours:.0f} h after the last reading; at most {MAX_BACKFILL_HOURS} h "
+            "can be filled by one record",
+            "at",
+        )
+    amount = old_final - counter.anchor_value
+    allowed = spec.limit(hours, counter.anchor_value)
+    if amount > allowed:
+        raise SwapRecordError(
+            spec.entity_id,
+            f"old_final implies {amount:g} consumed in {hours:.2f} h since the last reading "
+            f"{counter.anchor_value:g}; at most {allowed:g} is plausible",
+            "old_final",
+        )

@@ -53,7 +53,7 @@ async def test_hourly_consumption_per_room(running: tuple[Controller, Recorder])
             },
         )
         assert reply.status_code == 200, reply.text
-        rows = reply.json()
+        rows = reply.json()["items"]
         assert [
             (r["period_start"][11:16], r["group"], round(r["consumption"], 6)) for r in rows
         ] == [
@@ -83,6 +83,8 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
     energy = "dorm-1.101.elec.energy"
     ctrl.states.set(energy, 500.0, H0)
     await recorder.flush()
+    assert isinstance(ctrl.clock, FakeClock)
+    ctrl.clock.set(H0 + 15 * 60)  # staff enter the 08:10 swap at 08:15
     transport = httpx.ASGITransport(app=create_api(ctrl))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         reply = await client.post(
@@ -109,3 +111,51 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
             headers=USER,
         )
         assert not_counter.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "needle"),
+    [
+        # the report of issue 11: 2036 and 1e12 made 80,000 hourly points
+        ({"at": "2036-01-01T00:00:00+08:00", "old_final": 1e12}, "old_final", "register"),
+        ({"at": "2036-01-01T00:00:00+08:00"}, "at", "future"),
+        ({"at": "4763-01-01T00:00:00+08:00"}, "at", "future"),
+        ({"at": "2026-11-01T00:00:00+08:00"}, "at", "first reading"),
+        ({"old_final": 5000.0}, "old_final", "plausible"),
+        ({"new_start": 1e300}, "new_start", "register"),
+    ],
+)
+async def test_meter_swaps_out_of_bounds_are_422_and_change_nothing(
+    running: tuple[Controller, Recorder], change: dict[str, object], field: str, needle: str
+) -> None:
+    """Issue 11 defect 1: staff records that create history are bounded and validated."""
+    ctrl, recorder = running
+    energy = "dorm-1.101.elec.energy"
+    ctrl.states.set(energy, 500.0, H0)
+    await recorder.flush()
+    assert isinstance(ctrl.clock, FakeClock)
+    ctrl.clock.set(H0 + 15 * 60)
+    before = recorder.engine.open_hours()
+    body = {
+        "entity_id": energy,
+        "at": "2026-11-02T08:10:00+08:00",
+        "old_final": 500.2,
+        "new_start": 0.0,
+        **change,
+    }
+    transport = httpx.ASGITransport(app=create_api(ctrl))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        reply = await client.post("/api/meter-swaps", json=body, headers=USER)
+        infinite = await client.post(
+            "/api/meter-swaps",
+            content=b'{"entity_id": "dorm-1.101.elec.energy", "at": "2026-11-02T08:10:00+08:00",'
+            b' "old_final": Infinity, "new_start": 0}',
+            headers={**USER, "Content-Type": "application/json"},
+        )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["errors"][0]["loc"] == ["body", field]
+    assert needle in reply.json()["detail"]
+    assert infinite.status_code == 422
+    assert infinite.json()["errors"][0]["loc"] == ["body", "old_final"]
+    assert recorder.engine.open_hours() == before
+    assert recorder.engine.drain().swaps == []
