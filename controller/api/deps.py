@@ -59,6 +59,8 @@ def known_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
+    if not request.url.path.startswith("/api/"):  # pages take ?lang= ?format= ?next=
+        return
     declared = _query_names(route.dependant)
     unknown = sorted(set(request.query_params) - declared)
     if unknown:

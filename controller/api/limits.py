@@ -43,6 +43,7 @@ class RequestLimits:
             return
         started = overflow = False
         seen = 0
+        deadline: asyncio.Timeout | None = None
 
         async def counted_receive() -> Message:
             nonlocal seen, overflow
@@ -60,10 +61,13 @@ class RequestLimits:
                 return  # the app's answer to the aborted read is replaced by the 413
             if message["type"] == "http.response.start":
                 started = True
+                if deadline is not None:
+                    # The bound is on answering; a stream (live values) may then run on.
+                    deadline.reschedule(None)
             await send(message)
 
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout) as deadline:
                 await self.app(scope, counted_receive, tracked_send)
         except TimeoutError:
             if not started:

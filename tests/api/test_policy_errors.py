@@ -19,32 +19,37 @@ __all__ = ["client", "engine"]  # the fixtures, re-used
 
 
 @pytest.mark.parametrize(
-    ("err", "status", "detail"),
+    ("err", "status", "body"),
     [
-        (NotFound("alarm", "a1"), 404, "unknown alarm a1"),
+        (NotFound("alarm", "a1"), 404, {"detail": "unknown alarm a1", "errors": []}),
         (
             Invalid("scope.rooms", "no such room"),
             422,
-            [{"loc": ["scope", "rooms"], "msg": "no such room", "type": "value_error"}],
+            {
+                "detail": "scope.rooms: no such room",
+                "errors": [
+                    {"loc": ["scope", "rooms"], "msg": "no such room", "type": "value_error"}
+                ],
+            },
         ),
-        (Refused("policy q is disabled"), 409, "policy q is disabled"),
+        (Refused("policy q is disabled"), 409, {"detail": "policy q is disabled", "errors": []}),
         (
             PolicyError("no status of its own"),
             500,
-            "internal error in the controller; it is logged",
+            {"detail": "internal error in the controller; it is logged", "errors": []},
         ),
     ],
 )
-def test_each_error_type_has_its_status(err: PolicyError, status: int, detail: Any) -> None:
+def test_each_error_type_has_its_status(err: PolicyError, status: int, body: Any) -> None:
     response = policy_error_response(err)
     assert response.status_code == status
-    assert json.loads(bytes(response.body)) == {"detail": detail}
+    assert json.loads(bytes(response.body)) == body
 
 
 async def test_unknown_alarm_is_404(client: httpx.AsyncClient) -> None:
     reply = await client.post("/api/alarms/nope/ack", headers=USER)
     assert reply.status_code == 404
-    assert reply.json() == {"detail": "unknown alarm nope"}
+    assert reply.json()["detail"] == "unknown alarm nope"
 
 
 async def test_invalid_names_the_field_and_reason(client: httpx.AsyncClient) -> None:
@@ -54,7 +59,7 @@ async def test_invalid_names_the_field_and_reason(client: httpx.AsyncClient) -> 
         headers=USER,
     )
     assert reply.status_code == 422
-    assert reply.json()["detail"] == [
+    assert reply.json()["errors"] == [
         {"loc": ["scope"], "msg": "the scope matches no device", "type": "value_error"}
     ]
     bad = await client.put(
@@ -63,7 +68,7 @@ async def test_invalid_names_the_field_and_reason(client: httpx.AsyncClient) -> 
         headers=USER,
     )
     assert bad.status_code == 422
-    (issue,) = bad.json()["detail"]
+    (issue,) = bad.json()["errors"]
     assert issue["loc"][-1] == "cool_min_c"
 
 
@@ -100,7 +105,7 @@ async def test_a_bug_in_a_handler_is_a_logged_500(
         listed = await client.get("/api/quotas")
     for reply in (ack, listed):
         assert reply.status_code == 500
-        assert reply.json() == {"detail": "internal error in the controller; it is logged"}
+        assert reply.json()["detail"] == "internal error in the controller; it is logged"
     failures = [r for r in caplog.records if r.name == "controller.api.errors"]
     assert [r.getMessage() for r in failures] == [
         "POST /api/alarms/a1/ack failed",
@@ -117,4 +122,4 @@ async def test_http_errors_and_request_validation_pass_through(client: httpx.Asy
         headers=USER,
     )
     assert reply.status_code == 422
-    assert reply.json()["detail"][0]["loc"] == ["body", "amount"]
+    assert reply.json()["errors"][0]["loc"] == ["body", "amount"]
