@@ -26,6 +26,7 @@ from .errors import (
 )
 from .expand import devices_from_templates, layout_rooms
 from .paths import builtin_dir
+from .hierarchy import hierarchy_problems
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
 from .site import (
     MODBUS_LINK_TYPES,
@@ -262,6 +263,8 @@ def _load_site(path: Path) -> LoadedSite:
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
     library = ProfileLibrary(profile_dirs)
     profiles = _check_devices(col, devices, links, buildings, library)
+    for device_id, message in hierarchy_problems({d: e.item for d, e in devices.items()}, profiles):
+        col.from_origin(devices[device_id].origin, "parent", message)
     _check_links(col, links)
     _check_sinks(col, sinks, links, root.get("sinks"))
     _check_policies(col, policies, buildings, devices)

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from controller.config.common import paused_gc
+from controller.config.hierarchy import MeterLink, meter_links
 from controller.config.loader import LoadedSite
-from controller.config.profile import Profile
+from controller.config.profile import Profile, StateClass
 from controller.config.site import Building, Device
 
 from .entity import Entity
@@ -114,6 +115,7 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
         bid: {room.id: room.floor for room in b.rooms} for bid, b in site.buildings.items()
     }
     facts = {pid: _point_facts(profile) for pid, profile in site.profiles.items()}
+    links = meter_links(site.devices, site.profiles)
     for device in site.devices.values():
         building = site.buildings[device.building]
         base = _device_tags(site, device, building, floors_of[building.id])
@@ -132,5 +134,17 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
                 device_class,
                 state_class,
                 writable,
-                {**base, "kind": kind_tag},
+                _with_link(base, kind_tag, links.get((device_id, kind_tag)), state_class),
             )
+
+
+def _with_link(
+    base: dict[str, str], kind: str, link: MeterLink | None, state_class: StateClass
+) -> dict[str, str]:
+    """The entity's tags: a consumption counter also carries its ``level`` and ``parent``."""
+    if link is None or state_class is not StateClass.TOTAL_INCREASING:
+        return {**base, "kind": kind}
+    tags = {**base, "kind": kind, "level": str(link.level)}
+    if link.parent:
+        tags["parent"] = link.parent
+    return tags
