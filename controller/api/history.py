@@ -107,8 +107,8 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 start if start.tzinfo else start.replace(tzinfo=tz),
                 end if end.tzinfo else end.replace(tzinfo=tz),
                 kind,
-                period,
-                _filters(where),
+                period=period,
+                where=_filters(where),
             )
         return [
             {

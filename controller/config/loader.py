@@ -25,8 +25,8 @@ from .errors import (
     locate,
 )
 from .expand import devices_from_templates, layout_rooms
-from .paths import builtin_dir
 from .hierarchy import hierarchy_problems
+from .paths import builtin_dir
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
 from .site import (
     MODBUS_LINK_TYPES,

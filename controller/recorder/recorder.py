@@ -387,7 +387,8 @@ class Recorder:
         Not retried and not queued behind the outbox: the complete hour, which follows through
         the outbox, replaces whatever running figure got through.
         """
-        assert self.writer is not None and self._sender is not None
+        assert self.writer is not None
+        assert self._sender is not None
         while True:
             await self._partial_wake.wait()
             self._partial_wake.clear()

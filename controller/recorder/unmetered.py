@@ -39,6 +39,7 @@ async def unmetered(
     start: dt.datetime,
     end: dt.datetime,
     kind: str,
+    *,
     period: Period = Period.DAY,
     where: Mapping[str, str | Sequence[str]] | None = None,
 ) -> list[RemainderRow]:
