@@ -427,6 +427,10 @@ class HistorySink(StrictModel):
     readings_retention_days: Annotated[int, Field(ge=1)] = Field(
         default=35, description="Days of raw readings to keep (when no InfluxDB is configured)."
     )
+    partial_interval: Seconds = Field(
+        default=60.0,
+        description="Seconds between writes of the running hour so far (history and InfluxDB).",
+    )
 
 
 def _topic_prefix(value: str) -> str:

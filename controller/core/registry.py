@@ -68,7 +68,7 @@ class EntityRegistry:
 
 
 def _device_tags(
-    site: LoadedSite, device: Device, building: Building, floors: dict[str, int]
+    site: LoadedSite, device: Device, building: Building, rooms: dict[str, tuple[str, str]]
 ) -> dict[str, str]:
     """The location tags every entity of ``device`` carries (``kind`` is added per point)."""
     tags = {
@@ -80,7 +80,7 @@ def _device_tags(
     }
     if device.room is not None:
         tags["room"] = device.room
-        tags["floor"] = str(floors[device.room])
+        tags["floor"], tags["occupants"] = rooms[device.room]
     if device.area is not None:
         tags["area"] = device.area
         area = next(a for a in building.areas if a.id == device.area)
@@ -111,14 +111,15 @@ def _point_facts(profile: Profile) -> list[tuple[Any, ...]]:
 
 def _entities(site: LoadedSite) -> Iterator[Entity]:
     # Per building and per profile once: a campus has 40k devices but a few dozen of those.
-    floors_of = {
-        bid: {room.id: room.floor for room in b.rooms} for bid, b in site.buildings.items()
+    rooms_of = {
+        bid: {room.id: (str(room.floor), str(room.occupancy)) for room in b.rooms}
+        for bid, b in site.buildings.items()
     }
     facts = {pid: _point_facts(profile) for pid, profile in site.profiles.items()}
     links = meter_links(site.devices, site.profiles)
     for device in site.devices.values():
         building = site.buildings[device.building]
-        base = _device_tags(site, device, building, floors_of[building.id])
+        base = _device_tags(site, device, building, rooms_of[building.id])
         device_id = device.id
         for key, zh, en, kind, unit, device_class, state_class, writable, kind_tag in facts[
             device.profile

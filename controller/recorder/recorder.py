@@ -152,6 +152,7 @@ class Recorder:
             "history_path": base / sinks.history.path,
             "retention_days": sinks.history.retention_days,
             "readings_retention_days": sinks.history.readings_retention_days,
+            "partial_interval": sinks.history.partial_interval,
         }
         influx = sinks.influxdb
         if isinstance(influx, InfluxV1Sink | InfluxV2Sink):

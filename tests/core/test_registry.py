@@ -34,6 +34,7 @@ def test_entity_fields_and_tags(registry: EntityRegistry) -> None:
         "profile": "generic/dorm-prepaid-meter",
         "room": "101",
         "floor": "1",
+        "occupants": "4",
         "circuit": "sockets",
         "kind": "active_energy",
         "level": "1",
