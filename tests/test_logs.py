@@ -31,7 +31,8 @@ def test_an_event_with_a_traceback_is_one_line_with_its_priority() -> None:
 def test_without_journald_lines_start_with_a_timestamp() -> None:
     line = OneLineFormatter(journald=False).format(_record("ok", logging.INFO))
     stamp, rest = line.split(" ", 1)
-    assert len(stamp) >= 28 and stamp[10] == "T"
+    assert len(stamp) >= 28
+    assert stamp[10] == "T"
     assert rest == "INFO controller.recorder: ok"
 
 
