@@ -101,6 +101,27 @@ def _transform(kind: str, options: dict[str, Any]) -> DataTransformerConfig:
     return DataTransformerConfig(id_val=kind, options=options)
 
 
+def _binary(left: str, operator: str, right: str, alias: str, replace: bool = False) -> Any:
+    """A calculateField transformation: ``left operator right`` as a new field ``alias``."""
+    return _transform(
+        "calculateField",
+        {
+            "mode": "binary",
+            "binary": {"left": left, "operator": operator, "right": right},
+            "alias": alias,
+            "replaceFields": replace,
+        },
+    )
+
+
+def _joined_ratio(left: str, right: str, alias: str, mode: str) -> list[DataTransformerConfig]:
+    """Two time series joined on time, then ``left / right`` (the only field kept)."""
+    return [
+        _transform("joinByField", {"byField": "Time", "mode": mode}),
+        _binary(left, "/", right, alias, replace=True),
+    ]
+
+
 def _per_occupant(result: str) -> list[DataTransformerConfig]:
     """Table rows of (building, room, occupants, total) → total ÷ occupants, largest first."""
     return [
@@ -108,15 +129,7 @@ def _per_occupant(result: str) -> list[DataTransformerConfig]:
             "convertFieldType",
             {"conversions": [{"targetField": "occupants", "destinationType": "number"}]},
         ),
-        _transform(
-            "calculateField",
-            {
-                "mode": "binary",
-                "binary": {"left": "total", "operator": "/", "right": "occupants"},
-                "alias": result,
-                "replaceFields": False,
-            },
-        ),
+        _binary("total", "/", "occupants", result),
         _transform("sortBy", {"sort": [{"field": result, "desc": True}]}),
         _transform("limit", {"limitField": 20}),
     ]
@@ -325,14 +338,7 @@ def campus_overview() -> dict[str, Any]:
         ).transformations(
             [
                 _transform("merge", {}),
-                _transform(
-                    "calculateField",
-                    {
-                        "mode": "binary",
-                        "binary": {"left": "top", "operator": "-", "right": "sub_meters"},
-                        "alias": "unmetered",
-                    },
-                ),
+                _binary("top", "-", "sub_meters", "unmetered"),
             ]
         ),
         w=8,
@@ -626,20 +632,7 @@ def hot_water() -> dict[str, Any]:
                 "A",
             ),
             InfluxQL(presses, "B"),
-        ).transformations(
-            [
-                _transform("joinByField", {"byField": "Time", "mode": "inner"}),
-                _transform(
-                    "calculateField",
-                    {
-                        "mode": "binary",
-                        "binary": {"left": "litres", "operator": "/", "right": "sum"},
-                        "alias": "litres_per_press",
-                        "replaceFields": True,
-                    },
-                ),
-            ]
-        )
+        ).transformations(_joined_ratio("litres", "sum", "litres_per_press", "inner"))
     )
     b.add(
         influx_panel(
@@ -670,20 +663,7 @@ def hot_water() -> dict[str, Any]:
                 "GROUP BY time($__interval) fill(0)",
                 "B",
             ).alias("all"),
-        ).transformations(
-            [
-                _transform("joinByField", {"byField": "Time", "mode": "outer"}),
-                _transform(
-                    "calculateField",
-                    {
-                        "mode": "binary",
-                        "binary": {"left": "on", "operator": "/", "right": "all"},
-                        "alias": "enabled",
-                        "replaceFields": True,
-                    },
-                ),
-            ]
-        ),
+        ).transformations(_joined_ratio("on", "all", "enabled", "outer")),
         w=24,
     )
     return b.build()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,20 @@ START = dt.datetime.fromtimestamp(H, TZ).replace(hour=0)
 TODAY = ConsumptionQuery(
     START, START + dt.timedelta(days=1), Period.HOUR, ("building",), {"kind": "active_energy"}
 )
+
+
+async def eventually(
+    fetch: Callable[[], Awaitable[list[tuple[float, bool]]]], expected: tuple[float, bool]
+) -> None:
+    """Poll ``fetch`` until it answers ``[expected]``; fail after 15 s of wall time."""
+    deadline = time.monotonic() + 15
+    seen: list[tuple[float, bool]] = []
+    while time.monotonic() < deadline:
+        seen = await fetch()
+        if seen == [expected]:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"never answered {expected}: {seen}")
 
 
 def test_partial_hours_report_the_running_hour_without_closing_it() -> None:
@@ -69,20 +84,9 @@ async def test_partial_tick_writes_the_running_hour_as_it_grows(
                 (r.consumption, r.partial) for r in await recorder.consumption.consumption(TODAY)
             ]
 
-        seen: list[tuple[float, bool]] = []
-
-        async def check(expected: tuple[float, bool]) -> None:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                seen[:] = await today()
-                if seen == [expected]:
-                    return
-                await asyncio.sleep(0.02)
-            pytest.fail(f"running hour never reached {expected}: {seen}")
-
-        await check((0.25, True))
+        await eventually(today, (0.25, True))
         controller.states.set(E1, 10.75, H + 2700)
-        await check((0.75, True))
+        await eventually(today, (0.75, True))
 
 
 @pytest.mark.integration
@@ -101,19 +105,12 @@ async def test_influxdb_gets_the_running_hour_then_the_complete_one(
         await recorder.wait_started()
         controller.states.set(E1, 10.0, H)
         controller.states.set(E1, 10.5, H + 1800)
-        answer: list[tuple[float, bool]] = []
 
-        async def influx_says(expected: tuple[float, bool]) -> None:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                answer[:] = [(r.consumption, r.partial) for r in await influx.consumption(TODAY)]
-                if answer == [expected]:
-                    return
-                await asyncio.sleep(0.02)
-            pytest.fail(f"InfluxDB never answered {expected}: {answer}")
+        async def influx_today() -> list[tuple[float, bool]]:
+            return [(r.consumption, r.partial) for r in await influx.consumption(TODAY)]
 
-        await influx_says((0.5, True))
+        await eventually(influx_today, (0.5, True))
         controller.states.set(E1, 11.0, H + 3600)
         await recorder.flush()
         await until(lambda: recorder.status()["outbox_batches"] == 0, what="outbox drained")
-        await influx_says((1.0, False))
+        await eventually(influx_today, (1.0, False))
