@@ -172,6 +172,9 @@ class Board:
         for panel in self.panels:
             board.with_panel(panel)
         built: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+        for panel in built["panels"]:
+            if panel.get("options") is None:  # the SDK writes null when no option was set
+                panel["options"] = {}
         return built
 
 
