@@ -13,7 +13,14 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app import Controller
-from controller.recorder import ConsumptionQuery, Period, Recorder, SwapRecordError
+from controller.recorder import (
+    ConsumptionQuery,
+    HistoryConsumption,
+    Period,
+    Recorder,
+    SwapRecordError,
+    unmetered,
+)
 
 from .deps import Actor, component, translate_errors
 from .errors import ApiError, FieldError, responses
@@ -44,6 +51,13 @@ def _filters(where: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _source(recorder: Recorder) -> HistoryConsumption:
+    try:
+        return recorder.consumption
+    except RuntimeError as err:
+        raise HTTPException(503, str(err)) from err
+
+
 def history_routes(ctrl: Controller) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["history"], responses=responses(503))
 
@@ -67,12 +81,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 group_by=tuple(group_by),
                 where=_filters(where),
             )
-        recorder = component(ctrl, Recorder)
-        try:
-            source = recorder.consumption
-        except RuntimeError as err:
-            raise HTTPException(503, str(err)) from err
-        rows = await source.consumption(query)
+        rows = await _source(component(ctrl, Recorder)).consumption(query)
         return paginate(
             rows,
             paging,
@@ -81,6 +90,45 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 "group": row.tags,
                 "consumption": row.consumption,
                 "held_out": row.held_out,
+                "partial": row.partial,
+            },
+        )
+
+    @router.get("/consumption/unmetered")
+    async def consumption_unmetered(
+        *,
+        paging: Paging,
+        start: dt.datetime,
+        end: dt.datetime,
+        kind: str = "active_energy",
+        period: Period = Period.DAY,
+        where: Annotated[list[str], Query(description="tag=value, repeatable")] = [],  # noqa: B006
+    ) -> Page[dict[str, Any]]:
+        """Per parent meter and period: its consumption, its child meters' sum, and the
+        unmetered remainder between them (losses, unmetered circuits, theft)."""
+        tz = ctrl.clock.tz
+        source = _source(component(ctrl, Recorder))
+        with translate_errors("tag"):
+            rows = await unmetered(
+                source,
+                start if start.tzinfo else start.replace(tzinfo=tz),
+                end if end.tzinfo else end.replace(tzinfo=tz),
+                kind,
+                period=period,
+                where=_filters(where),
+            )
+        return paginate(
+            rows,
+            paging,
+            lambda row: {
+                "period_start": row.period_start.isoformat(),
+                "building": row.building,
+                "device": row.device,
+                "metered": row.metered,
+                "children": row.children,
+                "unmetered": row.unmetered,
+                "share": row.share,
+                "partial": row.partial,
             },
         )
 

@@ -8,12 +8,14 @@ Speed matters: a 10,000-room campus is ~700k YAML nodes. PyYAML's composer and g
 constructor cost several microseconds per node, so we read libyaml's event stream and build the
 containers in one tight pass, resolving plain scalars with a first-character test that leaves
 ordinary words alone and a per-file cache for the rest. Semantics follow ``yaml.safe_load``
-(YAML 1.1 scalars, anchors, aliases, ``<<`` merge keys) plus ``!include``.
+(YAML 1.1 scalars, anchors, aliases, ``<<`` merge keys) plus ``!include`` and ``!env NAME`` (the
+value of an environment variable: passwords stay out of the site file).
 """
 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +262,8 @@ class _Builder:
             result = value
         elif tag == "!include":
             result = self._include(event)
+        elif tag == "!env":
+            result = self._env(event)
         elif tag.startswith("tag:yaml.org,2002:"):
             result = self._typed(event, lambda v: _construct_tagged(tag, v), value)
         else:
@@ -267,6 +271,16 @@ class _Builder:
         if event.anchor is not None:
             self._anchors[event.anchor] = result
         return result
+
+    def _env(self, event: Any) -> str:
+        """``!env NAME``: a secret kept out of the file (the service's environment holds it)."""
+        name = event.value.strip()
+        if not name:
+            raise YamlSourceError(self._here(event), "!env needs a variable name")
+        value = os.environ.get(name)
+        if value is None:
+            raise YamlSourceError(self._here(event), f"environment variable {name} is not set")
+        return value
 
     def _typed(self, event: Any, build: Callable[[str], Any], value: str) -> Any:
         try:

@@ -71,6 +71,8 @@ class HourStat:
     hour: float
     consumption: float
     held_out: float = 0.0
+    partial: bool = False
+    """The hour is still running: what was counted so far, rewritten as it grows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +127,11 @@ class StatsOutput:
     adjustments: list[Adjustment] = field(default_factory=list)
     anomalies: list[ConsumptionAnomaly] = field(default_factory=list)
     swaps: list[MeterSwap] = field(default_factory=list)
+    partials: list[HourStat] = field(default_factory=list)
+    """Running hours so far (``partial_hours``); not part of ``hours``, which are final."""
 
     def __bool__(self) -> bool:
-        return bool(self.hours or self.adjustments or self.anomalies or self.swaps)
+        return bool(self.hours or self.adjustments or self.anomalies or self.swaps or self.partials)
 
 
 @dataclass(slots=True)
@@ -203,6 +207,7 @@ class StatisticsEngine:
         """The cumulative entities this engine derives statistics for."""
         self._out = StatsOutput()
         self._dirty: set[str] = set()
+        self._running: set[str] = set()
         self._hour_cache = (0.0, 0.0)
         self.rollovers = 0
         self.out_of_order = 0
@@ -232,6 +237,7 @@ class StatisticsEngine:
         if counter is None or not math.isfinite(value):
             return
         self._dirty.add(entity_id)
+        self._running.add(entity_id)
         if counter.anchor_ts is None:
             self._anchor(counter, timestamp, value)
             return
@@ -472,6 +478,30 @@ class StatisticsEngine:
         return MeterSwap(entity_id, at, old_final, new_start, true_amount, 0.0, True, actor)
 
     # -- output and persistence ------------------------------------------------------------
+
+    def partial_hours(self) -> list[HourStat]:
+        """The running hour of every counter fed since the last call, as counted so far.
+
+        Nothing changes in the engine: the hour is emitted again, complete, when it closes,
+        and that row replaces these (same hour, same series). Rounded like closed hours, the
+        carried remainder included.
+        """
+        running, self._running = self._running, set()
+        out = []
+        for entity_id in sorted(running):
+            counter = self._counters[entity_id]
+            if counter.anchor_ts is None:
+                continue
+            out.append(
+                HourStat(
+                    entity_id,
+                    counter.hour,
+                    round(counter.amount + counter.carry, DECIMALS) + 0.0,
+                    round(counter.held, DECIMALS) + 0.0,
+                    partial=True,
+                )
+            )
+        return out
 
     def drain(self) -> StatsOutput:
         """Everything produced since the last drain."""

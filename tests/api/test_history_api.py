@@ -159,3 +159,45 @@ async def test_meter_swaps_out_of_bounds_are_422_and_change_nothing(
     assert infinite.json()["errors"][0]["loc"] == ["body", "old_final"]
     assert recorder.engine.open_hours() == before
     assert recorder.engine.drain().swaps == []
+
+
+async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
+    from tests.conftest import EXAMPLE_SITE
+
+    ctrl = Controller(load_site(EXAMPLE_SITE), FakeClock(H0))
+    recorder = Recorder(ctrl, history_path=tmp_path / "h.sqlite3")
+    ctrl.add(recorder)
+    async with ctrl.running():
+        await recorder.wait_started()
+        for entity, first, last in [
+            ("dorm-1.main.energy", 1000.0, 1005.61),
+            ("dorm-1.101.elec.energy", 10.0, 11.0),
+            ("dorm-1.f1.lighting.energy", 20.0, 23.5),
+        ]:
+            ctrl.states.set(entity, first, H0)
+            ctrl.states.set(entity, last, H0 + 3600)
+        ctrl.states.set("dorm-1.main.energy", 1006.0, H0 + 5400)
+        await recorder.flush(partials=True)
+        transport = httpx.ASGITransport(app=create_api(ctrl))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            window = {"start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}
+            reply = await client.get(
+                "/api/consumption/unmetered", params={**window, "where": ["building=dorm-1"]}
+            )
+            assert reply.status_code == 200, reply.text
+            (row,) = reply.json()
+            assert (row["device"], row["children"], row["partial"]) == ("dorm-1.main", 4.5, True)
+            assert round(row["metered"], 6) == 6.0  # 5.61 complete + 0.39 of the running hour
+            assert round(row["unmetered"], 6) == 1.5
+            hourly = await client.get(
+                "/api/consumption",
+                params={**window, "period": "hour", "where": ["kind=active_energy", "level=0"]},
+            )
+            assert [(r["consumption"], r["partial"]) for r in hourly.json()] == [
+                (5.61, False),
+                (0.39, True),
+            ]
+            bad = await client.get(
+                "/api/consumption/unmetered", params={**window, "where": ["colour=red"]}
+            )
+            assert bad.status_code == 422
