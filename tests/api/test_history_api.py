@@ -185,7 +185,7 @@ async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
                 "/api/consumption/unmetered", params={**window, "where": ["building=dorm-1"]}
             )
             assert reply.status_code == 200, reply.text
-            (row,) = reply.json()
+            (row,) = reply.json()["items"]
             assert (row["device"], row["children"], row["partial"]) == ("dorm-1.main", 4.5, True)
             assert round(row["metered"], 6) == 6.0  # 5.61 complete + 0.39 of the running hour
             assert round(row["unmetered"], 6) == 1.5
@@ -193,7 +193,7 @@ async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
                 "/api/consumption",
                 params={**window, "period": "hour", "where": ["kind=active_energy", "level=0"]},
             )
-            assert [(r["consumption"], r["partial"]) for r in hourly.json()] == [
+            assert [(r["consumption"], r["partial"]) for r in hourly.json()["items"]] == [
                 (5.61, False),
                 (0.39, True),
             ]
