@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import shutil
 import time
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ SPEED = 60.0
 """Emulated seconds per wall second: an emulated hour boundary within five wall seconds."""
 LEAD = 300.0
 """Emulated seconds from the start to the first hour boundary."""
+FIXED_HOUR = dt.datetime(2026, 12, 1, 15, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ async def _until(condition: object, within: float, what: str) -> None:
 async def run_campus(folder: Path, influx: InfluxServer, database: str) -> CampusRun:
     influx.query(f'CREATE DATABASE "{database}"')
     site = load_site(_site_copy(folder, influx, database))
-    start = (time.time() // 3600) * 3600 - 3600 - LEAD  # an hour ago: nothing in the future
+    # A fixed weekday afternoon in the past (Tuesday 1 December 2026, 15:00 in Shanghai): what
+    # the policies let the emulated rooms do depends on the hour and the day, so a run that
+    # starts "an hour ago" fills different panels at different times of day.
+    start = FIXED_HOUR - LEAD
     clock = ScaledClock(SPEED, start=start, tz=site.campus.timezone)
     controller = Controller(site, clock)
     options = DemoOptions(site=folder, speed=SPEED, free_ports=True, headless=True, api_port=None)

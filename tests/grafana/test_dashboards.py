@@ -34,6 +34,8 @@ NOT_FED_YET = {
     # Rows only if an emulated occupant lowers a setpoint below 26 °C during the short run and
     # before the AC-limit policy corrects it: not guaranteed, so only the query is checked.
     ("ac-compliance.json", "制冷低于26°C的读数"): "needs an occupant below 26 °C in the run",
+    # Likewise depends on emulated occupants switching an AC on during the short run.
+    ("ac-compliance.json", "空调开机读数"): "needs an AC switched on in the run",
 }
 """Panels whose measurement nothing writes yet: their queries must run, rows are not expected."""
 
@@ -234,7 +236,7 @@ def test_every_influx_panel_query_returns_rows(campus: CampusRun, influxdb: Infl
                 if chosen is settings[0]:
                     assert result.get("series"), f"{name} / {panel['title']}: no rows for {query}"
                     checked += 1
-    assert checked == expected >= 37
+    assert checked == expected >= 36
 
 
 @pytest.mark.integration
