@@ -32,6 +32,7 @@ from .hierarchy import hierarchy_problems
 from .paths import builtin_dir
 from .policies import PolicyConfig, policy_adapter
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
+from .reports import ReportSettings
 from .site import AnyLink, Building, Calendar, Campus, Device, Link, Sinks
 from .yamlsrc import Located, LocatedDict, Position, YamlSourceError, load_yaml_file
 
@@ -46,6 +47,7 @@ _SECTIONS = {
     "sinks",
     "policies",
     "calendar",
+    "reports",
 }
 
 
@@ -75,6 +77,7 @@ class LoadedSite:
     policies: list[PolicyConfig]
     calendar: Calendar
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     def profile_of(self, device: Device) -> Profile:
         return self.profiles[device.profile]
@@ -166,6 +169,7 @@ def _load_site(path: Path) -> LoadedSite:
     policies = _unique(col, col.items("policies", _validate_policy))
     sinks = col.one(Sinks.model_validate, root.get("sinks") or {}, ["sinks"])
     calendar = col.one(Calendar.model_validate, root.get("calendar") or {}, ["calendar"])
+    reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
 
     dirs_raw = root.get("profile_dirs") or []
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
@@ -178,7 +182,7 @@ def _load_site(path: Path) -> LoadedSite:
     check_policies(col, policies, buildings, devices)
     col.template_summaries()
 
-    if col.issues or campus is None or sinks is None or calendar is None:
+    if col.issues or campus is None or sinks is None or calendar is None or reports is None:
         raise ConfigError(sorted(col.issues, key=_reading_order))
     return LoadedSite(
         source=path,
@@ -191,6 +195,7 @@ def _load_site(path: Path) -> LoadedSite:
         policies=[entry.item for entry in policies.values()],
         calendar=calendar,
         policy_positions={pid: entry.origin.position for pid, entry in policies.items()},
+        reports=reports,
     )
 
 

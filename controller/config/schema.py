@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .policies import PolicyConfig
+from .reports import ReportSettings
 from .site import Building, Calendar, Campus, Device, Link, Sinks
 
 __all__ = ["site_json_schema"]
@@ -25,6 +26,7 @@ class _SiteFile(BaseModel):
     sinks: Sinks = Sinks()
     policies: list[PolicyConfig] = []
     calendar: Calendar = Calendar()
+    reports: ReportSettings = ReportSettings()
 
 
 def site_json_schema() -> dict[str, Any]:
