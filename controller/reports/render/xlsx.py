@@ -48,7 +48,7 @@ def _table(ws: Worksheet, table: Table, top: int) -> int:
             written = ws.cell(r, col, value)
             if column.style in EXCEL_FORMATS and isinstance(value, int | float):
                 written.number_format = EXCEL_FORMATS[column.style]
-    ws.freeze_panes = ws.cell(top + 2, 1)
+    ws.freeze_panes = f"A{top + 2}"
     return top + 2 + len(table.rows)
 
 
