@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import zoneinfo
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,5 +47,8 @@ async def generate(
         report = await build_report(
             site, stores.source, request, audit=audit, meter_events=events, on_step=on_step
         )
-    files = write_formats(report, out_dir, report_stem(request), formats, on_step)
+    # rendering (WeasyPrint above all) is CPU work: off the event loop, so an API stays live
+    files = await asyncio.to_thread(
+        write_formats, report, out_dir, report_stem(request), formats, on_step
+    )
     return report, files

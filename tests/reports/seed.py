@@ -146,8 +146,9 @@ class Seeded:
     data_dir: Path
     midnight: dict[str, dict[dt.date, float]] = field(default_factory=lambda: defaultdict(dict))
     """Counter reading of every consumption entity at each local midnight (the truth)."""
-    curfew_commands: int = 0
-    curfew_hours: float = 0.0
+    curfew_log: list[tuple[float, bool]] = field(default_factory=list)
+    """(time, relay on) of each curfew batch; every batch switches ``sockets`` relays."""
+    sockets: int = 0
     lines: list[str] = field(default_factory=list)
 
     def used(self, entity_id: str, first: dt.date, last: dt.date) -> float:
@@ -186,6 +187,7 @@ def seed(folder: Path, *, influx_lines: bool = False) -> Seeded:
     campaign_start = _local(CAMPAIGN[0])
     campaign_end = _local(CAMPAIGN[1] + dt.timedelta(days=1))
     sockets = [d for d in bound if d.endswith(".elec")]
+    seeded.sockets = len(sockets)
     off_since: float | None = None
     t = start
     try:
@@ -196,11 +198,10 @@ def seed(folder: Path, *, influx_lines: bool = False) -> Seeded:
                 if local.hour == 23 and t < campaign_end and off_since is None:
                     off_since = t
                     _curfew(bound, sockets, audit, t, False)
-                    seeded.curfew_commands += len(sockets)
+                    seeded.curfew_log.append((t, False))
                 elif local.hour == 6 and off_since is not None:
                     _curfew(bound, sockets, audit, t, True)
-                    seeded.curfew_commands += len(sockets)
-                    seeded.curfew_hours += len(sockets) * (t - off_since) / 3600
+                    seeded.curfew_log.append((t, True))
                     off_since = None
             for device_id, device in bound.items():
                 for key, value in device.read().items():
