@@ -159,7 +159,10 @@ class Recorder:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Record until cancelled. After a failure (the controller restarts it) the bus
+        subscription and the writer stay open, so readings queue until it is back."""
         db = self._db = DbThread(f"{self.name}-db")
+        stopping = True
         try:
             storage = self._storage = await db.call(self._open_storage)
             restored = self.engine.restore(await db.call(storage.history.load_states))
@@ -183,10 +186,14 @@ class Recorder:
                 group.create_task(self._prune_loop(db, storage.history), name=f"{self.name}.prune")
                 if self._sender is not None:
                     group.create_task(self._sender.run(), name=f"{self.name}.send")
+        except Exception:
+            stopping = False
+            raise
         finally:
             self._running = False
-            self._stopped = True
-            await self._shutdown(db)
+            self._stopped = stopping
+            self._started.clear()
+            await self._shutdown(db, stopping=stopping)
 
     def _open_storage(self) -> Storage:
         keys = self.formatter.keys
@@ -200,19 +207,24 @@ class Recorder:
                 raise
         return Storage(history, outbox, self.formatter, self._gzip_level)
 
-    async def _shutdown(self, db: DbThread) -> None:
+    async def _shutdown(self, db: DbThread, *, stopping: bool = True) -> None:
+        """Save what was received; when ``stopping`` (not a failure) also send what is left
+        and close the subscription and the writer."""
         try:
             if self._storage is not None:
                 await self._flush_everything(db, self._storage)
-            if self._sender is not None:
+            if self._sender is not None and stopping:
                 await self._final_send(self._sender)
         finally:
-            self._sub.close()
+            if stopping:
+                self._sub.close()
             if self._storage is not None:
                 with contextlib.suppress(sqlite3.Error):
                     await db.call(self._storage.close)
+                if not stopping:
+                    self._storage = None  # reopened by the restart
             db.close()
-            if self.writer is not None:
+            if self.writer is not None and stopping:
                 await self.writer.aclose()
             _LOGGER.info("Recorder stopped: %s", self._describe())
 

@@ -29,6 +29,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from drivers.backoff import Backoff
+
 from . import bufsock
 from .commands import encode_command, tolerance
 from .device import DeviceState, Waiter
@@ -127,6 +129,7 @@ class MqttDriver:
         self._ever_connected = False
         self._session_was_up = False
         self._rng = random.Random()  # noqa: S311 (jitter, not security)
+        self._backoff = Backoff(broker.backoff_min, broker.backoff_max)
 
     # -- hot path ------------------------------------------------------------------------
 
@@ -159,6 +162,8 @@ class MqttDriver:
         now = self._clock.time()
         for device in self._devices.values():
             device.last_seen = now
+            if device.available is True:
+                device.available = None  # after a restart: announced again when it reports
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._watch_staleness(), name=f"mqtt-stale:{self.name}")
@@ -192,11 +197,9 @@ class MqttDriver:
                 self._note_failure(err, failures)
             if self._session_was_up:
                 failures = 0
-            delay = min(self.broker.backoff_max, self.broker.backoff_min * 2**failures)
-            delay *= self._rng.uniform(0.5, 1.0)
             failures += 1
             self.state = ConnectionState.BACKOFF
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self._backoff.delay(failures, self._rng))
 
     def _note_failure(self, err: BrokerUnavailable, failures: int) -> None:
         text = str(err)
