@@ -42,6 +42,13 @@ FATAL: tuple[type[Exception], ...] = (ConfigError, AuthenticationFailed)
 """Errors that stop the process when a job raises them in its first run."""
 
 
+def _fatal(err: BaseException) -> bool:
+    """A configuration error, also inside the exception group of a component's TaskGroup."""
+    if isinstance(err, BaseExceptionGroup):
+        return any(_fatal(e) for e in err.exceptions)
+    return isinstance(err, FATAL)
+
+
 @dataclass(frozen=True, slots=True)
 class SupervisionOptions:
     """``backoff``: waits between restarts. ``settle``: seconds a restarted run must last to
@@ -104,7 +111,7 @@ class Supervisor:
                 try:
                     await self._job()
                 except Exception as err:
-                    if not self._started.is_set() or (first and isinstance(err, FATAL)):
+                    if not self._started.is_set() or (first and _fatal(err)):
                         raise
                     delay = self._failed(err)
                 else:

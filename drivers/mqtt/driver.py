@@ -16,7 +16,6 @@ import asyncio
 import logging
 import math
 import random
-import ssl
 import zoneinfo
 from collections.abc import Callable, Coroutine, Iterable
 from enum import StrEnum
@@ -25,13 +24,12 @@ from typing import Any, Protocol, TypeVar
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.client import MQTTMessage
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.backoff import Backoff
 
 from . import bufsock
+from .client import new_client, refusal
 from .commands import encode_command, tolerance
 from .device import DeviceState, Waiter
 from .errors import (
@@ -48,9 +46,6 @@ from .topics import subscription_filters
 __all__ = ["ConnectionState", "DriverClock", "MqttDriver"]
 
 _LOGGER = logging.getLogger(__name__)
-
-_AUTH_REASONS = frozenset({4, 5, 134, 135, 140})
-"""CONNACK codes meaning "who you are is the problem": 3.1.1 (4, 5), MQTT 5 (0x86, 0x87, 0x8C)."""
 
 AvailabilityCallback = Callable[[str, bool, str], None]
 T = TypeVar("T")
@@ -228,21 +223,13 @@ class MqttDriver:
                 finally:
                     self._down()
         except MqttConnectError as err:
-            raise self._refusal(err) from err
+            raise refusal(self.broker, err) from err
         except aiomqtt.MqttError as err:
             raise BrokerUnavailable(self.broker.host, self.broker.port, str(err)) from err
         except TimeoutError as err:
             raise BrokerUnavailable(
                 self.broker.host, self.broker.port, "no SUBACK in time"
             ) from err
-
-    def _refusal(self, err: MqttConnectError) -> BrokerUnavailable:
-        code = err.rc.value if isinstance(err.rc, ReasonCode) else err.rc
-        reason = str(err.rc) if isinstance(err.rc, ReasonCode) else str(err)
-        host, port = self.broker.host, self.broker.port
-        if code in _AUTH_REASONS:
-            return AuthenticationFailed(host, port, self.broker.username, reason)
-        return BrokerUnavailable(host, port, f"connection refused: {reason}")
 
     def _up(self, client: aiomqtt.Client) -> None:
         self._client = client
@@ -261,37 +248,7 @@ class MqttDriver:
         self._connected.clear()
 
     def _new_client(self) -> aiomqtt.Client:
-        b = self.broker
-        v5 = b.protocol == "5"
-        properties = None
-        if v5:
-            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            properties.SessionExpiryInterval = b.session_expiry
-        tls_params = None
-        tls_insecure = None
-        if b.tls is not None:
-            tls_params = aiomqtt.TLSParameters(
-                ca_certs=b.tls.ca_file,
-                certfile=b.tls.cert_file,
-                keyfile=b.tls.key_file,
-                cert_reqs=ssl.CERT_NONE if b.tls.insecure else ssl.CERT_REQUIRED,
-            )
-            tls_insecure = b.tls.insecure
-        extra: dict[str, Any] = {"clean_start": False} if v5 else {"clean_session": False}
-        client = aiomqtt.Client(
-            b.host,
-            b.port,
-            username=b.username,
-            password=b.password,
-            identifier=b.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            keepalive=b.keepalive,
-            timeout=b.timeout,
-            properties=properties,
-            tls_params=tls_params,
-            tls_insecure=tls_insecure,
-            **extra,
-        )
+        client = new_client(self.broker, identifier=self.broker.client_id, persistent=True)
         # aiomqtt wraps each message in its own Message and hands it to a queue that its
         # iterator drains with a task and an asyncio.wait per message: more than decoding it
         # costs. paho's on_message already runs in aiomqtt's read callback (in the loop, in
