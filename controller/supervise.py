@@ -142,13 +142,16 @@ class Supervisor:
 
     def _failed(self, err: Exception) -> float:
         self.failures += 1
-        self.last_error = f"{type(err).__name__}: {err}"
+        cause: BaseException = err
+        while isinstance(cause, BaseExceptionGroup) and len(cause.exceptions) == 1:
+            cause = cause.exceptions[0]  # a component's TaskGroup wraps the real error
+        self.last_error = f"{type(cause).__name__}: {cause}"
         delay = self.options.backoff.delay(self.failures)
         if self.failures == 1:
-            _LOGGER.error("%s failed; restarting in %.1f s", self.name, delay, exc_info=err)
+            _LOGGER.error("%s failed; restarting in %.2f s", self.name, delay, exc_info=err)
         else:
             _LOGGER.warning(
-                "%s failed again (%d in a row): %s; restarting in %.1f s",
+                "%s failed again (%d in a row): %s; restarting in %.2f s",
                 self.name,
                 self.failures,
                 self.last_error,
