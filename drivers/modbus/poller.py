@@ -135,14 +135,20 @@ class BusPoller:
         heapq.heappush(self._heap, (status.due, next(self._seq), status))
 
     async def run(self) -> None:
-        """Run the link and the poll loop until cancelled (again after a failure: devices
-        then count as unknown until they answer, so their return is announced)."""
-        for status in self.devices.values():
-            if status.available is True:
-                status.available = None
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.link.run(), name=f"modbus-link-{self.link_id}")
-            group.create_task(self._poll_loop(), name=f"modbus-poll-{self.link_id}")
+        """Run the link and the poll loop until cancelled.
+
+        When it fails, devices count as unknown until they answer again, so that a restarted
+        run announces their return (whoever restarts it has marked them unavailable).
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.link.run(), name=f"modbus-link-{self.link_id}")
+                group.create_task(self._poll_loop(), name=f"modbus-poll-{self.link_id}")
+        except Exception:
+            for status in self.devices.values():
+                if status.available is True:
+                    status.available = None
+            raise
 
     async def _poll_loop(self) -> None:
         # Give the first connection a chance, so start-up is not counted as failed polls.

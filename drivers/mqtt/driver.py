@@ -157,13 +157,15 @@ class MqttDriver:
         now = self._clock.time()
         for device in self._devices.values():
             device.last_seen = now
-            if device.available is True:
-                device.available = None  # after a restart: announced again when it reports
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._watch_staleness(), name=f"mqtt-stale:{self.name}")
                 await self._connection_loop()
         except BaseExceptionGroup as errors:
+            # A restarted run announces the devices again (the restarter marked them down).
+            for device in self._devices.values():
+                if device.available is True:
+                    device.available = None
             # Surface a lone error (a rejected password) as itself, not wrapped in a group.
             if len(errors.exceptions) == 1 and isinstance(errors.exceptions[0], Exception):
                 raise errors.exceptions[0] from None
