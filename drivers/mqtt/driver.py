@@ -1,9 +1,10 @@
 """The MQTT driver: one broker connection, every device on it, commands with confirmation.
 
 Messages are dispatched straight from paho's ``on_message`` callback, which runs in aiomqtt's
-socket read callback (see ``_new_client``): a dict lookup by topic finds the route built at
-start-up, which decodes the payload and hands readings to the sink. No task, queue hop or object
-per message beyond paho's own ``MQTTMessage``.
+socket read callback (``fastpath``: the two private hooks, with the measurement that keeps
+them): a dict lookup by topic finds the route built at start-up, which decodes the payload and
+hands readings to the sink. No task, queue hop or object per message beyond paho's own
+``MQTTMessage``.
 
 The connection uses a persistent session (clean start off, session expiry set) and QoS 1
 subscriptions, so telemetry published while we were away is delivered when we come back. One
@@ -28,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from drivers.backoff import Backoff
 
-from . import bufsock
+from . import fastpath
 from .client import new_client, refusal
 from .commands import encode_command, tolerance
 from .device import DeviceState, Waiter
@@ -218,10 +219,7 @@ class MqttDriver:
                 try:
                     await self._subscribe(client)
                     self._up(client)
-                    # Messages never reach this iterator (they are dispatched on arrival);
-                    # it is aiomqtt's way to wait for the connection to drop.
-                    async for _ in client.messages:
-                        pass
+                    await self._receive(client)
                 finally:
                     self._down()
         except MqttConnectError as err:
@@ -232,6 +230,12 @@ class MqttDriver:
             raise BrokerUnavailable(
                 self.broker.host, self.broker.port, "no SUBACK in time"
             ) from err
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        """Until the connection drops. Messages never reach this iterator (they are
+        dispatched on arrival, see ``fastpath``): it is aiomqtt's way to wait for the end."""
+        async for _ in client.messages:
+            pass
 
     def _up(self, client: aiomqtt.Client) -> None:
         self._client = client
@@ -251,13 +255,7 @@ class MqttDriver:
 
     def _new_client(self) -> aiomqtt.Client:
         client = new_client(self.broker, identifier=self.broker.client_id, persistent=True)
-        # aiomqtt wraps each message in its own Message and hands it to a queue that its
-        # iterator drains with a task and an asyncio.wait per message: more than decoding it
-        # costs. paho's on_message already runs in aiomqtt's read callback (in the loop, in
-        # order), so the driver takes it over; aiomqtt keeps the connection, its iterator
-        # only serves to wait for the connection to drop.
-        client._client.on_message = self._dispatch
-        bufsock.install(client._client)
+        fastpath.install(client, self._dispatch)  # see fastpath: measured, and why
         return client
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
