@@ -182,6 +182,9 @@ async def _fails_and_recovers(
     assert len(cleared) == 1
     assert raised[0].severity == "critical"
     assert "InjectedFault" in raised[0].evidence["error"]
+    audit = assembly.audit
+    for action in ("alarm.raise", "alarm.clear"):
+        await eventually(lambda a=action: audit.query(action=a, target=alarm_id), 10)  # type: ignore[misc]
     supervisor = assembly.controller.supervisors[name]
     assert supervisor.restarts == 1
     assert supervisor.state is SupervisorState.RUNNING

@@ -59,6 +59,9 @@ __all__ = ["Recorder"]
 
 _LOGGER = logging.getLogger(__name__)
 
+_DISK_RETRY = Backoff(1.0, 30.0)
+"""Waits between attempts to write the history or outbox while the disk refuses."""
+
 MB = 1024 * 1024
 _NUMBERS = (float, int)  # exact classes: a bool is not a counter reading
 
@@ -354,7 +357,7 @@ class Recorder:
                     self._persist_errors += 1
                     log = _LOGGER.error if failures == 1 else _LOGGER.debug
                     log("Recorder cannot write %s: %s (will retry)", self._history_path, err)
-                    await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                    await asyncio.sleep(_DISK_RETRY.delay(failures + 1))
                     continue
                 if failures:
                     _LOGGER.info("Recorder writes again after %d failure(s)", failures)
