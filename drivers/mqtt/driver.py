@@ -125,7 +125,6 @@ class MqttDriver:
         self._ever_connected = False
         self._session_was_up = False
         self._rng = random.Random()  # noqa: S311 (jitter, not security)
-        self._backoff = Backoff(broker.backoff_min, broker.backoff_max)
 
     # -- hot path ------------------------------------------------------------------------
 
@@ -172,6 +171,10 @@ class MqttDriver:
                 raise errors.exceptions[0] from None
             raise
 
+    def _backoff(self) -> Backoff:
+        """From the spec at each use (``broker`` may be replaced while running)."""
+        return Backoff(self.broker.backoff_min, self.broker.backoff_max)
+
     async def wait_connected(self) -> None:
         """Wait until connected and subscribed."""
         await self._connected.wait()
@@ -197,7 +200,7 @@ class MqttDriver:
                 failures = 0
             failures += 1
             self.state = ConnectionState.BACKOFF
-            await asyncio.sleep(self._backoff.delay(failures, self._rng))
+            await asyncio.sleep(self._backoff().delay(failures, self._rng))
 
     def _note_failure(self, err: BrokerUnavailable, failures: int) -> None:
         text = str(err)

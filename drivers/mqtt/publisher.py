@@ -56,12 +56,15 @@ class MqttPublisher:
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
-        self._backoff = Backoff(broker.backoff_min, broker.backoff_max)
         self._rng = random.Random()  # noqa: S311 (jitter, not security)
 
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    def _backoff(self) -> Backoff:
+        """From the spec at each use (``broker`` may be replaced while running)."""
+        return Backoff(self.broker.backoff_min, self.broker.backoff_max)
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
@@ -83,7 +86,7 @@ class MqttPublisher:
                 self._note(err, failures)
             ever = ever or self.connection > 0
             failures = 1 if self.connection != before else failures + 1  # a connection held
-            await asyncio.sleep(self._backoff.delay(failures, self._rng))
+            await asyncio.sleep(self._backoff().delay(failures, self._rng))
 
     async def publish(
         self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = False
