@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 from controller.config import LoadedSite
 from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
 from controller.core.commands import CommandRouter
+from controller.redaction import register_secrets, site_secrets
 from controller.supervise import SupervisionOptions, Supervisor
 
 __all__ = ["Component", "Controller"]
@@ -52,6 +53,7 @@ class Controller:
         supervision: SupervisionOptions | None = None,
     ) -> None:
         self.site = site
+        register_secrets(site_secrets(site.links) | site_secrets(site.sinks))
         self.clock: Clock = clock or SystemClock(site.campus.timezone)
         self.registry = EntityRegistry.from_site(site)
         self.bus = EventBus()

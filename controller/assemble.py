@@ -11,7 +11,11 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
-* the HTTP API, unless ``api_port`` is None.
+* the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
+  ``api_port`` is None.
+
+The state folder is made private (0700) and locked for the process's life, so ``sanjie
+restore`` refuses to overwrite the files of a running controller.
 
 Servers and files are entered on the caller's ``AsyncExitStack``: they close, in reverse order,
 when the caller's stack closes, after the controller has stopped.
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from controller.app import Controller
 from controller.config import LoadedSite
-from controller.core import Clock
+from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
 
 if TYPE_CHECKING:
@@ -110,14 +114,18 @@ async def build_controller(
 ) -> Assembly:
     """Build the controller of ``site`` with every component the site asks for (not started:
     run it with ``async with assembly.controller.running()``)."""
+    from controller.accounts import AccountStore
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.backup import hold_lock
     from controller.broker import local_broker
+    from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
+    from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
     modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
@@ -141,8 +149,8 @@ async def build_controller(
 
     recorder = Recorder.from_site(controller, data_dir=options.data_dir)
     controller.add(recorder)
-    state = options.state_dir or options.data_dir
-    state.mkdir(parents=True, exist_ok=True)
+    state = private_dir(options.state_dir or options.data_dir)  # audit log, policies, accounts
+    stack.enter_context(hold_lock(state))  # `sanjie restore` refuses to run under us
     audit = AuditLog(state / "audit.sqlite3", controller.clock, controller.bus)
     stack.callback(audit.close)
     engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
@@ -152,6 +160,13 @@ async def build_controller(
 
     api = None
     if options.api_port is not None:
-        api = ApiServer(controller, options.api_host, options.api_port)
+        # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
+        accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
+        stack.callback(accounts.close)
+        live = LiveHub(controller)
+        controller.add(live)
+        api = ApiServer(
+            controller, options.api_host, options.api_port, accounts=accounts, live=live
+        )
         controller.add(api)
     return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)

@@ -243,7 +243,7 @@ async def test_a_failed_policy_engine_is_restarted(
         evaluations = engine.counters["evaluations"]
         fault = Fault()
         monkeypatch.setattr(engine, "evaluate", fault.sync(engine.evaluate))
-        engine._wake.set()  # evaluate now rather than at the next reading
+        engine.ctx.wake()  # evaluate now rather than at the next reading
         raised, cleared = await _fails_and_recovers(assembly, watch, fault, engine.name)
         assert watch.readings(METER_1, raised) > 0
         await _keeps_polling_and_recording(assembly, watch, cleared)

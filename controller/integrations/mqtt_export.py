@@ -20,11 +20,12 @@ from typing import Any
 
 from controller.app import Controller
 from controller.config import LoadedSite
-from controller.config.profile import DataType, DeviceClass, StateClass
+from controller.config.profile import DeviceClass, StateClass
 from controller.config.site import MqttLink
 from controller.core import AvailabilityChanged, BusClosed, Entity, StateChanged, Subscription
 from controller.core.events import Value
 from drivers.mqtt import BrokerSpec, MqttPublisher, PublishFailed
+from wire.modbus import DataType
 
 from .mqtt import broker_spec
 
