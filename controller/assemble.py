@@ -125,6 +125,7 @@ async def build_controller(
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
+    from controller.reports.service import ReportService
     from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
@@ -157,6 +158,7 @@ async def build_controller(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
+    controller.add(ReportService(controller, recorder, audit.path))
 
     api = None
     if options.api_port is not None:

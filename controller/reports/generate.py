@@ -12,9 +12,9 @@ from controller.config import LoadedSite
 from .build import STEPS, ReportRequest, build_report
 from .model import Report
 from .render import write_formats
-from .sources import open_stores
+from .sources import SiteStores, open_stores
 
-__all__ = ["generate", "report_stem", "total_steps"]
+__all__ = ["generate", "generate_from", "report_stem", "total_steps"]
 
 
 def report_stem(request: ReportRequest) -> str:
@@ -38,15 +38,30 @@ async def generate(
     on_step: Callable[[str], None] = lambda _: None,
 ) -> tuple[Report, list[Path]]:
     """Build the report from the site's stores under ``data_dir``; files go to ``out_dir``."""
+    async with open_stores(site, data_dir) as stores:
+        return await generate_from(
+            site, stores, request, formats=formats, out_dir=out_dir, on_step=on_step
+        )
+
+
+async def generate_from(
+    site: LoadedSite,
+    stores: SiteStores,
+    request: ReportRequest,
+    *,
+    formats: Sequence[str],
+    out_dir: Path,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> tuple[Report, list[Path]]:
+    """Build the report from open ``stores``; files go to ``out_dir``."""
     tz = zoneinfo.ZoneInfo(site.campus.timezone)
     start, end = request.span.bounds(tz)
-    async with open_stores(site, data_dir) as stores:
-        audit = await stores.audit(start.timestamp(), end.timestamp())
-        events = await stores.meter_events(start.timestamp(), end.timestamp())
-        on_step("stores")
-        report = await build_report(
-            site, stores.source, request, audit=audit, meter_events=events, on_step=on_step
-        )
+    audit = await stores.audit(start.timestamp(), end.timestamp())
+    events = await stores.meter_events(start.timestamp(), end.timestamp())
+    on_step("stores")
+    report = await build_report(
+        site, stores.source, request, audit=audit, meter_events=events, on_step=on_step
+    )
     # rendering (WeasyPrint above all) is CPU work: off the event loop, so an API stays live
     files = await asyncio.to_thread(
         write_formats, report, out_dir, report_stem(request), formats, on_step
