@@ -31,16 +31,6 @@ def _load(path: Path) -> LoadedSite:
         raise typer.Exit(1) from None
 
 
-def _load(path: Path) -> LoadedSite:
-    try:
-        return load_site(path)
-    except ConfigError as err:
-        for issue in err.issues:
-            err_console.print(str(issue), markup=False, highlight=False)
-        err_console.print(f"[red]{len(err.issues)} error(s)[/red] in {path}")
-        raise typer.Exit(1) from None
-
-
 def report_command(
     *,
     period: Annotated[
