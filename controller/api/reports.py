@@ -63,12 +63,12 @@ def _building(scope: str) -> str | None:
 
 
 def report_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api/reports", tags=["reports"], responses=responses(503))
+    router = APIRouter(prefix="/api/reports", tags=["reports"], responses=responses(401, 403, 503))
 
     def service() -> ReportService:
         return component(ctrl, ReportService)
 
-    @router.post("", status_code=201, responses=responses(403))
+    @router.post("", status_code=201)
     async def create(body: ReportCreate, caller: Operator) -> dict[str, Any]:
         """Generate a report now and store it."""
         try:
