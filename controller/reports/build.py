@@ -24,7 +24,7 @@ from controller.recorder.history import MeterEvent
 from controller.recorder.query import ConsumptionSource
 
 from .actions import summarise_actions
-from .food import FoodFigures, food_tables
+from .food import FoodFigures, fetch_food, food_tables
 from .i18n import CIRCUIT_NAMES, POLICY_NAMES, named, text
 from .model import Chart, ChartSeries, Column, Report, Table
 from .places import Places
@@ -178,7 +178,7 @@ class _Builder:
             self.t("t_summary"),
             (self.col("indicator", "text"), self.col("value", "num2"), self.col("unit", "text")),
         )
-        table.rows = [(label, None if v is None else round(v, 3), unit) for label, v, unit in rows]
+        table.rows = list(rows)
         return table
 
     def compare(
@@ -620,6 +620,16 @@ async def build_report(
         tz=tz,
         step=lambda: on_step("baseline"),
     )
+    if food is None:
+        food = await fetch_food(
+            source,
+            places=places,
+            scope=request.scope,
+            period=period_days,
+            baseline=base_days,
+            names={bid: bld.name.get(lang) for bid, bld in site.buildings.items()},
+            tz=tz,
+        )
     b = _Builder(site, request, places, period, baseline)
     totals, base_totals = b.totals(period), b.totals(baseline)
     figures = b.room_figures()

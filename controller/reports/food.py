@@ -9,12 +9,27 @@ empty their bins: once after each service.
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from controller.recorder.query import ConsumptionQuery, ConsumptionSource, Period
 
 from .i18n import text
 from .model import Cell, Column, Table
+from .places import Places
+from .span import Scope
 
-__all__ = ["MEALS", "FoodFigures", "MealFigure", "food_tables", "meal_of_hour"]
+__all__ = [
+    "FOOD_KINDS",
+    "MEALS",
+    "FoodFigures",
+    "MealFigure",
+    "fetch_food",
+    "food_tables",
+    "meal_of_hour",
+]
 
 MEALS = ("breakfast", "lunch", "dinner")
 _MEAL_NAMES = {
@@ -142,3 +157,54 @@ def food_tables(food: FoodFigures, lang: str) -> list[Table]:
     for rank, (now, canteen, change) in enumerate(ranked, start=1):
         stars.rows.append((rank, canteen, now, change))
     return [stars, by_meal]
+
+
+FOOD_KINDS = ("food_waste", "diner_count")
+
+
+async def fetch_food(
+    source: ConsumptionSource,
+    *,
+    places: Places,
+    scope: Scope,
+    period: Sequence[dt.date],
+    baseline: Sequence[dt.date],
+    names: Mapping[str, str],
+    tz: zoneinfo.ZoneInfo,
+) -> FoodFigures | None:
+    """Waste and diners per canteen and meal over the counted days; None without food meters.
+
+    One hourly query per kind and period, grouped by building and parent: a meter is counted
+    when its parent meter (a line's scale under a canteen's main scale) is not also counted.
+    """
+    figures: dict[tuple[str, str], MealFigure] = {}
+    for days, prefix in ((period, ""), (baseline, "base_")):
+        if not days:
+            continue
+        counted = set(days)
+        start = dt.datetime.combine(min(days), dt.time(), tz)
+        end = dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time(), tz)
+        for kind, attr in zip(FOOD_KINDS, ("waste_kg", "diners"), strict=True):
+            narrow = {} if scope.kind == "campus" else {"building": str(scope.building)}
+            rows = await source.consumption(
+                ConsumptionQuery(
+                    start, end, Period.HOUR, ("building", "parent"), {"kind": kind, **narrow}
+                )
+            )
+            for row in rows:
+                building, parent = (value for _, value in row.group)
+                owner = places.of(parent) if parent else None
+                if row.period_start.date() not in counted or (
+                    owner is not None and owner.building == building
+                ):
+                    continue
+                meal = meal_of_hour(row.period_start.hour)
+                key = (building, meal)
+                figure = figures.setdefault(key, MealFigure(names.get(building, building), meal))
+                name = prefix + attr
+                setattr(figure, name, getattr(figure, name) + row.consumption)
+    if not figures:
+        return None
+    order = {m: i for i, m in enumerate(MEALS)}
+    meals = sorted(figures.values(), key=lambda f: (f.canteen, order[f.meal]))
+    return FoodFigures(meals)

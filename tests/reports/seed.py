@@ -4,7 +4,8 @@ The emulator's device models (the same ones ``sanjie emulate`` serves on the wir
 fake clock in 15-minute steps; their counter readings go through the recorder's real
 statistics engine into the real SQLite history (and, as the recorder's own line protocol, into
 InfluxDB when asked). That skips the wire, which other tests cover, and makes 70 days take a
-few seconds. The campaign period switches the dorm curfew on: every night 23:00–06:00 the
+few seconds. The campaign period switches the 光盘行动 on at the canteen's waste scales and the
+dorm curfew on: every night 23:00–06:00 the
 sockets' relays are opened and closed again, each command audited as the policy engine's
 commands are (``CommandCompleted`` through ``AuditLog.record_event``).
 
@@ -112,6 +113,32 @@ def site_document() -> dict[str, Any]:
             "circuit": "cold_water",
         },
     ]
+    buildings.append(
+        {
+            "id": "canteen-1",
+            "kind": "canteen",
+            "name": {"zh": "第一食堂", "en": "Canteen 1"},
+            "floor_area_m2": 800.0,
+        }
+    )
+    devices += [
+        {
+            "id": f"canteen-1.scale-{line}",
+            "profile": "generic/mqtt-waste-scale",
+            "building": "canteen-1",
+            "link": "broker",
+            "tags": [f"line-{line}"],
+        }
+        for line in (1, 2)
+    ]
+    devices.append(
+        {
+            "id": "canteen-1.diners",
+            "profile": "generic/mqtt-diner-counter",
+            "building": "canteen-1",
+            "link": "broker",
+        }
+    )
     return {
         "campus": {"id": "seed", "name": {"zh": "测试校区", "en": "Test campus"}},
         "buildings": buildings,
@@ -189,11 +216,15 @@ def seed(folder: Path, *, influx_lines: bool = False) -> Seeded:
     sockets = [d for d in bound if d.endswith(".elec")]
     seeded.sockets = len(sockets)
     off_since: float | None = None
+    scales = [d for d in bound if ".scale-" in d]
     t = start
     try:
         while t <= end:
             clock.set(t)
             local = dt.datetime.fromtimestamp(t, TZ)
+            if t == campaign_start:
+                for scale in scales:  # the 光盘行动 starts with the campaign
+                    bound[scale].model.command("clean_plate", "on")
             if campaign_start <= t < campaign_end + 7 * 3600 and local.minute == 0:
                 if local.hour == 23 and t < campaign_end and off_since is None:
                     off_since = t

@@ -26,6 +26,8 @@ from .seed import CAMPAIGN, TZ, Seeded, write_influx
 
 PERIOD = f"{CAMPAIGN[0]}..{CAMPAIGN[1]}"
 HEADINGS = [
+    "节粮：食堂厨余",
+    "光盘之星",
     "三节（节电·节水·节粮）成效报告",
     "总体指标",
     "与基准期对比及节约量",
@@ -74,7 +76,7 @@ async def test_campus_figures_match_the_meters(seeded: Seeded) -> None:
     kgce = period["electricity"] * 0.1229
     assert summary["综合能耗"] == pytest.approx(kgce, abs=1e-3)
     assert summary["人均综合能耗"] == pytest.approx(kgce / people, abs=1e-3)
-    assert summary["单位面积能耗"] == pytest.approx(kgce / 1600.0, abs=1e-3)
+    assert summary["单位面积能耗"] == pytest.approx(kgce / 2400.0, abs=1e-3)
     water = period["cold_water"] + period["hot_water"]
     assert summary["人均日用水"] == pytest.approx(water * 1000 / people / days, abs=1e-3)
 
@@ -132,6 +134,28 @@ async def test_policies_and_rankings(seeded: Seeded) -> None:
     assert [r[0] for r in stars] == list(range(1, len(stars) + 1))
     changes = [r[5] for r in stars]
     assert changes == sorted(changes)  # type: ignore[type-var]
+
+
+async def test_food_waste_per_diner(seeded: Seeded) -> None:
+    report = await _report(seeded)
+    scales = ["canteen-1.scale-1.waste", "canteen-1.scale-2.waste"]
+    per_diner = {}
+    for name, runs in (("period", truth.PERIOD_RUNS), ("base", truth.BASELINE_RUNS)):
+        waste = truth.used(seeded, scales, runs)
+        diners = truth.used(seeded, ["canteen-1.diners.diners"], runs)
+        per_diner[name] = waste / diners
+    summary = {r[0]: r[1] for r in report.table("summary").rows}
+    assert summary["人均每餐厨余"] == pytest.approx(per_diner["period"], rel=1e-6)
+    food = _row(report, "compare", "厨余")
+    assert food["基准人均日"] == pytest.approx(per_diner["base"], rel=1e-6)
+    assert food["节约率"] == pytest.approx(1 - per_diner["period"] / per_diner["base"], abs=1e-6)
+    assert 0.2 < food["节约率"] < 0.45  # type: ignore[operator]  # the 光盘行动 cuts a third
+    meals = report.table("food").rows
+    assert [r[1] for r in meals] == ["早餐", "午餐", "晚餐"]
+    assert sum(r[3] for r in meals) == pytest.approx(  # type: ignore[misc]
+        truth.used(seeded, scales, truth.PERIOD_RUNS), abs=1e-3
+    )
+    assert report.table("star_plate").rows[0][1] == "第一食堂"
 
 
 async def test_scopes_narrow_the_figures(seeded: Seeded) -> None:
