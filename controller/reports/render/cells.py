@@ -23,6 +23,7 @@ def show(value: Cell, column: Column) -> str:
     if column.style == "int":
         return f"{round(value):,d}"
     if column.style == "pct":
-        return f"{value:+.1%}"
+        shown = round(value, 3) + 0.0  # no "-0.0%"
+        return f"{shown:+.1%}" if shown else "0.0%"
     digits = {"num1": 1, "num2": 2, "num3": 3}[column.style]
     return f"{value:,.{digits}f}"
