@@ -72,4 +72,3 @@ class ReportSettings(StrictModel):
     )
     rankings: Annotated[int, Field(ge=1, le=100)] = 10
     schedules: list[ReportSchedule] = Field(default_factory=list)
-    output_dir: str = Field(default="var/reports", description="Where stored reports go.")
