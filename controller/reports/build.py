@@ -234,6 +234,7 @@ class _Builder:
             )
         if food is not None:
             table.rows.append(food.compare_row(self.lang, s.tariffs.food_waste))
+            table.note = self.t("food_note")
         return table
 
     def daily(self, request: ReportRequest, base_span: DateSpan) -> Table:

@@ -100,6 +100,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "swaps": ("换表记录", "Meter swaps"),
     "anomalies": ("异常读数", "Consumption anomalies"),
     "partial": ("未结束的小时", "Hours not yet complete"),
+    "food_note": (
+        "厨余一行按就餐人次（每餐）计，而非在住人数与天数。",
+        "The food waste line is per diner per meal, not per occupant and day.",
+    ),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "no_rows": ("（无）", "(none)"),

@@ -49,7 +49,11 @@ def _table(ws: Worksheet, table: Table, top: int) -> int:
             if column.style in EXCEL_FORMATS and isinstance(value, int | float):
                 written.number_format = EXCEL_FORMATS[column.style]
     ws.freeze_panes = f"A{top + 2}"
-    return top + 2 + len(table.rows)
+    end = top + 2 + len(table.rows)
+    if table.note:
+        ws.cell(end, 1, table.note).font = Font(italic=True, color="666666")
+        end += 1
+    return end
 
 
 def _chart(ws: Worksheet, chart: Chart, column: int, anchor_row: int) -> None:
