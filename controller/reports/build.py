@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controller.audit import AuditEntry
@@ -26,7 +26,7 @@ from controller.recorder.query import ConsumptionSource
 from .actions import summarise_actions
 from .food import FoodFigures, fetch_food, food_tables
 from .i18n import CIRCUIT_NAMES, POLICY_NAMES, named, text
-from .model import Chart, ChartSeries, Column, Report, Table
+from .model import Cell, Chart, ChartSeries, Column, Report, Table
 from .places import Places
 from .span import DateSpan, Scope
 from .usage import KINDS, Usage, counted_days, fetch_usage
@@ -146,6 +146,35 @@ class _Builder:
         return _ratio(amount, people * days) if amount is not None else None
 
     # -- tables -----------------------------------------------------------------------------
+
+    def use_columns(self) -> tuple[Column, ...]:
+        """The columns every place table shares: use, use per person-day, change."""
+        return (
+            Column(self.t("electricity") + " kWh"),
+            Column(self.t("kwh_ppd") + " kWh", "num3"),
+            Column(self.t("cold_water") + " m³", "num2"),
+            Column(self.t("hot_water") + " m³", "num2"),
+            Column(self.t("l_ppd") + " L", "num1"),
+            self.col("change", "pct"),
+        )
+
+    def use_cells(
+        self, now: Mapping[str, float], before: Mapping[str, float], people: int
+    ) -> tuple[Cell, ...]:
+        """Values of ``use_columns`` for one place (``change``: electricity per person-day)."""
+        kwh = now.get("electricity", 0.0)
+        water = now.get("cold_water", 0.0) + now.get("hot_water", 0.0)
+        return (
+            kwh,
+            self.ppd(kwh, people, self.days),
+            now.get("cold_water", 0.0),
+            now.get("hot_water", 0.0),
+            self.ppd(water * 1000, people, self.days),
+            _change(
+                self.ppd(kwh, people, self.days),
+                self.ppd(before.get("electricity"), people, self.base_days),
+            ),
+        )
 
     def totals(self, usage: Usage) -> dict[str, float]:
         return {q: usage.total(q, self.places, self.scope) for q in QUANTITIES}
@@ -272,58 +301,44 @@ class _Builder:
     def buildings(self) -> Table:
         now = self.grouped(self.period, self.by_building)
         before = self.grouped(self.baseline, self.by_building)
-        s = self.settings
+        kgce = self.settings.kgce_per_kwh
         table = Table(
             "buildings",
             self.t("t_buildings"),
             (
                 self.col("building", "text"),
                 self.col("people", "int"),
-                Column(self.t("electricity") + " kWh"),
-                Column(self.t("kwh_ppd") + " kWh", "num3"),
+                *self.use_columns(),
                 Column(self.t("energy_kgce") + " kgce"),
                 Column(self.t("kgce_m2"), "num3"),
-                Column(self.t("cold_water") + " m³", "num2"),
-                Column(self.t("hot_water") + " m³", "num2"),
-                Column(self.t("l_ppd") + " L", "num1"),
-                self.col("change", "pct"),
             ),
         )
         self.per_capita.clear()
         for (building_id,), q in sorted(now.items()):
             people = self.people_of(building_id)
             area = self.site.buildings[building_id].floor_area_m2
-            kwh = q["electricity"]
-            water = q["cold_water"] + q["hot_water"]
             b = before.get((building_id,), {})
             self.per_capita.append(
                 (
                     self.building_name(building_id),
                     self.ppd(b.get("electricity"), people, self.base_days),
-                    self.ppd(kwh, people, self.days),
+                    self.ppd(q["electricity"], people, self.days),
                 )
             )
             table.rows.append(
                 (
                     self.building_name(building_id),
                     people,
-                    kwh,
-                    self.ppd(kwh, people, self.days),
-                    kwh * s.kgce_per_kwh,
-                    _ratio(kwh * s.kgce_per_kwh, area or 0.0),
-                    q["cold_water"],
-                    q["hot_water"],
-                    self.ppd(water * 1000, people, self.days),
-                    _change(
-                        self.ppd(kwh, people, self.days),
-                        self.ppd(b.get("electricity"), people, self.base_days),
-                    ),
+                    *self.use_cells(q, b, people),
+                    q["electricity"] * kgce,
+                    _ratio(q["electricity"] * kgce, area or 0.0),
                 )
             )
         return table
 
     def floors(self) -> Table:
         now = self.grouped(self.period, self.by_floor)
+        before = self.grouped(self.baseline, self.by_floor)
         table = Table(
             "floors",
             self.t("t_floors"),
@@ -331,24 +346,14 @@ class _Builder:
                 self.col("building", "text"),
                 self.col("floor", "int"),
                 self.col("people", "int"),
-                Column(self.t("electricity") + " kWh"),
-                Column(self.t("kwh_ppd") + " kWh", "num3"),
-                Column(self.t("cold_water") + " m³", "num2"),
-                Column(self.t("hot_water") + " m³", "num2"),
+                *self.use_columns(),
             ),
         )
         for (building_id, floor), q in sorted(now.items(), key=lambda i: (i[0][0], int(i[0][1]))):
             people = self.people_of(building_id, int(floor))
+            b = before.get((building_id, floor), {})
             table.rows.append(
-                (
-                    self.building_name(building_id),
-                    int(floor),
-                    people,
-                    q["electricity"],
-                    self.ppd(q["electricity"], people, self.days),
-                    q["cold_water"],
-                    q["hot_water"],
-                )
+                (self.building_name(building_id), int(floor), people, *self.use_cells(q, b, people))
             )
         return table
 
@@ -386,32 +391,17 @@ class _Builder:
                 self.col("room", "text"),
                 self.col("floor", "int"),
                 self.col("people", "int"),
-                Column(self.t("electricity") + " kWh"),
-                Column(self.t("kwh_ppd") + " kWh", "num3"),
-                Column(self.t("cold_water") + " m³", "num2"),
-                Column(self.t("hot_water") + " m³", "num2"),
-                Column(self.t("l_ppd") + " L", "num1"),
-                self.col("change", "pct"),
+                *self.use_columns(),
             ),
         )
         for building_id, room, floor, people, q, b in figures:
-            kwh = q.get("electricity", 0.0)
-            water = q.get("cold_water", 0.0) + q.get("hot_water", 0.0)
             table.rows.append(
                 (
                     self.building_name(building_id),
                     room,
                     floor,
                     people,
-                    kwh,
-                    self.ppd(kwh, people, self.days),
-                    q.get("cold_water", 0.0),
-                    q.get("hot_water", 0.0),
-                    self.ppd(water * 1000, people, self.days),
-                    _change(
-                        self.ppd(kwh, people, self.days),
-                        self.ppd(b.get("electricity"), people, self.base_days),
-                    ),
+                    *self.use_cells(q, b, people),
                 )
             )
         return table

@@ -64,17 +64,8 @@ class _Canteen(DeviceModel):
 class DinerCounter(_Canteen):
     """A turnstile or card-system count of diners (cumulative)."""
 
-    def __init__(
-        self,
-        clock: ModelClock,
-        rng: random.Random,
-        *,
-        canteen: str,
-        diners_per_day: float,
-        tz: str = "Asia/Shanghai",
-    ) -> None:
-        super().__init__(clock, rng, canteen=canteen, diners_per_day=diners_per_day, tz=tz)
-        self.diners = 0.0
+    diners = 0.0
+    """Diners counted so far (set per instance by ``_step``)."""
 
     def _step(self, t: float, dt: float) -> None:
         self.diners += self.diner_rate(t) * dt / 3600.0
