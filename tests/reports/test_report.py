@@ -162,6 +162,13 @@ async def test_scopes_narrow_the_figures(seeded: Seeded) -> None:
     report = await _report(seeded, "room:dorm-2/101")
     kwh = truth.used(seeded, ["dorm-2.101.elec.energy"], truth.PERIOD_RUNS)
     assert _row(report, "compare", "用电")["报告期总量"] == pytest.approx(kwh, abs=1e-3)
+    canteen = await _report(seeded, "canteen:canteen-1", "en")
+    assert _row(canteen, "compare", "Electricity")["Period total"] == 0.0
+    assert [r[0] for r in canteen.table("food").rows] == ["Canteen 1"] * 3
+    floor = await _report(seeded, "floor:dorm-1/2")
+    kwh = truth.used(seeded, [f"dorm-1.20{i}.elec.energy" for i in (1, 2, 3)], truth.PERIOD_RUNS)
+    assert _row(floor, "compare", "用电")["报告期总量"] == pytest.approx(kwh, abs=1e-3)
+    assert sum(r[1] for r in floor.table("daily").rows) == pytest.approx(kwh, abs=1e-3)  # type: ignore[misc]
     building = await _report(seeded, "building:dorm-1", "en")
     assert _row(building, "compare", "Electricity")["Period total"] == pytest.approx(
         truth.used(seeded, ["dorm-1.main.energy"], truth.PERIOD_RUNS), abs=1e-3
