@@ -104,6 +104,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "厨余一行按就餐人次（每餐）计，而非在住人数与天数。",
         "The food waste line is per diner per meal, not per occupant and day.",
     ),
+    "cut_rows": (
+        "此处列出前 {shown} 行（共 {total} 行），完整数据见 XLSX 或 CSV 文件。",
+        "The first {shown} of {total} rows; the XLSX and CSV files hold them all.",
+    ),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "no_rows": ("（无）", "(none)"),

@@ -17,7 +17,9 @@ from controller.cli import app
 from controller.recorder import HistoryConsumption, InfluxV1Consumption
 from controller.reports import ReportRequest, Scope, build_report, parse_scope, parse_span
 from controller.reports.generate import generate
-from controller.reports.model import Report
+from controller.reports.model import Cell, Column, Report, Table
+from controller.reports.render import render_html
+from controller.reports.render.html import MAX_PRINTED_ROWS
 from controller.reports.sources import open_stores
 from tests.servers import InfluxServer
 
@@ -281,3 +283,15 @@ def test_cli_bad_input_is_one_clear_line(seeded: Seeded, args: list[str], messag
     )
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_print_formats_cut_long_tables_and_say_so() -> None:
+    rows: list[tuple[Cell, ...]] = [(f"room-{i}", float(i)) for i in range(MAX_PRINTED_ROWS + 1)]
+    table = Table("rooms", "分房间", (Column("房间", "text"), Column("用电 kWh")), rows)
+    report = Report(
+        "zh", "t", "s", dt.datetime(2026, 12, 1, tzinfo=TZ), [], [table], [], [("h", ["rooms"])]
+    )
+    page = render_html(report, for_pdf=True)
+    assert f"room-{MAX_PRINTED_ROWS - 1}<" in page
+    assert f"room-{MAX_PRINTED_ROWS}<" not in page
+    assert f"共 {MAX_PRINTED_ROWS + 1} 行" in page

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import jinja2
 
+from ..i18n import text
 from ..model import Report
 from .cells import show
 from .svg import chart_svg
 
-__all__ = ["render_html", "write_html", "write_pdf"]
+__all__ = ["MAX_PRINTED_ROWS", "render_html", "write_html", "write_pdf"]
 
 _HERE = Path(__file__).resolve().parent.parent
 ECHARTS = _HERE.parent / "static" / "vendor" / "echarts" / "echarts.min.js"
@@ -50,9 +51,16 @@ def _chart_options(report: Report) -> str:
     return json.dumps(charts, ensure_ascii=False).replace("</", "<\\/")
 
 
+MAX_PRINTED_ROWS = 300
+"""Rows of one table on paper and in the page; the XLSX and CSV files keep every row (a
+10,000-room campus would otherwise print a 250-page room list nobody reads)."""
+
+
 def render_html(report: Report, *, for_pdf: bool = False) -> str:
     template = _environment().get_template("report.html")
     return template.render(
+        max_rows=MAX_PRINTED_ROWS,
+        cut_note=text("cut_rows", report.language),
         report=report,
         tables={t.key: t for t in report.tables},
         for_pdf=for_pdf,
