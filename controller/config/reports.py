@@ -62,9 +62,10 @@ class ReportSettings(StrictModel):
     kgce_per_kwh: Annotated[float, Field(gt=0, le=1)] = 0.1229
     co2_kg_per_kwh: Annotated[float, Field(ge=0, le=2)] = 0.5703
     tariffs: Tariffs = Tariffs()
-    baseline: Literal["last_year"] | BaselineSpan = Field(
-        default="last_year",
-        description="'last_year' (the same dates a year earlier) or {start, end}.",
+    baseline: BaselineSpan | None = Field(
+        default=None,
+        description="A chosen pre-campaign period {start, end}; without it, the same dates a "
+        "year earlier.",
     )
     vacation: Literal["exclude", "include"] = Field(
         default="exclude",
