@@ -22,6 +22,7 @@ from controller.recorder import Recorder
 from controller.scheduler import CronTrigger, Scheduler
 
 from .build import ReportRequest, baseline_of
+from .errors import ReportInputError
 from .generate import generate_from
 from .sources import SiteStores
 from .span import DateSpan, parse_scope
@@ -57,6 +58,11 @@ class ReportService:
         self.generated = 0
         self.failed = 0
         for schedule in controller.site.reports.schedules:
+            try:
+                parse_scope(schedule.scope, controller.site, "scope")
+            except ReportInputError as err:
+                _LOGGER.error("Report schedule %s is not scheduled: %s", schedule.id, err)
+                continue
             self.scheduler.add_job(
                 lambda s=schedule: self._scheduled(s),  # type: ignore[misc]
                 _trigger(schedule, controller.clock.tz),
