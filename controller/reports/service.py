@@ -58,10 +58,9 @@ class ReportService:
         self.generated = 0
         self.failed = 0
         for schedule in controller.site.reports.schedules:
-            try:
-                parse_scope(schedule.scope, controller.site, "scope")
-            except ReportInputError as err:
-                _LOGGER.error("Report schedule %s is not scheduled: %s", schedule.id, err)
+            problem = _scope_problem(schedule.scope, controller)
+            if problem is not None:
+                _LOGGER.error("Report schedule %s is not scheduled: %s", schedule.id, problem)
                 continue
             self.scheduler.add_job(
                 lambda s=schedule: self._scheduled(s),  # type: ignore[misc]
@@ -122,6 +121,14 @@ class ReportService:
             "failed": self.failed,
             "schedules": len(self.controller.site.reports.schedules),
         }
+
+
+def _scope_problem(scope: str, controller: Controller) -> str | None:
+    try:
+        parse_scope(scope, controller.site, "scope")
+    except ReportInputError as err:
+        return str(err)
+    return None
 
 
 def _trigger(schedule: ReportSchedule, tz: dt.tzinfo) -> CronTrigger:
