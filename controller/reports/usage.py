@@ -1,8 +1,8 @@
 """Consumption a report needs, fetched with the recorder's one consumption query.
 
 Per period (the report's, then the baseline's) two kinds of query per metered quantity:
-per meter over the counted days (``Period.MONTH`` buckets summed; a handful of rows per meter)
-for buildings, floors, rooms and circuits, and per day for the trend. Vacation days left out
+per meter over the counted days (``Period.MONTH`` buckets summed, a week per query) for
+buildings, floors, rooms and circuits, and per day for the trend. Vacation days left out
 by the settings split the period into runs of counted days, one query each, so nothing is
 pro-rated: the figures are what the meters counted on the days that count.
 """
@@ -64,11 +64,17 @@ def counted_days(span: DateSpan, calendar: SiteCalendar, exclude_vacation: bool)
     return [d for d in days if calendar.day(d).vacation is None]
 
 
+WINDOW_DAYS = 7
+"""Days per per-meter query. Backends answer with hourly sums per meter (meters × hours rows,
+folded in Python), so a semester at once would hold tens of millions of rows on a big campus;
+a week at a time bounds the memory at no cost in time."""
+
+
 def _runs(days: list[dt.date]) -> list[DateSpan]:
-    """Consecutive days as spans."""
+    """Consecutive days as spans of at most ``WINDOW_DAYS``."""
     runs: list[DateSpan] = []
     for day in days:
-        if runs and runs[-1].last + dt.timedelta(days=1) == day:
+        if runs and runs[-1].last + dt.timedelta(days=1) == day and runs[-1].days < WINDOW_DAYS:
             runs[-1] = DateSpan(runs[-1].first, day)
         else:
             runs.append(DateSpan(day, day))
