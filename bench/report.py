@@ -11,7 +11,7 @@ second half of the days, with the first half as its baseline. Per backend:
 * ``queries_s``: the report's own consumption queries (recorded while it builds, then replayed
   alone) — the floor the report cannot beat;
 * ``report_s``: ``build_report`` end to end (queries plus every table and chart), and
-  ``report_over_queries``;
+  ``report_over_queries``; medians of ``--runs`` alternating runs after one warm-up build;
 * ``peak_mb``: tracemalloc's peak during a second build (Python allocations, not the
   database's; traced separately because tracing slows the build severalfold);
 * ``render_s``: writing XLSX, HTML and CSV (and PDF with ``--pdf``) from the built report.
@@ -27,6 +27,7 @@ import asyncio
 import datetime as dt
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -126,33 +127,50 @@ def _fill(site: LoadedSite, folder: Path, days: int, influx: tuple[str, str] | N
     return rows
 
 
+async def _bare(source: ConsumptionSource, queries: list[ConsumptionQuery]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    rows = 0
+    for query in queries:
+        rows += len(await source.consumption(query))
+    return time.perf_counter() - t0, rows
+
+
 async def _measure(
-    site: LoadedSite, source: ConsumptionSource, request: ReportRequest, out: Path, pdf: bool
+    site: LoadedSite,
+    source: ConsumptionSource,
+    request: ReportRequest,
+    out: Path,
+    *,
+    pdf: bool,
+    runs: int,
 ) -> dict[str, Any]:
     recording = Recording(source)
-    t0 = time.perf_counter()
-    report = await build_report(site, recording, request)
-    report_s = time.perf_counter() - t0
-    # the peak from a second, traced build: tracemalloc slows allocation-heavy code severalfold
+    report = await build_report(site, recording, request)  # also warms the database's caches
+    bare_s, report_s = [], []
+    rows = 0
+    for _ in range(runs):  # alternating, so drift on a shared machine hits both alike
+        elapsed, rows = await _bare(source, recording.queries)
+        bare_s.append(elapsed)
+        t0 = time.perf_counter()
+        report = await build_report(site, source, request)
+        report_s.append(time.perf_counter() - t0)
+    # the peak from a separate, traced build: tracemalloc slows allocation-heavy code severalfold
     tracemalloc.start()
     await build_report(site, source, request)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t0 = time.perf_counter()
-    rows = 0
-    for query in recording.queries:
-        rows += len(await source.consumption(query))
-    queries_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
     formats = ["xlsx", "html", "csv", *(["pdf"] if pdf else [])]
     await asyncio.to_thread(write_formats, report, out, "bench", formats)
     render_s = time.perf_counter() - t0
+    queries = statistics.median(bare_s)
+    built = statistics.median(report_s)
     return {
         "queries": len(recording.queries),
         "query_rows": rows,
-        "queries_s": round(queries_s, 3),
-        "report_s": round(report_s, 3),
-        "report_over_queries": round(report_s / queries_s, 2) if queries_s else None,
+        "queries_s": round(queries, 3),
+        "report_s": round(built, 3),
+        "report_over_queries": round(built / queries, 2) if queries else None,
         "peak_mb": round(peak / 2**20, 1),
         "render_s": round(render_s, 3),
         "rooms_in_report": len(report.table("rooms").rows),
@@ -165,6 +183,7 @@ async def main() -> None:
     parser.add_argument("--days", type=int, default=140)
     parser.add_argument("--buildings", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,influx")
+    parser.add_argument("--runs", type=int, default=3, help="Alternating runs (medians).")
     parser.add_argument(
         "--pdf", action="store_true", help="Also render the PDF (slow for big campuses)."
     )
@@ -194,13 +213,13 @@ async def main() -> None:
                 note("report from SQLite")
                 async with HistoryConsumption.open(folder / "history.sqlite3", TZ) as source:
                     result["sqlite"] = await _measure(
-                        site, source, request, folder / "out-sqlite", args.pdf
+                        site, source, request, folder / "out-sqlite", pdf=args.pdf, runs=args.runs
                     )
             if influx is not None:
                 note("report from InfluxDB")
                 async with InfluxV1Consumption(influx[0], influx[1], TZ, timeout=600) as source:
                     result["influx"] = await _measure(
-                        site, source, request, folder / "out-influx", args.pdf
+                        site, source, request, folder / "out-influx", pdf=args.pdf, runs=args.runs
                     )
         finally:
             if influx_server is not None:
