@@ -1,0 +1,442 @@
+"""Routes of prepaid billing: accounts, balances, ledgers, top-ups, imports, statements, exports.
+
+Authentication is ``controller.api.auth`` only: reads take :data:`Viewer`, top-ups and imports
+:data:`TopUp` (an operator, or a payment platform's token limited to top-ups), refunds and moves
+:data:`Operator`, account administration :data:`Admin`. Every change is posted under the
+caller's ``actor`` and refused outside the caller's buildings. Billing errors become 4xx here,
+in one place: unknown account 404, bad amount or file 422 (with the field), a closed account or
+an idempotency key reused for another top-up 409.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from controller.billing import (
+    AccountClosed,
+    AccountExists,
+    BadAmount,
+    BillingComponent,
+    BillingError,
+    CsvFormatError,
+    CsvImport,
+    KeyReused,
+    LedgerStore,
+    TopUps,
+    UnknownAccount,
+    report_figures,
+    statement,
+    summary_rows,
+)
+from controller.billing.model import Account
+from controller.billing.statements import SUMMARY_COLUMNS, to_csv, to_xlsx
+from controller.billing.topup import KEY_PATTERN
+
+from .auth import Admin, Caller, Operator, TopUp, Viewer
+
+__all__ = ["billing_routes"]
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+Format = Literal["json", "csv", "xlsx"]
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class TopUpRequest(BaseModel):
+    """Yuan as a string (``"50.00"``) or number, at most 2 decimals; ``key`` makes it once-only
+    (or send the ``Idempotency-Key`` header)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: str | int | float
+    key: str | None = Field(default=None, pattern=KEY_PATTERN)
+    reason: str = Field(default="", max_length=500)
+
+
+class RefundRequest(BaseModel):
+    """Pay money back (all of a positive balance when ``amount`` is left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: str | int | float | None = None
+    key: str = Field(pattern=KEY_PATTERN)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class BedsRequest(BaseModel):
+    """Students moved in or out: the beds in use set the free allowance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    beds: int = Field(ge=0, le=50)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ExemptionRequest(BaseModel):
+    """Never cut this account off until ``until`` (epoch s) or for ``duration_s``; 0 ends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: float | None = Field(default=None, ge=0)
+    duration_s: float | None = Field(default=None, gt=0, le=366 * 86400)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_end(self) -> ExemptionRequest:
+        if (self.until is None) == (self.duration_s is None):
+            raise ValueError("give exactly one of 'until' and 'duration_s'")
+        return self
+
+
+class NewAccount(BaseModel):
+    """A bed account where beds have their own meters (``devices``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+    building: str
+    room: str
+    beds: int = Field(default=1, ge=0, le=50)
+    devices: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except UnknownAccount as err:
+        raise HTTPException(404, str(err)) from err
+    except BadAmount as err:
+        raise HTTPException(
+            422, [{"loc": ["body", err.field], "msg": err.reason, "type": "value_error"}]
+        ) from err
+    except CsvFormatError as err:
+        raise HTTPException(
+            422,
+            [
+                {"loc": ["file", f"line {n}", field], "msg": reason, "type": "value_error"}
+                for n, field, reason in err.problems[:200]
+            ],
+        ) from err
+    except (AccountClosed, AccountExists, KeyReused) as err:
+        raise HTTPException(409, str(err)) from err
+    except BillingError as err:
+        raise HTTPException(400, str(err)) from err
+
+
+def _period(
+    start: float | None, end: float | None, now: float, tz: zoneinfo.ZoneInfo
+) -> tuple[float, float]:
+    """Default: the local month so far."""
+    if end is None:
+        end = now + 1
+    if start is None:
+        local = dt.datetime.fromtimestamp(now, tz)
+        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+    if end <= start:
+        raise HTTPException(422, "end must be after start")
+    return start, end
+
+
+def _export(columns: Any, rows: list[list[Any]], fmt: Format, name: str) -> Response:
+    if fmt == "xlsx":
+        return Response(
+            to_xlsx(columns, rows, name),
+            media_type=_XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return Response(
+        to_csv(columns, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (one route each)
+    router = APIRouter(prefix="/api/billing", tags=["billing"])
+    clock = billing.controller.clock
+
+    async def account_for(caller: Caller, account_id: str) -> Account:
+        store = await _store(billing)
+        with _errors():
+            account = await billing.call(store.account, account_id)
+        caller.check_building(account.building)
+        return account
+
+    def view(account: Account, balance: Decimal) -> dict[str, Any]:
+        limits = billing.limits
+        return {
+            **account.to_json(),
+            "balance": str(balance),
+            "cut_off": bool(limits and account.id in limits.state.cut),
+            "meters": billing.meters.devices_of(account.id) if billing.meters else [],
+        }
+
+    @router.get("/accounts")
+    async def accounts(who: Viewer, building: str | None = None) -> list[dict[str, Any]]:
+        store = await _store(billing)
+        found = await billing.call(store.accounts)
+        balances = await billing.call(store.balances)
+        return [
+            view(a, balances[a.id])
+            for a in found
+            if who.account.sees(a.building) and building in (None, a.building)
+        ]
+
+    @router.get("/accounts/{account_id}")
+    async def account(account_id: str, who: Viewer) -> dict[str, Any]:
+        found = await account_for(who, account_id)
+        store = await _store(billing)
+        data = view(found, await billing.call(store.balance, account_id))
+        data["events"] = await billing.call(store.account_events, account_id)
+        return data
+
+    @router.get("/accounts/{account_id}/ledger")
+    async def ledger(
+        account_id: str,
+        who: Viewer,
+        since: float | None = None,
+        until: float | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    ) -> list[dict[str, Any]]:
+        await account_for(who, account_id)
+        store = await _store(billing)
+        entries = await billing.call(
+            store.entries, account_id, since=since, until=until, limit=limit
+        )
+        return [e.to_json() for e in entries]
+
+    @router.get("/accounts/{account_id}/statement", response_model=None)
+    async def account_statement(
+        account_id: str,
+        who: Viewer,
+        start: float | None = None,
+        end: float | None = None,
+        format: Format = "json",
+    ) -> dict[str, Any] | Response:
+        await account_for(who, account_id)
+        store = await _store(billing)
+        begin, finish = _period(start, end, clock.time(), clock.tz)
+        st = await billing.call(statement, store, account_id, begin, finish)
+        if format == "json":
+            return st.to_json()
+        rows = [
+            [
+                e.seq,
+                e.ts,
+                e.kind.value,
+                e.utility.value if e.utility else "",
+                e.hour or "",
+                e.quantity if e.quantity is not None else "",
+                e.free if e.free is not None else "",
+                e.amount,
+                e.balance_after,
+                e.actor,
+                e.reason,
+            ]
+            for e in st.entries
+        ]
+        columns = (
+            "seq",
+            "ts",
+            "kind",
+            "utility",
+            "hour",
+            "quantity",
+            "free",
+            "amount",
+            "balance_after",
+            "actor",
+            "reason",
+        )
+        return _export(columns, rows, format, f"statement-{account_id}")
+
+    @router.post("/accounts/{account_id}/top-up")
+    async def top_up(
+        account_id: str,
+        body: TopUpRequest,
+        who: TopUp,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)
+        ] = None,
+    ) -> dict[str, Any]:
+        key = body.key or idempotency_key
+        if key is None:
+            raise HTTPException(
+                422,
+                [
+                    {
+                        "loc": ["body", "key"],
+                        "msg": "an idempotency key is required",
+                        "type": "missing",
+                    }
+                ],
+            )
+        await account_for(who, account_id)
+        store = await _store(billing)
+        with _errors():
+            entry, applied = await billing.call(
+                TopUps(store).top_up,
+                account_id,
+                body.amount,
+                key=key,
+                actor=who.actor,
+                reason=body.reason,
+                source=who.via,
+            )
+        billing.wake()
+        response.status_code = 201 if applied else 200
+        return {"applied": applied, "entry": entry.to_json(), "balance": str(entry.balance_after)}
+
+    @router.post("/accounts/{account_id}/refund")
+    async def refund(account_id: str, body: RefundRequest, who: Operator) -> dict[str, Any]:
+        await account_for(who, account_id)
+        store = await _store(billing)
+        with _errors():
+            entry, applied = await billing.call(
+                TopUps(store).refund,
+                account_id,
+                body.amount,
+                key=body.key,
+                actor=who.actor,
+                reason=body.reason,
+            )
+        billing.wake()
+        return {"applied": applied, "entry": entry.to_json()}
+
+    @router.post("/accounts/{account_id}/beds")
+    async def beds(account_id: str, body: BedsRequest, who: Operator) -> dict[str, Any]:
+        await account_for(who, account_id)
+        store = await _store(billing)
+        with _errors():
+            found = await billing.call(
+                store.set_beds, account_id, body.beds, who.actor, body.reason
+            )
+        return found.to_json()
+
+    @router.post("/accounts/{account_id}/exemption")
+    async def exemption(account_id: str, body: ExemptionRequest, who: Admin) -> dict[str, Any]:
+        await account_for(who, account_id)
+        store = await _store(billing)
+        until = body.until if body.until is not None else clock.time() + (body.duration_s or 0)
+        with _errors():
+            found = await billing.call(
+                store.set_exemption, account_id, until, who.actor, body.reason
+            )
+        billing.wake()
+        return found.to_json()
+
+    @router.post("/accounts", status_code=201)
+    async def create(body: NewAccount, who: Admin) -> dict[str, Any]:
+        who.check_building(body.building)
+        site = billing.controller.site
+        unknown = [
+            d
+            for d in body.devices
+            if d not in site.devices
+            or (site.devices[d].building, site.devices[d].room) != (body.building, body.room)
+        ]
+        if unknown:
+            raise HTTPException(
+                422,
+                [
+                    {
+                        "loc": ["body", "devices"],
+                        "msg": f"not meters of {body.building} room {body.room}: {unknown}",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        store = await _store(billing)
+        with _errors():
+            found = await billing.call(
+                store.add_account,
+                body.id,
+                body.building,
+                body.room,
+                body.beds,
+                devices=body.devices,
+                actor=who.actor,
+                reason=body.reason,
+            )
+        await billing.call(billing.rebuild_meters)
+        return found.to_json()
+
+    @router.post("/accounts/{account_id}/close")
+    async def close(account_id: str, body: CloseRequest, who: Admin) -> dict[str, Any]:
+        await account_for(who, account_id)
+        store = await _store(billing)
+        with _errors():
+            refunded = await billing.call(store.close_account, account_id, who.actor, body.reason)
+        await billing.call(billing.rebuild_meters)
+        return {"closed": account_id, "refund": refunded.to_json() if refunded else None}
+
+    @router.post("/import")
+    async def import_batch(request: Request, who: TopUp) -> dict[str, Any]:
+        """A campus-card batch file (CSV) as the request body; all lines or none."""
+        who.check_building(None)
+        data = await request.body()
+        if len(data) > MAX_IMPORT_BYTES:
+            raise HTTPException(413, f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB a file")
+        store = await _store(billing)
+        with _errors():
+            result = await billing.call(CsvImport(store).run, data, actor=who.actor)
+        billing.wake()
+        return result.to_json()
+
+    @router.get("/export", response_model=None)
+    async def export(
+        who: Viewer,
+        start: float | None = None,
+        end: float | None = None,
+        format: Literal["csv", "xlsx"] = "csv",
+    ) -> Response:
+        """Per account: opening, top-ups, refunds, charges per utility, closing."""
+        store = await _store(billing)
+        begin, finish = _period(start, end, clock.time(), clock.tz)
+        buildings = sorted(who.account.buildings) if who.account.buildings is not None else None
+        rows = await billing.call(summary_rows, store, begin, finish, buildings)
+        return _export(SUMMARY_COLUMNS, rows, format, "billing-summary")
+
+    @router.get("/report")
+    async def report(
+        who: Viewer,
+        start: float | None = None,
+        end: float | None = None,
+        building: str | None = None,
+    ) -> dict[str, Any]:
+        store = await _store(billing)
+        begin, finish = _period(start, end, clock.time(), clock.tz)
+        if building is not None:
+            who.check_building(building)
+            scope: list[str] | None = [building]
+        else:
+            scope = sorted(who.account.buildings) if who.account.buildings is not None else None
+        return await billing.call(report_figures, store, begin, finish, scope)
+
+    @router.get("/tariffs")
+    async def tariffs(who: Viewer) -> list[dict[str, Any]]:
+        return [t.model_dump(mode="json") for t in billing.config.tariffs]
+
+    return router
+
+
+async def _store(billing: BillingComponent) -> LedgerStore:
+    await billing.wait_ready()
+    assert billing.store is not None
+    return billing.store
