@@ -55,8 +55,14 @@ def test_a_retried_top_up_is_applied_once(store: LedgerStore) -> None:
 
 @pytest.mark.parametrize(
     ("amount", "reason"),
-    [("0", "more than 0"), ("-5", "more than 0"), ("1.234", "2 decimals"), ("abc", "not a number"),
-     ("100001", "at most"), (True, "in yuan")],
+    [
+        ("0", "more than 0"),
+        ("-5", "more than 0"),
+        ("1.234", "2 decimals"),
+        ("abc", "not a number"),
+        ("100001", "at most"),
+        (True, "in yuan"),
+    ],
 )
 def test_bad_amounts_are_refused_with_the_reason(
     store: LedgerStore, amount: object, reason: str
@@ -95,10 +101,16 @@ def test_balances_are_derived_from_the_ledger_after_a_restart(tmp_path: Path) ->
         assert again.verify() == []
         entries = again.entries("dorm-1.101")
         assert [e.kind for e in entries] == [
-            EntryKind.OPENING, EntryKind.TOP_UP, EntryKind.REFUND, EntryKind.ADJUSTMENT
+            EntryKind.OPENING,
+            EntryKind.TOP_UP,
+            EntryKind.REFUND,
+            EntryKind.ADJUSTMENT,
         ]
         assert [(e.balance_before, e.balance_after) for e in entries] == [
-            (D(0), D(5)), (D(5), D("35.5")), (D("35.5"), D("25.5")), (D("25.5"), D("25.0"))
+            (D(0), D(5)),
+            (D(5), D("35.5")),
+            (D("35.5"), D("25.5")),
+            (D("25.5"), D("25.0")),
         ]
         assert entries[2].actor == "op" and entries[2].reason == "moved out early"
     finally:
