@@ -108,4 +108,4 @@ class HistoryFile:
 
 @pytest.fixture
 def history(site: LoadedSite, tmp_path: Path) -> Iterator[HistoryFile]:
-    yield HistoryFile(site, tmp_path / "history.sqlite3")
+    return HistoryFile(site, tmp_path / "history.sqlite3")

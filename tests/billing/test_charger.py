@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP
-from decimal import Decimal as D
+from decimal import Decimal as D  # noqa: N817 (figures read better short)
 from pathlib import Path
 
 import pytest

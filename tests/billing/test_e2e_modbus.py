@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
-from decimal import Decimal as D
+from decimal import Decimal as D  # noqa: N817 (figures read better short)
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +199,8 @@ async def test_allowance_tier_warning_cut_off_top_up_and_statement(
 
         # Someone tries to switch it back on by hand: refused while the account is empty.
         refused = await w.controller.commands.send(f"{ROOM}.elec.relay", True, actor="staff:li")
-        assert not refused.ok and "top it up" in (refused.error or "")
+        assert not refused.ok
+        assert "top it up" in (refused.error or "")
 
         # The payment platform tops up 10 yuan, and retries the same request.
         headers = {"Authorization": f"Bearer {w.token}"}

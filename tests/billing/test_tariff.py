@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal as D
+from decimal import Decimal as D  # noqa: N817 (figures read better short)
 
 import pytest
 
@@ -65,7 +65,8 @@ def test_time_of_use_prices_by_the_hour_start() -> None:
     book = TariffBook(config, TZ)
     day = book.price(Utility.ELECTRICITY, ts(2026, 3, 5, 21), D(1), D(0), 4)
     night = book.price(Utility.ELECTRICITY, ts(2026, 3, 5, 22), D(1), D(0), 4)
-    assert day is not None and night is not None
+    assert day is not None
+    assert night is not None
     assert (day.amount, night.amount) == (D("0.62"), D("0.31"))
 
 
@@ -89,7 +90,8 @@ def test_a_tariff_starts_at_local_midnight() -> None:
     book = TariffBook(config, TZ)
     before = book.tariff_for(Utility.ELECTRICITY, ts(2026, 3, 2, 23))
     after = book.tariff_for(Utility.ELECTRICITY, ts(2026, 3, 3, 0))
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert (before.id, after.id) == ("old", "new")
     assert book.tariff_for(Utility.ELECTRICITY, ts(2026, 2, 28, 23)) is None  # not billed yet
     assert book.tariff_for(Utility.HOT_WATER, MARCH) is None
