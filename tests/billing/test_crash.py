@@ -22,8 +22,16 @@ HOURS = 12
 def _child(site: Path, history: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
     until = ts(2026, 3, 2, 0) + HOURS * 3600
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.billing.crash_child", str(site), str(history), str(store)]
-        + [repr(until), *extra],
+        [
+            sys.executable,
+            "-m",
+            "tests.billing.crash_child",
+            str(site),
+            str(history),
+            str(store),
+            repr(until),
+            *extra,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
