@@ -118,9 +118,10 @@ class BillingComponent:
                         self._send_webhooks(self.config.webhook), name="billing.webhook"
                     )
         finally:
-            await self._close()
+            await self.close()
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
+        """Remove the guard, close the store and its thread (``run`` does this itself)."""
         if self.limits is not None:
             self.controller.commands.remove_guard(self._guard)
         if self.store is not None:
