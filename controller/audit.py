@@ -19,6 +19,7 @@ from typing import Any
 from controller.core.bus import BusClosed, EventBus, Overflow
 from controller.core.clock import Clock
 from controller.core.events import AlarmRaised, CommandCompleted, Event
+from controller.core.files import private_file
 from controller.schema_version import declare, migrate
 
 __all__ = ["AuditEntry", "AuditLog"]
@@ -83,7 +84,7 @@ class AuditLog:
     def __init__(self, path: Path | str, clock: Clock, bus: EventBus | None = None) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # staff names and overrides: the controller's user only
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -384,16 +384,14 @@ def run(
     Exits 1 on an invalid site, 0 after SIGTERM or Ctrl-C.
     """
     import asyncio
-    import logging
 
+    from controller.logs import configure_logging
     from controller.service import ServiceOptions, run_service
 
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
     loaded = load_or_exit(site)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s", force=True
-    )
+    configure_logging(log_level)
     options = ServiceOptions(site, data_dir, api_host, api_port)
     try:
         asyncio.run(run_service(options, site=loaded))

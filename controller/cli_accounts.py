@@ -7,8 +7,10 @@ a password as an argument, where it would end up in the shell history and ``ps``
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +46,18 @@ def store_path(data_dir: Path) -> Path:
 
 def _store(data_dir: Path) -> AccountStore:
     return AccountStore(store_path(data_dir), SystemClock())
+
+
+@contextlib.contextmanager
+def _opened(data_dir: Path) -> Iterator[AccountStore]:
+    """The store, closed afterwards; an account error ends the command with its message."""
+    store = _store(data_dir)
+    try:
+        yield store
+    except (AccountError, ValueError) as err:
+        raise _fail(err) from None
+    finally:
+        store.close()
 
 
 def _fail(err: Exception) -> typer.Exit:
@@ -131,13 +145,8 @@ def user_passwd(
 ) -> None:
     """Set a new password (also unlocks the account and ends its sessions)."""
     password, show = _password(generate, password_stdin)
-    store = _store(data_dir)
-    try:
+    with _opened(data_dir) as store:
         store.set_password(name, password)
-    except AccountError as err:
-        raise _fail(err) from None
-    finally:
-        store.close()
     console.print(f"password of {name} changed", highlight=False)
     if show:
         console.print(f"password: {password}", highlight=False)
@@ -151,13 +160,8 @@ def user_disable(
     data_dir: DataDir = Path(),
 ) -> None:
     """Disable an account: no login, no tokens, its sessions end."""
-    store = _store(data_dir)
-    try:
+    with _opened(data_dir) as store:
         store.set_disabled(name, not enable)
-    except AccountError as err:
-        raise _fail(err) from None
-    finally:
-        store.close()
     console.print(f"{name} {'enabled' if enable else 'disabled'}", highlight=False)
 
 
@@ -203,13 +207,8 @@ def token_list(
 @tokens.command("revoke")
 def token_revoke(token_id: str, *, data_dir: DataDir = Path()) -> None:
     """Revoke a token at once."""
-    store = _store(data_dir)
-    try:
+    with _opened(data_dir) as store:
         store.revoke_token(token_id)
-    except AccountError as err:
-        raise _fail(err) from None
-    finally:
-        store.close()
     console.print(f"token {token_id} revoked", highlight=False)
 
 

@@ -117,7 +117,9 @@ def _count(path: Path, table: str) -> int:
 
 
 async def _quota(api: str) -> dict[str, object]:
-    rows = await asyncio.to_thread(_request, f"{api}/api/quotas?policy_id=room-quota")
+    page = await asyncio.to_thread(_request, f"{api}/api/quotas?policy_id=room-quota")
+    assert isinstance(page, dict)
+    rows = page["items"]
     assert isinstance(rows, list)
     assert len(rows) == 1
     row = rows[0]

@@ -83,6 +83,7 @@ class _Stamp:
                 ("id", template.id),
                 ("link", template.link),
                 ("topic_base", template.topic_base),
+                ("parent", template.parent),
             )
             if pattern is not None
         ]

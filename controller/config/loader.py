@@ -29,6 +29,7 @@ from .errors import (
     locate,
 )
 from .expand import devices_from_templates, layout_rooms
+from .hierarchy import hierarchy_problems
 from .paths import builtin_dir
 from .policies import PolicyConfig, policy_adapter
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
@@ -174,6 +175,8 @@ def _load_site(path: Path) -> LoadedSite:
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
     library = ProfileLibrary(profile_dirs)
     profiles = check_devices(col, devices, links, buildings, library)
+    for device_id, message in hierarchy_problems({d: e.item for d, e in devices.items()}, profiles):
+        col.from_origin(devices[device_id].origin, "parent", message)
     check_links(col, links)
     check_sinks(col, sinks, links, root.get("sinks"))
     check_policies(col, policies, buildings, devices)

@@ -183,11 +183,14 @@ class DeviceTemplate(StrictModel):
     unit_id: UnitId | None = None
     topic_base: str | None = None
     circuit: Circuit | None = None
+    parent: str | None = Field(
+        default=None, description="The upstream meter's device id (a pattern, like id)."
+    )
     tags: list[str] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
 
-    @field_validator("id", "link", "topic_base")
+    @field_validator("id", "link", "topic_base", "parent")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
         return None if value is None else check_pattern(value, cls.PLACEHOLDERS)
@@ -378,6 +381,11 @@ class Device(StrictModel):
     unit_id: UnitId | None = None
     topic_base: str | None = None
     circuit: Circuit | None = None
+    parent: DottedId | None = Field(
+        default=None,
+        description="The meter upstream of this one (main → floor → room, main → circuit): "
+        "consumption sums each level once and reports main minus its children as unmetered.",
+    )
     tags: list[Slug] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
@@ -388,6 +396,8 @@ class Device(StrictModel):
             raise ValueError("a device is in a room or an area, not both")
         if self.unit_id is not None and self.topic_base is not None:
             raise ValueError("unit_id is for Modbus devices, topic_base for MQTT: not both")
+        if self.parent == self.id:
+            raise ValueError("a meter cannot be its own parent")
         return self
 
     @property
@@ -433,6 +443,10 @@ class HistorySink(StrictModel):
     )
     readings_retention_days: Annotated[int, Field(ge=1)] = Field(
         default=35, description="Days of raw readings to keep (when no InfluxDB is configured)."
+    )
+    partial_interval: Seconds = Field(
+        default=60.0,
+        description="Seconds between writes of the running hour so far (history and InfluxDB).",
     )
 
 
