@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.billing import (
@@ -41,10 +41,11 @@ from controller.billing.statements import SUMMARY_COLUMNS, to_csv, to_xlsx
 from controller.billing.topup import KEY_PATTERN
 
 from .auth import Admin, Caller, Operator, TopUp, Viewer
+from .errors import ApiError, FieldError, json_responses, responses
+from .paging import Page, Paging, page, paginate
 
 __all__ = ["billing_routes"]
 
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 Format = Literal["json", "csv", "xlsx"]
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -116,26 +117,28 @@ class CloseRequest(BaseModel):
 
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
+    """Billing errors to the API's one error body, in one place."""
     try:
         yield
     except UnknownAccount as err:
-        raise HTTPException(404, str(err)) from err
+        raise ApiError(404, str(err)) from err
     except BadAmount as err:
-        raise HTTPException(
-            422, [{"loc": ["body", err.field], "msg": err.reason, "type": "value_error"}]
+        raise ApiError(
+            422, str(err), [FieldError(loc=["body", err.field], msg=err.reason, type="value_error")]
         ) from err
     except CsvFormatError as err:
-        raise HTTPException(
+        raise ApiError(
             422,
+            str(err),
             [
-                {"loc": ["file", f"line {n}", field], "msg": reason, "type": "value_error"}
+                FieldError(loc=["body", f"line {n}", field], msg=reason, type="value_error")
                 for n, field, reason in err.problems[:200]
             ],
         ) from err
     except (AccountClosed, AccountExists, KeyReused) as err:
-        raise HTTPException(409, str(err)) from err
+        raise ApiError(409, str(err)) from err
     except BillingError as err:
-        raise HTTPException(400, str(err)) from err
+        raise ApiError(400, str(err)) from err
 
 
 def _period(
@@ -148,7 +151,11 @@ def _period(
         local = dt.datetime.fromtimestamp(now, tz)
         start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
     if end <= start:
-        raise HTTPException(422, "end must be after start")
+        raise ApiError(
+            422,
+            "end must be after start",
+            [FieldError(loc=["query", "end"], msg="must be after start", type="value_error")],
+        )
     return start, end
 
 
@@ -167,7 +174,7 @@ def _export(columns: Any, rows: list[list[Any]], fmt: Format, name: str) -> Resp
 
 
 def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (one route each)
-    router = APIRouter(prefix="/api/billing", tags=["billing"])
+    router = APIRouter(prefix="/api/billing", tags=["billing"], responses=responses(401, 403))
     clock = billing.controller.clock
 
     async def account_for(caller: Caller, account_id: str) -> Account:
@@ -187,17 +194,17 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         }
 
     @router.get("/accounts")
-    async def accounts(who: Viewer, building: str | None = None) -> list[dict[str, Any]]:
+    async def accounts(
+        who: Viewer, paging: Paging, building: str | None = None
+    ) -> Page[dict[str, Any]]:
+        """Accounts the caller's buildings hold, with balances and whether they are cut off."""
         store = await _store(billing)
         found = await billing.call(store.accounts)
         balances = await billing.call(store.balances)
-        return [
-            view(a, balances[a.id])
-            for a in found
-            if who.account.sees(a.building) and building in (None, a.building)
-        ]
+        seen = [a for a in found if who.account.sees(a.building) and building in (None, a.building)]
+        return paginate(seen, paging, lambda a: view(a, balances[a.id]))
 
-    @router.get("/accounts/{account_id}")
+    @router.get("/accounts/{account_id}", responses=responses(404))
     async def account(account_id: str, who: Viewer) -> dict[str, Any]:
         found = await account_for(who, account_id)
         store = await _store(billing)
@@ -205,22 +212,29 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         data["events"] = await billing.call(store.account_events, account_id)
         return data
 
-    @router.get("/accounts/{account_id}/ledger")
+    @router.get("/accounts/{account_id}/ledger", responses=responses(404))
     async def ledger(
         account_id: str,
         who: Viewer,
+        paging: Paging,
         since: float | None = None,
         until: float | None = None,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
+        """The account's ledger, oldest first (posting time in [since, until))."""
         await account_for(who, account_id)
         store = await _store(billing)
+        window = {"since": since, "until": until}
         entries = await billing.call(
-            store.entries, account_id, since=since, until=until, limit=limit
+            store.entries, account_id, limit=paging.limit, offset=paging.offset, **window
         )
-        return [e.to_json() for e in entries]
+        total = await billing.call(store.count_entries, account_id, **window)
+        return page([e.to_json() for e in entries], total, paging)
 
-    @router.get("/accounts/{account_id}/statement", response_model=None)
+    @router.get(
+        "/accounts/{account_id}/statement",
+        response_model=None,
+        responses=json_responses(401, 403, 404),
+    )
     async def account_statement(
         account_id: str,
         who: Viewer,
@@ -265,7 +279,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         )
         return _export(columns, rows, format, f"statement-{account_id}")
 
-    @router.post("/accounts/{account_id}/top-up")
+    @router.post("/accounts/{account_id}/top-up", responses=responses(404, 409))
     async def top_up(
         account_id: str,
         body: TopUpRequest,
@@ -277,14 +291,13 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
     ) -> dict[str, Any]:
         key = body.key or idempotency_key
         if key is None:
-            raise HTTPException(
+            raise ApiError(
                 422,
+                "an idempotency key is required (body 'key' or the Idempotency-Key header)",
                 [
-                    {
-                        "loc": ["body", "key"],
-                        "msg": "an idempotency key is required",
-                        "type": "missing",
-                    }
+                    FieldError(
+                        loc=["body", "key"], msg="an idempotency key is required", type="missing"
+                    )
                 ],
             )
         await account_for(who, account_id)
@@ -303,7 +316,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         response.status_code = 201 if applied else 200
         return {"applied": applied, "entry": entry.to_json(), "balance": str(entry.balance_after)}
 
-    @router.post("/accounts/{account_id}/refund")
+    @router.post("/accounts/{account_id}/refund", responses=responses(404, 409))
     async def refund(account_id: str, body: RefundRequest, who: Operator) -> dict[str, Any]:
         await account_for(who, account_id)
         store = await _store(billing)
@@ -319,7 +332,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         billing.wake()
         return {"applied": applied, "entry": entry.to_json()}
 
-    @router.post("/accounts/{account_id}/beds")
+    @router.post("/accounts/{account_id}/beds", responses=responses(404))
     async def beds(account_id: str, body: BedsRequest, who: Operator) -> dict[str, Any]:
         await account_for(who, account_id)
         store = await _store(billing)
@@ -329,7 +342,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
             )
         return found.to_json()
 
-    @router.post("/accounts/{account_id}/exemption")
+    @router.post("/accounts/{account_id}/exemption", responses=responses(404))
     async def exemption(account_id: str, body: ExemptionRequest, who: Admin) -> dict[str, Any]:
         await account_for(who, account_id)
         store = await _store(billing)
@@ -341,7 +354,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         billing.wake()
         return found.to_json()
 
-    @router.post("/accounts", status_code=201)
+    @router.post("/accounts", status_code=201, responses=responses(409))
     async def create(body: NewAccount, who: Admin) -> dict[str, Any]:
         who.check_building(body.building)
         site = billing.controller.site
@@ -352,15 +365,9 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
             or (site.devices[d].building, site.devices[d].room) != (body.building, body.room)
         ]
         if unknown:
-            raise HTTPException(
-                422,
-                [
-                    {
-                        "loc": ["body", "devices"],
-                        "msg": f"not meters of {body.building} room {body.room}: {unknown}",
-                        "type": "value_error",
-                    }
-                ],
+            why = f"not meters of {body.building} room {body.room}: {unknown}"
+            raise ApiError(
+                422, why, [FieldError(loc=["body", "devices"], msg=why, type="value_error")]
             )
         store = await _store(billing)
         with _errors():
@@ -377,7 +384,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         await billing.call(billing.rebuild_meters)
         return found.to_json()
 
-    @router.post("/accounts/{account_id}/close")
+    @router.post("/accounts/{account_id}/close", responses=responses(404, 409))
     async def close(account_id: str, body: CloseRequest, who: Admin) -> dict[str, Any]:
         await account_for(who, account_id)
         store = await _store(billing)
@@ -390,16 +397,14 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
     async def import_batch(request: Request, who: TopUp) -> dict[str, Any]:
         """A campus-card batch file (CSV) as the request body; all lines or none."""
         who.check_building(None)
-        data = await request.body()
-        if len(data) > MAX_IMPORT_BYTES:
-            raise HTTPException(413, f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB a file")
+        data = await request.body()  # bounded by the API's body limit (413): larger via the CLI
         store = await _store(billing)
         with _errors():
             result = await billing.call(CsvImport(store).run, data, actor=who.actor)
         billing.wake()
         return result.to_json()
 
-    @router.get("/export", response_model=None)
+    @router.get("/export", response_model=None, responses=json_responses(401, 403))
     async def export(
         who: Viewer,
         start: float | None = None,
@@ -430,8 +435,8 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         return await billing.call(report_figures, store, begin, finish, scope)
 
     @router.get("/tariffs")
-    async def tariffs(who: Viewer) -> list[dict[str, Any]]:
-        return [t.model_dump(mode="json") for t in billing.config.tariffs]
+    async def tariffs(who: Viewer, paging: Paging) -> Page[dict[str, Any]]:
+        return paginate(billing.config.tariffs, paging, lambda t: t.model_dump(mode="json"))
 
     return router
 

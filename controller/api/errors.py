@@ -38,6 +38,8 @@ _LOGGER = logging.getLogger(__name__)
 
 DESCRIPTIONS = {
     400: "The request is malformed.",
+    401: "Not signed in: send a bearer token or the session cookie.",
+    403: "The account's role, buildings or token scope does not allow this.",
     404: "Unknown id (entity, policy, override, room, alarm) or route.",
     405: "The route does not take this method.",
     409: "Refused: read-only point, or a record that does not fit the data.",

@@ -447,25 +447,28 @@ class LedgerStore:
         until: float | None = None,
         kinds: Iterable[EntryKind] | None = None,
         limit: int | None = None,
+        offset: int = 0,
     ) -> list[LedgerEntry]:
         """Entries oldest first, by posting time ``ts`` in [since, until)."""
-        where, args = [], []
-        for clause, value in (("account = ?", account_id), ("ts >= ?", since), ("ts < ?", until)):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        if kinds is not None:
-            names = [k.value for k in kinds]
-            where.append(f"kind IN ({', '.join('?' for _ in names)})")
-            args.extend(names)
-        sql = f"SELECT {_ENTRY_COLUMNS} FROM ledger"  # noqa: S608 (fixed names)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
+        where, args = _filters(account_id, since, until, kinds)
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM ledger{where} ORDER BY seq"  # noqa: S608 (fixed)
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            args.extend([-1 if limit is None else limit, offset])
         return [_entry(row) for row in self._db.execute(sql, args)]
+
+    def count_entries(
+        self,
+        account_id: str | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        kinds: Iterable[EntryKind] | None = None,
+    ) -> int:
+        """How many entries :meth:`entries` would return without a limit (for paging)."""
+        where, args = _filters(account_id, since, until, kinds)
+        row = self._db.execute(f"SELECT count(*) FROM ledger{where}", args).fetchone()  # noqa: S608
+        return int(row[0])
 
     def balance_at(self, account_id: str, when: float) -> Decimal:
         """The balance just before ``when`` (posting time)."""
@@ -550,6 +553,26 @@ class LedgerStore:
 
     def set_state(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
+
+
+def _filters(
+    account_id: str | None,
+    since: float | None,
+    until: float | None,
+    kinds: Iterable[EntryKind] | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (with its leading space, or empty) and its arguments."""
+    where: list[str] = []
+    args: list[Any] = []
+    for clause, value in (("account = ?", account_id), ("ts >= ?", since), ("ts < ?", until)):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    if kinds is not None:
+        names = [k.value for k in kinds]
+        where.append(f"kind IN ({', '.join('?' for _ in names)})")
+        args.extend(names)
+    return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
 def _replace(account: Account, **changes: Any) -> Account:

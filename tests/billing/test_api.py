@@ -120,7 +120,7 @@ async def test_bad_top_ups_say_which_field_and_why(
 ) -> None:
     reply = await api.call("POST", f"/accounts/{ROOM}/top-up", "pay", json=body)
     assert reply.status_code == 422
-    (detail,) = reply.json()["detail"]
+    (detail,) = reply.json()["errors"]
     assert detail["loc"] == ["body", field]
     assert reason in detail["msg"]
 
@@ -136,7 +136,7 @@ async def test_roles_scopes_and_buildings(api: Api) -> None:
         await api.call("POST", f"/accounts/{ROOM}/top-up", "view", json=body)
     ).status_code == 403
     assert (await api.call("POST", f"/accounts/{ROOM}/top-up", "op2", json=body)).status_code == 403
-    assert (await api.call("GET", "/accounts", "op2")).json() == []  # sees no dorm
+    assert (await api.call("GET", "/accounts", "op2")).json()["items"] == []  # sees no dorm
     exempt = {"duration_s": 86400, "reason": "medical need"}
     assert (
         await api.call("POST", f"/accounts/{ROOM}/exemption", "op", json=exempt)
@@ -151,7 +151,8 @@ async def test_roles_scopes_and_buildings(api: Api) -> None:
 async def test_admin_exempts_moves_and_closes(api: Api) -> None:
     exempt = {"duration_s": 86400, "reason": "medical need"}
     reply = await api.call("POST", f"/accounts/{ROOM}/exemption", "admin", json=exempt)
-    assert reply.status_code == 200 and reply.json()["exempt_reason"] == "medical need"
+    assert reply.status_code == 200
+    assert reply.json()["exempt_reason"] == "medical need"
     beds = await api.call("POST", f"/accounts/{ROOM}/beds", "op", json={"beds": 3, "reason": "in"})
     assert beds.json()["beds"] == 3
     await api.call("POST", f"/accounts/{ROOM}/top-up", "op", json={"amount": "8.5", "key": "t"})
@@ -173,13 +174,15 @@ async def test_a_bed_account_takes_its_meters(api: Api) -> None:
         "reason": "bed meter",
     }
     reply = await api.call("POST", "/accounts", "admin", json=bad)
-    assert reply.status_code == 422 and reply.json()["detail"][0]["loc"] == ["body", "devices"]
+    assert reply.status_code == 422
+    assert reply.json()["errors"][0]["loc"] == ["body", "devices"]
     good = {**bad, "devices": ["dorm-1.101.elec"]}
     assert (await api.call("POST", "/accounts", "admin", json=good)).status_code == 201
     bed = (await api.call("GET", "/accounts/dorm-1.101.b1", "view")).json()
     room = (await api.call("GET", f"/accounts/{ROOM}", "view")).json()
     assert bed["meters"] == ["dorm-1.101.elec"]
-    assert "dorm-1.101.elec" not in room["meters"] and "dorm-1.101.cold" in room["meters"]
+    assert "dorm-1.101.elec" not in room["meters"]
+    assert "dorm-1.101.cold" in room["meters"]
     assert (await api.call("POST", "/accounts", "admin", json=good)).status_code == 409
 
 
@@ -202,9 +205,9 @@ async def test_campus_card_batch_import(api: Api) -> None:
     bad = CSV + "C-3,dorm-1.999,5,,\nC-1,dorm-1.101,abc,,\n"
     reply = await api.call("POST", "/import", "pay", content=bad.encode())
     assert reply.status_code == 422
-    problems = [(d["loc"][1], d["loc"][2]) for d in reply.json()["detail"]]
+    problems = [(d["loc"][1], d["loc"][2]) for d in reply.json()["errors"]]
     assert problems == [("line 4", "account"), ("line 5", "txn_id"), ("line 5", "amount")]
-    balances = (await api.call("GET", "/accounts", "view")).json()
+    balances = (await api.call("GET", "/accounts", "view")).json()["items"]
     assert {a["id"]: a["balance"] for a in balances}["dorm-1.101"] == "50.00"
 
 
@@ -228,3 +231,28 @@ async def test_exports_for_the_finance_office(api: Api) -> None:
     report = (await api.call("GET", "/report", "view", params=window)).json()
     assert report["buildings"]["dorm-1"]["top_ups"] == "80.00"
     assert report["buildings"]["dorm-1"]["accounts"] == 4
+
+
+async def test_lists_are_pages_and_unknown_queries_are_refused(api: Api) -> None:
+    for n in range(3):
+        body = {"amount": "1", "key": f"p-{n}"}
+        await api.call("POST", f"/accounts/{ROOM}/top-up", "op", json=body)
+    first = (await api.call("GET", f"/accounts/{ROOM}/ledger", "view", params={"limit": 2})).json()
+    assert (first["total"], len(first["items"]), first["offset"]) == (3, 2, 0)
+    assert first["next"] is not None
+    rest = (await api.client.get(first["next"], headers=_bearer(api, "view"))).json()
+    assert [e["key"] for e in first["items"] + rest["items"]] == [
+        "top_up:p-0",
+        "top_up:p-1",
+        "top_up:p-2",
+    ]
+    assert rest["next"] is None
+    accounts = (await api.call("GET", "/accounts", "view", params={"limit": 3})).json()
+    assert (accounts["total"], len(accounts["items"])) == (4, 3)
+    typo = await api.call("GET", "/accounts", "view", params={"buildng": "dorm-1"})
+    assert typo.status_code == 422
+    assert typo.json()["errors"][0]["loc"] == ["query", "buildng"]
+
+
+def _bearer(api: Api, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api.tokens[who]}"}

@@ -45,9 +45,8 @@ def test_billing_loads_with_exact_decimals(site_with: SiteWith) -> None:
 
 
 def test_billing_errors_point_at_the_field(site_with: SiteWith) -> None:
-    broken = (
-        BILLING.replace("utility: electricity", "utility: gas")
-        .replace('[{up_to: 50, price: 0.6}, {price: "0.80"}]', "[{up_to: 50, price: -1}]")
+    broken = BILLING.replace("utility: electricity", "utility: gas").replace(
+        '[{up_to: 50, price: 0.6}, {price: "0.80"}]', "[{up_to: 50, price: -1}]"
     )
     path = _site(site_with, broken)
     first, second = issues_of(path)
