@@ -37,7 +37,13 @@ from controller.billing import (
     summary_rows,
 )
 from controller.billing.model import Account
-from controller.billing.statements import SUMMARY_COLUMNS, to_csv, to_xlsx
+from controller.billing.statements import (
+    STATEMENT_COLUMNS,
+    SUMMARY_COLUMNS,
+    statement_rows,
+    to_csv,
+    to_xlsx,
+)
 from controller.billing.topup import KEY_PATTERN
 
 from .auth import Admin, Caller, Operator, TopUp, Viewer
@@ -248,36 +254,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         st = await billing.call(statement, store, account_id, begin, finish)
         if format == "json":
             return st.to_json()
-        rows = [
-            [
-                e.seq,
-                e.ts,
-                e.kind.value,
-                e.utility.value if e.utility else "",
-                e.hour or "",
-                e.quantity if e.quantity is not None else "",
-                e.free if e.free is not None else "",
-                e.amount,
-                e.balance_after,
-                e.actor,
-                e.reason,
-            ]
-            for e in st.entries
-        ]
-        columns = (
-            "seq",
-            "ts",
-            "kind",
-            "utility",
-            "hour",
-            "quantity",
-            "free",
-            "amount",
-            "balance_after",
-            "actor",
-            "reason",
-        )
-        return _export(columns, rows, format, f"statement-{account_id}")
+        return _export(STATEMENT_COLUMNS, statement_rows(st), format, f"statement-{account_id}")
 
     @router.post("/accounts/{account_id}/top-up", responses=responses(404, 409))
     async def top_up(

@@ -8,7 +8,7 @@ finance office; ``component`` runs it all inside the controller.
 
 from .accounts import room_account_id, sync_accounts
 from .charger import Charger, ChargeReport, HourUse, apply_hour
-from .component import BillingComponent
+from .component import BillingComponent, billing_component
 from .csvimport import CsvImport, ImportResult
 from .errors import (
     AccountClosed,
@@ -58,6 +58,7 @@ __all__ = [
     "UnknownAccount",
     "Utility",
     "apply_hour",
+    "billing_component",
     "report_figures",
     "room_account_id",
     "statement",

@@ -33,11 +33,13 @@ from .tariff import TariffBook
 if TYPE_CHECKING:
     from controller.app import Controller
 
-__all__ = ["BillingComponent"]
+__all__ = ["STORE_NAME", "BillingComponent", "billing_component"]
 
 _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
+STORE_NAME = "billing.sqlite3"
+"""The ledger's file in the controller's state folder (next to the audit log)."""
 SourceLike = ConsumptionSource | Callable[[], ConsumptionSource]
 
 
@@ -64,6 +66,7 @@ class BillingComponent:
         self._source = source
         self.book = TariffBook(config, controller.clock.tz)
         self.db = DbThread("billing-db")
+        self._fresh_db = True
         self.store: LedgerStore | None = None
         self.meters: Meters | None = None
         self.limits: Limits | None = None
@@ -79,6 +82,9 @@ class BillingComponent:
     async def open(self) -> None:
         """Open the store, create missing room accounts, build meters and limits."""
         ctrl = self.controller
+        if not self._fresh_db:  # a supervised restart after close(): a new thread
+            self.db = DbThread("billing-db")
+        self._fresh_db = False
         store = self.store = await self.db.call(LedgerStore, self.store_path, ctrl.clock)
         await self.db.call(sync_accounts, store, ctrl.site, self.config)
         meters = self.meters = Meters(ctrl.site, await self.db.call(store.accounts))
@@ -122,11 +128,14 @@ class BillingComponent:
 
     async def close(self) -> None:
         """Remove the guard, close the store and its thread (``run`` does this itself)."""
+        self._ready.clear()
         if self.limits is not None:
             self.controller.commands.remove_guard(self._guard)
+            self.limits = None
         if self.store is not None:
             with contextlib.suppress(RuntimeError):
                 await self.db.call(self.store.close)
+            self.store = None
         self.db.close()
 
     async def wait_ready(self) -> None:
@@ -243,3 +252,16 @@ class _LazySource:
     async def consumption(self, query: Any) -> Any:
         source = self._source() if callable(self._source) else self._source
         return await source.consumption(query)
+
+
+def billing_component(
+    controller: Controller, source: SourceLike, state_dir: Path
+) -> BillingComponent | None:
+    """The site's billing, when its file has a ``billing:`` section (else None).
+
+    ``source``: the recorder's consumption query, or a callable returning it (the recorder's
+    ``consumption`` exists only while it runs; billing asks again each cycle).
+    """
+    if controller.site.billing is None:
+        return None
+    return BillingComponent(controller, store_path=state_dir / STORE_NAME, source=source)

@@ -9,7 +9,10 @@ on the next month's statement, the way a bank statement shows a card payment.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +24,14 @@ from .money import ZERO, to_cents
 from .store import LedgerStore
 
 __all__ = [
+    "STATEMENT_COLUMNS",
     "SUMMARY_COLUMNS",
     "Statement",
     "UtilityLine",
+    "month_bounds",
     "report_figures",
     "statement",
+    "statement_rows",
     "summary_rows",
     "to_csv",
     "to_xlsx",
@@ -117,6 +123,55 @@ def statement(store: LedgerStore, account_id: str, start: float, end: float) -> 
     opening = store.balance_at(account_id, start)
     closing = entries[-1].balance_after if entries else opening
     return _fold(Statement(account, start, end, opening, closing), entries)
+
+
+STATEMENT_COLUMNS = (
+    "seq",
+    "ts",
+    "kind",
+    "utility",
+    "hour",
+    "quantity",
+    "free",
+    "amount",
+    "balance_after",
+    "actor",
+    "reason",
+)
+
+
+def statement_rows(st: Statement) -> list[list[Any]]:
+    """The statement's entries as rows of :data:`STATEMENT_COLUMNS` (CSV, XLSX)."""
+    return [
+        [
+            e.seq,
+            e.ts,
+            e.kind.value,
+            e.utility.value if e.utility else "",
+            e.hour or "",
+            e.quantity if e.quantity is not None else "",
+            e.free if e.free is not None else "",
+            e.amount,
+            e.balance_after,
+            e.actor,
+            e.reason,
+        ]
+        for e in st.entries
+    ]
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_bounds(month: str, tz: zoneinfo.ZoneInfo) -> tuple[float, float]:
+    """``"2026-03"`` → epoch seconds of its first local midnight and the next month's."""
+    found = _MONTH.match(month)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise ValueError(f"{month!r} is not a month like 2026-03")
+    year, number = int(found.group(1)), int(found.group(2))
+    start = dt.datetime(year, number, 1, tzinfo=tz)
+    end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz)
+    return start.timestamp(), end.timestamp()
 
 
 SUMMARY_COLUMNS = (
