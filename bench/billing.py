@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime as dt
 import json
 import shutil
 import statistics
@@ -132,17 +133,25 @@ async def timed_query(source: HistoryConsumption, charger: Charger) -> tuple[flo
     return time.perf_counter() - began, len(rows)
 
 
-def _local(ts: float) -> Any:
-    import datetime as dt
-
+def _local(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, TZ)
+
+
+def fresh_copy(ledger: Path, run: Path) -> LedgerStore:
+    """A new ledger with the accounts open and nothing charged (set-up, not timed)."""
+    shutil.copyfile(ledger, run)
+    return LedgerStore(run, FakeClock(HOUR + 3600 + 600))
+
+
+def discard(store: LedgerStore, run: Path) -> None:
+    store.close()
+    run.unlink()
 
 
 async def timed_charge(
     site: LoadedSite, source: HistoryConsumption, ledger: Path, run: Path, *, replay: bool
 ) -> tuple[float, int]:
-    shutil.copyfile(ledger, run)
-    store = LedgerStore(run, FakeClock(HOUR + 3600 + 600))
+    store = fresh_copy(ledger, run)
     try:
         assert site.billing is not None
         charger = Charger(
@@ -158,8 +167,7 @@ async def timed_charge(
         assert report.hours == 1
         return elapsed, report.charges
     finally:
-        store.close()
-        run.unlink()
+        discard(store, run)
 
 
 async def main(rooms: int, runs: int) -> dict[str, Any]:
