@@ -23,6 +23,7 @@ import pytest
 from controller.accounts import AccountStore, Role, TokenScope
 from controller.assemble import Assembly, ControllerOptions, build_controller
 from controller.billing import EntryKind
+from controller.billing.money import to_cents
 from controller.config import load_site
 from controller.core import FakeClock, SystemClock
 from emulators.modbus import SiteEmulator
@@ -73,12 +74,17 @@ def _site(tmp_path: Path, billing: dict[str, object] | None) -> Path:
     return site
 
 
-def _token(state: Path) -> str:
-    """A top-up token, made the way `sanjie user add` / `sanjie token create` make it."""
+def _tokens(state: Path) -> tuple[str, str]:
+    """A top-up token and a viewer's, made the way `sanjie user add` / `sanjie token create`
+    make them."""
     accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
     try:
         accounts.add("alipay", Role.OPERATOR, "correct horse battery")
-        return accounts.create_token("alipay", scope=TokenScope.TOP_UP)[1]
+        accounts.add("warden", Role.VIEWER, "correct horse battery")
+        return (
+            accounts.create_token("alipay", scope=TokenScope.TOP_UP)[1],
+            accounts.create_token("warden")[1],
+        )
     finally:
         accounts.close()
 
@@ -86,12 +92,12 @@ def _token(state: Path) -> str:
 @contextlib.asynccontextmanager
 async def assembled(
     tmp_path: Path, clock: FakeClock, billing: dict[str, object] | None = BILLING
-) -> AsyncIterator[tuple[Assembly, SiteEmulator, str]]:
+) -> AsyncIterator[tuple[Assembly, SiteEmulator, tuple[str, str]]]:
     """The controller ``sanjie run`` would build (API on a free port), running; the API's URL."""
     site = load_site(_site(tmp_path, billing))
     port = free_port()
     state = tmp_path / "data" / "var"
-    token = _token(state)
+    tokens = _tokens(state)
     options = ControllerOptions(data_dir=tmp_path / "data", state_dir=state, api_port=port)
     async with (
         SiteEmulator(site, clock, latency=0) as emulator,
@@ -100,7 +106,7 @@ async def assembled(
         one_busy_room(emulator)
         assembly = await build_controller(site, options, stack, clock=clock)
         async with assembly.controller.running():
-            yield assembly, emulator, token
+            yield assembly, emulator, tokens
 
 
 class Stepper:
@@ -147,7 +153,7 @@ async def api_up(port: int) -> httpx.AsyncClient:
 
 async def test_the_assembled_controller_warns_charges_cuts_and_restores(tmp_path: Path) -> None:
     clock = FakeClock(at(2026, 3, 2, 0, 0, 0))
-    async with assembled(tmp_path, clock) as (assembly, emulator, token):
+    async with assembled(tmp_path, clock) as (assembly, emulator, (token, viewer)):
         billing = assembly.billing
         assert billing is not None
         assert any(line.startswith("Billing:") for line in assembly.describe())
@@ -191,18 +197,35 @@ async def test_the_assembled_controller_warns_charges_cuts_and_restores(tmp_path
             assert took <= SCAN_S + 1
             assert store.balance(ROOM) == D(1) + D(20) + sum((e.amount for e in charges), D(0))
             assert store.verify() == []
+
+            # The web app's room page shows the balance (its JSON twin, and the page).
+            viewing = {"Authorization": f"Bearer {viewer}"}
+            room = await api.get("/b/dorm-1/r/101", params={"format": "json"}, headers=viewing)
+            shown = room.json()["billing"]
+            assert shown["balance"] == str(to_cents(store.balance(ROOM)))
+            assert shown["cut_off"] is False
+            assert [e["kind"] for e in shown["recent"]][:1] == ["top_up"]
+            page = await api.get("/b/dorm-1/r/101", headers=viewing)
+            assert "预付费账户" in page.text
+            assert shown["balance"] in page.text
         finally:
             await api.aclose()
 
 
 async def test_a_site_without_billing_runs_no_billing(tmp_path: Path) -> None:
     clock = FakeClock(at(2026, 3, 2, 0, 0, 0))
-    async with assembled(tmp_path, clock, billing=None) as (assembly, _emulator, _token):
+    async with assembled(tmp_path, clock, billing=None) as (assembly, _emulator, (_, viewer)):
         assert assembly.billing is None
         assert not (tmp_path / "data" / "var" / "billing.sqlite3").exists()
         assert assembly.api is not None
         api = await api_up(assembly.api.port)
         try:
             assert (await api.get("/api/billing/accounts")).status_code == 404
+            room = await api.get(
+                "/b/dorm-1/r/101",
+                params={"format": "json"},
+                headers={"Authorization": f"Bearer {viewer}"},
+            )
+            assert room.json()["billing"] is None
         finally:
             await api.aclose()
