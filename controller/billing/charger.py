@@ -2,14 +2,18 @@
 
 The recorder's hourly statistics are the meter of record: an hour is charged as they record it,
 estimated hours and meter swaps included, and the part they hold out as implausible is noted
-(a ``held`` entry) but not charged. An hour is charged once it has ``settle_s`` behind it; the
+(a ``held`` entry) but not charged. An hour the recorder still marks ``partial`` (its meter has
+not reported since the hour ended) is not charged until the statistics close it, by the
+lookback below. An hour is charged once it has ``settle_s`` behind it; the
 ledger's unique keys (account, utility, hour) make a repeated or recomputed hour post nothing,
 and each hour's postings and the watermark commit in one transaction, so a crash leaves every
 hour either fully charged or not at all.
 
 When the watermark moves, the last ``lookback_hours`` are read again: an hour the statistics
 have revised since (a late reading filled an estimate, a swap was recorded after the fact, staff
-released a held amount) gets a ``correction`` entry for the difference. More consumption is
+released a held amount) gets a ``correction`` entry for the difference, and an hour that was
+partial then, or missing, is charged now. Hours closed or revised later than the lookback are
+not billed (raise ``lookback_hours`` for meters that stay offline for days). More consumption is
 priced like new consumption of that hour (its own tariff, the month's usage so far); less is
 credited at the unit price the hour was charged, so nothing already billed is re-priced.
 """
@@ -283,6 +287,8 @@ class Charger:
         sums: dict[float, dict[tuple[str, Utility], list[Decimal]]] = defaultdict(dict)
         account_of, utility_of = self.meters.account_of, self.meters.utility
         for row in rows:
+            if row.partial:
+                continue  # a running hour (the recorder has not closed it): not settled
             device = row.group[0][1]
             account = account_of.get(device)
             if account is None:

@@ -92,13 +92,18 @@ class HistoryFile:
         history = History(path, self.keys)
         history.close()
 
-    def write(self, hours: Mapping[tuple[str, float], float | tuple[float, float]]) -> None:
+    def write(
+        self,
+        hours: Mapping[tuple[str, float], float | tuple[float, float]],
+        *,
+        partial: bool = False,
+    ) -> None:
         """``{(entity_id, hour): consumption or (consumption, held_out)}``; rewrites as the
-        statistics do when they revise an hour."""
+        statistics do when they revise or close an hour (``partial``: a running hour)."""
         stats = []
         for (entity_id, hour), value in hours.items():
             used, held = value if isinstance(value, tuple) else (value, 0.0)
-            stats.append(HourStat(entity_id, hour, used, held))
+            stats.append(HourStat(entity_id, hour, used, held, partial=partial))
         history = History(self.path, self.keys)
         try:
             history.commit(hours=stats)

@@ -188,3 +188,40 @@ async def test_the_allowance_follows_the_beds_in_use(
         await charger.run_once(ts(*DAY, 1, 10))
         (charge,) = store.entries("dorm-1.101", kinds=[EntryKind.CHARGE])
         assert charge.free == D(min(2 * beds, 4))
+
+
+async def test_a_running_hour_waits_until_the_statistics_close_it(
+    site: LoadedSite, history: HistoryFile, tmp_path: Path
+) -> None:
+    # The meter went quiet at 00:40: the recorder's row for hour 0 is still the running one.
+    history.write({(ELEC, ts(*DAY, 0)): 1.0}, partial=True)
+    async with charging(site, history, tmp_path) as (charger, store):
+        report = await charger.run_once(ts(*DAY, 1, 10))
+        assert (report.hours, report.charges) == (1, 0)
+        # It reports again at 02:20: the statistics close hour 0 (and estimate hour 1).
+        history.write({(ELEC, ts(*DAY, 0)): 1.5, (ELEC, ts(*DAY, 1)): 1.0})
+        await charger.run_once(ts(*DAY, 2, 10))
+        charges = store.entries("dorm-1.101", kinds=[EntryKind.CHARGE])
+        assert [(e.hour, e.quantity) for e in charges] == [
+            (ts(*DAY, 0), D("1.5")),
+            (ts(*DAY, 1), D(1)),
+        ]
+        assert not store.entries(kinds=[EntryKind.CORRECTION])
+
+
+async def test_a_bed_meter_bills_its_bed_and_the_rest_bills_the_room(
+    site: LoadedSite, history: HistoryFile, tmp_path: Path
+) -> None:
+    history.write({(ELEC, ts(*DAY, 0)): 3.0, (COLD, ts(*DAY, 0)): 1.0})
+    async with charging(site, history, tmp_path) as (charger, store):
+        store.add_account(
+            "dorm-1.101.b1", "dorm-1", "101", 1, devices=["dorm-1.101.elec"], actor="admin"
+        )
+        charger.meters = Meters(site, store.accounts())
+        await charger.run_once(ts(*DAY, 1, 10))
+        bed = store.entries("dorm-1.101.b1", kinds=[EntryKind.CHARGE])
+        room = store.entries("dorm-1.101", kinds=[EntryKind.CHARGE])
+        assert [(e.utility, e.quantity, e.free) for e in bed] == [
+            (Utility.ELECTRICITY, D(3), D(2))  # one bed: 2 kWh free
+        ]
+        assert [(e.utility, e.quantity) for e in room] == [(Utility.COLD_WATER, D(1))]
