@@ -24,7 +24,7 @@ from controller.core.bus import EventBus
 from controller.core.clock import Clock
 from controller.core.commands import CommandRouter
 from controller.core.entity import Entity
-from controller.core.events import AlarmRaised, Value
+from controller.core.events import AlarmCleared, AlarmRaised, Value
 from controller.core.state import StateStore
 
 from .events import BalanceCutOff, BalanceLow, BalanceRestored
@@ -120,6 +120,12 @@ class Limits:
                 reason = "exempt" if account.exempt(now) else "top_up"
                 self.counters["restores"] += 1
                 self.bus.publish(BalanceRestored(account.id, str(balance), now, reason))
+                self._clear(
+                    "cut_off",
+                    account.id,
+                    f"{account.id} 已恢复供电（余额 {balance} 元）",
+                    f"{account.id}: supply restored (balance {balance} yuan)",
+                )
                 await self._enforce(account, balance, cut=False)
         return changed
 
@@ -129,6 +135,12 @@ class Limits:
         if level is None:
             if before is not None:
                 del self.state.warned[account.id]
+                self._clear(
+                    "low_balance",
+                    account.id,
+                    f"{account.id} 余额已充足（{balance} 元）",
+                    f"{account.id}: balance above the warning levels ({balance} yuan)",
+                )
                 return True
             return False
         if before is not None and Decimal(before) <= level:
@@ -136,36 +148,50 @@ class Limits:
         self.state.warned[account.id] = str(level)
         self.counters["warnings"] += 1
         self.bus.publish(BalanceLow(account.id, str(balance), str(level), now))
-        self.bus.publish(
-            AlarmRaised(
-                f"billing:low_balance:{account.id}",
-                "warning",
-                f"{account.id} 预付费余额不足：{balance} 元（提醒线 {level} 元）",
-                f"{account.id}: prepaid balance {balance} yuan (warning level {level} yuan)",
-                now,
-                None,
-                {"account": account.id, "balance": str(balance), "threshold": str(level)},
-            )
+        self._raise(
+            "low_balance",
+            "warning",
+            account,
+            balance,
+            f"{account.id} 预付费余额不足：{balance} 元（提醒线 {level} 元）",
+            f"{account.id}: prepaid balance {balance} yuan (warning level {level} yuan)",
+            threshold=str(level),
         )
-        self._notify("low_balance", account, balance, threshold=str(level))
         return True
 
     def _announce_cut(self, account: Account, balance: Decimal, now: float) -> None:
         points = tuple(p.entity_id for p in self.points(account.id))
         self.counters["cut_offs"] += 1
         self.bus.publish(BalanceCutOff(account.id, str(balance), now, points))
-        self.bus.publish(
-            AlarmRaised(
-                f"billing:cut_off:{account.id}",
-                "major",
-                f"{account.id} 预付费余额用尽（{balance} 元），已断电/关阀",
-                f"{account.id}: prepaid balance exhausted ({balance} yuan), supply cut",
-                now,
-                None,
-                {"account": account.id, "balance": str(balance), "points": list(points)},
-            )
+        self._raise(
+            "cut_off",
+            "major",
+            account,
+            balance,
+            f"{account.id} 预付费余额用尽（{balance} 元），已断电/关阀",
+            f"{account.id}: prepaid balance exhausted ({balance} yuan), supply cut",
+            points=list(points),
         )
-        self._notify("cut_off", account, balance, points=list(points))
+
+    def _raise(  # noqa: PLR0917 (one alarm's parts)
+        self,
+        what: str,
+        severity: str,
+        account: Account,
+        balance: Decimal,
+        zh: str,
+        en: str,
+        **evidence: Any,
+    ) -> None:
+        """The alarm (audited; ``billing:<what>:<account>``) and the notification hook."""
+        facts = {"account": account.id, "balance": str(balance), **evidence}
+        alarm = f"billing:{what}:{account.id}"
+        self.bus.publish(AlarmRaised(alarm, severity, zh, en, self.clock.time(), None, facts))
+        self._notify(what, account, balance, **evidence)
+
+    def _clear(self, what: str, account_id: str, zh: str, en: str) -> None:
+        alarm = f"billing:{what}:{account_id}"
+        self.bus.publish(AlarmCleared(alarm, self.clock.time(), zh, en))
 
     async def _enforce(self, account: Account, balance: Decimal, *, cut: bool) -> None:
         """Send the cut (or restore) to every point not already there, by read-back state."""

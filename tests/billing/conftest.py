@@ -17,6 +17,7 @@ from controller.config.billing import BillingConfig
 from controller.core import EntityRegistry
 from controller.recorder.history import History
 from controller.recorder.lineproto import LineFormatter
+from controller.recorder.query import ConsumptionQuery, Period
 from controller.recorder.stats import HourStat
 from controller.sitegen import SiteShape, write_site
 
@@ -56,6 +57,17 @@ def at(*parts: int) -> dt.datetime:
 
 def ts(*parts: int) -> float:
     return at(*parts).timestamp()
+
+
+def energy_hours(device: str, start: dt.datetime, end: dt.datetime) -> ConsumptionQuery:
+    """One meter's hourly energy in [start, end), as the recorder's own query gives it."""
+    return ConsumptionQuery(
+        start=start,
+        end=end,
+        period=Period.HOUR,
+        group_by=("device",),
+        where={"kind": "active_energy", "device": device},
+    )
 
 
 def billing(**changes: Any) -> BillingConfig:

@@ -30,11 +30,10 @@ from controller.config import LoadedSite
 from controller.core import FakeClock
 from controller.integrations.modbus import ModbusIntegration
 from controller.recorder import Recorder
-from controller.recorder.query import ConsumptionQuery, Period
 from emulators.modbus import SiteEmulator
 from emulators.models import LoadProfile
 
-from .conftest import at, with_billing
+from .conftest import at, energy_hours, with_billing
 
 pytestmark = pytest.mark.integration
 
@@ -228,13 +227,7 @@ async def test_allowance_tier_warning_cut_off_top_up_and_statement(
         await w.recorder.flush()
         await w.billing.cycle()
         rows = await w.recorder.consumption.consumption(
-            ConsumptionQuery(
-                start=at(2026, 3, 2, 0),
-                end=at(2026, 3, 2, 23),
-                period=Period.HOUR,
-                group_by=("device",),
-                where={"kind": "active_energy", "device": f"{ROOM}.elec"},
-            )
+            energy_hours(f"{ROOM}.elec", at(2026, 3, 2, 0), at(2026, 3, 2, 23))
         )
         charged_until = w.billing.charger.watermark() if w.billing.charger else None
         assert charged_until is not None

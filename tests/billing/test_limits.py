@@ -31,7 +31,7 @@ from controller.billing.model import Account
 from controller.config import LoadedSite
 from controller.config.billing import Utility
 from controller.core import FakeClock
-from controller.core.events import Event, Value
+from controller.core.events import AlarmCleared, AlarmRaised, Event, Value
 
 from .conftest import ts, with_billing
 from .test_api import NoHistory
@@ -65,7 +65,7 @@ class Rig:
         self.meters = Meters(site, [self.account])
         self.notices: list[dict[str, Any]] = []
         self.events = self.controller.bus.subscribe(
-            "test", [BalanceLow, BalanceCutOff, BalanceRestored]
+            "test", [BalanceLow, BalanceCutOff, BalanceRestored, AlarmRaised, AlarmCleared]
         )
         self.limits = self.make(**limits)
 
@@ -144,8 +144,18 @@ async def test_nobody_else_switches_a_cut_room_back_on(rig: Rig) -> None:
     assert rig.relay.writes[-1] == (RELAY, True)
     again = await rig.controller.commands.send(RELAY, True, actor="staff:li")
     assert again.ok
-    restored = [e for e in await rig.seen() if isinstance(e, BalanceRestored)]
+    seen = await rig.seen()
+    restored = [e for e in seen if isinstance(e, BalanceRestored)]
     assert [(e.balance, e.reason) for e in restored] == [("20", "top_up")]
+    alarms = [
+        (type(e).__name__, e.alarm_id) for e in seen if isinstance(e, AlarmRaised | AlarmCleared)
+    ]
+    assert alarms == [
+        ("AlarmRaised", f"billing:low_balance:{ROOM}"),
+        ("AlarmRaised", f"billing:cut_off:{ROOM}"),
+        ("AlarmCleared", f"billing:low_balance:{ROOM}"),
+        ("AlarmCleared", f"billing:cut_off:{ROOM}"),
+    ]
 
 
 async def test_an_exemption_restores_and_its_end_cuts_again(rig: Rig) -> None:

@@ -10,9 +10,9 @@ from controller.app import Controller
 from controller.billing import BillingComponent, EntryKind
 from controller.config import LoadedSite
 from controller.core import FakeClock
-from controller.recorder import ConsumptionQuery, Period, Recorder
+from controller.recorder import Recorder
 
-from .conftest import at, ts, with_billing
+from .conftest import at, energy_hours, ts, with_billing
 
 ROOM = "dorm-1.101"
 ENERGY = f"{ROOM}.elec.energy"
@@ -27,13 +27,7 @@ FLAT = {
 async def hour_zero(recorder: Recorder) -> float:
     """The statistics' figure for 00:00–01:00 (what the recorder's own query says)."""
     rows = await recorder.consumption.consumption(
-        ConsumptionQuery(
-            start=at(2026, 3, 2, 0),
-            end=at(2026, 3, 2, 1),
-            period=Period.HOUR,
-            group_by=("device",),
-            where={"kind": "active_energy", "device": f"{ROOM}.elec"},
-        )
+        energy_hours(f"{ROOM}.elec", at(2026, 3, 2, 0), at(2026, 3, 2, 1))
     )
     return sum(r.consumption for r in rows)
 
