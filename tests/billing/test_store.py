@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from controller.backup import backup, restore
 from controller.billing import (
     AccountClosed,
     BadAmount,
@@ -145,3 +146,16 @@ def test_a_failed_transaction_leaves_no_trace(store: LedgerStore) -> None:
         fails()
     assert store.balance("dorm-1.101") == 0
     assert store.entries() == []
+
+
+def test_backup_and_restore_carry_the_ledger(store: LedgerStore, tmp_path: Path) -> None:
+    TopUps(store).top_up("dorm-1.101", "12.50", key="k1", actor="op")
+    manifest = backup(store.path.parent, tmp_path / "backup")  # while the store is open
+    assert [(f.name, f.schema_version) for f in manifest.files] == [("billing.sqlite3", 1)]
+    restore(tmp_path / "backup", tmp_path / "restored")
+    again = LedgerStore(tmp_path / "restored" / "billing.sqlite3", FakeClock(1_772_000_000))
+    try:
+        assert again.balance("dorm-1.101") == D("12.50")
+        assert again.verify() == []
+    finally:
+        again.close()
