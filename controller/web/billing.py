@@ -1,7 +1,8 @@
-"""The room page's prepaid balance: what staff answer a student at the door with.
+"""Prepaid balances in the web app: what staff answer a student at the door with.
 
-Shown when the controller runs billing: the room account's balance, whether it is cut off or
-exempt, the month's use and charges per utility, and the latest ledger entries. Read through
+Shown when the controller runs billing. The room page: the room account's balance, whether it
+is cut off or exempt, the month's use and charges per utility, and the latest ledger entries.
+The building page: each room's balance, marked when it is low (warned) or cut off. Read through
 the billing component's database thread, like the API's billing routes.
 """
 
@@ -15,7 +16,7 @@ from controller.billing import BillingComponent, UnknownAccount, room_account_id
 from controller.billing.money import to_cents
 from controller.billing.tariff import month_start
 
-__all__ = ["room_billing"]
+__all__ = ["building_billing", "room_billing"]
 
 RECENT = 8
 
@@ -58,4 +59,26 @@ async def room_billing(ctrl: Controller, building_id: str, room_id: str) -> dict
             }
             for e in st.entries[-RECENT:][::-1]
         ],
+    }
+
+
+async def building_billing(ctrl: Controller, building_id: str) -> dict[str, dict[str, Any]]:
+    """Room id → its room account's balance and marks (empty: no billing here)."""
+    billing = _component(ctrl)
+    if billing is None or billing.store is None:
+        return {}
+    store = billing.store
+    accounts = await billing.call(store.accounts)
+    balances = await billing.call(store.balances)
+    limits = billing.limits
+    cut = limits.state.cut if limits else set()
+    warned = limits.state.warned if limits else {}
+    return {
+        a.room: {
+            "balance": str(to_cents(balances[a.id])),
+            "cut_off": a.id in cut,
+            "low": a.id in warned,
+        }
+        for a in accounts
+        if a.building == building_id and a.open and a.id == room_account_id(a.building, a.room)
     }

@@ -186,6 +186,15 @@ async def test_the_assembled_controller_warns_charges_cuts_and_restores(tmp_path
                 limit=3 * SCAN_S,
             )
 
+            viewing = {"Authorization": f"Bearer {viewer}"}
+            floor = await api.get("/b/dorm-1", params={"format": "json"}, headers=viewing)
+            (marked,) = floor.json()["floors"][0]["rooms"]
+            assert marked["billing"] == {
+                "balance": str(to_cents(store.balance(ROOM))),
+                "cut_off": True,
+                "low": True,
+            }
+
             # The payment platform tops up through the real API; restored within a poll cycle.
             reply = await api.post(
                 f"/api/billing/accounts/{ROOM}/top-up",
@@ -199,7 +208,6 @@ async def test_the_assembled_controller_warns_charges_cuts_and_restores(tmp_path
             assert store.verify() == []
 
             # The web app's room page shows the balance (its JSON twin, and the page).
-            viewing = {"Authorization": f"Bearer {viewer}"}
             room = await api.get("/b/dorm-1/r/101", params={"format": "json"}, headers=viewing)
             shown = room.json()["billing"]
             assert shown["balance"] == str(to_cents(store.balance(ROOM)))
@@ -227,5 +235,11 @@ async def test_a_site_without_billing_runs_no_billing(tmp_path: Path) -> None:
                 headers={"Authorization": f"Bearer {viewer}"},
             )
             assert room.json()["billing"] is None
+            floor = await api.get(
+                "/b/dorm-1",
+                params={"format": "json"},
+                headers={"Authorization": f"Bearer {viewer}"},
+            )
+            assert floor.json()["floors"][0]["rooms"][0]["billing"] is None
         finally:
             await api.aclose()
