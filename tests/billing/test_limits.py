@@ -25,6 +25,7 @@ from controller.billing import (
     BillingComponent,
     Limits,
     LimitState,
+    TopUps,
 )
 from controller.billing.meters import Meters
 from controller.billing.model import Account
@@ -32,6 +33,8 @@ from controller.config import LoadedSite
 from controller.config.billing import Utility
 from controller.core import FakeClock
 from controller.core.events import AlarmCleared, AlarmRaised, Event, Value
+from controller.supervise import SupervisionOptions
+from drivers.backoff import Backoff
 
 from .conftest import ts, with_billing
 from .test_api import NoHistory
@@ -235,3 +238,58 @@ async def test_warnings_and_cut_offs_are_posted_to_the_webhook(
     rooms = ("dorm-1.101", "dorm-1.102", "dorm-1.201", "dorm-1.202")
     assert events == sorted((r, e) for r in rooms for e in ("cut_off", "low_balance"))
     assert {b["balance"] for b in receiver.bodies} == {"0"}
+
+
+async def test_billing_restarts_under_supervision_and_keeps_its_state(
+    site: LoadedSite, tmp_path: Path
+) -> None:
+    """A failing cycle stops the component; the supervisor starts it again with a fresh
+    database thread and the same ledger, cut-offs and warnings."""
+    clock = FakeClock(ts(2026, 3, 2, 12))
+    fast = SupervisionOptions(backoff=Backoff(0.05, 0.2), settle=0.3)
+    controller = Controller(site, clock, supervision=fast)
+    billing = BillingComponent(
+        controller, store_path=tmp_path / "billing.sqlite3", source=NoHistory()
+    )
+    controller.add(billing)
+    alarms = controller.bus.subscribe("test", [AlarmRaised, AlarmCleared])
+    original = billing.check_limits
+    failures: list[int] = []
+
+    async def failing_once() -> None:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("injected: the disk is full")
+        await original()
+
+    async with controller.running():
+        await billing.wait_ready()
+        await eventually(lambda: bool(billing.limits and billing.limits.state.cut))
+        cut = set(billing.limits.state.cut) if billing.limits else set()
+        billing.check_limits = failing_once  # type: ignore[method-assign]
+        billing.wake()
+        seen: list[Event] = []
+        deadline = time.monotonic() + 10
+        while not any(
+            isinstance(e, AlarmCleared) and e.alarm_id == "component.billing" for e in seen
+        ):
+            assert time.monotonic() < deadline, seen
+            seen.extend(await asyncio.wait_for(alarms.get_batch(100), 10))
+        assert any(isinstance(e, AlarmRaised) and e.alarm_id == "component.billing" for e in seen)
+        await billing.wait_ready()
+        assert billing.limits is not None
+        assert billing.limits.state.cut == cut  # kept in the ledger file across the restart
+        store = billing.store
+        assert store is not None
+        entry, applied = await billing.call(
+            TopUps(store).top_up, ROOM, "5", key="after-restart", actor="op"
+        )
+        assert applied
+        assert entry.balance_after == D(5)
+
+
+async def eventually(check: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not met"
+        await asyncio.sleep(0.01)
