@@ -164,7 +164,7 @@ async def build_controller(
     controller.add(audit)
     controller.add(engine)
     # Billing charges the recorder's hours; its routes join the API built below.
-    billing = billing_component(controller, lambda: recorder.consumption, state)
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
     if billing is not None:
         controller.add(billing)
 

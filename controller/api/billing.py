@@ -289,7 +289,10 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
                 reason=body.reason,
                 source=who.via,
             )
-        billing.wake()
+        if applied:
+            billing.changed(
+                who.actor, "top_up", account_id, body.reason, amount=str(entry.amount), key=key
+            )
         response.status_code = 201 if applied else 200
         return {"applied": applied, "entry": entry.to_json(), "balance": str(entry.balance_after)}
 
@@ -306,7 +309,8 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
                 actor=who.actor,
                 reason=body.reason,
             )
-        billing.wake()
+        if applied:
+            billing.changed(who.actor, "refund", account_id, body.reason, amount=str(-entry.amount))
         return {"applied": applied, "entry": entry.to_json()}
 
     @router.post("/accounts/{account_id}/beds", responses=responses(404))
@@ -317,6 +321,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
             found = await billing.call(
                 store.set_beds, account_id, body.beds, who.actor, body.reason
             )
+        billing.changed(who.actor, "beds", account_id, body.reason, beds=body.beds)
         return found.to_json()
 
     @router.post("/accounts/{account_id}/exemption", responses=responses(404))
@@ -328,7 +333,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
             found = await billing.call(
                 store.set_exemption, account_id, until, who.actor, body.reason
             )
-        billing.wake()
+        billing.changed(who.actor, "exempt", account_id, body.reason, until=until)
         return found.to_json()
 
     @router.post("/accounts", status_code=201, responses=responses(409))
@@ -359,6 +364,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
                 reason=body.reason,
             )
         await billing.call(billing.rebuild_meters)
+        billing.changed(who.actor, "open", body.id, body.reason, devices=body.devices)
         return found.to_json()
 
     @router.post("/accounts/{account_id}/close", responses=responses(404, 409))
@@ -368,6 +374,8 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         with _errors():
             refunded = await billing.call(store.close_account, account_id, who.actor, body.reason)
         await billing.call(billing.rebuild_meters)
+        refund = str(-refunded.amount) if refunded else "0"
+        billing.changed(who.actor, "close", account_id, body.reason, refunded=refund)
         return {"closed": account_id, "refund": refunded.to_json() if refunded else None}
 
     @router.post("/import")
@@ -378,7 +386,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         store = await _store(billing)
         with _errors():
             result = await billing.call(CsvImport(store).run, data, actor=who.actor)
-        billing.wake()
+        billing.changed(who.actor, "import", "campus-card", "batch file", **result.to_json())
         return result.to_json()
 
     @router.get("/export", response_model=None, responses=json_responses(401, 403))

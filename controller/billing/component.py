@@ -32,6 +32,7 @@ from .tariff import TariffBook
 
 if TYPE_CHECKING:
     from controller.app import Controller
+    from controller.audit import AuditLog
 
 __all__ = ["STORE_NAME", "BillingComponent", "billing_component"]
 
@@ -55,6 +56,7 @@ class BillingComponent:
         store_path: Path | str,
         source: SourceLike,
         config: BillingConfig | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         site: LoadedSite = controller.site
         config = config or site.billing
@@ -63,6 +65,7 @@ class BillingComponent:
         self.controller = controller
         self.config = config
         self.store_path = Path(store_path)
+        self.audit = audit
         self._source = source
         self.book = TariffBook(config, controller.clock.tz)
         self.db = DbThread("billing-db")
@@ -144,6 +147,17 @@ class BillingComponent:
     def wake(self) -> None:
         """Charge and check limits now (after a top-up, an exemption, an account change)."""
         self._wake.set()
+
+    def changed(
+        self, actor: str, action: str, account: str, reason: str = "", **details: Any
+    ) -> None:
+        """After a change through the API: into the controller's audit log (``billing.*``,
+        besides the ledger and the account's events), and limits checked at once."""
+        if self.audit is not None:
+            self.audit.record(
+                actor, f"billing.{action}", account, reason=reason, source="api", details=details
+            )
+        self.wake()
 
     async def _loop(self) -> None:
         clock = self.controller.clock
@@ -255,13 +269,16 @@ class _LazySource:
 
 
 def billing_component(
-    controller: Controller, source: SourceLike, state_dir: Path
+    controller: Controller, source: SourceLike, state_dir: Path, audit: AuditLog | None = None
 ) -> BillingComponent | None:
     """The site's billing, when its file has a ``billing:`` section (else None).
 
     ``source``: the recorder's consumption query, or a callable returning it (the recorder's
-    ``consumption`` exists only while it runs; billing asks again each cycle).
+    ``consumption`` exists only while it runs; billing asks again each cycle). ``audit``: the
+    controller's audit log, which also records every change made through the API.
     """
     if controller.site.billing is None:
         return None
-    return BillingComponent(controller, store_path=state_dir / STORE_NAME, source=source)
+    return BillingComponent(
+        controller, store_path=state_dir / STORE_NAME, source=source, audit=audit
+    )

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from controller.accounts import AccountStore, Role, TokenScope
 from controller.api.app import create_api
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.billing import BillingComponent
 from controller.billing.statements import SUMMARY_COLUMNS
 from controller.config import LoadedSite
@@ -50,8 +51,9 @@ class Api:
 async def api(site: LoadedSite, tmp_path: Path) -> AsyncIterator[Api]:
     clock = FakeClock(ts(2026, 3, 2, 12))
     controller = Controller(site, clock)
+    audit = AuditLog(tmp_path / "audit.sqlite3", clock, controller.bus)
     billing = BillingComponent(
-        controller, store_path=tmp_path / "billing.sqlite3", source=NoHistory()
+        controller, store_path=tmp_path / "billing.sqlite3", source=NoHistory(), audit=audit
     )
     controller.add(billing)
     await billing.open()
@@ -81,6 +83,7 @@ async def api(site: LoadedSite, tmp_path: Path) -> AsyncIterator[Api]:
     finally:
         await billing.close()
         accounts.close()
+        audit.close()
 
 
 async def test_a_top_up_is_applied_once_per_key(api: Api) -> None:
@@ -163,6 +166,15 @@ async def test_admin_exempts_moves_and_closes(api: Api) -> None:
     info = (await api.call("GET", f"/accounts/{ROOM}", "view")).json()
     assert [e["action"] for e in info["events"]] == ["open", "exempt", "beds", "close"]
     assert [e["actor"] for e in info["events"][1:]] == ["admin1", "op", "admin1"]
+    audit = api.billing.audit
+    trail = [(e.actor, e.action, e.target) for e in reversed(audit.query(target=ROOM))]
+    assert trail == [
+        ("admin1", "billing.exempt", ROOM),
+        ("op", "billing.beds", ROOM),
+        ("op", "billing.top_up", ROOM),
+        ("admin1", "billing.close", ROOM),
+    ]
+    assert audit.query(action="billing.close")[0].details["refunded"] == "8.50"
 
 
 async def test_a_bed_account_takes_its_meters(api: Api) -> None:

@@ -206,6 +206,12 @@ async def test_the_assembled_controller_warns_charges_cuts_and_restores(tmp_path
             assert took <= SCAN_S + 1
             assert store.balance(ROOM) == D(1) + D(20) + sum((e.amount for e in charges), D(0))
             assert store.verify() == []
+            (audited,) = assembly.audit.query(action="billing.top_up")
+            assert (audited.actor, audited.target, audited.details["amount"]) == (
+                "alipay",
+                ROOM,
+                "20.00",
+            )
 
             # The web app's room page shows the balance (its JSON twin, and the page).
             room = await api.get("/b/dorm-1/r/101", params={"format": "json"}, headers=viewing)
