@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -104,6 +105,14 @@ def _ledger(site: LoadedSite, data_dir: Path, *, create: bool = False) -> Iterat
         store.close()
 
 
+def _actor() -> str:
+    """Who imports from the shell: the login name, in the ledger's ``actor``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "cli"
+
+
 def _period(month: str | None, site: LoadedSite) -> tuple[str, float, float]:
     clock = SystemClock(site.campus.timezone)
     name = month or clock.now().strftime("%Y-%m")
@@ -146,7 +155,7 @@ def import_batch(
             made = sync_accounts(store, loaded, loaded.billing)
             if made:
                 console.print(f"created {made} room account(s) from the site", highlight=False)
-            result = CsvImport(store).run(data, actor="cli", source=f"campus-card:{file.name}")
+            result = CsvImport(store).run(data, actor=_actor(), source=f"campus-card:{file.name}")
     except BackupError:
         raise _fail(
             "the controller is running: import through it instead, "

@@ -19,13 +19,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from controller.accounts import AccountStore, Role, TokenScope
 from controller.assemble import Assembly, ControllerOptions, build_controller
 from controller.billing import EntryKind
 from controller.billing.money import to_cents
+from controller.cli import app
 from controller.config import load_site
 from controller.core import FakeClock, SystemClock
+from controller.service import ServiceOptions, run_service, state_dir
 from emulators.modbus import SiteEmulator
 from tests.servers import free_port
 
@@ -249,3 +252,47 @@ async def test_a_site_without_billing_runs_no_billing(tmp_path: Path) -> None:
             assert floor.json()["floors"][0]["rooms"][0]["billing"] is None
         finally:
             await api.aclose()
+
+
+async def test_sanjie_run_serves_billing_and_the_cli_reads_its_ledger(tmp_path: Path) -> None:
+    """The service (`sanjie run`) on the wall clock: billing's routes answer with the tokens
+    `sanjie token create` makes, the CLI refuses to import under it, and reads its ledger."""
+    site_path = _site(tmp_path, BILLING)
+    site = load_site(site_path)
+    data = tmp_path / "data"
+    _, viewer = _tokens(state_dir(data))
+    port = free_port()
+    stop = asyncio.Event()
+    batch = tmp_path / "batch.csv"
+    batch.write_text("txn_id,account,amount\nC-1,dorm-1.101,5\n", encoding="utf-8")
+    where = ("--site", str(site_path), "--data-dir", str(data))
+    async with SiteEmulator(site, SystemClock(), latency=0), asyncio.TaskGroup() as group:
+        service = group.create_task(
+            run_service(ServiceOptions(site_path, data, "127.0.0.1", port), stop, site=site)
+        )
+        api = await api_up(port)
+        try:
+            headers = {"Authorization": f"Bearer {viewer}"}
+            deadline = time.monotonic() + 15
+            while True:
+                reply = await api.get("/api/billing/accounts", headers=headers)
+                if reply.status_code == 200:
+                    break
+                assert time.monotonic() < deadline, reply.text
+                await asyncio.sleep(0.05)
+            (account,) = reply.json()["items"]
+            assert (account["id"], account["balance"]) == (ROOM, "1")
+            refused = CliRunner().invoke(app, ["billing", "import", str(batch), *where])
+            assert refused.exit_code == 1
+            assert "POST /api/billing/import" in refused.output
+        finally:
+            await api.aclose()
+            stop.set()
+    await service
+    shown = CliRunner().invoke(app, ["billing", "statement", ROOM, "--format", "json", *where])
+    assert shown.exit_code == 0, shown.output
+    statement = json.loads(shown.output)
+    assert (statement["account"]["id"], statement["closing"]) == (ROOM, "1.00")
+    imported = CliRunner().invoke(app, ["billing", "import", str(batch), *where])
+    assert imported.exit_code == 0, imported.output
+    assert "1 applied (5.00 yuan)" in imported.output
