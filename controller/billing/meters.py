@@ -1,7 +1,10 @@
 """Which meter bills which account, for which utility, and which points cut it off.
 
 A room account takes every meter in its room; a bed account (created with a device list, where
-beds have their own meters) takes its own meters, which its room account then does not. The
+beds have their own meters) takes its own meters, which its room account then does not. A
+meter whose parent meter (the site's hierarchy) bills the same account for the same utility is
+left out: its parent has counted it already. Bed meters must not hang under a meter the room
+account pays (the room would pay the beds' units again). The
 utility follows the meter's counter: active energy is electricity, water volume is hot water on
 a ``hot_water`` or ``shower`` circuit and cold water otherwise. Heat meters are not billed.
 """
@@ -85,6 +88,22 @@ class Meters:
                 owner = rooms.get((device.building, device.room))
             if owner is not None:
                 self._add(device, owner)
+        self._drop_counted_twice()
+
+    def _drop_counted_twice(self) -> None:
+        """A sub-meter under a meter the same account pays (a room's AC meter under the room
+        meter) is measured by its parent already: billing both would charge it twice."""
+        for device_id in list(self.account_of):
+            parent = self.site.devices[device_id].parent
+            while parent is not None and parent not in self.account_of:
+                parent = self.site.devices[parent].parent if parent in self.site.devices else None
+            if (
+                parent is not None
+                and self.account_of[parent] == self.account_of[device_id]
+                and self.utility[parent] is self.utility[device_id]
+            ):
+                del self.account_of[device_id]
+                del self.utility[device_id]
 
     def _add(self, device: Device, owner: str) -> None:
         profile = self.site.profile_of(device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D  # noqa: N817 (figures read better short)
@@ -30,6 +31,7 @@ from .conftest import TZ, HistoryFile, billing, ts
 ELEC = "dorm-1.101.elec.energy"
 COLD = "dorm-1.101.cold.volume"
 DAY = (2026, 3, 2)
+ROOM = "dorm-1.101"
 
 
 def expected_amounts(hours: list[float], free: D, tiers: list[tuple[D | None, D]]) -> list[D]:
@@ -225,3 +227,23 @@ async def test_a_bed_meter_bills_its_bed_and_the_rest_bills_the_room(
             (Utility.ELECTRICITY, D(3), D(2))  # one bed: 2 kWh free
         ]
         assert [(e.utility, e.quantity) for e in room] == [(Utility.COLD_WATER, D(1))]
+
+
+def test_a_sub_meter_under_the_rooms_meter_is_not_billed_again(site: LoadedSite) -> None:
+    store = LedgerStore(":memory:", FakeClock(ts(*DAY, 12)))
+    try:
+        sync_accounts(store, site, billing())
+        plain = Meters(site, store.accounts())
+        # The generated campus hangs each room's AC meter under the building's main meter:
+        # sockets and AC are separate circuits, both billed to the room.
+        assert {plain.account_of[d] for d in ("dorm-1.101.elec", "dorm-1.101.ac")} == {ROOM}
+        devices = dict(site.devices)
+        devices["dorm-1.101.ac"] = devices["dorm-1.101.ac"].model_copy(
+            update={"parent": "dorm-1.101.elec"}
+        )
+        nested = Meters(dataclasses.replace(site, devices=devices), store.accounts())
+        assert "dorm-1.101.ac" not in nested.account_of  # the room meter counts it already
+        assert nested.account_of["dorm-1.101.elec"] == ROOM
+        assert nested.account_of["dorm-1.102.ac"] == "dorm-1.102"
+    finally:
+        store.close()
