@@ -45,6 +45,7 @@ from controller.billing.statements import (
     to_xlsx,
 )
 from controller.billing.topup import KEY_PATTERN
+from controller.config import LoadedSite
 
 from .auth import Admin, Caller, Operator, TopUp, Viewer
 from .errors import ApiError, FieldError, json_responses, responses
@@ -351,6 +352,12 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
             raise ApiError(
                 422, why, [FieldError(loc=["body", "devices"], msg=why, type="value_error")]
             )
+        under = [d for d in body.devices if _under_room_meter(site, d, body.devices)]
+        if under:
+            why = f"{under} hang under a meter of the room, which would bill their units again"
+            raise ApiError(
+                422, why, [FieldError(loc=["body", "devices"], msg=why, type="value_error")]
+            )
         store = await _store(billing)
         with _errors():
             found = await billing.call(
@@ -424,6 +431,18 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         return paginate(billing.config.tariffs, paging, lambda t: t.model_dump(mode="json"))
 
     return router
+
+
+def _under_room_meter(site: LoadedSite, device_id: str, own: list[str]) -> bool:
+    """Whether a meter of the same room, not the bed's own, is upstream of ``device_id``."""
+    device = site.devices[device_id]
+    parent = device.parent
+    while parent is not None and parent in site.devices:
+        upstream = site.devices[parent]
+        if upstream.room == device.room and upstream.building == device.building:
+            return parent not in own
+        parent = upstream.parent
+    return False
 
 
 async def _store(billing: BillingComponent) -> LedgerStore:

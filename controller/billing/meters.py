@@ -3,8 +3,8 @@
 A room account takes every meter in its room; a bed account (created with a device list, where
 beds have their own meters) takes its own meters, which its room account then does not. A
 meter whose parent meter (the site's hierarchy) bills the same account for the same utility is
-left out: its parent has counted it already. Bed meters must not hang under a meter the room
-account pays (the room would pay the beds' units again). The
+left out: its parent has counted it already. (The API refuses a bed account whose meter hangs
+under another meter of its room: the room would pay the bed's units again.) The
 utility follows the meter's counter: active energy is electricity, water volume is hot water on
 a ``hot_water`` or ``shower`` circuit and cold water otherwise. Heat meters are not billed.
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -49,6 +51,13 @@ class Api:
 
 @pytest.fixture
 async def api(site: LoadedSite, tmp_path: Path) -> AsyncIterator[Api]:
+    async with serve(site, tmp_path) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serve(site: LoadedSite, tmp_path: Path) -> AsyncIterator[Api]:
+    """The API of a controller running billing for ``site``, with one token per role."""
     clock = FakeClock(ts(2026, 3, 2, 12))
     controller = Controller(site, clock)
     audit = AuditLog(tmp_path / "audit.sqlite3", clock, controller.bus)
@@ -196,6 +205,28 @@ async def test_a_bed_account_takes_its_meters(api: Api) -> None:
     assert "dorm-1.101.elec" not in room["meters"]
     assert "dorm-1.101.cold" in room["meters"]
     assert (await api.call("POST", "/accounts", "admin", json=good)).status_code == 409
+
+
+async def test_a_bed_meter_under_another_meter_of_the_room_is_refused(
+    site: LoadedSite, tmp_path: Path
+) -> None:
+    devices = dict(site.devices)
+    devices["dorm-1.101.ac"] = devices["dorm-1.101.ac"].model_copy(
+        update={"parent": "dorm-1.101.elec"}
+    )
+    async with serve(dataclasses.replace(site, devices=devices), tmp_path) as nested:
+        body = {
+            "id": "dorm-1.101.b1",
+            "building": "dorm-1",
+            "room": "101",
+            "devices": ["dorm-1.101.ac"],
+            "reason": "bed meter",
+        }
+        reply = await nested.call("POST", "/accounts", "admin", json=body)
+        assert reply.status_code == 422
+        assert "hang under a meter of the room" in reply.json()["errors"][0]["msg"]
+        both = {**body, "devices": ["dorm-1.101.elec", "dorm-1.101.ac"]}  # the bed has both
+        assert (await nested.call("POST", "/accounts", "admin", json=both)).status_code == 201
 
 
 CSV = (
