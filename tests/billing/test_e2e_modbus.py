@@ -206,8 +206,14 @@ async def test_allowance_tier_warning_cut_off_top_up_and_statement(
 
         # Hour 0 is free, hour 1 costs ~2 yuan (balance ~3: warning), hour 2 ~4 yuan: cut.
         await w.until(lambda: balance() <= D("3.5"), "low balance", step=60, limit=3 * 3600)
-        warned = [e for e in w.audit.query(action="alarm.raise") if ROOM in e.target]
-        assert [e.details["alarm_id"] for e in warned] == [f"billing:low_balance:{ROOM}"]
+
+        def warned() -> list[str]:
+            raised = w.audit.query(action="alarm.raise")
+            return [e.details["alarm_id"] for e in raised if ROOM in e.target]
+
+        # The charge is posted first; the cycle then warns, and the audit log records it.
+        await w.wait_real(warned, "warning audited")
+        assert warned() == [f"billing:low_balance:{ROOM}"]
         assert meter.state.relay
         took = await w.until(lambda: not meter.state.relay, "relay cut", step=60, limit=2 * 3600)
         assert balance() <= 0
