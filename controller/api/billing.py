@@ -11,13 +11,12 @@ an idempotency key reused for another top-up 409.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.billing import (
@@ -40,10 +39,12 @@ from controller.billing.model import Account
 from controller.billing.statements import (
     STATEMENT_COLUMNS,
     SUMMARY_COLUMNS,
+    month_bounds,
     statement_rows,
     to_csv,
     to_xlsx,
 )
+from controller.billing.tariff import month_start
 from controller.billing.topup import KEY_PATTERN
 from controller.config import LoadedSite
 
@@ -148,15 +149,41 @@ def _errors() -> Iterator[None]:
         raise ApiError(400, str(err)) from err
 
 
+Month = Annotated[
+    str | None,
+    Query(
+        pattern=r"^\d{4}-\d{2}$", description="A calendar month, 2026-03 (instead of start/end)."
+    ),
+]
+
+
 def _period(
-    start: float | None, end: float | None, now: float, tz: zoneinfo.ZoneInfo
+    start: float | None,
+    end: float | None,
+    month: str | None,
+    now: float,
+    tz: zoneinfo.ZoneInfo,
 ) -> tuple[float, float]:
-    """Default: the local month so far."""
+    """``month``, or [start, end); default: the local month so far."""
+    if month is not None:
+        if start is not None or end is not None:
+            raise ApiError(
+                422,
+                "give either month or start/end",
+                [FieldError(loc=["query", "month"], msg="not with start/end", type="value_error")],
+            )
+        try:
+            return month_bounds(month, tz)
+        except ValueError as err:
+            raise ApiError(
+                422,
+                str(err),
+                [FieldError(loc=["query", "month"], msg=str(err), type="value_error")],
+            ) from err
     if end is None:
         end = now + 1
     if start is None:
-        local = dt.datetime.fromtimestamp(now, tz)
-        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+        start = month_start(now, tz)
     if end <= start:
         raise ApiError(
             422,
@@ -245,13 +272,15 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
     async def account_statement(
         account_id: str,
         who: Viewer,
+        *,
         start: float | None = None,
         end: float | None = None,
+        month: Month = None,
         format: Format = "json",
     ) -> dict[str, Any] | Response:
         await account_for(who, account_id)
         store = await _store(billing)
-        begin, finish = _period(start, end, clock.time(), clock.tz)
+        begin, finish = _period(start, end, month, clock.time(), clock.tz)
         st = await billing.call(statement, store, account_id, begin, finish)
         if format == "json":
             return st.to_json()
@@ -401,11 +430,12 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         who: Viewer,
         start: float | None = None,
         end: float | None = None,
+        month: Month = None,
         format: Literal["csv", "xlsx"] = "csv",
     ) -> Response:
         """Per account: opening, top-ups, refunds, charges per utility, closing."""
         store = await _store(billing)
-        begin, finish = _period(start, end, clock.time(), clock.tz)
+        begin, finish = _period(start, end, month, clock.time(), clock.tz)
         buildings = sorted(who.account.buildings) if who.account.buildings is not None else None
         rows = await billing.call(summary_rows, store, begin, finish, buildings)
         return _export(SUMMARY_COLUMNS, rows, format, "billing-summary")
@@ -415,10 +445,11 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         who: Viewer,
         start: float | None = None,
         end: float | None = None,
+        month: Month = None,
         building: str | None = None,
     ) -> dict[str, Any]:
         store = await _store(billing)
-        begin, finish = _period(start, end, clock.time(), clock.tz)
+        begin, finish = _period(start, end, month, clock.time(), clock.tz)
         if building is not None:
             who.check_building(building)
             scope: list[str] | None = [building]

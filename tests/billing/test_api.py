@@ -271,6 +271,12 @@ async def test_exports_for_the_finance_office(api: Api) -> None:
         "GET", f"/accounts/{ROOM}/statement", "view", params={**window, "format": "csv"}
     )
     assert "top_up" in statement.text
+    by_month = await api.call("GET", "/export", "view", params={"month": "2026-03"})
+    assert by_month.content == csv.content
+    for bad in ({"month": "2026-13"}, {"month": "2026-03", "start": ts(2026, 3, 1)}):
+        refused = await api.call("GET", "/export", "view", params=bad)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["loc"] == ["query", "month"]
     report = (await api.call("GET", "/report", "view", params=window)).json()
     assert report["buildings"]["dorm-1"]["top_ups"] == "80.00"
     assert report["buildings"]["dorm-1"]["accounts"] == 4
