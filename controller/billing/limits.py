@@ -84,7 +84,13 @@ class Limits:
         self.cut_off = frozenset(cut_off)
         self.state = state or LimitState()
         self.notify = notify
-        self.counters = {"warnings": 0, "cut_offs": 0, "restores": 0, "commands_failed": 0}
+        self.counters = {
+            "warnings": 0,
+            "cut_offs": 0,
+            "restores": 0,
+            "commands_failed": 0,
+            "deferred_offline": 0,
+        }
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -194,11 +200,17 @@ class Limits:
         self.bus.publish(AlarmCleared(alarm, self.clock.time(), zh, en))
 
     async def _enforce(self, account: Account, balance: Decimal, *, cut: bool) -> None:
-        """Send the cut (or restore) to every point not already there, by read-back state."""
+        """Send the cut (or restore) to every point not already there, by read-back state.
+
+        A meter the driver reports offline is left alone until it is back (a command to it
+        cannot be confirmed); the next cycle after its return sends what is owed.
+        """
         for point in self.points(account.id):
             wanted = point.off if cut else point.on
-            current = self.states.value(point.entity_id)
-            if current == wanted:
+            if self.states.value(point.entity_id) == wanted:
+                continue
+            if not self.states.is_available(point.entity_id.rsplit(".", 1)[0]):
+                self.counters["deferred_offline"] += 1
                 continue
             why = (
                 f"prepaid balance {balance} yuan: account {account.id} exhausted"

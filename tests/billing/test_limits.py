@@ -174,6 +174,18 @@ async def test_an_exemption_restores_and_its_end_cuts_again(rig: Rig) -> None:
     assert reasons == ["exempt"]
 
 
+async def test_an_offline_meter_is_cut_once_it_is_back(rig: Rig) -> None:
+    rig.controller.states.set_available(f"{ROOM}.elec", False, "no reply")
+    await rig.check("-1")
+    await rig.check("-1")
+    assert rig.relay.writes == []  # nothing sent that could not be confirmed
+    assert rig.limits.counters["deferred_offline"] == 2
+    assert ROOM in rig.limits.state.cut  # announced and kept all the same
+    rig.controller.states.set_available(f"{ROOM}.elec", True)
+    await rig.check("-1")
+    assert rig.relay.writes == [(RELAY, False)]
+
+
 async def test_a_restart_keeps_the_cut_and_the_warnings(rig: Rig) -> None:
     await rig.check("-1")
     kept = rig.limits.state.dumps()
