@@ -11,6 +11,7 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
+* prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -38,6 +39,7 @@ from controller.supervise import SupervisionOptions
 if TYPE_CHECKING:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.billing import BillingComponent
     from controller.broker import LocalBroker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
@@ -81,6 +83,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    billing: BillingComponent | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
@@ -97,6 +100,8 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.billing is not None:
+            lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
@@ -118,6 +123,7 @@ async def build_controller(
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.backup import hold_lock
+    from controller.billing import billing_component
     from controller.broker import local_broker
     from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
@@ -157,6 +163,10 @@ async def build_controller(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
+    # Billing charges the recorder's hours; its routes join the API built below.
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    if billing is not None:
+        controller.add(billing)
 
     api = None
     if options.api_port is not None:
@@ -169,4 +179,4 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
+    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, billing)
