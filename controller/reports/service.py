@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.app import Controller
+from controller.billing.component import STORE_NAME
 from controller.config.reports import ReportSchedule
 from controller.recorder import Recorder
 from controller.scheduler import CronTrigger, Scheduler
@@ -78,7 +79,10 @@ class ReportService:
     ) -> StoredReport:
         """Generate now and store; ``RuntimeError`` if the recorder is not running."""
         site = self.controller.site
-        stores = SiteStores(self.recorder.consumption, self.recorder.history_path, self.audit_path)
+        ledger = self.audit_path.parent / STORE_NAME if site.billing is not None else None
+        stores = SiteStores(
+            self.recorder.consumption, self.recorder.history_path, self.audit_path, ledger
+        )
         async with self._lock:
             report_id = self.store.new_id(self.controller.clock.now())
             folder = self.store.folder_of(report_id)
