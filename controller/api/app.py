@@ -25,7 +25,8 @@ from controller.app import Controller
 from controller.core import Entity
 from controller.web import LiveHub, web_routes
 
-from .deps import Actor, known_query
+from .auth import Caller, Operator, Viewer
+from .deps import known_query
 from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
@@ -41,14 +42,16 @@ from .schemas import (
     StateOut,
 )
 from .session import session_routes
+from .visibility import visible
 from .writes import check_write
 
 __all__ = ["STATIC_DIR", "create_api"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-COMMON_ERRORS = (413, 422, 500, 504)
-"""Statuses any route can answer: body too large, bad query, a bug, no answer in time."""
+COMMON_ERRORS = (401, 403, 413, 422, 500, 504)
+"""Statuses any route can answer: not signed in, not allowed, body too large, bad query, a bug,
+no answer in time."""
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
@@ -67,9 +70,23 @@ def _entity_out(entity: Entity, lang: str) -> EntityOut:
     )
 
 
-def _filter(entities: list[Entity], filters: dict[str, str | None]) -> list[Entity]:
+def _filter(found: Caller, entities: list[Entity], filters: dict[str, str | None]) -> list[Entity]:
+    """The entities matching every given tag, in the account's buildings (403 for a building
+    filter outside them)."""
+    if filters.get("building") is not None:
+        found.check_building(filters["building"])
     wanted = {k: v for k, v in filters.items() if v is not None}
-    return [e for e in entities if all(e.tags.get(k) == v for k, v in wanted.items())]
+    matching = [e for e in entities if all(e.tags.get(k) == v for k, v in wanted.items())]
+    return visible(found, matching, lambda e: (e.building,))
+
+
+def _entity(ctrl: Controller, found: Caller, entity_id: str) -> Entity:
+    """The entity, 404 when unknown, 403 when in a building outside the account's."""
+    entity = ctrl.registry.get(entity_id)
+    if entity is None:
+        raise HTTPException(404, f"unknown entity {entity_id!r}")
+    found.check_building(entity.building)
+    return entity
 
 
 def _routes(ctrl: Controller) -> APIRouter:
@@ -77,10 +94,12 @@ def _routes(ctrl: Controller) -> APIRouter:
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
+        """Liveness for service managers and proxies: no credentials, no site data."""
         return {"ok": True, "version": __version__, "time": ctrl.clock.time()}
 
     @router.get("/site")
-    async def site(lang: Lang = "zh") -> SiteOut:
+    async def site(found: Viewer, lang: Lang = "zh") -> SiteOut:
+        """The campus and the buildings the account may see."""
         devices = Counter(d.building for d in ctrl.site.devices.values())
         return SiteOut(
             campus=ctrl.site.campus.id,
@@ -96,14 +115,17 @@ def _routes(ctrl: Controller) -> APIRouter:
                     devices=devices[b.id],
                 )
                 for b in ctrl.site.buildings.values()
+                if found.account.sees(b.id)
             ],
             devices=len(ctrl.site.devices),
             entities=len(ctrl.registry),
         )
 
     @router.get("/status")
-    async def status() -> dict[str, Any]:
-        """Each component's figures (outbox depth, polls, policies) and the bus queues."""
+    async def status(found: Viewer) -> dict[str, Any]:
+        """Each component's figures (outbox depth, polls, policies) and the bus queues
+        (campus-wide: unrestricted accounts only)."""
+        found.check_building(None)
         return {
             "components": ctrl.status(),
             "bus": [dataclasses.asdict(s) for s in ctrl.bus.stats()],
@@ -127,6 +149,7 @@ def _routes(ctrl: Controller) -> APIRouter:
     @router.get("/entities")
     async def entities(
         *,
+        found: Viewer,
         paging: Paging,
         lang: Lang = "zh",
         building: str | None = None,
@@ -135,7 +158,8 @@ def _routes(ctrl: Controller) -> APIRouter:
         kind: str | None = None,
         circuit: str | None = None,
     ) -> Page[EntityOut]:
-        found = _filter(
+        matching = _filter(
+            found,
             list(ctrl.registry),
             {
                 "building": building,
@@ -145,50 +169,48 @@ def _routes(ctrl: Controller) -> APIRouter:
                 "circuit": circuit,
             },
         )
-        return paginate(found, paging, lambda e: _entity_out(e, lang))
+        return paginate(matching, paging, lambda e: _entity_out(e, lang))
 
     @router.get("/entities/{entity_id}", responses=responses(404))
-    async def entity(entity_id: str, lang: Lang = "zh") -> EntityOut:
-        found = ctrl.registry.get(entity_id)
-        if found is None:
-            raise HTTPException(404, f"unknown entity {entity_id!r}")
-        return _entity_out(found, lang)
+    async def entity(entity_id: str, found: Viewer, lang: Lang = "zh") -> EntityOut:
+        return _entity_out(_entity(ctrl, found, entity_id), lang)
 
     @router.get("/states")
     async def states(
         *,
+        found: Viewer,
         paging: Paging,
         building: str | None = None,
         room: str | None = None,
         device: str | None = None,
         kind: str | None = None,
     ) -> Page[StateOut]:
-        found = _filter(
+        matching = _filter(
+            found,
             list(ctrl.registry),
             {"building": building, "room": room, "device": device, "kind": kind},
         )
-        return paginate(found, paging, lambda e: _state_out(ctrl, e.entity_id))
+        return paginate(matching, paging, lambda e: _state_out(ctrl, e.entity_id))
 
     @router.get("/states/{entity_id}", responses=responses(404))
-    async def state(entity_id: str) -> StateOut:
-        if entity_id not in ctrl.registry:
-            raise HTTPException(404, f"unknown entity {entity_id!r}")
-        return _state_out(ctrl, entity_id)
+    async def state(entity_id: str, found: Viewer) -> StateOut:
+        return _state_out(ctrl, _entity(ctrl, found, entity_id).entity_id)
 
     @router.post("/commands", responses=responses(404, 409, 502))
-    async def command(body: CommandRequest, actor: Actor) -> CommandResponse:
-        """Write a point, confirmed by read-back. The value is checked against the point's
-        declared range, words or type first (422); 502 means the device did not confirm."""
-        entity = ctrl.registry.get(body.entity_id)
-        if entity is None:
-            raise HTTPException(404, f"unknown entity {body.entity_id!r}")
+    async def command(body: CommandRequest, found: Operator) -> CommandResponse:
+        """Write a point, confirmed by read-back, audited under the signed-in account. The
+        value is checked against the point's declared range, words or type first (422);
+        502: refused by a guard or not confirmed by the device (the reason says which). A
+        staff command that goes against a running policy goes out and becomes a manual
+        override of it (``policies.guard``)."""
+        entity = _entity(ctrl, found, body.entity_id)
         if not entity.writable:
             raise HTTPException(409, f"{body.entity_id} is read-only / 只读，不能下发命令")
         point = ctrl.site.profile_of(ctrl.site.devices[entity.device_id]).point(entity.point_key)
         if (problem := check_write(point, body.value)) is not None:
             raise ApiError(422, f"{body.entity_id}: {problem.msg}", [problem])
         result = await ctrl.commands.send(
-            body.entity_id, body.value, actor=actor, reason=body.reason, source="api"
+            body.entity_id, body.value, actor=found.actor, reason=body.reason, source="api"
         )
         if not result.ok:
             raise HTTPException(502, f"command not confirmed: {result.error}")

@@ -38,6 +38,9 @@ _LOGGER = logging.getLogger(__name__)
 
 DESCRIPTIONS = {
     400: "The request is malformed.",
+    401: "Not signed in: no session cookie or API token, or an expired or revoked one.",
+    403: "Signed in, but the role is too small, the building is outside the account's, or the "
+    "CSRF token of a browser session is missing.",
     404: "Unknown id (entity, policy, override, room, alarm) or route.",
     405: "The route does not take this method.",
     409: "Refused: read-only point, or a record that does not fit the data.",

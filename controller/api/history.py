@@ -1,7 +1,8 @@
 """Routes over the recorder: consumption per group and period, and staff meter-swap records.
 
 Reports and the web app read consumption only through this query (the embedded history always
-holds the hourly statistics, whichever InfluxDB is configured).
+holds the hourly statistics, whichever InfluxDB is configured). A building-limited account
+gets its buildings' rows only: the query is narrowed to them before it runs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from controller.recorder import (
     unmetered,
 )
 
-from .deps import Actor, component, translate_errors
+from .auth import Caller, Operator, Viewer
+from .deps import component, translate_errors
 from .errors import ApiError, FieldError, responses
 from .paging import Page, Paging, paginate
 
@@ -51,6 +53,17 @@ def _filters(where: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _narrow(found: Caller, where: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filters, limited to the account's buildings (403 for a building outside them)."""
+    limit = found.account.buildings
+    if limit is None:
+        return where
+    asked = where.get("building")
+    for building in asked or ():
+        found.check_building(building)
+    return {**where, "building": list(asked) if asked else sorted(limit)}
+
+
 def _source(recorder: Recorder) -> HistoryConsumption:
     try:
         return recorder.consumption
@@ -64,6 +77,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
     @router.get("/consumption")
     async def consumption(
         *,
+        found: Viewer,
         paging: Paging,
         start: dt.datetime,
         end: dt.datetime,
@@ -79,7 +93,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 end=end if end.tzinfo else end.replace(tzinfo=tz),
                 period=period,
                 group_by=tuple(group_by),
-                where=_filters(where),
+                where=_narrow(found, _filters(where)),
             )
         rows = await _source(component(ctrl, Recorder)).consumption(query)
         return paginate(
@@ -97,6 +111,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
     @router.get("/consumption/unmetered")
     async def consumption_unmetered(
         *,
+        found: Viewer,
         paging: Paging,
         start: dt.datetime,
         end: dt.datetime,
@@ -115,7 +130,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 end if end.tzinfo else end.replace(tzinfo=tz),
                 kind,
                 period=period,
-                where=_filters(where),
+                where=_narrow(found, _filters(where)),
             )
         return paginate(
             rows,
@@ -133,11 +148,12 @@ def history_routes(ctrl: Controller) -> APIRouter:
         )
 
     @router.post("/meter-swaps", status_code=201, responses=responses(404, 409))
-    async def meter_swap(body: MeterSwapRequest, actor: Actor) -> dict[str, Any]:
+    async def meter_swap(body: MeterSwapRequest, found: Operator) -> dict[str, Any]:
         """Record a meter replacement so consumption stays right across the counter reset."""
         entity = ctrl.registry.get(body.entity_id)
         if entity is None:
             raise HTTPException(404, f"unknown entity {body.entity_id!r}")
+        found.check_building(entity.building)
         if not entity.is_cumulative:
             raise HTTPException(422, f"{body.entity_id} is not a cumulative meter reading")
         recorder = component(ctrl, Recorder)
@@ -145,7 +161,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
             raise HTTPException(503, "the recorder is not running")
         try:
             swap = await recorder.record_meter_swap(
-                body.entity_id, body.at, body.old_final, body.new_start, actor=actor
+                body.entity_id, body.at, body.old_final, body.new_start, actor=found.actor
             )
         except SwapRecordError as err:
             if err.field is None:
