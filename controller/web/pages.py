@@ -81,6 +81,9 @@ def web_routes(ctrl: Controller, store: AccountStore, live: LiveHub | None) -> A
     router = APIRouter(include_in_schema=False)
     _signin_routes(router, store)
     _view_routes(router, ctrl, live)
+    from .staff_pages import staff_routes  # it builds on this module's page helpers
+
+    router.include_router(staff_routes(ctrl, store))
     return router
 
 
