@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from controller.accounts import AccountStore, Role
 from controller.core import Clock
 
-__all__ = ["FAST_HASHER", "bearer", "fast_store"]
+__all__ = ["FAST_HASHER", "bearer", "fast_store", "service_token"]
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 """argon2id with the smallest cost: the tests are not about the hash's strength."""
@@ -42,3 +42,16 @@ def bearer(
     )
     _, secret = store.create_token(name)
     return {"Authorization": f"Bearer {secret}"}
+
+
+def service_token(data_dir: Path, name: str = "ops", role: Role = Role.ADMIN) -> dict[str, str]:
+    """An account and token in the accounts store ``sanjie run --data-dir DATA_DIR`` opens
+    (created before the service starts, as ``sanjie user add`` and ``token create`` would)."""
+    from controller.cli_accounts import store_path
+    from controller.core import SystemClock
+
+    store = fast_store(store_path(data_dir), SystemClock())
+    try:
+        return bearer(store, name, role)
+    finally:
+        store.close()

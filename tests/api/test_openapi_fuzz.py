@@ -32,6 +32,7 @@ from controller.config import load_site
 from controller.core import SystemClock
 from controller.service import ServiceOptions, run_service
 from emulators.modbus import SiteEmulator
+from tests.auth_helpers import service_token
 from tests.servers import free_port
 
 EXAMPLES = int(os.environ.get("SANJIE_FUZZ_EXAMPLES", "100"))
@@ -69,12 +70,12 @@ def _site(tmp_path: Path, port: int) -> Path:
     return site
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as reply:
+def _get(url: str, headers: dict[str, str]) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as reply:
         return json.loads(reply.read())
 
 
-def _fuzz(base: str) -> list[str]:
+def _fuzz(base: str, token: dict[str, str]) -> list[str]:
     """Run schemathesis over every operation; the failures, one line each."""
     schemathesis.experimental.OPEN_API_3_1.enable()  # FastAPI documents OpenAPI 3.1
     schema = schemathesis.from_uri(
@@ -101,7 +102,7 @@ def _fuzz(base: str) -> list[str]:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         ),
-        headers={"X-Sanjie-User": "fuzz"},
+        headers=token,  # an admin's API token: every operation is reached past sign-in
         request_timeout=10_000,
         seed=11,
         count_links=False,
@@ -135,6 +136,7 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
     api_port = free_port()
     base = f"http://127.0.0.1:{api_port}"
     options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
+    token = service_token(options.data_dir)
     stop = asyncio.Event()
     emulator = SiteEmulator(load_site(site_path), SystemClock(), latency=0)
     async with emulator, asyncio.TaskGroup() as group:
@@ -145,12 +147,12 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
                 await asyncio.sleep(0.2)
                 try:
                     state = await asyncio.to_thread(
-                        _get, f"{base}/api/states/dorm-1.101.ac.setpoint"
+                        _get, f"{base}/api/states/dorm-1.101.ac.setpoint", token
                     )
                 except OSError:
                     continue  # not up yet, or not polled yet
         try:
-            problems = await asyncio.to_thread(_fuzz, base)
+            problems = await asyncio.to_thread(_fuzz, base, token)
         finally:
             stop.set()
     assert problems == [], "\n".join(problems)
