@@ -9,6 +9,7 @@ the web app and scripts share one code path and one set of checks.
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +30,12 @@ from .views import NotVisible, building_view, overview, room_view, series_view
 __all__ = ["web_routes"]
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# JSON as people write it in a form: Chinese stays Chinese (``tojson`` escapes it to \uXXXX).
+TEMPLATES.env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+TEMPLATES.env.filters["scope_text"] = lambda scope: "; ".join(
+    ", ".join(str(v) for v in values) if isinstance(values, list) else f"{key}: {values}"
+    for key, values in (scope or {}).items()
+)
 MAX_WATCHED = 500
 """Entities one page may watch live (a room has a few dozen, a building page a few hundred)."""
 

@@ -139,6 +139,8 @@ def policy_form(engine: PolicyEngine, policy_id: str, *, copy: bool = False) -> 
             kind = "empty"
         else:
             kind = "json"
+            if isinstance(value, dict):  # the scope: leave out what is empty (the default)
+                value = {k: v for k, v in value.items() if v not in ([], None, {})}
         fields.append({"key": key, "kind": kind, "value": value})
     return {
         "id": "" if copy else policy_id,

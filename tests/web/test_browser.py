@@ -130,6 +130,7 @@ async def test_invalid_policy_value_shows_the_message(campus: WebCampus, browser
     message = page.locator('.field-error[data-for="cool_min_c"]')
     await expect(message).not_to_be_empty()
     await expect(page.locator("input[name=cool_min_c]")).to_have_class("invalid")
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top
     await page.screenshot(path=artifacts() / "policy-invalid-desktop.png", full_page=True)
 
 
@@ -165,6 +166,7 @@ async def test_grant_an_override_and_see_it_end(campus: WebCampus, browser: Brow
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text("病假，医生证明")
     await expect(row).to_contain_text("王丽 (manager1)")
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top
     await page.screenshot(path=artifacts() / "overrides-granted-desktop.png", full_page=True)
     await row.locator("button.end-override").click()
     await page.fill("#reason-form input[name=reason]", "已康复")

@@ -80,12 +80,13 @@ async function drawChart(el) {
     itemStyle: { color: COLORS[utility] },
     data: points.map(([when, value]) => [when, value]),
   }));
+  const narrow = el.clientWidth < 480;
   chart.setOption({
     animation: false,
-    grid: { left: 48, right: 48, top: 32, bottom: 28 },
-    legend: { top: 0 },
+    grid: { left: 44, right: 44, top: 56, bottom: 28 },
+    legend: { top: 0, type: "scroll" },
     tooltip: { trigger: "axis" },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", splitNumber: narrow ? 3 : 6, axisLabel: { hideOverlap: true } },
     yAxis: [{ type: "value", name: "kWh" }, { type: "value", name: "m³" }],
     series,
   });
