@@ -29,7 +29,7 @@ from controller.policies.engine import PolicyEngine
 from controller.recorder import Recorder
 
 from .i18n import Translator
-from .pages import _lang, _page, _signed_in, _to_login
+from .render import lang_of, page, signed_in, to_login
 from .staff_views import (
     alarms_view,
     audit_of,
@@ -87,16 +87,16 @@ class _RecorderReader:
 def _guarded(request: Request, found: Caller | None, need: Role = Role.VIEWER) -> Response | Caller:
     """The caller, or the page to answer instead (sign-in or not allowed)."""
     if found is None:
-        return _to_login(request)
+        return to_login(request)
     if not found.account.at_least(need):
-        return _page(request, "error.html", found, {"error": "forbidden"}, status=403)
+        return page(request, "error.html", found, {"error": "forbidden"}, status=403)
     return found
 
 
 def _engine_page(request: Request, found: Caller, ctrl: Controller) -> PolicyEngine | Response:
     engine = engine_of(ctrl)
     if engine is None:
-        return _page(request, "error.html", found, {"error": "not_running"}, status=503)
+        return page(request, "error.html", found, {"error": "not_running"}, status=503)
     return engine
 
 
@@ -113,29 +113,29 @@ def _policy_pages(router: APIRouter, ctrl: Controller) -> None:
     async def policies_page(
         request: Request, q: Text = "", type: Text = "", state: Text = "", offset: Offset = 0
     ) -> Response:
-        found = _guarded(request, await _signed_in(request))
+        found = _guarded(request, await signed_in(request))
         if isinstance(found, Response):
             return found
         engine = _engine_page(request, found, ctrl)
         if isinstance(engine, Response):
             return engine
         data = policies_view(engine, found, q=q, kind=type, state=state, offset=offset)
-        return _page(request, "policies.html", found, data)
+        return page(request, "policies.html", found, data)
 
     @router.get("/policies/{policy_id}")
     async def policy_page(request: Request, policy_id: str, copy: bool = False) -> Response:
-        found = _guarded(request, await _signed_in(request))
+        found = _guarded(request, await signed_in(request))
         if isinstance(found, Response):
             return found
         engine = _engine_page(request, found, ctrl)
         if isinstance(engine, Response):
             return engine
         if policy_id not in engine.admin.configs:
-            return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+            return page(request, "error.html", found, {"error": "not_found"}, status=404)
         config = {"scope": engine.admin.config(policy_id).scope.model_dump(mode="json")}
         if not all(found.account.sees(b) for b in policy_buildings(engine, config)):
-            return _page(request, "error.html", found, {"error": "not_found"}, status=404)
-        return _page(request, "policy.html", found, policy_form(engine, policy_id, copy=copy))
+            return page(request, "error.html", found, {"error": "not_found"}, status=404)
+        return page(request, "policy.html", found, policy_form(engine, policy_id, copy=copy))
 
     @router.post("/web/policies/preview", responses={422: {}})
     async def preview(body: PreviewRequest, found: Admin) -> dict[str, Any]:
@@ -181,15 +181,15 @@ def _period(
 def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
     @router.get("/overrides")
     async def overrides_page(request: Request, offset: Offset = 0) -> Response:
-        found = _guarded(request, await _signed_in(request))
+        found = _guarded(request, await signed_in(request))
         if isinstance(found, Response):
             return found
         engine = _engine_page(request, found, ctrl)
         if isinstance(engine, Response):
             return engine
-        t = Translator(_lang(request, found))
+        t = Translator(lang_of(request, found))
         data = overrides_view(ctrl, engine, found, t, offset=offset)
-        return _page(request, "overrides.html", found, data)
+        return page(request, "overrides.html", found, data)
 
     @router.get("/alarms")
     async def alarms_page(
@@ -201,7 +201,7 @@ def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
         building: Text = "",
         offset: Offset = 0,
     ) -> Response:
-        found = _guarded(request, await _signed_in(request))
+        found = _guarded(request, await signed_in(request))
         if isinstance(found, Response):
             return found
         engine = _engine_page(request, found, ctrl)
@@ -217,7 +217,7 @@ def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
             building=building,
             offset=offset,
         )
-        return _page(request, "alarms.html", found, data)
+        return page(request, "alarms.html", found, data)
 
     @router.get("/audit")
     async def audit_page(
@@ -230,7 +230,7 @@ def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
         until: Text = "",
         offset: Offset = 0,
     ) -> Response:
-        found = _guarded(request, await _signed_in(request))
+        found = _guarded(request, await signed_in(request))
         if isinstance(found, Response):
             return found
         data = audit_view(
@@ -243,17 +243,17 @@ def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
             until=until,
             offset=offset,
         )
-        return _page(request, "audit.html", found, data)
+        return page(request, "audit.html", found, data)
 
     @router.get("/calendar")
     async def calendar_page(
         request: Request, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
     ) -> Response:
-        found = _guarded(request, await _signed_in(request))
+        found = _guarded(request, await signed_in(request))
         if isinstance(found, Response):
             return found
         data = calendar_view(ctrl, year or ctrl.clock.now().year)
-        return _page(request, "calendar.html", found, data)
+        return page(request, "calendar.html", found, data)
 
 
 def _admin_pages(router: APIRouter, ctrl: Controller, store: AccountStore) -> None:
@@ -264,10 +264,10 @@ def _admin_pages(router: APIRouter, ctrl: Controller, store: AccountStore) -> No
 
     @router.get("/users")
     async def users_page(request: Request) -> Response:
-        found = _guarded(request, await _signed_in(request), Role.ADMIN)
+        found = _guarded(request, await signed_in(request), Role.ADMIN)
         if isinstance(found, Response):
             return found
-        return _page(request, "users.html", found, users_view(store))
+        return page(request, "users.html", found, users_view(store))
 
     @router.post("/web/users", status_code=201)
     async def add_user(body: NewUser, found: Admin) -> dict[str, Any]:

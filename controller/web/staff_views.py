@@ -126,7 +126,8 @@ def policy_form(engine: PolicyEngine, policy_id: str, *, copy: bool = False) -> 
     declared = {p["id"]: p for p in engine.admin.declared()}
     config = declared[policy_id]["config"]
     fields = []
-    for key, value in config.items():
+    for key, raw in config.items():
+        value = raw
         if key in _FIXED:
             continue
         if isinstance(value, bool):
@@ -140,7 +141,7 @@ def policy_form(engine: PolicyEngine, policy_id: str, *, copy: bool = False) -> 
         else:
             kind = "json"
             if isinstance(value, dict):  # the scope: leave out what is empty (the default)
-                value = {k: v for k, v in value.items() if v not in ([], None, {})}
+                value = {k: v for k, v in raw.items() if v not in ([], None, {})}
         fields.append({"key": key, "kind": kind, "value": value})
     return {
         "id": "" if copy else policy_id,

@@ -7,6 +7,7 @@ Everything is filtered by the account's buildings *here*, before any template se
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from controller.accounts import Account
 from controller.app import Controller
 from controller.config.site import Building
-from controller.core import Entity
+from controller.core import Entity, EntityRegistry
 from controller.recorder import ConsumptionQuery, Period, Recorder
 from controller.recorder.query import ConsumptionRow
 
@@ -215,22 +216,47 @@ def _building(ctrl: Controller, account: Account, building_id: str) -> Building:
     return building
 
 
+@dataclass(frozen=True, slots=True)
+class _Places:
+    """Devices and entities by building and room, built once per registry: a page then reads
+    one room's few dozen entities instead of walking the campus's hundreds of thousands."""
+
+    devices: dict[str, dict[str, list[str]]]
+    """building → room ("" for shared devices) → device ids."""
+    entities: dict[tuple[str, str], list[Entity]]
+    """(building, room) → entities."""
+
+
+_PLACES: weakref.WeakKeyDictionary[EntityRegistry, _Places] = weakref.WeakKeyDictionary()
+
+
+def _places(ctrl: Controller) -> _Places:
+    found = _PLACES.get(ctrl.registry)
+    if found is None:
+        devices: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for device in ctrl.site.devices.values():
+            devices[device.building][device.room or ""].append(device.id)
+        entities: dict[tuple[str, str], list[Entity]] = defaultdict(list)
+        for entity in ctrl.registry:
+            if entity.room is not None:
+                entities[(entity.building, entity.room)].append(entity)
+        found = _PLACES[ctrl.registry] = _Places(dict(devices), dict(entities))
+    return found
+
+
 def building_view(
     ctrl: Controller, account: Account, building_id: str, t: Translator
 ) -> dict[str, Any]:
     """A building's floors and rooms, each room with its power entity for the live view."""
     building = _building(ctrl, account, building_id)
+    places = _places(ctrl)
+    devices_of = places.devices.get(building_id, {})
     power: dict[str, str] = {}
-    devices_of: dict[str, list[str]] = defaultdict(list)
-    for device in ctrl.site.devices.values():
-        if device.building != building_id:
-            continue
-        devices_of[device.room or ""].append(device.id)
-    for entity in ctrl.registry:
-        if entity.building != building_id or entity.room is None:
-            continue
-        if entity.kind.value == "active_power" and entity.room not in power:
-            power[entity.room] = entity.entity_id
+    for room in building.rooms:
+        for entity in places.entities.get((building_id, room.id), ()):
+            if entity.kind.value == "active_power":
+                power[room.id] = entity.entity_id
+                break
     unavailable = ctrl.states.unavailable_devices
     floors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for room in building.rooms:
@@ -262,9 +288,8 @@ def room_view(
     if room is None:
         raise NotVisible(f"{building_id}/{room_id}")
     by_device: dict[str, list[Entity]] = defaultdict(list)
-    for entity in ctrl.registry:
-        if entity.building == building_id and entity.room == room_id:
-            by_device[entity.device_id].append(entity)
+    for entity in _places(ctrl).entities.get((building_id, room_id), ()):
+        by_device[entity.device_id].append(entity)
     devices = []
     unavailable = ctrl.states.unavailable_devices
     for device_id, entities in sorted(by_device.items()):
