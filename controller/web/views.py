@@ -147,6 +147,40 @@ def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Places:
+    """Devices and entities by building and room, built once per registry: a page then reads
+    one room's few dozen entities instead of walking the campus's hundreds of thousands."""
+
+    devices: dict[str, dict[str, list[str]]]
+    """building → room ("" for shared devices) → device ids."""
+    entities: dict[tuple[str, str], list[Entity]]
+    """(building, room) → entities."""
+    device_count: dict[str, int]
+    occupants: dict[str, int]
+    """building → beds of its rooms."""
+
+
+_PLACES: weakref.WeakKeyDictionary[EntityRegistry, _Places] = weakref.WeakKeyDictionary()
+
+
+def _places(ctrl: Controller) -> _Places:
+    found = _PLACES.get(ctrl.registry)
+    if found is None:
+        devices: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for device in ctrl.site.devices.values():
+            devices[device.building][device.room or ""].append(device.id)
+        entities: dict[tuple[str, str], list[Entity]] = defaultdict(list)
+        for entity in ctrl.registry:
+            if entity.room is not None:
+                entities[(entity.building, entity.room)].append(entity)
+        count = {b: sum(len(ids) for ids in rooms.values()) for b, rooms in devices.items()}
+        beds = {b.id: sum(r.capacity or 0 for r in b.rooms) for b in ctrl.site.buildings.values()}
+        found = _Places(dict(devices), dict(entities), count, beds)
+        _PLACES[ctrl.registry] = found
+    return found
+
+
 async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[str, Any]:
     """Per building: today so far against yesterday and the same day last week, alarms and
     offline devices; plus the campus's open alarms."""
@@ -158,7 +192,7 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
         for d in ctrl.states.unavailable_devices
         if d in ctrl.site.devices
     )
-    devices = Counter(d.building for d in ctrl.site.devices.values())
+    places = _places(ctrl)
     alarms = [a for a in _alarms(ctrl) if account.sees(_alarm_building(ctrl, a))]
     alarms_by_building = Counter(_alarm_building(ctrl, a) for a in alarms)
     buildings: list[dict[str, Any]] = []
@@ -182,8 +216,8 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
                 "name": t.name(b.name.zh, b.name.en),
                 "kind": b.kind.value,
                 "rooms": len(b.rooms),
-                "occupants": sum(r.capacity or 0 for r in b.rooms),
-                "devices": devices[b.id],
+                "occupants": places.occupants.get(b.id, 0),
+                "devices": places.device_count.get(b.id, 0),
                 "offline": offline[b.id],
                 "alarms": alarms_by_building[b.id],
                 "figures": figures,
@@ -214,34 +248,6 @@ def _building(ctrl: Controller, account: Account, building_id: str) -> Building:
     if building is None or not account.sees(building_id):
         raise NotVisible(building_id)
     return building
-
-
-@dataclass(frozen=True, slots=True)
-class _Places:
-    """Devices and entities by building and room, built once per registry: a page then reads
-    one room's few dozen entities instead of walking the campus's hundreds of thousands."""
-
-    devices: dict[str, dict[str, list[str]]]
-    """building → room ("" for shared devices) → device ids."""
-    entities: dict[tuple[str, str], list[Entity]]
-    """(building, room) → entities."""
-
-
-_PLACES: weakref.WeakKeyDictionary[EntityRegistry, _Places] = weakref.WeakKeyDictionary()
-
-
-def _places(ctrl: Controller) -> _Places:
-    found = _PLACES.get(ctrl.registry)
-    if found is None:
-        devices: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for device in ctrl.site.devices.values():
-            devices[device.building][device.room or ""].append(device.id)
-        entities: dict[tuple[str, str], list[Entity]] = defaultdict(list)
-        for entity in ctrl.registry:
-            if entity.room is not None:
-                entities[(entity.building, entity.room)].append(entity)
-        found = _PLACES[ctrl.registry] = _Places(dict(devices), dict(entities))
-    return found
 
 
 def building_view(
