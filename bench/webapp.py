@@ -223,10 +223,8 @@ async def _contender(
         await asyncio.sleep(0.6)  # the first push (the current values) is not counted
         seen["events"].clear()
         seen["latency"].clear()
-        started = time.monotonic()
         changes = await _produce(rooms, seconds, tick, push)
         await asyncio.sleep(0.6)  # the last coalesced push
-        elapsed = time.monotonic() - started
         for task in tasks:
             task.cancel()
     latency = sorted(seen["latency"])

@@ -93,11 +93,17 @@ def _guarded(request: Request, found: Caller | None, need: Role = Role.VIEWER) -
     return found
 
 
-def _engine_page(request: Request, found: Caller, ctrl: Controller) -> PolicyEngine | Response:
+async def _with_engine(
+    request: Request, ctrl: Controller
+) -> tuple[Caller, PolicyEngine] | Response:
+    """The signed-in caller and the policy engine, or the page to answer instead."""
+    found = _guarded(request, await signed_in(request))
+    if isinstance(found, Response):
+        return found
     engine = engine_of(ctrl)
     if engine is None:
         return page(request, "error.html", found, {"error": "not_running"}, status=503)
-    return engine
+    return found, engine
 
 
 def staff_routes(ctrl: Controller, store: AccountStore) -> APIRouter:
@@ -113,23 +119,19 @@ def _policy_pages(router: APIRouter, ctrl: Controller) -> None:
     async def policies_page(
         request: Request, q: Text = "", type: Text = "", state: Text = "", offset: Offset = 0
     ) -> Response:
-        found = _guarded(request, await signed_in(request))
-        if isinstance(found, Response):
-            return found
-        engine = _engine_page(request, found, ctrl)
-        if isinstance(engine, Response):
-            return engine
+        opened = await _with_engine(request, ctrl)
+        if isinstance(opened, Response):
+            return opened
+        found, engine = opened
         data = policies_view(engine, found, q=q, kind=type, state=state, offset=offset)
         return page(request, "policies.html", found, data)
 
     @router.get("/policies/{policy_id}")
     async def policy_page(request: Request, policy_id: str, copy: bool = False) -> Response:
-        found = _guarded(request, await signed_in(request))
-        if isinstance(found, Response):
-            return found
-        engine = _engine_page(request, found, ctrl)
-        if isinstance(engine, Response):
-            return engine
+        opened = await _with_engine(request, ctrl)
+        if isinstance(opened, Response):
+            return opened
+        found, engine = opened
         if policy_id not in engine.admin.configs:
             return page(request, "error.html", found, {"error": "not_found"}, status=404)
         config = {"scope": engine.admin.config(policy_id).scope.model_dump(mode="json")}
@@ -181,12 +183,10 @@ def _period(
 def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
     @router.get("/overrides")
     async def overrides_page(request: Request, offset: Offset = 0) -> Response:
-        found = _guarded(request, await signed_in(request))
-        if isinstance(found, Response):
-            return found
-        engine = _engine_page(request, found, ctrl)
-        if isinstance(engine, Response):
-            return engine
+        opened = await _with_engine(request, ctrl)
+        if isinstance(opened, Response):
+            return opened
+        found, engine = opened
         t = Translator(lang_of(request, found))
         data = overrides_view(ctrl, engine, found, t, offset=offset)
         return page(request, "overrides.html", found, data)
@@ -201,12 +201,10 @@ def _operation_pages(router: APIRouter, ctrl: Controller) -> None:
         building: Text = "",
         offset: Offset = 0,
     ) -> Response:
-        found = _guarded(request, await signed_in(request))
-        if isinstance(found, Response):
-            return found
-        engine = _engine_page(request, found, ctrl)
-        if isinstance(engine, Response):
-            return engine
+        opened = await _with_engine(request, ctrl)
+        if isinstance(opened, Response):
+            return opened
+        found, engine = opened
         data = alarms_view(
             ctrl,
             engine,
