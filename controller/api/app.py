@@ -49,9 +49,10 @@ __all__ = ["STATIC_DIR", "create_api"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-COMMON_ERRORS = (401, 403, 413, 422, 500, 504)
-"""Statuses any route can answer: not signed in, not allowed, body too large, bad query, a bug,
-no answer in time."""
+COMMON_ERRORS = (413, 422, 500, 504)
+"""Statuses any route can answer: body too large, bad query, a bug, no answer in time."""
+AUTH_ERRORS = (401, 403)
+"""Statuses of every route that needs an account: not signed in, not allowed."""
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
@@ -89,13 +90,34 @@ def _entity(ctrl: Controller, found: Caller, entity_id: str) -> Entity:
     return entity
 
 
-def _routes(ctrl: Controller) -> APIRouter:
+def _public_routes(ctrl: Controller) -> APIRouter:
+    """The routes without an account: liveness, and the Prometheus scrape target."""
     router = APIRouter(prefix="/api")
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
         """Liveness for service managers and proxies: no credentials, no site data."""
         return {"ok": True, "version": __version__, "time": ctrl.clock.time()}
+
+    @router.get(
+        "/metrics", response_class=PlainTextResponse, responses=json_responses(*COMMON_ERRORS)
+    )
+    async def metrics() -> str:
+        """Prometheus text format of every component's figures and the bus queues."""
+        bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
+        return render_metrics(
+            {
+                **ctrl.status(),
+                "bus": {"subscribers": bus, "published": ctrl.bus.published},
+                "devices": {"unavailable": len(ctrl.states.unavailable_devices)},
+            }
+        )
+
+    return router
+
+
+def _routes(ctrl: Controller) -> APIRouter:
+    router = APIRouter(prefix="/api", responses=responses(*AUTH_ERRORS))
 
     @router.get("/site")
     async def site(found: Viewer, lang: Lang = "zh") -> SiteOut:
@@ -131,20 +153,6 @@ def _routes(ctrl: Controller) -> APIRouter:
             "bus": [dataclasses.asdict(s) for s in ctrl.bus.stats()],
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
-
-    @router.get(
-        "/metrics", response_class=PlainTextResponse, responses=json_responses(*COMMON_ERRORS)
-    )
-    async def metrics() -> str:
-        """Prometheus text format of every component's figures and the bus queues."""
-        bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
-        return render_metrics(
-            {
-                **ctrl.status(),
-                "bus": {"subscribers": bus, "published": ctrl.bus.published},
-                "devices": {"unavailable": len(ctrl.states.unavailable_devices)},
-            }
-        )
 
     @router.get("/entities")
     async def entities(
@@ -267,6 +275,7 @@ def create_api(
     )
     install_error_handlers(api)
     _mount_docs(api)
+    api.include_router(_public_routes(ctrl))
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))

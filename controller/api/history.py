@@ -72,7 +72,7 @@ def _source(recorder: Recorder) -> HistoryConsumption:
 
 
 def history_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["history"], responses=responses(503))
+    router = APIRouter(prefix="/api", tags=["history"], responses=responses(401, 403, 503))
 
     @router.get("/consumption")
     async def consumption(

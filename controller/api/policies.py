@@ -98,7 +98,10 @@ def _engine(ctrl: Controller) -> PolicyEngine:
 
 def policy_routes(ctrl: Controller) -> APIRouter:
     router = APIRouter(
-        prefix="/api", tags=["policies"], route_class=EngineErrorRoute, responses=responses(503)
+        prefix="/api",
+        tags=["policies"],
+        route_class=EngineErrorRoute,
+        responses=responses(401, 403, 503),
     )
 
     _admin_routes(router, ctrl)

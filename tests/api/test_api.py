@@ -335,3 +335,14 @@ async def test_every_documented_error_uses_the_one_error_body(controller: Contro
                 if status.startswith(("4", "5")):
                     ref = response["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/ErrorBody"), (method, path, status)
+
+
+async def test_every_route_but_liveness_and_metrics_documents_401(
+    controller: Controller, accounts: AccountStore
+) -> None:
+    spec = create_api(controller, accounts=accounts).openapi()
+    public = {"/api/health", "/api/metrics"}  # (a wrong password at /api/login is a 401 too)
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            documented = "401" in operation["responses"]
+            assert documented != (path in public), (method, path)
