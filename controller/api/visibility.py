@@ -9,6 +9,8 @@ that belongs to no building (a campus-wide figure) is visible to unrestricted ac
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -18,7 +20,7 @@ from controller.app import Controller
 from controller.config.policies import Scope
 from controller.policies.alarms import ActiveAlarm
 from controller.policies.engine import PolicyEngine
-from controller.policies.overrides import Override
+from controller.policies.scope import SiteIndex
 
 from .auth import Caller
 
@@ -48,23 +50,35 @@ def room_building(room: str) -> str | None:
     return building if sep and building else None
 
 
+_SCOPES: weakref.WeakKeyDictionary[SiteIndex, dict[str, frozenset[str | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Buildings per scope, per site index: a dorm manager's policy list resolves a dozen scopes
+over 40,000 devices, and the same ones again at every request."""
+
+
 def scope_buildings(engine: PolicyEngine, scope: Mapping[str, Any]) -> frozenset[str | None]:
     """The buildings a policy or override scope selects (empty when it selects nothing or
     does not parse; the engine then answers 422 for it)."""
-    try:
-        parsed = Scope.model_validate(dict(scope))
-    except ValidationError:
-        return frozenset()
-    return frozenset(d.building for d in engine.ctx.index.select(parsed))
+    index = engine.ctx.index
+    known = _SCOPES.setdefault(index, {})
+    key = json.dumps(scope, sort_keys=True, default=str)
+    found = known.get(key)
+    if found is None:
+        try:
+            parsed = Scope.model_validate(dict(scope))
+        except ValidationError:
+            return frozenset()
+        found = frozenset(d.building for d in index.select(parsed))
+        if len(known) > 1000:  # staff try many scopes; keep the memory bounded
+            known.clear()
+        known[key] = found
+    return found
 
 
 def policy_buildings(engine: PolicyEngine, config: Mapping[str, Any]) -> frozenset[str | None]:
     scope = config.get("scope")
     return scope_buildings(engine, scope) if isinstance(scope, Mapping) else frozenset([None])
-
-
-def override_buildings(ctrl: Controller, override: Override) -> frozenset[str | None]:
-    return device_buildings(ctrl, override.devices)
 
 
 def alarm_buildings(ctrl: Controller, alarm: ActiveAlarm) -> frozenset[str | None]:
