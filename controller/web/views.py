@@ -132,6 +132,22 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
     return [a.to_json() for a in engine.views.active_alarms()]
 
 
+def _acting(ctrl: Controller) -> dict[str, Counter[str]]:
+    """Building → policy → points it holds now (a curfew holding 120 socket relays)."""
+    from controller.policies.engine import PolicyEngine
+
+    engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    if engine is None:
+        return out
+    registry = ctrl.registry
+    for entity_id, want in engine.core.holds().items():
+        entity = registry.get(entity_id)
+        if entity is not None:
+            out[entity.building][want.policy_id] += 1
+    return out
+
+
 def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
     for key in ("building", "device", "entity_id"):
         value = alarm.get(key) or (alarm.get("scope") or {}).get(key)
@@ -193,6 +209,7 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
         if d in ctrl.site.devices
     )
     places = _places(ctrl)
+    acting = _acting(ctrl)
     alarms = [a for a in _alarms(ctrl) if account.sees(_alarm_building(ctrl, a))]
     alarms_by_building = Counter(_alarm_building(ctrl, a) for a in alarms)
     buildings: list[dict[str, Any]] = []
@@ -221,6 +238,7 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
                 "offline": offline[b.id],
                 "alarms": alarms_by_building[b.id],
                 "figures": figures,
+                "acting": sorted(acting[b.id].items()) if b.id in acting else [],
             }
         )
     return {

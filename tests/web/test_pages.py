@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.test_write_auth import ROOM, Campus, _alarm, _override, campus
+from tests.integrations.modbus_harness import wait_until
 
 __all__ = ["campus"]  # the fixture, re-used
 
@@ -83,3 +84,19 @@ async def test_calendar_names_the_source_of_each_day(campus: Campus) -> None:
     assert "holiday" in national["types"]
     assert national["source"] in ("library", "site")
     assert data["sources"]
+
+
+async def test_overview_names_the_policies_acting_now(campus: Campus) -> None:
+    ctrl = campus.controller
+    ctrl.states.set("dorm-1.101.elec.relay", True)
+    all_day = {"start": "00:00", "end": "23:59"}
+    campus.engine.admin.upsert(
+        {"id": "night", "type": "curfew", "windows": [all_day]}, actor="test", reason="test"
+    )
+    await wait_until(lambda: bool(campus.engine.core.holds()), "the curfew holding the relay")
+    async with campus.client("viewer1") as viewer:
+        data = (await viewer.get("/?format=json")).json()
+        html = (await viewer.get("/")).text
+    (building,) = data["buildings"]
+    assert ["night", 1] in building["acting"]
+    assert 'data-policy="night"' in html
