@@ -228,3 +228,28 @@ async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
             )
             assert bad.status_code == 422
         accounts.close()
+
+
+async def test_recorder_reads_stored_readings_for_a_replay(
+    running: tuple[Controller, Recorder],
+) -> None:
+    """``Recorder.readings`` feeds the web app's policy preview over a past period."""
+    from controller.policies.dryrun import samples_from
+
+    ctrl, recorder = running
+    power = "dorm-1.101.elec.power"
+    for minutes, watts in [(0, 100.0), (10, 250.0), (20, 90.0)]:
+        ctrl.states.set(power, watts, H0 + minutes * 60)
+    await recorder.flush()
+    rows = await recorder.readings([power, "dorm-1.101.elec.energy"], H0, H0 + 3600)
+    assert [(r.timestamp - H0, r.value) for r in rows[power]] == [
+        (0.0, 100.0),
+        (600.0, 250.0),
+        (1200.0, 90.0),
+    ]
+    assert rows["dorm-1.101.elec.energy"] == []
+    assert samples_from(rows[power], H0 + 300) == [
+        (H0 + 300, 100.0),
+        (H0 + 600, 250.0),
+        (H0 + 1200, 90.0),
+    ]
