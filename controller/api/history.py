@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.recorder import (
     ConsumptionQuery,
     HistoryConsumption,
@@ -168,6 +169,10 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 raise HTTPException(409, str(err)) from err
             problem = FieldError(loc=["body", err.field], msg=err.reason, type="out_of_bounds")
             raise ApiError(422, str(err), [problem]) from err
-        return {name: getattr(swap, name) for name in swap.__slots__}
+        record = {name: getattr(swap, name) for name in swap.__slots__}
+        log = next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
+        if log is not None:  # the swap keeps its actor too; the audit log is where staff look
+            log.record(found.actor, "meter.swap", body.entity_id, source="api", details=record)
+        return record
 
     return router

@@ -12,6 +12,7 @@ import pytest
 from controller.accounts import Role
 from controller.api import create_api
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.config import load_site
 from controller.core import FakeClock
 from controller.recorder import Recorder
@@ -30,9 +31,14 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Controller, Recorder]]:
     ctrl = Controller(load_site(site_file), FakeClock(H0))
     recorder = Recorder.from_site(ctrl, data_dir=tmp_path)
     ctrl.add(recorder)
-    async with ctrl.running():
-        await recorder.wait_started()
-        yield ctrl, recorder
+    audit = AuditLog(tmp_path / "audit.sqlite3", ctrl.clock, ctrl.bus)
+    ctrl.add(audit)
+    try:
+        async with ctrl.running():
+            await recorder.wait_started()
+            yield ctrl, recorder
+    finally:
+        audit.close()
 
 
 @pytest.fixture
@@ -102,6 +108,7 @@ async def test_meter_swap_is_recorded(
     running: tuple[Controller, Recorder], api: Callable[[], httpx.AsyncClient]
 ) -> None:
     ctrl, recorder = running
+    audit = next(c for c in ctrl.components if isinstance(c, AuditLog))
     energy = "dorm-1.101.elec.energy"
     ctrl.states.set(energy, 500.0, H0)
     await recorder.flush()
@@ -120,6 +127,8 @@ async def test_meter_swap_is_recorded(
         assert reply.status_code == 201, reply.text
         assert reply.json()["manual"] is True
         assert reply.json()["actor"] == "li.na"
+        (entry,) = audit.query(action="meter.swap")
+        assert (entry.actor, entry.target) == ("li.na", energy)
         not_counter = await client.post(
             "/api/meter-swaps",
             json={
