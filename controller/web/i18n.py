@@ -122,6 +122,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "preview_invalid": ("配置有误，请按提示修改", "The configuration is invalid; see the fields"),
     "fix_fields": ("请先修改标红的字段", "Fix the fields marked in red first"),
     "required": ("必填", "required"),
+    "id_taken": ("该编号已被其他策略使用", "another policy has this id"),
     "from": ("从", "From"),
     "to": ("到", "To"),
     "save": ("保存", "Save"),

@@ -150,6 +150,8 @@ def policy_form(engine: PolicyEngine, policy_id: str, *, copy: bool = False) -> 
         "enabled": config.get("enabled", True),
         "source": "new" if copy else declared[policy_id]["source"],
         "fields": fields,
+        # a copy must not be saved over a declared policy (saving under an id replaces it)
+        "taken": sorted(declared) if copy else [],
     }
 
 

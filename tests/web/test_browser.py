@@ -154,6 +154,21 @@ async def test_preview_and_save_a_valid_policy(campus: WebCampus, browser: Brows
     await expect(page.locator('tr[data-policy="ac-limits"]')).to_contain_text("网页/接口修改")
 
 
+async def test_a_copy_becomes_a_new_policy(campus: WebCampus, browser: Browser) -> None:
+    page = await _page(browser)
+    await sign_in(page, campus.url, "admin1")
+    await page.goto(f"{campus.url}/policies/dorm-curfew?copy=true")
+    await page.fill("input[name=reason]", "考试周提前熄灯")
+    await page.fill("input[name=id]", "dorm-curfew")  # taken: saving would replace it
+    await page.click("#policy-save")
+    await expect(page.locator('.field-error[data-for="id"]')).to_have_text("该编号已被其他策略使用")
+    await page.fill("input[name=id]", "exam-curfew")
+    await page.click("#policy-save")
+    await page.wait_for_url("**/policies/exam-curfew")
+    configs = _engine(campus).admin.configs
+    assert configs["exam-curfew"].type == configs["dorm-curfew"].type == "curfew"
+
+
 async def test_grant_an_override_and_see_it_end(campus: WebCampus, browser: Browser) -> None:
     page = await _page(browser)
     await sign_in(page, campus.url, "manager1")

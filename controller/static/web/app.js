@@ -305,6 +305,12 @@ function startPolicyForm() {
     const out = document.getElementById("save-result");
     if (Object.keys(bad).length) { showFieldErrors(form, clientErrors(bad)); showOutcome(out, false, WORDS.fix_fields); return; }
     const id = config.id;
+    const taken = JSON.parse(form.dataset.taken || "[]");
+    if (!form.elements.id.readOnly && (!id || taken.includes(id))) {
+      showFieldErrors(form, [{ loc: ["id"], msg: id ? WORDS.id_taken : WORDS.required }]);
+      showOutcome(out, false, WORDS.fix_fields);
+      return;
+    }
     delete config.id;
     const reply = await api("PUT", `/api/policies/${encodeURIComponent(id)}`, { config, reason: form.elements.reason.value.trim() });
     showFieldErrors(form, reply.ok ? [] : (reply.data.errors || []).map((e) => ({ ...e, loc: (e.loc || []).filter((p) => p !== "config") })));
