@@ -21,7 +21,7 @@ from controller.app import Controller
 
 from .i18n import LANGS, Translator
 from .live import LiveHub
-from .render import lang_of, page, signed_in, to_login
+from .render import READER, lang_of, page, signed_in, to_login
 from .staff_pages import staff_routes
 from .views import NotVisible, building_view, overview, room_view, series_view
 
@@ -143,7 +143,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
         room: str | None = None,
         hours: Annotated[int, Query(ge=1, le=24 * 400)] = 24,
     ) -> dict[str, Any]:
-        found = await caller(request)
+        found = await READER(request)
         try:
             return await series_view(ctrl, found.account, building, room, hours=hours)
         except NotVisible:
@@ -153,7 +153,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
     async def live_values(
         request: Request, entities: Annotated[str, Query(max_length=40_000)]
     ) -> Response:
-        found = await caller(request)
+        found = await READER(request)
         if live is None:
             raise HTTPException(503, "live values are not running in this controller")
         wanted = [e for e in entities.split(",") if e][:MAX_WATCHED]

@@ -16,11 +16,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from controller import __version__
-from controller.api.auth import Caller, caller
+from controller.accounts import Role
+from controller.api.auth import Caller, require
 
 from .i18n import LANGS, Translator
 
-__all__ = ["TEMPLATES", "lang_of", "page", "signed_in", "to_login"]
+__all__ = ["READER", "TEMPLATES", "lang_of", "page", "signed_in", "to_login"]
+
+READER = require(Role.VIEWER)
+"""Who may read pages, charts and live values: any signed-in account, not a top-up token."""
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # JSON as people write it in a form: Chinese stays Chinese (``tojson`` escapes it to \uXXXX).
@@ -63,7 +67,7 @@ def page(
 
 async def signed_in(request: Request) -> Caller | None:
     try:
-        return await caller(request)
+        return await READER(request)
     except HTTPException as err:
         if err.status_code == 401:
             return None

@@ -100,3 +100,13 @@ async def test_overview_names_the_policies_acting_now(campus: Campus) -> None:
     (building,) = data["buildings"]
     assert ["night", 1] in building["acting"]
     assert 'data-policy="night"' in html
+
+
+async def test_a_top_up_token_reads_no_page(campus: Campus) -> None:
+    from controller.accounts import TokenScope
+
+    _, secret = campus.accounts.create_token("op1", scope=TokenScope.TOP_UP)
+    campus.tokens["bridge"] = {"Authorization": f"Bearer {secret}"}
+    async with campus.client("bridge") as bridge:
+        for path in ("/", "/alarms", "/web/series?building=dorm-1", "/web/live?entities=x"):
+            assert (await bridge.get(path)).status_code == 403, path
