@@ -11,6 +11,7 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
+* prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.app import Controller
+from controller.app import Component, Controller
 from controller.config import LoadedSite
 from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
@@ -38,6 +39,7 @@ from controller.supervise import SupervisionOptions
 if TYPE_CHECKING:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.billing import BillingComponent
     from controller.broker import LocalBroker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
@@ -81,6 +83,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    billing: BillingComponent | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
@@ -97,12 +100,21 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.billing is not None:
+            lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
                 "/api/metrics"
             )
         return lines
+
+
+def _reports(controller: Controller, recorder: Recorder, audit: AuditLog) -> Component:
+    """Campaign reports: on request and on the site's schedules, stored beside the audit log."""
+    from controller.reports.service import ReportService
+
+    return ReportService(controller, recorder, audit.path)
 
 
 async def build_controller(
@@ -118,6 +130,7 @@ async def build_controller(
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.backup import hold_lock
+    from controller.billing import billing_component
     from controller.broker import local_broker
     from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
@@ -155,8 +168,12 @@ async def build_controller(
     stack.callback(audit.close)
     engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
     stack.callback(engine.close)
-    controller.add(audit)
-    controller.add(engine)
+    for component in (audit, engine, _reports(controller, recorder, audit)):
+        controller.add(component)
+    # Billing charges the recorder's hours; its routes join the API built below.
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    if billing is not None:
+        controller.add(billing)
 
     api = None
     if options.api_port is not None:
@@ -169,4 +186,4 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
+    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, billing)

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from .billing import BillingConfig
 from .checks import check_devices, check_links, check_policies, check_sinks
 from .collect import Collector, Entry, Origin
 from .common import paused_gc
@@ -32,6 +33,7 @@ from .hierarchy import hierarchy_problems
 from .paths import builtin_dir
 from .policies import PolicyConfig, policy_adapter
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
+from .reports import ReportSettings
 from .site import AnyLink, Building, Calendar, Campus, Device, Link, Sinks
 from .yamlsrc import Located, LocatedDict, Position, YamlSourceError, load_yaml_file
 
@@ -46,6 +48,8 @@ _SECTIONS = {
     "sinks",
     "policies",
     "calendar",
+    "reports",
+    "billing",
 }
 
 
@@ -75,6 +79,8 @@ class LoadedSite:
     policies: list[PolicyConfig]
     calendar: Calendar
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
         return self.profiles[device.profile]
@@ -166,6 +172,8 @@ def _load_site(path: Path) -> LoadedSite:
     policies = _unique(col, col.items("policies", _validate_policy))
     sinks = col.one(Sinks.model_validate, root.get("sinks") or {}, ["sinks"])
     calendar = col.one(Calendar.model_validate, root.get("calendar") or {}, ["calendar"])
+    reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
+    billing = _billing(col, root, buildings)
 
     dirs_raw = root.get("profile_dirs") or []
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
@@ -178,7 +186,7 @@ def _load_site(path: Path) -> LoadedSite:
     check_policies(col, policies, buildings, devices)
     col.template_summaries()
 
-    if col.issues or campus is None or sinks is None or calendar is None:
+    if col.issues or campus is None or sinks is None or calendar is None or reports is None:
         raise ConfigError(sorted(col.issues, key=_reading_order))
     return LoadedSite(
         source=path,
@@ -191,6 +199,8 @@ def _load_site(path: Path) -> LoadedSite:
         policies=[entry.item for entry in policies.values()],
         calendar=calendar,
         policy_positions={pid: entry.origin.position for pid, entry in policies.items()},
+        reports=reports,
+        billing=billing,
     )
 
 
@@ -205,6 +215,22 @@ def _reading_order(issue: ConfigIssue) -> tuple[bool, str, int, int]:
 def _validate_policy(data: Any) -> PolicyConfig:
     # The validator is built on first use: it takes a while, and sites without policies skip it.
     return policy_adapter().validate_python(data)
+
+
+def _billing(
+    col: Collector, root: Any, buildings: dict[str, Entry[Building]]
+) -> BillingConfig | None:
+    """The optional ``billing:`` section; the buildings it names must exist."""
+    raw = root.get("billing")
+    if raw is None:
+        return None
+    billing = col.one(BillingConfig.model_validate, raw, ["billing"])
+    if billing is not None and billing.buildings is not None:
+        for index, bid in enumerate(billing.buildings):
+            if bid not in buildings:
+                where = col.position(raw.get("buildings"), index) if isinstance(raw, dict) else None
+                col.add(where, ["billing", "buildings", index], f"unknown building {bid!r}")
+    return billing
 
 
 def _unique(col: Collector, entries: Iterator[Entry[Item]]) -> dict[str, Entry[Item]]:

@@ -6,14 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .billing import BillingConfig
 from .policies import PolicyConfig
+from .reports import ReportSettings
 from .site import Building, Calendar, Campus, Device, Link, Sinks
 
 __all__ = ["site_json_schema"]
 
 
 class _SiteFile(BaseModel):
-    """A site file: campus, buildings, links, devices, sinks, policies and calendar."""
+    """A site file: campus, buildings, links, devices, sinks, policies, calendar and billing."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,6 +27,8 @@ class _SiteFile(BaseModel):
     sinks: Sinks = Sinks()
     policies: list[PolicyConfig] = []
     calendar: Calendar = Calendar()
+    reports: ReportSettings = ReportSettings()
+    billing: BillingConfig | None = None
 
 
 def site_json_schema() -> dict[str, Any]:

@@ -173,6 +173,17 @@ _WORDS: dict[str, tuple[str, str]] = {
     "cal_source_site": ("站点节假日文件", "site holidays file"),
     "cal_source_library": ("chinese-calendar 库", "chinese-calendar library"),
     "cal_source_weekday": ("仅按星期", "weekdays only"),
+    "prepaid": ("预付费账户", "Prepaid account"),
+    "balance": ("余额（元）", "Balance (yuan)"),
+    "exempt": ("免断电", "exempt from cut-off"),
+    "closed_account": ("已销户", "closed"),
+    "free": ("免费", "Free"),
+    "held": ("暂扣", "Held"),
+    "charged": ("扣费（元）", "Charged (yuan)"),
+    "this_month": ("本月", "This month"),
+    "recent_entries": ("最近流水", "Recent entries"),
+    "entry_kind": ("类型", "Kind"),
+    "amount": ("金额", "Amount"),
 }
 
 

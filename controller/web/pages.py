@@ -19,6 +19,7 @@ from controller.accounts import AccountStore, BadCredentials, LockedOut
 from controller.api.auth import COOKIE, LoginLimiter, caller
 from controller.app import Controller
 
+from .billing import building_billing, room_billing
 from .i18n import LANGS, Translator
 from .live import LiveHub
 from .render import READER, lang_of, page, signed_in, to_login
@@ -122,6 +123,10 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
             data = building_view(ctrl, found.account, building, t)
         except NotVisible:
             return page(request, "error.html", found, {"error": "not_found"}, status=404)
+        marks = await building_billing(ctrl, building)
+        for floor in data["floors"]:
+            for room_data in floor["rooms"]:
+                room_data["billing"] = marks.get(room_data["id"])
         return page(request, "building.html", found, data)
 
     @router.get("/b/{building}/r/{room}")
@@ -134,6 +139,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
             data = room_view(ctrl, found.account, building, room, t)
         except NotVisible:
             return page(request, "error.html", found, {"error": "not_found"}, status=404)
+        data["billing"] = await room_billing(ctrl, building, room)
         return page(request, "room.html", found, data)
 
     @router.get("/web/series")
