@@ -27,7 +27,7 @@ from drivers.modbus import (
     WriteNotConfirmed,
     WriteRefused,
 )
-from drivers.modbus.link import _PriorityGate
+from drivers.link.gate import PriorityGate
 
 
 class FakeLink:
@@ -187,7 +187,7 @@ async def test_an_unconfirmed_write_is_an_error(clock: FakeClock) -> None:
 
 
 async def test_the_gate_serves_writes_before_queued_polls() -> None:
-    gate = _PriorityGate()
+    gate = PriorityGate()
     order: list[str] = []
     await gate.acquire(Priority.POLL)  # a poll is on the bus
 
