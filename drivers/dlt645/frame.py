@@ -107,7 +107,9 @@ def address_text(address: bytes) -> str:
     return address[::-1].hex().upper()
 
 
-def encode_frame(address: bytes, control: int, data: bytes = b"", *, preamble: bool = True) -> bytes:
+def encode_frame(
+    address: bytes, control: int, data: bytes = b"", *, preamble: bool = True
+) -> bytes:
     """A complete frame (with the FE wake-up bytes unless ``preamble`` is False)."""
     if len(address) != 6:
         raise ValueError("a DL/T 645 address is 6 bytes")

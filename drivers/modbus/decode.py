@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..link.readings import Reading, Value
 from .spec import DataType, PointSpec, WordOrder
 
 __all__ = [
@@ -27,17 +28,6 @@ __all__ = [
     "same_reading",
     "words_to_bytes",
 ]
-
-Value = float | int | bool | str | None
-
-
-class Reading(NamedTuple):
-    """One decoded point: its key, engineering value (or label) and whether it is good."""
-
-    key: str
-    value: Value
-    ok: bool
-
 
 Decoder = Callable[[Sequence[int], int], Reading]
 """(words of a block, index of the point's first word) → Reading."""

@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 
 from controller.core import FakeClock
+from drivers.link.gate import PriorityGate
 from drivers.modbus import (
     BusCounters,
     BusPoller,
@@ -27,14 +28,13 @@ from drivers.modbus import (
     WriteNotConfirmed,
     WriteRefused,
 )
-from drivers.link.gate import PriorityGate
 
 
 class FakeLink:
     """Answers from ``registers[unit]``; units in ``dead`` time out. Records every request."""
 
     def __init__(self, clock: FakeClock) -> None:
-        self.spec = LinkSpec(link_id="bus", transport=Transport.TCP, host="fake")
+        self.spec = self.bus_spec = LinkSpec(link_id="bus", transport=Transport.TCP, host="fake")
         self.counters = BusCounters()
         self.clock = clock
         self.registers: dict[int, list[int]] = {}
