@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ..bcd import BcdError, checksum, digits_to_bytes
+from ..link.frames import Parsed
 
 __all__ = [
     "BROADCAST",
@@ -20,7 +21,6 @@ __all__ = [
     "Control",
     "Frame",
     "FrameError",
-    "Parsed",
     "address_bytes",
     "address_text",
     "encode_frame",
@@ -126,22 +126,12 @@ def encode_frame(
     return (PREAMBLE if preamble else b"") + bytes(body)
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """What the parser made of a buffer: a frame (or None), bytes consumed, bytes dropped."""
-
-    frame: Frame | None
-    used: int
-    dropped: int
-    error: str | None = None
-
-
-def parse_frame(buf: bytes | bytearray) -> Parsed:
+def parse_frame(buf: bytes | bytearray) -> Parsed[Frame]:
     """The first frame in ``buf``.
 
     Leading FE bytes and noise are skipped (``dropped`` counts noise, not FE). A frame that is
-    not complete yet gives ``frame=None`` with ``used`` at its start; a corrupt one (bad
-    checksum, missing 16, absurd length) is consumed with ``error`` set.
+    not complete yet gives ``frame=None`` with ``used`` at its start; a corrupt one is
+    consumed with ``error`` set: ``checksum``, or ``framing`` (no end byte 16, absurd length).
     """
     start = 0
     dropped = 0
@@ -157,14 +147,14 @@ def parse_frame(buf: bytes | bytearray) -> Parsed:
         return Parsed(None, start, dropped)
     length = buf[start + 9]
     if length > _MAX_DATA:
-        return Parsed(None, start + 1, dropped + 1, f"length {length} exceeds {_MAX_DATA}")
+        return Parsed(None, start + 1, dropped + 1, "framing")
     end = start + _HEAD + length + 2
     if size < end:
         return Parsed(None, start, dropped)
     if buf[end - 1] != 0x16:
-        return Parsed(None, start + 1, dropped + 1, "no end byte 16")
+        return Parsed(None, start + 1, dropped + 1, "framing")
     if checksum(memoryview(buf)[start : end - 2]) != buf[end - 2]:
-        return Parsed(None, end, dropped, "checksum mismatch")
+        return Parsed(None, end, dropped, "checksum")
     data = bytes((b - 0x33) & 0xFF for b in buf[start + _HEAD : end - 2])
     frame = Frame(bytes(buf[start + 1 : start + 7]), buf[start + 8], data)
     return Parsed(frame, end, dropped)

@@ -5,7 +5,15 @@ isolates dead devices. Modbus, DL/T 645 and CJ/T 188 drivers build on it.
 
 from .bus import BusLink, BusSpec, Channel, ConnectionCallback, LinkState
 from .counters import BusCounters
-from .errors import BadFrame, LinkClosed, LinkConnectionError, LinkError, LinkTimeout
+from .errors import (
+    BadFrame,
+    LinkClosed,
+    LinkConnectionError,
+    LinkError,
+    LinkTimeout,
+    WriteNotConfirmed,
+    WriteRefused,
+)
 from .gate import Priority, PriorityGate
 
 __all__ = [
@@ -22,4 +30,6 @@ __all__ = [
     "LinkTimeout",
     "Priority",
     "PriorityGate",
+    "WriteNotConfirmed",
+    "WriteRefused",
 ]

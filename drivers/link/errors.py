@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from ..errors import DriverError
 
-__all__ = ["BadFrame", "LinkClosed", "LinkConnectionError", "LinkError", "LinkTimeout"]
+__all__ = [
+    "BadFrame",
+    "LinkClosed",
+    "LinkConnectionError",
+    "LinkError",
+    "LinkTimeout",
+    "WriteNotConfirmed",
+    "WriteRefused",
+]
 
 
 class LinkError(DriverError):
@@ -50,3 +58,31 @@ class BadFrame(LinkError):
     ) -> None:
         super().__init__(message, link=link, device=device)
         self.why = why
+
+
+class WriteRefused(LinkError):
+    """A write the profile or configuration does not allow (unknown point, no password…).
+
+    Shared by the byte-frame meter drivers (DL/T 645 relays, CJ/T 188 valves)."""
+
+    kind = "refused"
+
+    def __init__(self, device: str, point: str, value: object, reason: str) -> None:
+        super().__init__(f"{device}.{point} := {value!r} refused: {reason}", device=device)
+        self.point = point
+        self.value = value
+        self.reason = reason
+
+
+class WriteNotConfirmed(LinkError):
+    """The command was accepted but reading the point back shows another value."""
+
+    kind = "unconfirmed"
+
+    def __init__(self, device: str, point: str, wanted: object, read_back: object) -> None:
+        super().__init__(
+            f"{device}.{point}: commanded {wanted!r} but read back {read_back!r}", device=device
+        )
+        self.point = point
+        self.wanted = wanted
+        self.read_back = read_back
