@@ -91,7 +91,8 @@ def test_public_sc_meter_frames_with_the_2018_di_order() -> None:
     assert parse_frame(bytearray(published)).error == "checksum"
     reply = published[:-2] + h("13 16")
     parsed = parse_frame(bytearray(reply))
-    assert parsed.frame is not None and parsed.dropped == 0
+    assert parsed.frame is not None
+    assert parsed.dropped == 0
     payload = reply_payload(parsed.frame, DI_CURRENT, 0, link="b", device="w")
     values = {r.key: r.value for r in decode_points(spec, WATER_POINTS, payload)}
     assert values["volume"] == pytest.approx(556677.00)
@@ -158,7 +159,7 @@ def test_unit_codes_convert_to_the_delivered_units() -> None:
     readings = decode_points(
         spec, WATER_POINTS[:1], reply_payload(frame, DI_CURRENT, 0, link="b", device="w")
     )
-    assert readings[0].value == pytest.approx(0.5)  # 500.00 L
+    assert readings[0].value == pytest.approx(0.05)  # 50.00 L
     unknown = litres[:7] + b"\x99" + litres[8:]
     frame = parse_frame(bytearray(encode_frame(0x10, spec.address, 0x81, unknown))).frame
     assert frame is not None
@@ -172,9 +173,11 @@ def test_valve_frames() -> None:
     spec = water("00000000000012")
     close = parse_frame(bytearray(valve_request(spec, False))).frame
     assert close is not None
-    assert close.control == 0x04 and close.data == h("A0 17 01 99")
+    assert close.control == 0x04
+    assert close.data == h("A0 17 01 99")
     opening = parse_frame(bytearray(valve_request(spec, True))).frame
-    assert opening is not None and opening.data == h("A0 17 01 55")
+    assert opening is not None
+    assert opening.data == h("A0 17 01 55")
     reply = parse_frame(
         bytearray(encode_frame(0x10, spec.address, 0x84, h("A0 17 01 01 00")))
     ).frame
@@ -204,4 +207,5 @@ def test_bad_checksum_and_garbage() -> None:
     frame[-2] ^= 1
     assert parse_frame(frame).error == "checksum"
     noisy = parse_frame(bytearray(h("01 02 FE") + read_request(water("12"))))
-    assert noisy.frame is not None and noisy.dropped == 2
+    assert noisy.frame is not None
+    assert noisy.dropped == 2

@@ -90,7 +90,7 @@ def test_read_requests_and_replies_match_the_published_frames(
 
 
 def test_the_address_reads_as_printed_on_the_nameplate() -> None:
-    assert METER == h("61 01 00 00 00 00")
+    assert h("61 01 00 00 00 00") == METER
     assert address_text(METER) == "000000000161"
     assert address_bytes("AAAAAAAAAAAA") == WILDCARD
     with pytest.raises(ValueError, match="address"):
@@ -126,7 +126,8 @@ def test_a_truncated_frame_waits_for_more() -> None:
 
 def test_an_error_reply_carries_the_error_word() -> None:
     frame = parse_frame(bytearray(encode_frame(METER, 0xD1, h("02")))).frame
-    assert frame is not None and frame.is_error
+    assert frame is not None
+    assert frame.is_error
     with pytest.raises(MeterErrorReply) as caught:
         reply_payload(frame, 0x00010000, link="bus", device="m")
     assert caught.value.word == 0x02
@@ -190,18 +191,22 @@ def test_relay_trip_frame_layout() -> None:
     relay = RelaySpec(password="123456", password_level=2, operator="11223344", validity=0)
     now = dt.datetime(2026, 12, 7, 22, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     frame = parse_frame(bytearray(relay_request(METER, relay, False, now.timestamp()))).frame
-    assert frame is not None and frame.control == 0x1C
+    assert frame is not None
+    assert frame.control == 0x1C
     # PA P0-P2, C0-C3, N1 1A (trip), N2, ss mm hh DD MM YY
     assert frame.data == h("02 56 34 12 44 33 22 11 1A 00 05 30 22 07 12 26")
     assert "123456" not in repr(relay)
     closing = parse_frame(bytearray(relay_request(METER, relay, True, now.timestamp()))).frame
-    assert closing is not None and closing.data[8] == 0x1C
+    assert closing is not None
+    assert closing.data[8] == 0x1C
 
 
 def test_time_broadcast_and_address_discovery_frames() -> None:
-    frame = parse_frame(bytearray(time_broadcast(dt.datetime(2026, 12, 7, 6, 5, 4)))).frame
+    when = dt.datetime(2026, 12, 7, 6, 5, 4, tzinfo=dt.UTC)
+    frame = parse_frame(bytearray(time_broadcast(when))).frame
     assert frame is not None
-    assert frame.address == BROADCAST and frame.control == 0x08
+    assert frame.address == BROADCAST
+    assert frame.control == 0x08
     assert frame.data == h("04 05 06 07 12 26")
     # the well-known read-address request: 68 AA×6 68 13 00 DF 16
     assert address_request() == h("FE FE FE FE 68 AA AA AA AA AA AA 68 13 00 DF 16")
@@ -211,10 +216,14 @@ def test_standard_identifiers_know_their_packing() -> None:
     energy, voltage, freq, status = (
         known_item(di) for di in (0x00010000, 0x02010100, 0x02800002, 0x04000503)
     )
-    assert energy is not None and (energy.length, energy.decimals) == (4, 2)
-    assert voltage is not None and (voltage.length, voltage.decimals) == (2, 1)
-    assert freq is not None and (freq.length, freq.decimals) == (2, 2)
-    assert status is not None and status.encoding == "word"
+    assert energy is not None
+    assert (energy.length, energy.decimals) == (4, 2)
+    assert voltage is not None
+    assert (voltage.length, voltage.decimals) == (2, 1)
+    assert freq is not None
+    assert (freq.length, freq.decimals) == (2, 2)
+    assert status is not None
+    assert status.encoding == "word"
     assert known_item(0x02010101) is None  # instantaneous values have no month variants
     with pytest.raises(ValueError, match="standard"):
         PointSpec.of("x", 0x12345678)
