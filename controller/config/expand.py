@@ -83,6 +83,7 @@ class _Stamp:
                 ("id", template.id),
                 ("link", template.link),
                 ("topic_base", template.topic_base),
+                ("address", template.address),
             )
             if pattern is not None
         ]

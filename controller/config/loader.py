@@ -28,6 +28,7 @@ from .expand import devices_from_templates, layout_rooms
 from .paths import builtin_dir
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
 from .site import (
+    METER_LINK_TYPES,
     MODBUS_LINK_TYPES,
     Building,
     Calendar,
@@ -35,6 +36,7 @@ from .site import (
     Device,
     Link,
     Sinks,
+    protocol_of_link,
 )
 from .yamlsrc import Located, LocatedDict, Position, YamlSourceError, load_yaml_file
 
@@ -378,6 +380,7 @@ class _DeviceChecks:
         self.profiles: dict[str, Profile] = {}
         self._reported: set[str] = set()
         self._unit_ids: dict[tuple[str, int], str] = {}
+        self._addresses: dict[tuple[str, str], str] = {}
         # Sets, not lists: a check per device must not scan every room of its building.
         self._rooms = {bid: {r.id for r in e.item.rooms} for bid, e in buildings.items()}
         self._areas = {bid: {a.id for a in e.item.areas} for bid, e in buildings.items()}
@@ -426,9 +429,16 @@ class _DeviceChecks:
             return
         link = entry.item
         modbus_link = link.type in MODBUS_LINK_TYPES
-        if protocol is not None and (protocol == "modbus") != modbus_link:
+        if protocol is not None and protocol != protocol_of_link(link.type):
             message = f"{protocol} profile {device.profile!r} on {link.type} link {link.id!r}"
             self.col.from_origin(origin, "link", message)
+        if link.type in METER_LINK_TYPES:
+            self._meter_address(device, origin, link)
+            return
+        if device.address is not None:
+            self.col.from_origin(
+                origin, "address", f"{link.type} link {link.id!r} takes no address"
+            )
         if not modbus_link:
             if device.unit_id is not None:
                 message = f"MQTT link {link.id!r} takes topic_base, not unit_id"
@@ -442,6 +452,26 @@ class _DeviceChecks:
         if owner != device.id:
             message = f"unit id {device.unit_id} is already used on bus {link.id!r} by {owner!r}"
             self.col.from_origin(origin, "unit_id", message)
+
+    def _meter_address(self, device: Device, origin: _Origin, link: Any) -> None:
+        """DL/T 645 and CJ/T 188 meters are addressed by meter number, unique on their bus."""
+        if device.unit_id is not None:
+            message = f"{link.type} link {link.id!r} addresses meters by 'address', not unit_id"
+            self.col.from_origin(origin, "unit_id", message)
+        if device.address is None:
+            message = f"required for a meter on {link.type} link {link.id!r}"
+            self.col.from_origin(origin, "address", message)
+            return
+        digits = 12 if link.type == "dlt645" else 14
+        if len(device.address) > digits:
+            message = f"a {link.type} address has at most {digits} digits"
+            self.col.from_origin(origin, "address", message)
+            return
+        number = device.address.zfill(digits)
+        owner = self._addresses.setdefault((link.id, number), device.id)
+        if owner != device.id:
+            message = f"address {number} is already used on bus {link.id!r} by {owner!r}"
+            self.col.from_origin(origin, "address", message)
 
 
 def _check_devices(
@@ -463,7 +493,8 @@ def _check_links(col: _Collector, links: dict[str, _Entry[Any]]) -> None:
     endpoints: dict[tuple[str, int], str] = {}
     for link_id, entry in links.items():
         link = entry.item
-        if link.type not in MODBUS_LINK_TYPES or link.type == "serial":
+        tcp_meters = link.type in METER_LINK_TYPES and link.transport == "tcp"
+        if not tcp_meters and (link.type not in MODBUS_LINK_TYPES or link.type == "serial"):
             continue
         owner = endpoints.setdefault((link.host, link.port), link_id)
         if owner != link_id:

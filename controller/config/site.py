@@ -11,7 +11,7 @@ import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from .common import DottedId, I18nName, Slug, StrictModel
 
@@ -22,9 +22,11 @@ __all__ = [
     "Calendar",
     "Campus",
     "Circuit",
+    "Cjt188Link",
     "DateSpan",
     "Device",
     "DeviceTemplate",
+    "Dlt645Link",
     "FloorDeviceTemplate",
     "HistorySink",
     "InfluxV1Sink",
@@ -181,12 +183,16 @@ class DeviceTemplate(StrictModel):
     link: str
     unit_id: UnitId | None = None
     topic_base: str | None = None
+    address: str | None = Field(
+        default=None,
+        description="DL/T 645 / CJ/T 188 meter address pattern, e.g. '0000000{floor}{room}'.",
+    )
     circuit: Circuit | None = None
     tags: list[str] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
 
-    @field_validator("id", "link", "topic_base")
+    @field_validator("id", "link", "topic_base", "address")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
         return None if value is None else check_pattern(value, cls.PLACEHOLDERS)
@@ -318,6 +324,56 @@ class SerialLink(_LinkBase):
     inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.005
 
 
+class _MeterBusLink(_LinkBase):
+    """A bus of DL/T 645 or CJ/T 188 meters: a transparent RS-485-to-TCP gateway
+    (``transport: tcp``, host and port) or a local RS-485 port (``transport: serial``).
+    These lines usually run 2400 baud, 8 data bits, even parity, 1 stop bit."""
+
+    transport: Literal["tcp", "serial"] = "tcp"
+    host: str | None = None
+    port: Port = 8899
+    device: str | None = Field(default=None, description="Serial device path, e.g. /dev/ttyUSB0")
+    baudrate: int = 2400
+    parity: Literal["N", "E", "O"] = "E"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    timeout: Seconds = 2.0
+    inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.02
+
+    @model_validator(mode="after")
+    def _reachable(self) -> _MeterBusLink:
+        if self.transport == "tcp" and not self.host:
+            raise ValueError("a tcp meter link needs 'host'")
+        if self.transport == "serial" and not self.device:
+            raise ValueError("a serial meter link needs 'device' (e.g. /dev/ttyUSB0)")
+        return self
+
+
+class Dlt645Link(_MeterBusLink):
+    """DL/T 645-2007 electricity meters. ``relay_password`` (6 digits, level from the
+    profile) and ``operator_code`` (8 hex digits) command relays; without a password relay
+    writes are refused. The password is never logged."""
+
+    type: Literal["dlt645"]
+    relay_password: SecretStr | None = None
+    operator_code: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8}$")] = "00000000"
+
+    @field_validator("relay_password")
+    @classmethod
+    def _six_digits(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not (
+            value.get_secret_value().isdigit() and len(value.get_secret_value()) == 6
+        ):
+            raise ValueError("a DL/T 645 password is 6 digits")
+        return value
+
+
+class Cjt188Link(_MeterBusLink):
+    """CJ/T 188 water, hot-water and heat meters."""
+
+    type: Literal["cjt188"]
+
+
 class MqttLink(_LinkBase):
     """An MQTT broker. Without ``host`` the demo starts a broker itself."""
 
@@ -343,10 +399,18 @@ class MqttLink(_LinkBase):
 
 
 Link = Annotated[
-    ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink, Field(discriminator="type")
+    ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink | Dlt645Link | Cjt188Link,
+    Field(discriminator="type"),
 ]
 
 MODBUS_LINK_TYPES = ("modbus_tcp", "rtu_over_tcp", "serial")
+METER_LINK_TYPES = ("dlt645", "cjt188")
+"""Links whose devices are addressed by meter number (``address``), not unit id."""
+
+
+def protocol_of_link(link_type: str) -> str:
+    """The profile protocol a link type carries."""
+    return "modbus" if link_type in MODBUS_LINK_TYPES else link_type
 
 
 class Device(StrictModel):
@@ -360,6 +424,9 @@ class Device(StrictModel):
     link: Slug
     unit_id: UnitId | None = None
     topic_base: str | None = None
+    address: Annotated[str, Field(pattern=r"^[0-9]{1,14}$")] | None = Field(
+        default=None, description="DL/T 645 (12 digits) or CJ/T 188 (14 digits) meter address."
+    )
     circuit: Circuit | None = None
     tags: list[Slug] = Field(default_factory=list)
     scan_interval: Seconds | None = None
@@ -369,8 +436,12 @@ class Device(StrictModel):
     def _placed_once(self) -> Device:
         if self.room is not None and self.area is not None:
             raise ValueError("a device is in a room or an area, not both")
-        if self.unit_id is not None and self.topic_base is not None:
-            raise ValueError("unit_id is for Modbus devices, topic_base for MQTT: not both")
+        given = [k for k in ("unit_id", "topic_base", "address") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(
+                "unit_id is for Modbus devices, topic_base for MQTT, address for DL/T 645 and "
+                f"CJ/T 188 meters: give one, not {' and '.join(given)}"
+            )
         return self
 
     @property

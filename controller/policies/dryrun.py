@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from controller.config.profile import DataType, PointKind
+from controller.config.profile import PointKind
 from controller.core.events import State, Value
 
 from .base import Policy
@@ -195,7 +195,7 @@ def bool_entities(index: SiteIndex, entities: Iterable[str]) -> set[str]:
         device_id, _, key = entity.rpartition(".")
         device = index.devices.get(device_id)
         point = device.point(key) if device else None
-        if point and point.modbus and point.modbus.type in (DataType.BOOL, DataType.BITFIELD):
+        if point and point.is_binary:
             out.add(entity)
     return out
 
