@@ -9,13 +9,13 @@ import datetime as dt
 import math
 import zoneinfo
 
-from ..bcd import BcdError, bcd_encode
+from ..bcd import BcdError, bcd_decode, bcd_encode
 from ..link.errors import BadFrame
 from ..link.frames import Check
 from ..link.readings import Reading
 from .errors import MeterErrorReply
 from .frame import BROADCAST, WILDCARD, Control, Frame, encode_frame
-from .items import block_offset, di_bytes
+from .items import Encoding, block_offset, di_bytes
 from .spec import CloseCommand, PointSpec, RelaySpec
 
 __all__ = [
@@ -126,14 +126,19 @@ def decode_point(point: PointSpec, payload: bytes, request_di: int) -> Reading:
     chunk = payload[at : at + item.length]
     if len(chunk) != item.length:
         return Reading(point.key, None, False)
-    try:
-        raw = item.decode(chunk)
-    except BcdError:
-        return Reading(point.key, None, False)
+    if item.encoding is Encoding.WORD:
+        raw = int.from_bytes(chunk, "little")
+    else:
+        try:
+            raw = bcd_decode(chunk, signed=item.signed)
+        except BcdError:
+            return Reading(point.key, None, False)
     if point.bit is not None:
-        state = bool(int(raw) >> point.bit & 1)
-        return Reading(point.key, state != point.invert, True)
-    value = raw * point.scale if point.scale != 1 else raw
+        return Reading(point.key, bool(raw >> point.bit & 1) != point.invert, True)
+    # scale first, divide last: 563 × 1000 / 10⁴ is 56.3, not 56.300000000000004
+    value: float | int = (
+        raw * point.scale / 10**item.decimals if item.decimals else raw * point.scale
+    )
     valid = point.valid_range
     ok = math.isfinite(value) and (valid is None or valid[0] <= value <= valid[1])
     return Reading(point.key, value, ok)

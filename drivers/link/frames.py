@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import termios
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,7 +152,8 @@ class FrameChannel(Generic[F]):
                     await asyncio.sleep(0)  # the transport reports connection_made next
                 else:
                     await loop.create_connection(lambda: wire, spec.host, spec.port)
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError, termios.error):
+            # termios.error: a path that is no serial line (pyserial cannot set it up)
             if self._wire is wire:
                 self._wire = None
             return False
