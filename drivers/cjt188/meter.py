@@ -47,7 +47,7 @@ class Cjt188Meter:
         self.spec = spec
         self.link_id = link_id
         self.where = f"type {spec.meter_type:02X} address {address_text(spec.address)}"
-        self._check = reply_check(spec.meter_type, spec.address, Control.READ)
+        self._check = reply_check(spec.meter_type, spec.address, Control.READ, DI_CURRENT, READ_SER)
         self.requests: Sequence[Request[Frame]] = (
             Request("DI 901F", read_request(spec), self._check, self._decode),
         )
@@ -90,7 +90,7 @@ class Cjt188Meter:
         open_ = wants_open(value)
         if open_ is None:
             raise WriteRefused(spec.device_id, key, value, "a valve takes open/closed")
-        check = reply_check(spec.meter_type, spec.address, Control.WRITE)
+        check = reply_check(spec.meter_type, spec.address, Control.WRITE, DI_VALVE, WRITE_SER)
         reply = await link.request(
             spec.device_id, valve_request(spec, open_), check, Priority.WRITE
         )

@@ -60,7 +60,13 @@ def address_request(meter_type: int = ANY_TYPE) -> bytes:
     )
 
 
-def reply_check(meter_type: int, address: bytes, function: int) -> Check[Frame]:
+def reply_check(
+    meter_type: int, address: bytes, function: int, di: int | None = None, ser: int | None = None
+) -> Check[Frame]:
+    """Whether a frame answers a request of ``function`` (for ``di`` and ``ser``, either DI
+    byte order) to the meter; another DI or SER is a late answer to an earlier request."""
+    orders = (di.to_bytes(2, "big"), di.to_bytes(2, "little")) if di is not None else ()
+
     def check(frame: Frame) -> str | None:
         if address not in (WILDCARD, frame.address):
             return "address"
@@ -70,9 +76,15 @@ def reply_check(meter_type: int, address: bytes, function: int) -> Check[Frame]:
             return "echo"
         if frame.function != function:
             return "stale"
+        if orders and not frame.is_error and _other_request(frame.data, orders, ser):
+            return "stale"
         return None
 
     return check
+
+
+def _other_request(data: bytes, orders: tuple[bytes, ...], ser: int | None) -> bool:
+    return data[:2] not in orders or (ser is not None and data[2:3] != bytes((ser,)))
 
 
 def reply_payload(frame: Frame, di: int, ser: int, *, link: str, device: str) -> bytes:

@@ -72,7 +72,7 @@ class Dlt645Meter:
             payload = reply_payload(frame, di, link=link, device=device)
             return [decode_point(p, payload, di) for p in points]
 
-        check = reply_check(self.spec.address, Control.READ)
+        check = reply_check(self.spec.address, Control.READ, di)
         return Request(f"DI {di:08X}", read_request(self.spec.address, di), check, decode)
 
     async def write(
@@ -98,7 +98,7 @@ class Dlt645Meter:
             spec.device_id, frame, reply_check(spec.address, Control.RELAY), Priority.WRITE
         )
         reply_payload(reply, None, link=self.link_id, device=spec.device_id)
-        check = reply_check(spec.address, Control.READ)
+        check = reply_check(spec.address, Control.READ, point.di)
         back = await link.request(
             spec.device_id, read_request(spec.address, point.di), check, Priority.WRITE
         )

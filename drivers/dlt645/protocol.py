@@ -89,8 +89,10 @@ def relay_request(address: bytes, relay: RelaySpec, on: bool, now: float) -> byt
     return encode_frame(address, Control.RELAY, data)
 
 
-def reply_check(address: bytes, function: int) -> Check[Frame]:
-    """Whether a frame answers a request of ``function`` to ``address``."""
+def reply_check(address: bytes, function: int, di: int | None = None) -> Check[Frame]:
+    """Whether a frame answers a request of ``function`` (for identifier ``di``) to
+    ``address``; a reply for another identifier is a late answer to an earlier request."""
+    expected = di_bytes(di) if di is not None else None
 
     def check(frame: Frame) -> str | None:
         if address not in (WILDCARD, frame.address):
@@ -98,6 +100,8 @@ def reply_check(address: bytes, function: int) -> Check[Frame]:
         if not frame.is_reply:
             return "echo"  # our own request, echoed by a half-duplex adapter
         if frame.function != function:
+            return "stale"
+        if expected is not None and not frame.is_error and frame.data[:4] != expected:
             return "stale"
         return None
 
