@@ -89,7 +89,7 @@ async def mixed_bus(
     clock: Clock,
     *,
     scan_interval: float = 0.3,
-    timeout: float = 0.3,
+    link_timeout: float = 0.3,
     policies: Sequence[Mapping[str, Any]] = (),
     store: Path | None = None,
     calendar: SiteCalendar | None = None,
@@ -108,7 +108,7 @@ async def mixed_bus(
         controller = Controller(site, clock)
         options: dict[str, Any] = {
             "scan_interval": scan_interval,
-            "timeout": timeout,
+            "timeout": link_timeout,
             "inter_frame_gap": 0.0,
             "fail_threshold": 2,
             "backoff_max": 1.0,
@@ -127,7 +127,8 @@ async def mixed_bus(
         controller.add(modbus)
         controller.add(meters)
         if policies:
-            assert store is not None and calendar is not None
+            assert store is not None
+            assert calendar is not None
             world.audit = AuditLog(store.parent / "audit.sqlite3", clock, controller.bus)
             world.engine = PolicyEngine(
                 controller,

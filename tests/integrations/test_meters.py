@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,10 +19,10 @@ from drivers import cjt188, dlt645
 from drivers.dlt645.protocol import RELAY_TRIP
 from drivers.link.frames import FrameSpec, FrameTransport
 from emulators.meterbus import MeterSiteEmulator
+from emulators.modbus import SiteEmulator
 from emulators.models import LoadProfile, WaterUse
 from emulators.models.daily import CONSTANT
 from emulators.models.water import _Use  # no public leak hook yet: a use that never ends
-from emulators.modbus import SiteEmulator
 
 from .meters_rig import advance_until, meter_site, mixed_bus, wait_for
 
@@ -108,7 +109,7 @@ async def test_bad_frames_are_counted_per_meter_and_never_stall_the_bus(
         if fault in ("wrong_address", "stale"):
             setattr(sick.faults, fault, True)
         else:
-            sick.faults.malformed = fault  # type: ignore[assignment]
+            sick.faults.malformed = fault
         poller = w.meters.pollers["elec-f1"]
         healthy = poller.devices["dorm-1.f1.lighting"]
         before = healthy.polls
@@ -187,7 +188,7 @@ async def test_the_curfew_trips_a_dlt645_relay_confirmed_by_read_back(
         site,
         clock,
         scan_interval=5.0,
-        timeout=1.0,
+        link_timeout=1.0,
         policies=[curfew],
         store=tmp_path / "policies.sqlite3",
         calendar=calendar,
@@ -215,19 +216,20 @@ async def test_a_leak_closes_a_cjt188_valve_confirmed_by_read_back(
 
     def dry(modbus: SiteEmulator, meters: MeterSiteEmulator) -> None:
         steady(modbus, meters)
-        modbus.devices["dorm-1.101.flow"].bound.model.people = 0
+        flow_model: Any = modbus.devices["dorm-1.101.flow"].bound.model
+        flow_model.people = 0
 
     async with mixed_bus(
         site,
         clock,
         scan_interval=5.0,
-        timeout=1.0,
+        link_timeout=1.0,
         policies=[leak],
         store=tmp_path / "policies.sqlite3",
         calendar=calendar,
         prepare=dry,
     ) as w:
-        flow = w.modbus_emulator.devices["dorm-1.101.flow"].bound.model
+        flow: Any = w.modbus_emulator.devices["dorm-1.101.flow"].bound.model
         start = clock.time()
         flow.state.running.append(
             _Use(WaterUse("dripping cistern", 4.0, 1e6, 0.0, CONSTANT), start, start + 1e7)
