@@ -83,6 +83,34 @@ async def modbus_emulators(run: DemoRun) -> None:
     )
 
 
+async def meter_emulators(run: DemoRun) -> None:
+    """Every DL/T 645 and CJ/T 188 meter of the site, emulated on its link's port."""
+    from emulators.meterbus import MeterSiteEmulator
+
+    emulator = MeterSiteEmulator(
+        run.site, run.clock, seed=run.options.seed, free_ports=run.options.free_ports
+    )
+    if not emulator.gateways:
+        return
+    await run.stack.enter_async_context(emulator)
+    for link_id, endpoint in emulator.endpoints.items():
+        run.endpoints[link_id] = (endpoint.host, endpoint.port)
+    run.started.append(
+        f"DL/T 645 and CJ/T 188 emulators: {len(emulator.devices)} meters on "
+        f"{len(emulator.gateways)} buses"
+    )
+
+
+async def meter_integration(run: DemoRun) -> None:
+    """The controller polling every DL/T 645 and CJ/T 188 link of the site."""
+    from controller.integrations.meters import MeterIntegration
+
+    integration = MeterIntegration(run.controller, endpoints=run.endpoints)
+    if integration.pollers:
+        run.controller.add(integration)
+        run.started.append(f"Meter integration: {len(integration.pollers)} buses polled")
+
+
 async def modbus_integration(run: DemoRun) -> None:
     """The controller polling every Modbus link of the site."""
     from controller.integrations.modbus import ModbusIntegration
@@ -195,7 +223,9 @@ async def api(run: DemoRun) -> None:
 
 STEPS: list[Step] = [
     modbus_emulators,
+    meter_emulators,
     modbus_integration,
+    meter_integration,
     mqtt_devices,
     recorder,
     policies,

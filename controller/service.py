@@ -45,6 +45,7 @@ async def _add_components(
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.broker import local_broker
+    from controller.integrations.meters import MeterIntegration
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
@@ -54,6 +55,9 @@ async def _add_components(
     var = state_dir(options.data_dir)
     var.mkdir(parents=True, exist_ok=True)
     controller.add(ModbusIntegration(controller))
+    meters = MeterIntegration(controller)
+    if meters.pollers:
+        controller.add(meters)
     links = mqtt_links(controller.site)
     exported = export_link(controller.site)
     broker = None

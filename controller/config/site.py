@@ -191,6 +191,10 @@ class DeviceTemplate(StrictModel):
     tags: list[str] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
+    floors: list[int] | None = Field(
+        default=None,
+        description="Only on these floors (one floor's meters on another bus or protocol).",
+    )
 
     @field_validator("id", "link", "topic_base", "address")
     @classmethod
