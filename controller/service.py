@@ -44,7 +44,9 @@ async def _add_components(
 ) -> None:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.backup import hold_lock
     from controller.broker import local_broker
+    from controller.core.files import private_dir
     from controller.integrations.meters import MeterIntegration
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
@@ -52,8 +54,8 @@ async def _add_components(
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
 
-    var = state_dir(options.data_dir)
-    var.mkdir(parents=True, exist_ok=True)
+    var = private_dir(state_dir(options.data_dir))  # 0700: audit log, outbox, policies
+    stack.enter_context(hold_lock(var))  # `sanjie restore` refuses to run under us
     controller.add(ModbusIntegration(controller))
     meters = MeterIntegration(controller)
     if meters.pollers:

@@ -31,6 +31,8 @@ _ROOM_DEVICES = (
     ("hot", "xintai/water-meter-valve", 40, "hot_water"),
     ("ac", "intesis/ac-gateway", 60, "ac"),
 )
+_ROOM_PARENTS = {"elec": "main", "hot": "hot-water", "ac": "main"}
+"""The building meter upstream of each room device (the rooms' cold water has none)."""
 _LIGHTING = ("chint/ddsu666", "lighting")
 _FLOOR_LIGHTING_UNIT = 101
 _BUILDING_DEVICES = (
@@ -167,6 +169,7 @@ class _Builder:
             "link": link,
             "unit_id": _FLOOR_LIGHTING_UNIT,
             "circuit": _LIGHTING[1],
+            "parent": "{building}.main",
             "tags": ["floor-{floor}"],
         }
         rooms_: list[dict[str, Any]] = [
@@ -176,18 +179,26 @@ class _Builder:
                 "link": link,
                 "unit_id_start": offset + 1,
                 "circuit": circuit,
+                **(
+                    {"parent": f"{{building}}.{_ROOM_PARENTS[suffix]}"}
+                    if suffix in _ROOM_PARENTS
+                    else {}
+                ),
             }
             for suffix, profile, offset, circuit in _ROOM_DEVICES
         ]
         meter_floor = self.meter_floor(building["id"], building["floors"])
         if meter_floor is not None:
             modbus_floors = [f for f in range(1, building["floors"] + 1) if f != meter_floor]
-            lighting["floors"] = rooms_[0]["floors"] = modbus_floors
-            dlt645 = {"link": "m645-{building}-f{floor}", "floors": [meter_floor]}
-            lighting_645 = {**lighting, "profile": _DLT645_LIGHTING, **dlt645}
+            lighting["floors"] = modbus_floors
+            rooms_[0]["floors"] = list(modbus_floors)
+            # fresh lists per template: shared ones would be written as YAML anchors
+            lighting_645 = {**lighting, "profile": _DLT645_LIGHTING, **_dlt645_floor(meter_floor)}
+            lighting_645["tags"] = list(lighting["tags"])
             del lighting_645["unit_id"]
             lighting_645["address"] = "9900000000{floor:02d}"
-            elec_645 = {**rooms_[0], "profile": _DLT645_ELEC, **dlt645, "address": "00000000{room}"}
+            elec_645 = {**rooms_[0], "profile": _DLT645_ELEC, **_dlt645_floor(meter_floor)}
+            elec_645["address"] = "00000000{room}"
             del elec_645["unit_id_start"]
             building["floor_devices"] = [lighting, lighting_645]
             building["room_devices"] = [rooms_[0], elec_645, *rooms_[1:]]
@@ -224,6 +235,7 @@ class _Builder:
                 id=f"{bid}.f{floor}.lighting",
                 building=bid,
                 circuit=_LIGHTING[1],
+                parent=f"{bid}.main",
                 tags=[f"floor-{floor}"],
                 **where,
             )
@@ -247,6 +259,11 @@ class _Builder:
                     building=bid,
                     room=room["id"],
                     circuit=circuit,
+                    **(
+                        {"parent": f"{bid}.{_ROOM_PARENTS[suffix]}"}
+                        if suffix in _ROOM_PARENTS
+                        else {}
+                    ),
                     **where,
                 )
 
@@ -294,6 +311,7 @@ class _Builder:
                 link=gw,
                 unit_id=unit,
                 circuit="kitchen",
+                parent=f"{bid}.main",
             )
         self.device(
             bid,
@@ -318,6 +336,7 @@ class _Builder:
                 link=vgw,
                 unit_id=v,
                 circuit="cold_water",
+                parent=f"{bid}.water",
                 tags=["handwash"],
             )
         for key in ("display-fridge", "drink-cooler", "signage", "dining-fans"):
@@ -330,6 +349,7 @@ class _Builder:
                 link="mqtt-main",
                 topic_base=f"canteen1_{key.replace('-', '_')}",
                 circuit="power",
+                parent=f"{bid}.main",
                 tags=["nonessential"],
             )
 
@@ -372,6 +392,7 @@ class _Builder:
                 link="mqtt-main",
                 topic_base=f"bath1/shower/s{v:02d}",
                 circuit="shower",
+                parent=f"{bid}.hot-water",
                 tags=["shower"],
             )
 
@@ -551,6 +572,11 @@ devices: !include devices/*.yaml
 policies: !include policies.yaml
 calendar: !include calendar.yaml
 """
+
+
+def _dlt645_floor(floor: int) -> dict[str, Any]:
+    """The fields putting a floor template on that floor's DL/T 645 bus."""
+    return {"link": "m645-{building}-f{floor}", "floors": [floor]}
 
 
 def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:

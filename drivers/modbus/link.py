@@ -20,18 +20,20 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
+from wire.modbus import Table
+
 from ..errors import DriverError
 from ..link.bus import BusLink, LinkState
 from ..link.gate import Priority
 from .channel import Channel, make_channel
 from .errors import (
-    BusClosed,
+    LinkClosed,
     MalformedReply,
     ModbusConnectionError,
     ModbusExceptionReply,
     ModbusTimeout,
 )
-from .spec import LinkSpec, Table
+from .spec import LinkSpec
 
 __all__ = ["LinkState", "ModbusLink", "Priority"]
 
@@ -57,7 +59,7 @@ class ModbusLink(BusLink[Channel]):
         return ModbusConnectionError(f"link {self.link_id} not connected", link=self.link_id)
 
     def _closed_while_queued(self) -> DriverError:
-        return BusClosed("connection lost while queued", link=self.link_id)
+        return LinkClosed("connection lost while queued", link=self.link_id)
 
     # -- transactions ---------------------------------------------------------------------
     async def read(

@@ -15,7 +15,6 @@ from drivers.link.gate import PriorityGate
 from drivers.modbus import (
     BusCounters,
     BusPoller,
-    DataType,
     DeviceSpec,
     LinkSpec,
     ModbusLink,
@@ -23,11 +22,11 @@ from drivers.modbus import (
     PointSpec,
     Priority,
     Reading,
-    Table,
     Transport,
     WriteNotConfirmed,
     WriteRefused,
 )
+from wire.modbus import DataType, Table
 
 
 class FakeLink:
