@@ -18,7 +18,7 @@ from controller.config import LoadedSite, load_site
 from controller.core import Clock, FakeClock
 from controller.integrations.meters import MeterIntegration
 from controller.integrations.modbus import ModbusIntegration
-from controller.policies.config import policy_adapter
+from controller.config.policies import policy_adapter
 from controller.policies.engine import PolicyEngine
 from controller.policies.settings import EngineSettings
 from emulators.meterbus import MeterSiteEmulator

@@ -244,5 +244,5 @@ async def test_a_leak_closes_a_cjt188_valve_confirmed_by_read_back(
             clock, lambda: w.value("dorm-1.101.cold.valve") == "closed", "read back", limit=30
         )
         assert w.engine is not None
-        (alarm,) = w.engine.active_alarms()
+        (alarm,) = w.engine.views.active_alarms()
         assert alarm.alarm.kind == "leak"
