@@ -50,6 +50,8 @@ async def serve_meters(
             where = f"{gateway.host}:{gateway.port}" if gateway.port else f"serial {gateway.host}"
             table.add_row(link_id, gateway.protocol, where, str(len(gateway.meters)))
         console.print(table)
+        meters = sum(len(g.meters) for g in emulator.gateways.values())
+        console.print(f"{meters} DL/T 645 and CJ/T 188 meters on {len(emulator.gateways)} buses")
         for line in done:
             console.print(f"[yellow]fault[/yellow] {line}")
         yield rest
