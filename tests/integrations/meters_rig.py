@@ -15,10 +15,10 @@ from controller.app import Controller
 from controller.audit import AuditLog
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite, load_site
+from controller.config.policies import policy_adapter
 from controller.core import Clock, FakeClock
 from controller.integrations.meters import MeterIntegration
 from controller.integrations.modbus import ModbusIntegration
-from controller.config.policies import policy_adapter
 from controller.policies.engine import PolicyEngine
 from controller.policies.settings import EngineSettings
 from emulators.meterbus import MeterSiteEmulator
