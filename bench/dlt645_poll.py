@@ -68,7 +68,8 @@ def write_site(folder: Path, buses: int, meters: int) -> Path:
                 link["transport"] = "tcp"
             links.append(link)
             for m in range(1, meters + 1):
-                device = {"id": f"{link_id}-m{m:02d}", "profile": profile, "building": "b0"}
+                device: dict[str, Any] = {"id": f"{link_id}-m{m:02d}", "profile": profile}
+                device["building"] = "b0"
                 device.update({"link": link_id, "circuit": "sockets"})
                 if kind == "dlt645":
                     device["address"] = f"{b + 1:06d}{m:06d}"
@@ -92,7 +93,7 @@ def serve(site_path: str) -> None:
     pin(1)
 
     async def main() -> None:
-        from emulators.meterbus import MeterSiteEmulator
+        from emulators.meterbus.site import MeterSiteEmulator
         from emulators.modbus import SiteEmulator
 
         site = load_site(site_path)

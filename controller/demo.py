@@ -85,7 +85,7 @@ async def modbus_emulators(run: DemoRun) -> None:
 
 async def meter_emulators(run: DemoRun) -> None:
     """Every DL/T 645 and CJ/T 188 meter of the site, emulated on its link's port."""
-    from emulators.meterbus import MeterSiteEmulator
+    from emulators.meterbus.site import MeterSiteEmulator
 
     emulator = MeterSiteEmulator(
         run.site, run.clock, seed=run.options.seed, free_ports=run.options.free_ports

@@ -21,7 +21,7 @@ from controller.integrations.meters import MeterIntegration
 from controller.integrations.modbus import ModbusIntegration
 from controller.policies.engine import PolicyEngine
 from controller.policies.settings import EngineSettings
-from emulators.meterbus import MeterSiteEmulator
+from emulators.meterbus.site import MeterSiteEmulator
 from emulators.modbus import SiteEmulator
 
 SITE = Path(__file__).parent / "meter_site" / "site.yaml"

@@ -18,7 +18,7 @@ from controller.core import FakeClock, SystemClock
 from drivers import cjt188, dlt645
 from drivers.dlt645.protocol import RELAY_TRIP
 from drivers.link.frames import FrameSpec, FrameTransport
-from emulators.meterbus import MeterSiteEmulator
+from emulators.meterbus.site import MeterSiteEmulator
 from emulators.modbus import SiteEmulator
 from emulators.models import LoadProfile, WaterUse
 from emulators.models.daily import CONSTANT
