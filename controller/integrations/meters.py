@@ -227,8 +227,17 @@ class MeterIntegration:
                 make(spec_), meters, controller.clock, self, task_prefix=config.type
             )
         self._poller_of = {d: p for p in self.pollers.values() for d in p.devices}
+        self.device_ids = tuple(self._poller_of)
         for device_id in self._poller_of:
             controller.commands.register(device_id, self)
+        # One supervisor per bus, as for Modbus: a bus whose poll loop fails is restarted
+        # alone, its meters unavailable meanwhile, while the other buses keep polling.
+        self._buses = {
+            link_id: controller.supervisor(
+                f"{configs[link_id].type}.{link_id}", poller.run, poller.devices
+            )
+            for link_id, poller in self.pollers.items()
+        }
 
     # -- Component ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -239,8 +248,8 @@ class MeterIntegration:
             len(self.pollers),
         )
         async with asyncio.TaskGroup() as group:
-            for link_id, poller in self.pollers.items():
-                group.create_task(poller.run(), name=f"meters-{link_id}")
+            for link_id, bus in self._buses.items():
+                group.create_task(bus.run(), name=f"meters-{link_id}")
 
     def status(self) -> dict[str, Any]:
         buses = [p.status() for p in self.pollers.values()]
@@ -252,6 +261,7 @@ class MeterIntegration:
             "requests": sum(b["requests"] for b in buses),
             "errors": sum(sum(b["errors"].values()) for b in buses),
             "timeouts": sum(b["timeouts"] for b in buses),
+            "internal_errors": sum(b["internal_errors"] for b in buses),
             "buses": {b["link"]: b for b in buses},
         }
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
+from ..backoff import Backoff
 from ..errors import DriverError
 from .counters import BusCounters
 from .gate import Priority, PriorityGate
@@ -129,7 +130,8 @@ class BusLink(Generic[C]):
     async def run(self) -> None:
         """Keep the bus connected until cancelled."""
         spec = self.bus_spec
-        delay = spec.reconnect_min
+        backoff = Backoff(spec.reconnect_min, spec.reconnect_max)
+        failures = 0
         try:
             while True:
                 self.state = LinkState.CONNECTING
@@ -143,12 +145,12 @@ class BusLink(Generic[C]):
                     # Only a connection that held resets the backoff: a gateway that accepts
                     # and drops at once must not be hammered.
                     if time.monotonic() - up_since >= spec.reconnect_max:
-                        delay = spec.reconnect_min
+                        failures = 0
                 else:
                     self._lost("cannot connect")
                 self.state = LinkState.DISCONNECTED
-                await asyncio.sleep(delay * self._rng.uniform(0.5, 1.0))
-                delay = min(spec.reconnect_max, delay * 2)
+                failures += 1
+                await asyncio.sleep(backoff.delay(failures, self._rng))
         finally:
             self.state = LinkState.CLOSED
             self._up.clear()

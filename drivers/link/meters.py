@@ -106,8 +106,11 @@ class FramePoller(BusScheduler[FrameLink[F], MeterState]):
                     answered = True  # an error reply is an answer: the meter is alive
                 self._partial(status, request.what, err)
                 continue
+            except Exception as err:  # noqa: BLE001 (a decoder bug must not stop the bus)
+                self._internal(status, "decoding", err)
+                return
             answered = True
-        self._done(status, readings, answered, failure)
+        self._deliver(status, readings, answered, failure)
 
     async def _ask(self, meter: Meter[F], request: Request[F], retries: int) -> list[Reading]:
         attempt = 0

@@ -97,8 +97,12 @@ class BusPoller(BusScheduler[ModbusLink, DeviceStatus]):
                 self._partial(status, f"{block.table} {block.start}–{block.end}", err)
                 continue
             answered = True
-            readings.extend(block.decode(words))
-        self._done(status, readings, answered, failure)
+            try:
+                readings.extend(block.decode(words))
+            except Exception as err:  # noqa: BLE001 (a decoder bug must not stop the bus)
+                self._internal(status, "decoding", err)
+                return
+        self._deliver(status, readings, answered, failure)
 
     async def _read_block(self, spec: DeviceSpec, block: ReadBlock, retries: int) -> list[int]:
         attempt = 0
