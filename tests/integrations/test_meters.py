@@ -246,3 +246,9 @@ async def test_a_leak_closes_a_cjt188_valve_confirmed_by_read_back(
         assert w.engine is not None
         (alarm,) = w.engine.views.active_alarms()
         assert alarm.alarm.kind == "leak"
+
+
+def test_relay_passwords_are_log_secrets(site: LoadedSite) -> None:
+    from controller.redaction import site_secrets
+
+    assert {"123456", "654321"} <= site_secrets(site.links)
