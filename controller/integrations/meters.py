@@ -263,6 +263,14 @@ class MeterIntegration:
             "timeouts": sum(b["timeouts"] for b in buses),
             "internal_errors": sum(b["internal_errors"] for b in buses),
             "buses": {b["link"]: b for b in buses},
+            # per meter and reason (checksum, framing, address, stale, ...): a meter that
+            # garbles its replies is found by name, not only as a bus's error count
+            "bad_frames": {
+                device_id: counts
+                for poller in self.pollers.values()
+                for device_id in poller.devices
+                if (counts := poller.link.bad_frame_counts(device_id))
+            },
         }
 
     # -- PollListener ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from controller.api.metrics import render_metrics
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.config.site import DateSpan
@@ -118,6 +119,9 @@ async def test_bad_frames_are_counted_per_meter_and_never_stall_the_bus(
             return poller.link.bad_frame_counts("dorm-1.101.elec").get(why, 0) >= 2
 
         await wait_for(counted, f"{why} frames counted")
+        assert w.meters.status()["bad_frames"]["dorm-1.101.elec"][why] >= 2
+        metrics = render_metrics({"meters": w.meters.status()})
+        assert f'sanjie_meters_bad_frames_{why}{{key="dorm-1.101.elec"}}' in metrics
         await wait_for(lambda: healthy.polls >= before + 3, "the healthy meter still polled")
         assert healthy.available
         assert poller.link.bad_frame_counts("dorm-1.f1.lighting") == {}
