@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from ..link.errors import WriteNotConfirmed, WriteRefused
 from ..link.frames import FrameLink
 from ..link.gate import Priority
-from ..link.meters import Request
+from ..link.meters import Request, SpecFigures
 from ..link.readings import Reading, Value
 from .data import Field
 from .frame import Control, Frame, address_text
@@ -40,8 +40,10 @@ def wants_open(value: Value) -> bool | None:
     return None
 
 
-class Cjt188Meter:
+class Cjt188Meter(SpecFigures):
     """A meter of ``spec`` on ``link_id``; satisfies ``drivers.link.meters.Meter``."""
+
+    spec: DeviceSpec
 
     def __init__(self, spec: DeviceSpec, link_id: str) -> None:
         self.spec = spec
@@ -51,26 +53,6 @@ class Cjt188Meter:
         self.requests: Sequence[Request[Frame]] = (
             Request("DI 901F", read_request(spec), self._check, self._decode),
         )
-
-    @property
-    def device_id(self) -> str:
-        return self.spec.device_id
-
-    @property
-    def scan_interval(self) -> float:
-        return self.spec.scan_interval
-
-    @property
-    def fail_threshold(self) -> int:
-        return self.spec.fail_threshold
-
-    @property
-    def backoff_max(self) -> float:
-        return self.spec.backoff_max
-
-    @property
-    def retries(self) -> int:
-        return self.spec.retries
 
     def _decode(self, frame: Frame) -> list[Reading]:
         payload = reply_payload(

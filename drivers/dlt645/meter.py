@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ..link.errors import WriteNotConfirmed, WriteRefused
 from ..link.frames import FrameLink
 from ..link.gate import Priority
-from ..link.meters import Request
+from ..link.meters import Request, SpecFigures
 from ..link.readings import Reading, Value
 from .errors import EsamRequired
 from .frame import Control, Frame, address_text
@@ -34,8 +34,10 @@ def wants_on(value: Value) -> bool | None:
     return None
 
 
-class Dlt645Meter:
+class Dlt645Meter(SpecFigures):
     """A meter of ``spec`` on ``link_id``; satisfies ``drivers.link.meters.Meter``."""
+
+    spec: DeviceSpec
 
     def __init__(self, spec: DeviceSpec, link_id: str) -> None:
         self.spec = spec
@@ -44,26 +46,6 @@ class Dlt645Meter:
         self.requests: Sequence[Request[Frame]] = tuple(
             self._request(di, points) for di, points in spec.requests
         )
-
-    @property
-    def device_id(self) -> str:
-        return self.spec.device_id
-
-    @property
-    def scan_interval(self) -> float:
-        return self.spec.scan_interval
-
-    @property
-    def fail_threshold(self) -> int:
-        return self.spec.fail_threshold
-
-    @property
-    def backoff_max(self) -> float:
-        return self.spec.backoff_max
-
-    @property
-    def retries(self) -> int:
-        return self.spec.retries
 
     def _request(self, di: int, points: tuple[PointSpec, ...]) -> Request[Frame]:
         link, device = self.link_id, self.spec.device_id

@@ -63,7 +63,8 @@ class BadFrame(LinkError):
 class WriteRefused(LinkError):
     """A write the profile or configuration does not allow (unknown point, no password…).
 
-    Shared by the byte-frame meter drivers (DL/T 645 relays, CJ/T 188 valves)."""
+    Raised by the byte-frame meter drivers (DL/T 645 relays, CJ/T 188 valves); the Modbus
+    driver's own ``WriteRefused`` derives from it."""
 
     kind = "refused"
 

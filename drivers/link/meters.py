@@ -15,7 +15,7 @@ from .frames import Check, FrameLink
 from .readings import Reading, Value
 from .schedule import BusScheduler, Clock, DeviceState, PollListener
 
-__all__ = ["FramePoller", "Meter", "MeterState", "Request"]
+__all__ = ["FramePoller", "Meter", "MeterSpec", "MeterState", "Request", "SpecFigures"]
 
 F = TypeVar("F")
 
@@ -55,6 +55,48 @@ class Meter(Protocol[F]):
         """Command a point; the value read back and the readings of the read-back (which
         the poller hands to its listener). WriteNotConfirmed if the value differs."""
         ...
+
+
+class MeterSpec(Protocol):
+    """The scheduling figures a protocol's device spec carries."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def scan_interval(self) -> float: ...
+    @property
+    def fail_threshold(self) -> int: ...
+    @property
+    def backoff_max(self) -> float: ...
+    @property
+    def retries(self) -> int: ...
+
+
+class SpecFigures:
+    """A ``Meter``'s scheduling figures, read from its driver spec (``self.spec``); protocol
+    meters inherit them and narrow ``spec`` to their own spec type."""
+
+    spec: MeterSpec
+
+    @property
+    def device_id(self) -> str:
+        return self.spec.device_id
+
+    @property
+    def scan_interval(self) -> float:
+        return self.spec.scan_interval
+
+    @property
+    def fail_threshold(self) -> int:
+        return self.spec.fail_threshold
+
+    @property
+    def backoff_max(self) -> float:
+        return self.spec.backoff_max
+
+    @property
+    def retries(self) -> int:
+        return self.spec.retries
 
 
 @dataclass
