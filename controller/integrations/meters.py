@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Cjt188Link, Device, Dlt645Link
-from controller.core import Quality, entity_id
-from controller.core.commands import CommandError
-from controller.core.events import Value
+from controller.core import entity_id
+from controller.integrations.buses import PolledBuses
 from drivers import cjt188, dlt645
-from drivers.errors import DriverError
 from drivers.link.frames import FrameSpec, FrameTransport
 from drivers.link.meters import FramePoller, Meter
-from drivers.link.readings import Reading
 
 __all__ = [
     "MeterIntegration",
@@ -158,7 +155,7 @@ def cjt188_device(
     )
 
 
-class MeterIntegration:
+class MeterIntegration(PolledBuses[FramePoller[Any]]):
     """Polls every DL/T 645 and CJ/T 188 meter of the site; their command handler.
 
     Options as ``ModbusIntegration``'s: ``endpoints`` redirect links (to emulators),
@@ -166,6 +163,7 @@ class MeterIntegration:
     """
 
     name = "meters"
+    what = "DL/T 645 or CJ/T 188 meter"
 
     def __init__(
         self,
@@ -226,18 +224,7 @@ class MeterIntegration:
             self.pollers[link_id] = FramePoller(
                 make(spec_), meters, controller.clock, self, task_prefix=config.type
             )
-        self._poller_of = {d: p for p in self.pollers.values() for d in p.devices}
-        self.device_ids = tuple(self._poller_of)
-        for device_id in self._poller_of:
-            controller.commands.register(device_id, self)
-        # One supervisor per bus, as for Modbus: a bus whose poll loop fails is restarted
-        # alone, its meters unavailable meanwhile, while the other buses keep polling.
-        self._buses = {
-            link_id: controller.supervisor(
-                f"{configs[link_id].type}.{link_id}", poller.run, poller.devices
-            )
-            for link_id, poller in self.pollers.items()
-        }
+        self._register({link_id: f"{configs[link_id].type}.{link_id}" for link_id in self.pollers})
 
     # -- Component ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -272,29 +259,6 @@ class MeterIntegration:
                 if (counts := poller.link.bad_frame_counts(device_id))
             },
         }
-
-    # -- PollListener ---------------------------------------------------------------------
-    def snapshot(self, device_id: str, readings: Sequence[Reading], timestamp: float) -> None:
-        ids = self._entity_ids[device_id]
-        good, bad = Quality.GOOD, Quality.BAD
-        self.controller.states.set_many(
-            [(ids[key], value, good if ok else bad) for key, value, ok in readings], timestamp
-        )
-
-    def availability(self, device_id: str, available: bool, reason: str) -> None:
-        self.controller.states.set_available(device_id, available, reason)
-
-    # -- CommandHandler -------------------------------------------------------------------
-    async def write(self, device_id: str, point_key: str, value: Value) -> Value:
-        """Command a relay or valve and confirm by read-back; failures become CommandError."""
-        poller = self._poller_of.get(device_id)
-        if poller is None:
-            raise CommandError(f"{device_id} is not a DL/T 645 or CJ/T 188 meter here")
-        try:
-            confirmed: Value = await poller.write(device_id, point_key, value)
-        except DriverError as err:
-            raise CommandError(str(err)) from err
-        return confirmed
 
     def device_status(self, device_id: str) -> dict[str, Any]:
         """One meter's poll figures and the bad frames counted while talking to it."""
