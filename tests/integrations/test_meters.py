@@ -54,6 +54,22 @@ async def test_a_mixed_bus_and_a_pty_line_are_polled(site: LoadedSite) -> None:
         assert status["buses"]["elec-f2"]["where"].startswith("/dev/")
 
 
+async def test_block_reads_fetch_a_family_in_one_request(site: LoadedSite) -> None:
+    clock = SystemClock(site.campus.timezone)
+    async with mixed_bus(site, clock) as w:
+        await wait_for(w.all_polled, "first polls")
+        meter = w.meters.pollers["elec-f1"].devices["dorm-1.main"].spec
+        assert [r.what for r in meter.requests] == ["DI 0001FF00", "DI 0201FF00"]
+        assert w.value("dorm-1.main.energy") > 0
+        for phase in "abc":
+            assert w.value(f"dorm-1.main.voltage_{phase}") == pytest.approx(230, abs=25)
+        emulated = w.meter_emulator.devices["dorm-1.main"]
+        asked = emulated.requests
+        await wait_for(lambda: emulated.requests >= asked + 4, "two more polls")
+        polls = w.meters.pollers["elec-f1"].devices["dorm-1.main"].polls
+        assert emulated.requests <= 2 * polls + 2  # two requests a poll, not eight
+
+
 async def test_relay_and_valve_commands_are_confirmed_by_read_back(site: LoadedSite) -> None:
     clock = SystemClock(site.campus.timezone)
     async with mixed_bus(site, clock) as w:
