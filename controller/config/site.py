@@ -89,6 +89,15 @@ def _port(value: int) -> int:
 
 
 Port = Annotated[int, AfterValidator(_port)]
+
+
+def _meter_address(value: str) -> str:
+    if not (value.isascii() and value.isdigit() and len(value) <= 14):
+        raise ValueError("a meter address is 1–14 digits (12 for DL/T 645, 14 for CJ/T 188)")
+    return value
+
+
+MeterAddress = Annotated[str, AfterValidator(_meter_address)]
 UnitId = Annotated[int, AfterValidator(_unit_id)]
 Seconds = Annotated[float, Field(gt=0, le=86400)]
 
@@ -447,7 +456,7 @@ class Device(StrictModel):
     link: Slug
     unit_id: UnitId | None = None
     topic_base: str | None = None
-    address: Annotated[str, Field(pattern=r"^[0-9]{1,14}$")] | None = Field(
+    address: MeterAddress | None = Field(
         default=None, description="DL/T 645 (12 digits) or CJ/T 188 (14 digits) meter address."
     )
     circuit: Circuit | None = None
