@@ -17,7 +17,21 @@ from controller.supervise import Supervisor
 from drivers.errors import DriverError
 from drivers.link.readings import Reading
 
-__all__ = ["PolledBuses"]
+__all__ = ["PolledBuses", "bus_line"]
+
+
+def bus_line(bus: dict[str, Any]) -> dict[str, Any]:
+    """A bus's status in one short line (the full dict is the poller's ``status()``)."""
+    return {
+        "state": bus["state"],
+        "online": f"{bus['available']}/{bus['devices']}",
+        "requests": bus["requests"],
+        "errors": sum(bus["errors"].values()),
+        "timeouts": bus["timeouts"],
+        "busy": f"{bus['utilisation']:.0%}",
+        "cycle_s": bus["cycle_seconds"],
+        "last_error": bus["last_error"],
+    }
 
 
 class _Poller(Protocol):

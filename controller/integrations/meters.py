@@ -15,7 +15,7 @@ from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Cjt188Link, Device, Dlt645Link
 from controller.core import entity_id
-from controller.integrations.buses import PolledBuses
+from controller.integrations.buses import PolledBuses, bus_line
 from drivers import cjt188, dlt645
 from drivers.link.frames import FrameSpec, FrameTransport
 from drivers.link.meters import FramePoller, Meter
@@ -249,7 +249,7 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
             "errors": sum(sum(b["errors"].values()) for b in buses),
             "timeouts": sum(b["timeouts"] for b in buses),
             "internal_errors": sum(b["internal_errors"] for b in buses),
-            "buses": {b["link"]: b for b in buses},
+            "buses": {b["link"]: bus_line(b) for b in buses},
             # per meter and reason (checksum, framing, address, stale, ...): a meter that
             # garbles its replies is found by name, not only as a bus's error count
             "bad_frames": {

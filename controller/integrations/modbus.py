@@ -16,7 +16,7 @@ from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, SerialLink
 from controller.core import entity_id
-from controller.integrations.buses import PolledBuses
+from controller.integrations.buses import PolledBuses, bus_line
 from drivers.modbus import (
     BusPoller,
     DeviceSpec,
@@ -146,20 +146,6 @@ def device_spec(
     )
 
 
-def _bus_line(bus: dict[str, Any]) -> dict[str, Any]:
-    """A bus's status in one short line (the full dict is ``BusPoller.status()``)."""
-    return {
-        "state": bus["state"],
-        "online": f"{bus['available']}/{bus['devices']}",
-        "requests": bus["requests"],
-        "errors": sum(bus["errors"].values()),
-        "timeouts": bus["timeouts"],
-        "busy": f"{bus['utilisation']:.0%}",
-        "cycle_s": bus["cycle_seconds"],
-        "last_error": bus["last_error"],
-    }
-
-
 class ModbusIntegration(PolledBuses[BusPoller]):
     """Polls every Modbus device of the controller's site; registered as their command handler.
 
@@ -256,7 +242,7 @@ class ModbusIntegration(PolledBuses[BusPoller]):
                 (b["cycle_seconds"] for b in buses if b["cycle_seconds"] is not None),
                 default=None,
             ),
-            "buses": {b["link"]: _bus_line(b) for b in buses},
+            "buses": {b["link"]: bus_line(b) for b in buses},
         }
 
     def device_status(self, device_id: str) -> dict[str, Any]:

@@ -51,7 +51,8 @@ async def test_a_mixed_bus_and_a_pty_line_are_polled(site: LoadedSite) -> None:
         assert w.value("dorm-1.102.plug.voltage") == pytest.approx(220, abs=15)  # Modbus
         status = w.meters.status()
         assert status["errors"] == 0
-        assert status["buses"]["elec-f2"]["where"].startswith("/dev/")
+        assert status["buses"]["elec-f2"]["online"] == "1/1"
+        assert w.meters.pollers["elec-f2"].status()["where"].startswith("/dev/")
 
 
 async def test_block_reads_fetch_a_family_in_one_request(site: LoadedSite) -> None:
