@@ -389,6 +389,11 @@ class Dlt645Link(_MeterBusLink):
     type: Literal["dlt645"]
     relay_password: SecretStr | None = None
     operator_code: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8}$")] = "00000000"
+    time_broadcast: Annotated[float, Field(gt=0, le=720)] | None = Field(
+        default=None,
+        description="Hours between broadcasts of the controller's time to the bus (C 08; "
+        "the first once it connects); none: never. A meter's clock switches its tariffs.",
+    )
 
     @field_validator("relay_password")
     @classmethod

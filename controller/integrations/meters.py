@@ -17,6 +17,7 @@ from controller.config.site import Cjt188Link, Device, Dlt645Link
 from controller.core import entity_id
 from controller.integrations.buses import PolledBuses, bus_line
 from drivers import cjt188, dlt645
+from drivers.errors import DriverError
 from drivers.link.frames import FrameSpec, FrameTransport
 from drivers.link.meters import FramePoller, Meter
 
@@ -224,6 +225,8 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
             self.pollers[link_id] = FramePoller(
                 make(spec_), meters, controller.clock, self, task_prefix=config.type
             )
+        self.time_broadcasts = 0
+        """Time broadcasts sent (links with ``time_broadcast``)."""
         self._register({link_id: f"{configs[link_id].type}.{link_id}" for link_id in self.pollers})
 
     # -- Component ------------------------------------------------------------------------
@@ -234,9 +237,31 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
             len(self._poller_of),
             len(self.pollers),
         )
+        configs = meter_links(self.controller.site)
         async with asyncio.TaskGroup() as group:
             for link_id, bus in self._buses.items():
                 group.create_task(bus.run(), name=f"meters-{link_id}")
+                config = configs[link_id]
+                if isinstance(config, Dlt645Link) and config.time_broadcast is not None:
+                    every = config.time_broadcast * 3600
+                    group.create_task(self._keep_time(link_id, every), name=f"time-{link_id}")
+
+    async def _keep_time(self, link_id: str, every: float) -> None:
+        """Broadcast the controller's time to a DL/T 645 bus once it is connected, then every
+        ``every`` seconds; a failed broadcast is retried a minute later."""
+        link = self.pollers[link_id].link
+        clock = self.controller.clock
+        while True:
+            await link.wait_connected()
+            try:
+                await link.broadcast(dlt645.time_broadcast(clock.now()))
+            except DriverError as err:
+                _LOGGER.warning("Link %s: time broadcast failed: %s", link_id, err)
+                await clock.sleep(60.0)
+                continue
+            self.time_broadcasts += 1
+            _LOGGER.info("Link %s: time broadcast (%s)", link_id, clock.now().isoformat())
+            await clock.sleep(every)
 
     def status(self) -> dict[str, Any]:
         buses = [p.status() for p in self.pollers.values()]
@@ -249,6 +274,7 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
             "errors": sum(sum(b["errors"].values()) for b in buses),
             "timeouts": sum(b["timeouts"] for b in buses),
             "internal_errors": sum(b["internal_errors"] for b in buses),
+            "time_broadcasts": self.time_broadcasts,
             "buses": {b["link"]: bus_line(b) for b in buses},
             # per meter and reason (checksum, framing, address, stale, ...): a meter that
             # garbles its replies is found by name, not only as a bus's error count

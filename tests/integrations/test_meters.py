@@ -5,6 +5,7 @@ curfew trips a DL/T 645 relay and a leak closes a CJ/T 188 valve."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,21 @@ async def test_time_broadcast_and_address_discovery(site: LoadedSite) -> None:
         assert meters[0].clock_set == [bytes.fromhex("04 05 06 07 12 26")]
         single = w.meters.pollers["elec-f2"].link  # the pty line has one meter
         assert await dlt645.discover_address(single) == "000000000201"
+
+
+async def test_links_with_time_broadcast_set_their_meters_clocks(site: LoadedSite) -> None:
+    link = site.links["elec-f1"].model_copy(update={"time_broadcast": 24.0})
+    site = dataclasses.replace(site, links={**site.links, "elec-f1": link})
+    clock = SystemClock(site.campus.timezone)
+    async with mixed_bus(site, clock) as w:
+        meters = [w.meter_emulator.devices[d] for d in ("dorm-1.101.elec", "dorm-1.f1.lighting")]
+        await wait_for(lambda: all(m.clock_set for m in meters), "time set on every meter")
+        sent = meters[0].clock_set[0]  # ss mm hh DD MM YY, BCD
+        now = clock.now()
+        days = {now.date(), (now - dt.timedelta(minutes=1)).date()}  # sent just before midnight
+        assert sent[3:] in {bytes.fromhex(f"{d:%d %m %y}") for d in days}
+        assert w.meters.status()["time_broadcasts"] == 1
+        assert not w.meter_emulator.devices["dorm-1.201.elec"].clock_set  # the pty line: no
 
 
 async def test_an_esam_relay_is_reported_not_sent() -> None:
