@@ -4,7 +4,6 @@ Modbus and MQTT emulators use."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,13 +12,11 @@ from controller.config.site import Cjt188Link, Dlt645Link
 
 from ..cjt188.meter import EmulatedCjt188Meter
 from ..dlt645.meter import EmulatedDlt645Meter
-from ..modbus.site import Endpoint
+from ..modbus.site import Endpoint, GatewaySite
 from ..models import BoundDevice, ModelClock, build_model
 from .gateway import EmulatedMeter, MeterGateway
 
 __all__ = ["MeterSiteEmulator", "wire_address"]
-
-_LOGGER = logging.getLogger(__name__)
 
 
 def wire_address(digits: str, size: int) -> bytes:
@@ -28,8 +25,10 @@ def wire_address(digits: str, size: int) -> bytes:
     return bytes(int(padded[i : i + 2], 16) for i in range(0, 2 * size, 2))[::-1]
 
 
-class MeterSiteEmulator:
+class MeterSiteEmulator(GatewaySite):
     """All DL/T 645 and CJ/T 188 buses of ``site`` (options as ``SiteEmulator``'s)."""
+
+    what = "DL/T 645 and CJ/T 188 meters"
 
     def __init__(
         self,
@@ -92,33 +91,9 @@ class MeterSiteEmulator:
                 baudrate=link.baudrate,
             )
 
-    async def start(self) -> None:
-        for link_id, gateway in self.gateways.items():
-            link = self.site.links[link_id]
-            if isinstance(link, Dlt645Link | Cjt188Link) and link.transport == "serial":
-                await gateway.start_pty()
-            else:
-                await gateway.start()
-        _LOGGER.info(
-            "Emulating %d DL/T 645 and CJ/T 188 meters on %d buses",
-            len(self.devices),
-            len(self.gateways),
-        )
-
-    async def close(self) -> None:
-        for gateway in self.gateways.values():
-            await gateway.close()
-
-    async def __aenter__(self) -> MeterSiteEmulator:
-        try:
-            await self.start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    def _on_pty(self, link_id: str) -> bool:
+        link = self.site.links[link_id]
+        return isinstance(link, Dlt645Link | Cjt188Link) and link.transport == "serial"
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
