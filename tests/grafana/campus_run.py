@@ -1,10 +1,10 @@
 """An emulated campus run that fills a real InfluxDB, for the dashboard tests.
 
 The demo's steps (every Modbus, DL/T 645, CJ/T 188 and MQTT device emulated on the wire, the
-recorder, the policies) on a scaled clock that starts a few emulated minutes before an hour boundary, so
-the run writes complete hours, running hours and readings of every kind. It ends when
-InfluxDB holds a complete hour of every main meter and a running hour (a deadline
-fails the test), and returns the window it covered and the controller's ``/api/metrics``.
+recorder, the policies) on a scaled clock that starts a few emulated minutes before an hour
+boundary, so the run writes complete hours, running hours and readings of every kind. It ends
+when InfluxDB holds a complete hour of every main meter and a running hour (a deadline fails
+the test), and returns the window it covered and the controller's ``/api/metrics``.
 """
 
 from __future__ import annotations
