@@ -12,6 +12,7 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
+* prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -39,6 +40,7 @@ from controller.supervise import SupervisionOptions
 if TYPE_CHECKING:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.billing import BillingComponent
     from controller.broker import LocalBroker
     from controller.integrations.meters import MeterIntegration
     from controller.integrations.modbus import ModbusIntegration
@@ -86,6 +88,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    billing: BillingComponent | None = None
     meters: MeterIntegration | None = None
 
     def describe(self) -> list[str]:
@@ -107,6 +110,8 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.billing is not None:
+            lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
@@ -128,10 +133,9 @@ async def build_controller(
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.backup import hold_lock
+    from controller.billing import billing_component
     from controller.broker import local_broker
     from controller.core.files import private_dir
-    from controller.integrations.meters import MeterIntegration
-    from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
@@ -139,11 +143,7 @@ async def build_controller(
     from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
-    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
-    controller.add(modbus)
-    meters = MeterIntegration(controller, endpoints=options.meter_endpoints)
-    if meters.pollers:  # a site without DL/T 645 or CJ/T 188 links runs no such component
-        controller.add(meters)
+    modbus, meters = _bus_integrations(controller, options)
 
     links = mqtt_links(site)
     exported = export_link(site)
@@ -171,6 +171,10 @@ async def build_controller(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
+    # Billing charges the recorder's hours; its routes join the API built below.
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    if billing is not None:
+        controller.add(billing)
 
     api = None
     if options.api_port is not None:
@@ -193,5 +197,23 @@ async def build_controller(
         broker,
         export,
         api,
-        meters=meters if meters.pollers else None,
+        billing,
+        meters=meters,
     )
+
+
+def _bus_integrations(
+    controller: Controller, options: ControllerOptions
+) -> tuple[ModbusIntegration, MeterIntegration | None]:
+    """The Modbus integration, and the DL/T 645 and CJ/T 188 one when the site has such
+    links (both added to the controller)."""
+    from controller.integrations.meters import MeterIntegration
+    from controller.integrations.modbus import ModbusIntegration
+
+    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
+    controller.add(modbus)
+    meters = MeterIntegration(controller, endpoints=options.meter_endpoints)
+    if not meters.pollers:
+        return modbus, None
+    controller.add(meters)
+    return modbus, meters
