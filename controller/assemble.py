@@ -6,6 +6,7 @@ emulators around it (Modbus endpoints redirected to them, MQTT emulators on the 
 module starts). What it builds, in order:
 
 * the Modbus integration (one supervised poller per bus);
+* the DL/T 645 and CJ/T 188 meter integration, when the site has such links;
 * a local MQTT broker when an MQTT link or the MQTT export names no host, then one MQTT
   integration per MQTT link;
 * the MQTT export when the site has ``sinks.mqtt``;
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from controller.audit import AuditLog
     from controller.billing import BillingComponent
     from controller.broker import LocalBroker
+    from controller.integrations.meters import MeterIntegration
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
     from controller.integrations.mqtt_export import MqttExport
@@ -59,7 +61,9 @@ class ControllerOptions:
 
     ``data_dir``: the recorder's base (relative sink paths resolve against it).
     ``state_dir``: the policy store and audit log (default ``data_dir``).
-    ``api_port``: None runs no API. ``modbus_endpoints``: link id → (host, port), e.g. emulators.
+    ``api_port``: None runs no API. ``modbus_endpoints``: link id → (host, port), e.g. emulators;
+    ``meter_endpoints`` the same for DL/T 645 and CJ/T 188 links (a serial link's host is the
+    device to open, e.g. an emulator's pseudo-terminal).
     """
 
     data_dir: Path
@@ -67,6 +71,7 @@ class ControllerOptions:
     api_host: str = "127.0.0.1"
     api_port: int | None = 8123
     modbus_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    meter_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     supervision: SupervisionOptions = field(default_factory=SupervisionOptions)
 
 
@@ -84,10 +89,15 @@ class Assembly:
     export: MqttExport | None = None
     api: ApiServer | None = None
     billing: BillingComponent | None = None
+    meters: MeterIntegration | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
         lines = [f"Modbus integration: {len(self.modbus.pollers)} buses polled"]
+        if self.meters is not None:
+            lines.append(
+                f"DL/T 645 / CJ/T 188 integration: {len(self.meters.pollers)} buses polled"
+            )
         if self.broker is not None:
             lines.append(f"MQTT broker: {self.broker}")
         lines += [
@@ -133,7 +143,6 @@ async def build_controller(
     from controller.billing import billing_component
     from controller.broker import local_broker
     from controller.core.files import private_dir
-    from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
@@ -141,8 +150,7 @@ async def build_controller(
     from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
-    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
-    controller.add(modbus)
+    modbus, meters = _bus_integrations(controller, options)
 
     links = mqtt_links(site)
     exported = export_link(site)
@@ -186,4 +194,33 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, billing)
+    return Assembly(
+        controller,
+        modbus,
+        mqtt,
+        recorder,
+        audit,
+        engine,
+        broker,
+        export,
+        api,
+        billing,
+        meters=meters,
+    )
+
+
+def _bus_integrations(
+    controller: Controller, options: ControllerOptions
+) -> tuple[ModbusIntegration, MeterIntegration | None]:
+    """The Modbus integration, and the DL/T 645 and CJ/T 188 one when the site has such
+    links (both added to the controller)."""
+    from controller.integrations.meters import MeterIntegration
+    from controller.integrations.modbus import ModbusIntegration
+
+    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
+    controller.add(modbus)
+    meters = MeterIntegration(controller, endpoints=options.meter_endpoints)
+    if not meters.pollers:
+        return modbus, None
+    controller.add(meters)
+    return modbus, meters

@@ -315,6 +315,7 @@ def emulate(
 
     from controller.broker import site_brokers
     from controller.core import ScaledClock
+    from emulators.meterbus.serve import serve_meters
     from emulators.modbus.serve import serve_site
     from emulators.mqtt.serve import serve_mqtt
 
@@ -348,6 +349,17 @@ def emulate(
                     loaded, clock, console, brokers=brokers, seed=seed, fault_rate=mqtt_fault_rate
                 )
             )
+            modbus_faults = await stack.enter_async_context(
+                serve_meters(
+                    loaded,
+                    clock,
+                    console,
+                    seed=seed,
+                    latency=latency,
+                    free_ports=free_ports,
+                    faults=fault or [],
+                )
+            )
             await serve_site(
                 loaded,
                 clock,
@@ -355,7 +367,7 @@ def emulate(
                 seed=seed,
                 latency=latency,
                 free_ports=free_ports,
-                faults=fault or [],
+                faults=modbus_faults,
                 duration=duration,
             )
 

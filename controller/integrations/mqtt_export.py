@@ -182,7 +182,7 @@ class MqttExport:
         for entity in controller.registry:
             if self.discovery:
                 point = site.profile_of(site.devices[entity.device_id]).point(entity.point_key)
-                bits = point.modbus is not None and point.modbus.type in _BIT_TYPES
+                bits = point.is_binary
                 numeric = point.values is None and not bits
                 topic, config = discovery_config(entity, self.prefix, campus, numeric=numeric)
                 await self._publish(topic, json.dumps(config, ensure_ascii=False))
