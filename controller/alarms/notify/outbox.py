@@ -1,0 +1,151 @@
+"""The durable delivery queue: every notification is a row before anything is sent.
+
+A restart loses nothing (pending rows survive in SQLite) and sends nothing twice: a row is
+enqueued once per ``dedup`` key (the same alarm change for the same channel is one row, however
+often it is offered), and it is marked sent in the same transaction that records the successful
+attempt. The one unavoidable window — the receiver got it, then the process died before the
+commit — is covered by the ``X-Sanjie-Delivery`` id / Message-ID a receiver can de-duplicate on.
+Each attempt is recorded; failures retry with exponential backoff up to ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.core import Clock
+
+from .channels import Channel, DeliveryError
+
+__all__ = ["Delivery", "Outbox"]
+
+_LOGGER = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY, dedup TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,
+    message TEXT NOT NULL, created REAL NOT NULL, next_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    delivery INTEGER NOT NULL, ts REAL NOT NULL, ok INTEGER NOT NULL, error TEXT);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    dedup: str
+    channel: str
+    message: dict[str, Any]
+    attempts: int
+    state: str
+    next_at: float
+    last_error: str | None
+
+
+class Outbox:
+    """Queue on disk; ``deliver_due`` sends what is due (called by the notifier's loop)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        clock: Clock,
+        *,
+        base_backoff_s: float = 30.0,
+        max_backoff_s: float = 3600.0,
+        max_attempts: int = 20,
+    ) -> None:
+        self.clock = clock
+        self.base_backoff_s, self.max_backoff_s = base_backoff_s, max_backoff_s
+        self.max_attempts = max_attempts
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        if str(path) != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def enqueue(
+        self, dedup: str, channel: str, message: Mapping[str, Any], not_before: float | None = None
+    ) -> bool:
+        """Queue once per ``dedup``; False if it was already queued (or sent)."""
+        now = self.clock.time()
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO deliveries (dedup, channel, message, created, next_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (dedup, channel, json.dumps(dict(message)), now, max(now, not_before or now)),
+        )
+        return cur.rowcount == 1
+
+    def deliver_due(self, channels: Mapping[str, Channel]) -> int:
+        """Try every due delivery once; returns how many were sent."""
+        now = self.clock.time()
+        rows = self._db.execute(
+            "SELECT id, channel, message, attempts FROM deliveries"
+            " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id",
+            (now,),
+        ).fetchall()
+        sent = 0
+        for did, name, message, attempts in rows:
+            channel = channels.get(name)
+            error: str | None
+            if channel is None:
+                error = f"no channel {name!r}"
+            else:
+                try:
+                    channel.send(json.loads(message), f"sanjie-{did}")
+                    error = None
+                except DeliveryError as exc:
+                    error = str(exc)
+            self._record(did, attempts + 1, error)
+            if error is None:
+                sent += 1
+            else:
+                _LOGGER.warning("delivery %s via %s failed: %s", did, name, error)
+        return sent
+
+    def _record(self, did: int, attempts: int, error: str | None) -> None:
+        now = self.clock.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO attempts (delivery, ts, ok, error) VALUES (?, ?, ?, ?)",
+                (did, now, int(error is None), error),
+            )
+            if error is None:
+                state, next_at = "sent", now
+            else:
+                delay = min(self.max_backoff_s, self.base_backoff_s * 2 ** (attempts - 1))
+                state = "failed" if attempts >= self.max_attempts else "pending"
+                next_at = now + delay
+            self._db.execute(
+                "UPDATE deliveries SET attempts = ?, state = ?, next_at = ?, last_error = ?"
+                " WHERE id = ?",
+                (attempts, state, next_at, error, did),
+            )
+        finally:
+            self._db.execute("COMMIT")
+
+    def deliveries(self, state: str | None = None) -> list[Delivery]:
+        sql = "SELECT id, dedup, channel, message, attempts, state, next_at, last_error FROM deliveries"
+        args: tuple[Any, ...] = ()
+        if state is not None:
+            sql, args = sql + " WHERE state = ?", (state,)
+        return [
+            Delivery(i, d, c, json.loads(m), a, s, n, e)
+            for i, d, c, m, a, s, n, e in self._db.execute(sql + " ORDER BY id", args)
+        ]
+
+    def attempts(self, delivery: int) -> list[tuple[float, bool, str | None]]:
+        rows = self._db.execute(
+            "SELECT ts, ok, error FROM attempts WHERE delivery = ? ORDER BY ts", (delivery,)
+        )
+        return [(ts, bool(ok), err) for ts, ok, err in rows]
+
+    def close(self) -> None:
+        self._db.close()
