@@ -22,8 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from controller.core import AlarmRaised, Clock, EventBus
-from controller.core.bus import BusClosed
+from controller.core import AlarmRaised, Clock
 from controller.core.events import AvailabilityChanged, Event, StateChanged
 
 from .model import AlarmRecord, AlarmScope, Severity
@@ -41,7 +40,7 @@ NO_DEVICE_ANSWERS = "connected (no device answers)"
 
 
 class AlarmManager:
-    """Keeps alarms; ``tick()`` (called by ``run`` and by tests with a fake clock) ages them."""
+    """Keeps alarms; ``tick()`` (the service loop or a test with a fake clock) ages them."""
 
     def __init__(
         self,
@@ -217,25 +216,6 @@ class AlarmManager:
             return "disconnected"
         return NO_DEVICE_ANSWERS if self._bus_down(bus) else "connected"
 
-    async def run(self, bus: EventBus, tick_s: float = 5.0) -> None:
-        """Consume the bus until it closes; ``tick`` between batches and every ``tick_s``."""
-        import asyncio
-
-        sub = bus.subscribe("alarms", [AvailabilityChanged, AlarmRaised, StateChanged])
-        try:
-            while True:
-                try:
-                    batch = await asyncio.wait_for(sub.get_batch(1000), tick_s)
-                except TimeoutError:
-                    batch = []
-                except BusClosed:
-                    return
-                for event in batch:
-                    self.handle(event)
-                self.tick()
-        finally:
-            sub.close()
-
     # -- internals ----------------------------------------------------------------------------
 
     def _tell(self, change: str, record: AlarmRecord) -> None:
@@ -267,7 +247,10 @@ class AlarmManager:
             target=bus,
             message_en=f"bus {bus}: {NO_DEVICE_ANSWERS}; {len(devices)} devices offline",
             message_zh=f"总线 {bus}：已连接但无设备应答，{len(devices)} 台设备离线",
-            evidence={"devices": list(devices), "since": min(self._offline_since[d] for d in devices)},
+            evidence={
+                "devices": list(devices),
+                "since": min(self._offline_since[d] for d in devices),
+            },
             ts=now,
         )
 

@@ -21,6 +21,7 @@ from controller.core import Entity
 from .deps import Actor
 from .history import history_routes
 from .metrics import render_metrics
+from .alarm_center import alarm_center_routes
 from .policies import policy_routes
 from .schemas import (
     BuildingOut,
@@ -204,6 +205,7 @@ def create_api(ctrl: Controller) -> FastAPI:
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
+    api.include_router(alarm_center_routes(ctrl))
     api.state.controller = ctrl
 
     @api.middleware("http")

@@ -24,8 +24,11 @@ PUBLIC_ACTOR = "public:form"
 MAX_DESCRIPTION = 2000
 MAX_PHOTOS = 4
 
-_CATEGORY_OF_KIND = {"leak": Category.WATER, "overload": Category.ELECTRICITY,
-                     "valve_stuck": Category.VALVE}
+_CATEGORY_OF_KIND = {
+    "leak": Category.WATER,
+    "overload": Category.ELECTRICITY,
+    "valve_stuck": Category.VALVE,
+}
 
 
 class RateLimited(WorkOrderError):
@@ -102,7 +105,8 @@ class WorkOrders:
             raise WorkOrderError("token: unknown room link")
         since = self.clock.time() - self.public_window_s
         recent = [
-            o for o in self.store.list(room=room)
+            o
+            for o in self.store.list(room=room)
             if o.opened_by == PUBLIC_ACTOR and o.opened_at >= since
         ]
         if len(recent) >= self.public_limit:
@@ -116,15 +120,16 @@ class WorkOrders:
             _CATEGORY_OF_KIND.get(record.kind, Category.OTHER),
             f"{record.message_zh or record.message_en} [{record.key}]",
             actor=actor,
-            device=record.target if record.scope == "device" else None,
+            device=record.target if record.scope in ("device", "bus") else None,
             alarm_key=record.key,
         )
 
     def alarm_listener(self, change: str, record: AlarmRecord) -> None:
         """For ``AlarmManager.listeners``: open an order for each new alarm of a chosen kind."""
         if change == "raised" and record.kind in self.auto_kinds:
-            if not any(o.alarm_key == record.key and o.status != Status.CLOSED
-                       for o in self.store.list()):
+            if not any(
+                o.alarm_key == record.key and o.status != Status.CLOSED for o in self.store.list()
+            ):
                 self.from_alarm(record, actor="system:alarms")
 
     def get(self, order_id: int) -> WorkOrder:
@@ -165,7 +170,9 @@ class WorkOrders:
         current = self.get(order_id)
         if current.device and self.device_online is not None:
             if not self.device_online(current.device):
-                raise WorkOrderError(f"work order {order_id}: device {current.device} is still offline")
+                raise WorkOrderError(
+                    f"work order {order_id}: device {current.device} is still offline"
+                )
         order = self._move(order_id, Status.CLOSED, actor, note=note)
         order.closed_at, order.closing_note = self.clock.time(), note
         self.store.put(order)

@@ -35,7 +35,7 @@ def http_receiver() -> Iterator[HttpReceiver]:
     state = HttpReceiver("")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if state.fail_next > 0:
                 state.fail_next -= 1

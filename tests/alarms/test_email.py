@@ -44,8 +44,14 @@ def test_bus_alarm_reaches_a_real_smtp_server(tmp_path: Path) -> None:
     try:
         clock = FakeClock()
         mail = EmailChannel(
-            "mail", "127.0.0.1", port, "sanjie@campus.example", ["ops@campus.example"],
-            user="ops", password="pw-1", starttls=False,
+            "mail",
+            "127.0.0.1",
+            port,
+            "sanjie@campus.example",
+            ["ops@campus.example"],
+            user="ops",
+            password="pw-1",
+            starttls=False,
         )
         m = AlarmManager(AlarmStore(tmp_path / "a.db"), clock, buses={"gw": ["d1"]}, grace_s=60)
         n = Notifier(Outbox(tmp_path / "o.db", clock), {"mail": mail}, clock, [Route(("mail",))])

@@ -94,8 +94,14 @@ def test_restart_between_raise_and_delivery_neither_loses_nor_repeats(tmp_path: 
         n.outbox.close()  # the controller stops before anything was sent
         m2, n2 = _setup(tmp_path, clock, rx)
         m2.tick()  # the bus is still down after the restart: same alarm, not raised again
-        m2.raise_("bus:gw-1", kind="bus_down", severity="critical", scope="bus", target="gw-1",
-                  message_en="again")
+        m2.raise_(
+            "bus:gw-1",
+            kind="bus_down",
+            severity="critical",
+            scope="bus",
+            target="gw-1",
+            message_en="again",
+        )
         assert n2.deliver() == 3
         assert n2.deliver() == 0
         assert len([r for r in rx.got if r.path == "/hook"]) == 1

@@ -118,7 +118,12 @@ class DingTalkChannel:
     """DingTalk (钉钉) robot; with a secret, ``timestamp`` and ``sign`` go in the query string."""
 
     def __init__(
-        self, name: str, url: str, secret: str | None = None, timeout: float = 10.0, clock: Any = None
+        self,
+        name: str,
+        url: str,
+        secret: str | None = None,
+        timeout: float = 10.0,
+        clock: Any = None,
     ):
         self.name, self.url, self._secret, self.timeout = name, url, secret, timeout
         self._clock = clock

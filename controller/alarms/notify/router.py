@@ -147,9 +147,15 @@ class Notifier:
             if local.hour >= self.digest_hour:
                 since = now - 86_400
                 seen = [r.to_json() for r in manager.store.history(1000) if r.last_seen >= since]
-                digest = {"change": "digest", "date": local.date().isoformat(), "alarms": seen,
-                          "severity": "info", "message_en": f"{len(seen)} alarms in 24 h",
-                          "message_zh": f"过去 24 小时告警 {len(seen)} 条", "target": "site"}
+                digest = {
+                    "change": "digest",
+                    "date": local.date().isoformat(),
+                    "alarms": seen,
+                    "severity": "info",
+                    "message_en": f"{len(seen)} alarms in 24 h",
+                    "message_zh": f"过去 24 小时告警 {len(seen)} 条",
+                    "target": "site",
+                }
                 for name in self.digest_channels:
                     self.outbox.enqueue(f"digest:{local.date()}:{name}", name, digest)
 
