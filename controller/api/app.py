@@ -18,10 +18,10 @@ from controller import __version__
 from controller.app import Controller
 from controller.core import Entity
 
+from .alarm_center import alarm_center_routes
 from .deps import Actor
 from .history import history_routes
 from .metrics import render_metrics
-from .alarm_center import alarm_center_routes
 from .policies import policy_routes
 from .schemas import (
     BuildingOut,

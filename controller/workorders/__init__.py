@@ -1,4 +1,4 @@
-"""Repair work orders (网上报修): opened from alarms, by staff or by students through a room link."""
+"""Repair work orders (网上报修): from alarms, by staff, or by students via a room link."""
 
 from .model import Category, Status, WorkOrder, WorkOrderError
 from .service import RateLimited, WorkOrders

@@ -126,11 +126,14 @@ class WorkOrders:
 
     def alarm_listener(self, change: str, record: AlarmRecord) -> None:
         """For ``AlarmManager.listeners``: open an order for each new alarm of a chosen kind."""
-        if change == "raised" and record.kind in self.auto_kinds:
-            if not any(
+        if (
+            change == "raised"
+            and record.kind in self.auto_kinds
+            and not any(
                 o.alarm_key == record.key and o.status != Status.CLOSED for o in self.store.list()
-            ):
-                self.from_alarm(record, actor="system:alarms")
+            )
+        ):
+            self.from_alarm(record, actor="system:alarms")
 
     def get(self, order_id: int) -> WorkOrder:
         order = self.store.get(order_id)
@@ -168,11 +171,9 @@ class WorkOrders:
         if not note.strip():
             raise WorkOrderError("note: a closing note is required")
         current = self.get(order_id)
-        if current.device and self.device_online is not None:
-            if not self.device_online(current.device):
-                raise WorkOrderError(
-                    f"work order {order_id}: device {current.device} is still offline"
-                )
+        online = self.device_online
+        if current.device and online is not None and not online(current.device):
+            raise WorkOrderError(f"work order {order_id}: device {current.device} is still offline")
         order = self._move(order_id, Status.CLOSED, actor, note=note)
         order.closed_at, order.closing_note = self.clock.time(), note
         self.store.put(order)

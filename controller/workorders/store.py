@@ -40,7 +40,7 @@ class WorkOrderStore:
         return None if row is None else WorkOrder.from_json(json.loads(row[0]))
 
     def list(self, status: str | None = None, room: str | None = None) -> list[WorkOrder]:
-        sql, args = "SELECT data FROM orders WHERE 1=1", []
+        sql, args = "SELECT data FROM orders WHERE 1=1", list[str]()
         if status is not None:
             sql, args = sql + " AND status = ?", [*args, status]
         if room is not None:

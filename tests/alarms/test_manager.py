@@ -64,7 +64,8 @@ def test_flapping_device_is_one_alarm_with_a_count(tmp_path: Path) -> None:
         m.clear("x:1")
         clock.set(clock.time() + 10)
     rec = m.get("x:1")
-    assert rec is not None and rec.count == 3
+    assert rec is not None
+    assert rec.count == 3
     assert heard.count("raised") == 1
 
 
@@ -96,4 +97,5 @@ def test_ack_records_the_actor(tmp_path: Path) -> None:
     m = _manager(tmp_path, clock)
     m.raise_("k", kind="x", severity="warning", scope="site", target="s", message_en="x")
     rec = m.ack("k", actor="zhang.wei")
-    assert rec is not None and rec.acked_by == "zhang.wei"
+    assert rec is not None
+    assert rec.acked_by == "zhang.wei"

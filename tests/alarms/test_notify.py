@@ -12,6 +12,7 @@ from pathlib import Path
 
 from controller.alarms import AlarmManager, AlarmStore
 from controller.alarms.notify import (
+    Channel,
     DingTalkChannel,
     Notifier,
     Outbox,
@@ -36,7 +37,7 @@ NOON = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 def _setup(
     tmp: Path, clock: FakeClock, rx: HttpReceiver, **kw: object
 ) -> tuple[AlarmManager, Notifier]:
-    channels = {
+    channels: dict[str, Channel] = {
         "hook": WebhookChannel("hook", f"{rx.url}/hook", SECRET),
         "wecom": WeComChannel("wecom", f"{rx.url}/wecom?key=abc"),
         "ding": DingTalkChannel("ding", f"{rx.url}/ding?access_token=t", DING_SECRET, clock=clock),
@@ -69,7 +70,8 @@ def test_gateway_down_reaches_every_receiver_signed_then_recovery(tmp_path: Path
         by_path = {r.path.split("?")[0]: r for r in rx.got}
         hook = by_path["/hook"]
         body = hook.json()
-        assert body["key"] == "bus:gw-1" and body["change"] == "raised"
+        assert body["key"] == "bus:gw-1"
+        assert body["change"] == "raised"
         mac = hmac.new(SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
         assert hook.headers["X-Sanjie-Signature"] == f"sha256={mac}"
         assert by_path["/wecom"].json()["msgtype"] == "text"
@@ -115,7 +117,8 @@ def test_failed_attempts_are_recorded_and_retried_with_backoff(tmp_path: Path) -
         _gateway_down(m, clock)
         assert n.deliver() == 0
         pending = n.outbox.deliveries("pending")
-        assert len(pending) == 3 and all(d.attempts == 1 for d in pending)
+        assert len(pending) == 3
+        assert all(d.attempts == 1 for d in pending)
         assert n.deliver() == 0  # not due yet: backoff
         clock.set(clock.time() + 31)
         assert n.deliver() == 3

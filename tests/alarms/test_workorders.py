@@ -60,11 +60,13 @@ async def test_student_report_becomes_a_work_order_and_a_flood_is_refused(rig: R
     link = (await rig.client.get("/api/workorders/report-link/dorm-1/101", headers=USER)).json()
     report = {"category": "water", "description": "卫生间水龙头漏水"}
     bad = await rig.client.post(link["path"], json={"category": "pets", "description": "x"})
-    assert bad.status_code == 422 and "category" in bad.text
+    assert bad.status_code == 422
+    assert "category" in bad.text
     first = await rig.client.post(link["path"], json=report)
     assert first.status_code == 201
     order = (await rig.client.get(f"/api/workorders/{first.json()['id']}")).json()
-    assert order["room"] == "dorm-1/101" and order["status"] == "new"
+    assert order["room"] == "dorm-1/101"
+    assert order["status"] == "new"
     assert order["opened_by"] == "public:form"
     codes = [(await rig.client.post(link["path"], json=report)).status_code for _ in range(5)]
     assert codes == [201, 201, 429, 429, 429]
@@ -88,7 +90,8 @@ async def test_staff_life_cycle_history_and_figures(rig: Rig) -> None:
         f"/api/workorders/{oid}/close", json={"note": "换了电容"}, headers=USER
     )
     body = shut.json()
-    assert body["status"] == "closed" and body["closing_note"] == "换了电容"
+    assert body["status"] == "closed"
+    assert body["closing_note"] == "换了电容"
     assert [h["action"] for h in body["history"]] == [
         "open",
         "assigned",
@@ -108,12 +111,14 @@ async def test_bus_alarm_opens_an_order_that_closes_only_when_the_device_is_back
     rig.clock.set(rig.clock.time() + 61)
     rig.service.step()
     orders = (await rig.client.get("/api/workorders")).json()
-    assert len(orders) == 1 and orders[0]["alarm_key"] == "bus:gw"
+    assert len(orders) == 1
+    assert orders[0]["alarm_key"] == "bus:gw"
     oid = orders[0]["id"]
     refused = await rig.client.post(
         f"/api/workorders/{oid}/close", json={"note": "重启网关"}, headers=USER
     )
-    assert refused.status_code == 422 and "offline" in refused.text
+    assert refused.status_code == 422
+    assert "offline" in refused.text
     rig.offline.clear()
     ok = await rig.client.post(
         f"/api/workorders/{oid}/close", json={"note": "重启网关"}, headers=USER

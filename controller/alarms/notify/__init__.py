@@ -1,4 +1,4 @@
-"""Getting alarms to people: channels (webhook, e-mail, WeCom, DingTalk), routing, a durable outbox."""
+"""Getting alarms to people: channels (webhook, e-mail, WeCom, DingTalk), routing, an outbox."""
 
 from .channels import (
     Channel,

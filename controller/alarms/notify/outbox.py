@@ -132,7 +132,10 @@ class Outbox:
             self._db.execute("COMMIT")
 
     def deliveries(self, state: str | None = None) -> list[Delivery]:
-        sql = "SELECT id, dedup, channel, message, attempts, state, next_at, last_error FROM deliveries"
+        sql = (
+            "SELECT id, dedup, channel, message, attempts, state, next_at, last_error"
+            " FROM deliveries"
+        )
         args: tuple[Any, ...] = ()
         if state is not None:
             sql, args = sql + " WHERE state = ?", (state,)

@@ -28,7 +28,7 @@ __all__ = ["Escalation", "Notifier", "QuietHours", "Route"]
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Send to ``channels`` alarms at least ``min_severity``, of these buildings/kinds (empty: all)."""
+    """To ``channels``: alarms of ``min_severity`` or worse, these buildings/kinds (empty: all)."""
 
     channels: tuple[str, ...]
     min_severity: Severity = Severity.WARNING
