@@ -64,6 +64,8 @@ class AlarmManager:
         self._buildings = dict(buildings or {})
         self._offline_since: dict[str, float] = {}
         self._active: dict[str, AlarmRecord] = {r.key: r for r in store.active()}
+        acks = store.acks_after(0)
+        self._ack_row = acks[-1][0] if acks else 0
 
     # -- the core: raise, clear, acknowledge --------------------------------------------------
 
@@ -135,15 +137,30 @@ class AlarmManager:
         return record
 
     def ack(self, key: str, actor: str, ts: float | None = None) -> AlarmRecord | None:
-        """``actor`` (explicit: accounts will replace today's header) has seen ``key``."""
+        """``actor`` (the authenticated account) has seen ``key``; None if it is not active.
+
+        Acknowledging twice keeps the first acknowledgement (escalation stopped then)."""
         record = self._active.get(key)
         if record is None:
             return None
-        record.acked_by = actor
-        record.acked_at = self.clock.time() if ts is None else ts
+        if record.acked_at is None:
+            now = self.clock.time() if ts is None else ts
+            self.store.add_ack(key, record.first_seen, actor, now)
+            self._apply_ack(record, actor, now)
+        return record
+
+    def _apply_ack(self, record: AlarmRecord, actor: str, ts: float) -> None:
+        record.acked_by, record.acked_at = actor, ts
         self.store.put(record)
         self._tell("acked", record)
-        return record
+
+    def _pick_up_acks(self) -> None:
+        """Acknowledgements another process (``sanjie alarms ack``) wrote into the store."""
+        for row, key, first_seen, actor, ts in self.store.acks_after(self._ack_row):
+            self._ack_row = row
+            record = self._active.get(key)
+            if record is not None and record.acked_at is None and record.first_seen == first_seen:
+                self._apply_ack(record, actor, ts)
 
     def sync(self, source: str, active: Iterable[AlarmRecord], ts: float | None = None) -> None:
         """``source`` reports its whole active set: raise what is new, clear what is gone."""
@@ -188,6 +205,7 @@ class AlarmManager:
 
     def tick(self) -> None:
         """Age what waits on time: offline devices past their grace, rule durations."""
+        self._pick_up_acks()
         now = self.clock.time()
         due = [d for d, since in self._offline_since.items() if now - since >= self.grace_s]
         for device in due:

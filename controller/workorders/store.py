@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from pathlib import Path
+
+from controller.alarms.sqlite import open_store
+from controller.schema_version import declare
 
 from .model import WorkOrder
 
@@ -16,14 +18,12 @@ CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY, status TEXT NOT NULL, room TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS room_tokens (token TEXT PRIMARY KEY, room TEXT NOT NULL UNIQUE);
 """
+_MIGRATIONS = declare("workorders", [_SCHEMA])
 
 
 class WorkOrderStore:
     def __init__(self, path: str | Path) -> None:
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        if str(path) != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, "work-order store", _MIGRATIONS)
 
     def next_id(self) -> int:
         row = self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM orders").fetchone()

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controller.core import Clock
+from controller.schema_version import declare
 
+from ..sqlite import open_store
 from .channels import Channel, DeliveryError
 
 __all__ = ["Delivery", "Outbox"]
@@ -36,6 +37,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
 CREATE TABLE IF NOT EXISTS attempts (
     delivery INTEGER NOT NULL, ts REAL NOT NULL, ok INTEGER NOT NULL, error TEXT);
 """
+_MIGRATIONS = declare("notify", [_SCHEMA])
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +67,7 @@ class Outbox:
         self.clock = clock
         self.base_backoff_s, self.max_backoff_s = base_backoff_s, max_backoff_s
         self.max_attempts = max_attempts
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        if str(path) != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, "notification outbox", _MIGRATIONS)
 
     def enqueue(
         self, dedup: str, channel: str, message: Mapping[str, Any], not_before: float | None = None
