@@ -1,8 +1,16 @@
 """The alarm service as a controller component: manager, notifier and work orders on one loop.
 
-Policy alarms feed in through ``sources``: callables returning ``(source, active records)``
-polled each tick (the policy engine's alarm book is one; see ``policy_source``), so the engine
-needs no change to have its alarms kept, routed and delivered here.
+Every alarm of the controller ends up in the one ``AlarmManager``:
+
+* bus events — ``AlarmRaised``/``AlarmCleared`` from policies, the recorder and supervision
+  (``component.*``), ``AvailabilityChanged`` from drivers, ``StateChanged`` for threshold rules;
+* ``sources`` polled each tick, each answering its whole active set: the policy engine's alarm
+  book (``policy_source``, which also carries the engine's acknowledgements over) and the
+  detectors of ``detectors.py`` (broker, database, outbox, calendar).
+
+Alarms the manager raises itself (devices, buses, rules, detectors) are published on the bus
+like any other, so the audit log and live views see them. Acknowledging a policy alarm here
+acknowledges it in the engine too (audited there); other acknowledgements are audited here.
 """
 
 from __future__ import annotations
@@ -10,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
-from controller.core import EventBus
+from controller.core import AlarmRaised, EventBus
 from controller.core.bus import BusClosed
-from controller.core.events import AlarmRaised, AvailabilityChanged, StateChanged
+from controller.core.events import AvailabilityChanged, Event, StateChanged
 
-from .manager import AlarmManager
+from .detectors import Source
+from .manager import OWN_SOURCES, AlarmManager
 from .model import AlarmRecord, AlarmScope, Severity
 from .notify.router import Notifier
 
@@ -25,31 +34,37 @@ __all__ = ["AlarmService", "Source", "policy_source"]
 
 _LOGGER = logging.getLogger(__name__)
 
-Source = Callable[[], tuple[str, list[AlarmRecord]]]
+POLICY_SOURCE = "policies"
+
+try:  # supervision's clear event (controller.supervise); absent on older cores
+    from controller.core import AlarmCleared as _Cleared  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the merged core
+    _Cleared = None
 
 
 def policy_source(engine: Any) -> Source:
-    """The policy engine's active alarms as records (read through its public query)."""
+    """The policy engine's active alarms as records, read through its public views."""
 
     def poll() -> tuple[str, list[AlarmRecord]]:
         records = []
-        for active in engine.active_alarms():
+        for active in engine.views.active_alarms():
             a = active.alarm
-            records.append(
-                AlarmRecord(
-                    key=a.key,
-                    kind=a.kind,
-                    severity=Severity.parse(a.severity),
-                    scope=AlarmScope.DEVICE if a.entity_id else AlarmScope.SITE,
-                    target=a.entity_id or a.policy_id,
-                    message_zh=a.message_zh,
-                    message_en=a.message_en,
-                    first_seen=active.raised_at,
-                    last_seen=active.raised_at,
-                    evidence={**dict(a.evidence), "policy_id": a.policy_id},
-                )
+            record = AlarmRecord(
+                key=a.key,
+                kind=a.kind,
+                severity=Severity.parse(a.severity),
+                scope=AlarmScope.DEVICE if a.entity_id else AlarmScope.SITE,
+                target=a.entity_id or a.policy_id,
+                message_zh=a.message_zh,
+                message_en=a.message_en,
+                first_seen=active.raised_at,
+                last_seen=active.raised_at,
+                evidence={**dict(a.evidence), "policy_id": a.policy_id},
+                acked_by=active.acked_by,
+                acked_at=active.acked_at,
             )
-        return "policies", records
+            records.append(record)
+        return POLICY_SOURCE, records
 
     return poll
 
@@ -64,22 +79,44 @@ class AlarmService:
         *,
         notifier: Notifier | None = None,
         workorders: Any = None,
-        sources: list[Source] | None = None,
+        sources: Sequence[Source] = (),
+        engine: Any = None,
+        audit: Any = None,
         tick_s: float = 5.0,
     ) -> None:
         self.manager, self.bus, self.notifier = manager, bus, notifier
-        self.workorders = workorders
-        self.sources = list(sources or [])
+        self.workorders, self.engine, self.audit = workorders, engine, audit
+        self.sources = list(sources)
+        if engine is not None:
+            self.sources.insert(0, policy_source(engine))
         self.tick_s = tick_s
+        manager.listeners.append(self._announce)
         if notifier is not None:
             manager.listeners.append(notifier)
         if workorders is not None:
             manager.listeners.append(workorders.alarm_listener)
 
+    def ack(self, key: str, actor: str) -> AlarmRecord | None:
+        """``actor`` (an authenticated account) acknowledges ``key``; None if not active."""
+        record = self.manager.get(key)
+        if record is None or not record.active:
+            return None
+        if record.evidence.get("source") == POLICY_SOURCE and self.engine is not None:
+            self.engine.staff.acknowledge(key, actor=actor)  # audited by the engine
+        elif self.audit is not None and record.acked_at is None:
+            self.audit.record(
+                actor, "alarm.ack", record.target, reason=record.message_en, source="alarm"
+            )
+        return self.manager.ack(key, actor)
+
     def step(self) -> None:
         """One round of everything that waits on time (``run`` calls it; tests may too)."""
         for source in self.sources:
-            name, records = source()
+            try:
+                name, records = source()
+            except Exception:  # one broken detector must not stop alarm keeping
+                _LOGGER.exception("alarm source %r failed", source)
+                continue
             self.manager.sync(name, records)
         self.manager.tick()
         if self.notifier is not None:
@@ -87,8 +124,20 @@ class AlarmService:
         if self.workorders is not None:
             self.workorders.check_sla()
 
+    def handle(self, event: Event) -> None:
+        """One bus event; a supervision ``AlarmCleared`` clears the alarm of its id."""
+        if _Cleared is not None and isinstance(event, _Cleared):
+            self.manager.clear(event.alarm_id, event.timestamp)
+        elif isinstance(event, AlarmRaised) and event.evidence.get("source") in OWN_SOURCES:
+            return  # our own announcement coming back
+        else:
+            self.manager.handle(event)
+
     async def run(self) -> None:
-        sub = self.bus.subscribe("alarms", [AvailabilityChanged, AlarmRaised, StateChanged])
+        kinds: list[type[Event]] = [AvailabilityChanged, AlarmRaised, StateChanged]
+        if _Cleared is not None:
+            kinds.append(_Cleared)
+        sub = self.bus.subscribe("alarms", kinds)
         try:
             while True:
                 try:
@@ -98,7 +147,7 @@ class AlarmService:
                 except BusClosed:
                     return
                 for event in batch:
-                    self.manager.handle(event)
+                    self.handle(event)
                 self.step()
                 if self.notifier is not None:  # network I/O off the event loop
                     try:
@@ -108,9 +157,40 @@ class AlarmService:
         finally:
             sub.close()
 
+    def _announce(self, change: str, record: AlarmRecord) -> None:
+        """Publish the alarms the manager raised itself, for the audit log and live views."""
+        if record.evidence.get("source") not in OWN_SOURCES:
+            return
+        if change == "raised":
+            self.bus.publish(
+                AlarmRaised(
+                    record.key,
+                    str(record.severity),
+                    record.message_zh,
+                    record.message_en,
+                    record.first_seen,
+                    record.target if record.scope is AlarmScope.DEVICE else None,
+                    dict(record.evidence),
+                )
+            )
+        elif change == "cleared" and _Cleared is not None:
+            self.bus.publish(
+                _Cleared(
+                    record.key,
+                    record.cleared_at or record.last_seen,
+                    record.message_zh,
+                    record.message_en,
+                )
+            )
+
     def status(self) -> dict[str, Any]:
         active = self.manager.active()
-        out: dict[str, Any] = {"active": len(active)}
+        out: dict[str, Any] = {
+            "active": len(active),
+            "critical": sum(1 for r in active if r.severity is Severity.CRITICAL),
+            "unacknowledged": sum(1 for r in active if r.acked_at is None),
+        }
         if self.notifier is not None:
-            out["pending_deliveries"] = len(self.notifier.outbox.deliveries("pending"))
+            out["pending_deliveries"] = self.notifier.outbox.count("pending")
+            out["failed_deliveries"] = self.notifier.outbox.count("failed")
         return out

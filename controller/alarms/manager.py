@@ -29,14 +29,18 @@ from .model import AlarmRecord, AlarmScope, Severity
 from .rules import ThresholdRules
 from .store import AlarmStore
 
-__all__ = ["AlarmManager", "Listener"]
+__all__ = ["OWN_SOURCES", "AlarmManager", "Listener"]
 
 _LOGGER = logging.getLogger(__name__)
 
 Listener = Callable[[str, AlarmRecord], None]
 """Called with ``"raised"``, ``"cleared"`` or ``"acked"`` and the record after the change."""
 
-NO_DEVICE_ANSWERS = "connected (no device answers)"
+NO_DEVICE_ANSWERS = "no device answers"
+
+OWN_SOURCES = frozenset({"availability", "rules", "mqtt", "recorder", "outbox", "calendar"})
+"""``evidence["source"]`` of the alarms this layer detects itself (the rest come in from the
+bus or the policy engine); the service announces these on the bus."""
 
 
 class AlarmManager:
@@ -88,7 +92,10 @@ class AlarmManager:
         record = self._active.get(key)
         if record is not None:
             record.last_seen = now
+            owner = record.evidence.get("source")
             record.evidence = dict(evidence or record.evidence)
+            if owner is not None:  # a bus event about a polled alarm keeps its owner
+                record.evidence.setdefault("source", owner)
             if sev.rank > record.severity.rank:
                 record.severity = sev
             self.store.put(record)
@@ -181,6 +188,11 @@ class AlarmManager:
                 evidence=evidence,
                 ts=now,
             )
+            if rec.acked_by is not None:  # acknowledged at the source (the engine's own route)
+                kept = self._active[rec.key]
+                if kept.acked_at is None:
+                    self.store.add_ack(kept.key, kept.first_seen, rec.acked_by, rec.acked_at or now)
+                    self._apply_ack(kept, rec.acked_by, rec.acked_at or now)
         for key, rec in list(self._active.items()):
             if rec.evidence.get("source") == source and key not in keys:
                 self.clear(key, now)
@@ -221,18 +233,16 @@ class AlarmManager:
                     target=device,
                     message_en=f"device {device} has not answered for {self.grace_s:.0f} s",
                     message_zh=f"设备 {device} 已 {self.grace_s:.0f} 秒无应答",
-                    evidence={"offline_since": self._offline_since[device], "bus": bus},
+                    evidence={
+                        "offline_since": self._offline_since[device],
+                        "bus": bus,
+                        "source": "availability",
+                    },
                     ts=now,
                 )
         if self.rules is not None:
             for change in self.rules.tick(now):
                 self._rule_change(change)
-
-    def bus_status(self, bus: str, connected: bool) -> str:
-        """The status line of a bus: a bus whose every device is offline says so."""
-        if not connected:
-            return "disconnected"
-        return NO_DEVICE_ANSWERS if self._bus_down(bus) else "connected"
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -268,6 +278,7 @@ class AlarmManager:
             evidence={
                 "devices": list(devices),
                 "since": min(self._offline_since[d] for d in devices),
+                "source": "availability",
             },
             ts=now,
         )
@@ -314,6 +325,6 @@ class AlarmManager:
             scope=AlarmScope.DEVICE,
             target=rule.entity_id,
             message_en=f"{rule.entity_id} is {value} ({rule.describe()})",
-            evidence={"value": value, "rule": rule.id},
+            evidence={"value": value, "rule": rule.id, "source": "rules"},
             ts=ts,
         )

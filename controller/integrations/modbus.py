@@ -149,10 +149,19 @@ def device_spec(
     )
 
 
+NO_DEVICE_ANSWERS = "connected (no device answers)"
+
+
 def _bus_line(bus: dict[str, Any]) -> dict[str, Any]:
-    """A bus's status in one short line (the full dict is ``BusPoller.status()``)."""
+    """A bus's status in one short line (the full dict is ``BusPoller.status()``).
+
+    A gateway that accepts the connection while every meter behind it is silent (RS-485 side
+    cut, gateway hung) is not "connected" to anyone who reads this line."""
+    state = bus["state"]
+    if state == "connected" and bus["devices"] and not bus["available"]:
+        state = NO_DEVICE_ANSWERS
     return {
-        "state": bus["state"],
+        "state": state,
         "online": f"{bus['available']}/{bus['devices']}",
         "requests": bus["requests"],
         "errors": sum(bus["errors"].values()),

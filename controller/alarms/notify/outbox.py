@@ -143,6 +143,11 @@ class Outbox:
             for i, d, c, m, a, s, n, e in self._db.execute(sql + " ORDER BY id", args)
         ]
 
+    def count(self, state: str) -> int:
+        """How many deliveries are in ``state`` (cheap: for status and metrics)."""
+        row = self._db.execute("SELECT COUNT(*) FROM deliveries WHERE state = ?", (state,))
+        return int(row.fetchone()[0])
+
     def attempts(self, delivery: int) -> list[tuple[float, bool, str | None]]:
         rows = self._db.execute(
             "SELECT ts, ok, error FROM attempts WHERE delivery = ? ORDER BY ts", (delivery,)
