@@ -11,6 +11,7 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
+* the alarm service: one alarm list, notifications, work orders (``controller.alarms.build``);
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -36,6 +37,7 @@ from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
 
 if TYPE_CHECKING:
+    from controller.alarms.component import AlarmService
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.broker import LocalBroker
@@ -81,6 +83,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    alarms: AlarmService | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
@@ -97,6 +100,8 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.alarms is not None:
+            lines.append(f"Alarms: {self.alarms.describe()}")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
@@ -115,6 +120,7 @@ async def build_controller(
     """Build the controller of ``site`` with every component the site asks for (not started:
     run it with ``async with assembly.controller.running()``)."""
     from controller.accounts import AccountStore
+    from controller.alarms.build import build_alarms
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.backup import hold_lock
@@ -157,6 +163,11 @@ async def build_controller(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
+    alarms = build_alarms(
+        controller, state, engine=engine, audit=audit, recorder=recorder, mqtt=mqtt
+    )
+    stack.callback(alarms.close)
+    controller.add(alarms)
 
     api = None
     if options.api_port is not None:
@@ -169,4 +180,4 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
+    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, alarms)

@@ -21,13 +21,14 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from controller.core import AlarmRaised, EventBus
+from controller.core import AlarmCleared, AlarmRaised, EventBus
 from controller.core.bus import BusClosed
 from controller.core.events import AvailabilityChanged, Event, StateChanged
 
 from .detectors import Source
 from .manager import OWN_SOURCES, AlarmManager
 from .model import AlarmRecord, AlarmScope, Severity
+from .notify.outbox import Outbox
 from .notify.router import Notifier
 
 __all__ = ["AlarmService", "Source", "policy_source"]
@@ -35,11 +36,6 @@ __all__ = ["AlarmService", "Source", "policy_source"]
 _LOGGER = logging.getLogger(__name__)
 
 POLICY_SOURCE = "policies"
-
-try:  # supervision's clear event (controller.supervise); absent on older cores
-    from controller.core import AlarmCleared as _Cleared  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the merged core
-    _Cleared = None
 
 
 def policy_source(engine: Any) -> Source:
@@ -78,6 +74,7 @@ class AlarmService:
         bus: EventBus,
         *,
         notifier: Notifier | None = None,
+        outbox: Outbox | None = None,
         workorders: Any = None,
         sources: Sequence[Source] = (),
         engine: Any = None,
@@ -85,6 +82,7 @@ class AlarmService:
         tick_s: float = 5.0,
     ) -> None:
         self.manager, self.bus, self.notifier = manager, bus, notifier
+        self.outbox = outbox if outbox is not None else notifier.outbox if notifier else None
         self.workorders, self.engine, self.audit = workorders, engine, audit
         self.sources = list(sources)
         if engine is not None:
@@ -125,8 +123,9 @@ class AlarmService:
             self.workorders.check_sla()
 
     def handle(self, event: Event) -> None:
-        """One bus event; a supervision ``AlarmCleared`` clears the alarm of its id."""
-        if _Cleared is not None and isinstance(event, _Cleared):
+        """One bus event; an ``AlarmCleared`` (supervision's, or our own coming back: then a
+        no-op) clears the alarm of its id."""
+        if isinstance(event, AlarmCleared):
             self.manager.clear(event.alarm_id, event.timestamp)
         elif isinstance(event, AlarmRaised) and event.evidence.get("source") in OWN_SOURCES:
             return  # our own announcement coming back
@@ -134,9 +133,7 @@ class AlarmService:
             self.manager.handle(event)
 
     async def run(self) -> None:
-        kinds: list[type[Event]] = [AvailabilityChanged, AlarmRaised, StateChanged]
-        if _Cleared is not None:
-            kinds.append(_Cleared)
+        kinds: list[type[Event]] = [AvailabilityChanged, AlarmRaised, AlarmCleared, StateChanged]
         sub = self.bus.subscribe("alarms", kinds)
         try:
             while True:
@@ -173,15 +170,33 @@ class AlarmService:
                     dict(record.evidence),
                 )
             )
-        elif change == "cleared" and _Cleared is not None:
+        elif change == "cleared":
             self.bus.publish(
-                _Cleared(
+                AlarmCleared(
                     record.key,
                     record.cleared_at or record.last_seen,
                     record.message_zh,
                     record.message_en,
                 )
             )
+
+    def describe(self) -> str:
+        """One line for the start-up log."""
+        channels = len(self.notifier.channels) if self.notifier is not None else 0
+        rules = self.manager.rules.count if self.manager.rules is not None else 0
+        orders = "on" if self.workorders is not None else "off"
+        return (
+            f"{len(self.sources)} sources, {rules} threshold rules, "
+            f"{channels} notification channels, work orders {orders}"
+        )
+
+    def close(self) -> None:
+        """Close the files (after the controller stopped)."""
+        self.manager.store.close()
+        if self.outbox is not None:
+            self.outbox.close()
+        if self.workorders is not None:
+            self.workorders.store.close()
 
     def status(self) -> dict[str, Any]:
         active = self.manager.active()

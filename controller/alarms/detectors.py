@@ -31,6 +31,7 @@ Source = Callable[[], tuple[str, list[AlarmRecord]]]
 
 def _record(
     key: str,
+    *,
     kind: str,
     severity: Severity,
     target: str,
@@ -38,9 +39,10 @@ def _record(
     zh: str,
     now: float,
     evidence: dict[str, Any],
-    scope: AlarmScope = AlarmScope.SITE,
 ) -> AlarmRecord:
-    return AlarmRecord(key, kind, severity, scope, target, zh, en, now, now, evidence=evidence)
+    return AlarmRecord(
+        key, kind, severity, AlarmScope.SITE, target, zh, en, now, now, evidence=evidence
+    )
 
 
 class _Held:
@@ -75,14 +77,18 @@ def mqtt_source(integrations: Iterable[Any], clock: Clock, grace_s: float) -> So
                 out.append(
                     _record(
                         key,
-                        "mqtt_unreachable",
-                        Severity.CRITICAL,
-                        integration.name,
-                        f"MQTT broker {broker} unreachable ({stats['state']}): "
+                        kind="mqtt_unreachable",
+                        severity=Severity.CRITICAL,
+                        target=integration.name,
+                        en=f"MQTT broker {broker} unreachable ({stats['state']}): "
                         f"{stats['devices']} devices get no data",
-                        f"MQTT 服务器 {broker} 无法连接，{stats['devices']} 台设备无数据",
-                        clock.time(),
-                        {"since": since, "broker": broker, "last_error": stats["last_error"]},
+                        zh=f"MQTT 服务器 {broker} 无法连接，{stats['devices']} 台设备无数据",
+                        now=clock.time(),
+                        evidence={
+                            "since": since,
+                            "broker": broker,
+                            "last_error": stats["last_error"],
+                        },
                     )
                 )
         return "mqtt", out
@@ -102,14 +108,14 @@ def recorder_source(recorder: Any, clock: Clock, grace_s: float) -> Source:
             return "recorder", []
         record = _record(
             "recorder.influxdb",
-            "influxdb_unreachable",
-            Severity.CRITICAL,
-            str(status["backend"]),
-            f"InfluxDB unreachable: {status.get('last_error') or 'no answer'}; "
+            kind="influxdb_unreachable",
+            severity=Severity.CRITICAL,
+            target=str(status["backend"]),
+            en=f"InfluxDB unreachable: {status.get('last_error') or 'no answer'}; "
             f"{status.get('outbox_points', 0)} points wait in the outbox",
-            f"InfluxDB 无法写入，{status.get('outbox_points', 0)} 个数据点在缓存中等待",
-            clock.time(),
-            {"since": since, "write_errors": status.get("write_errors", 0)},
+            zh=f"InfluxDB 无法写入，{status.get('outbox_points', 0)} 个数据点在缓存中等待",
+            now=clock.time(),
+            evidence={"since": since, "write_errors": status.get("write_errors", 0)},
         )
         return "recorder", [record]
 
@@ -132,14 +138,14 @@ def outbox_source(recorder: Any, clock: Clock, warn_ratio: float) -> Source:
             return "outbox", []
         record = _record(
             "recorder.outbox_near_full",
-            "outbox_near_full",
-            Severity.WARNING,
-            "recorder",
-            f"Recorder outbox {fill:.0%} full (alarm at {warn_ratio:.0%}): InfluxDB is not "
+            kind="outbox_near_full",
+            severity=Severity.WARNING,
+            target="recorder",
+            en=f"Recorder outbox {fill:.0%} full (alarm at {warn_ratio:.0%}): InfluxDB is not "
             "taking writes; the oldest data is dropped when it is full",
-            f"数据缓存已用 {fill:.0%}（{warn_ratio:.0%} 告警），InfluxDB 无法写入",
-            clock.time(),
-            {"fill": fill, "points": status.get("outbox_points", 0)},
+            zh=f"数据缓存已用 {fill:.0%}（{warn_ratio:.0%} 告警），InfluxDB 无法写入",
+            now=clock.time(),
+            evidence={"fill": fill, "points": status.get("outbox_points", 0)},
         )
         return "outbox", [record]
 
@@ -159,14 +165,14 @@ def calendar_source(calendar: SiteCalendar, clock: Clock, ahead_days: int = 45) 
         out = [
             _record(
                 f"calendar.provisional.{year}",
-                "calendar_provisional",
-                Severity.WARNING,
-                "calendar",
-                f"no public-holiday data for {year}: policies treat it as weekdays and "
+                kind="calendar_provisional",
+                severity=Severity.WARNING,
+                target="calendar",
+                en=f"no public-holiday data for {year}: policies treat it as weekdays and "
                 "weekends only; add the State Council's notice to the holidays file",
-                f"{year} 年法定节假日与调休尚未录入：策略只按工作日与周末运行，请录入节假日文件",
-                clock.time(),
-                {"year": year},
+                zh=f"{year} 年法定节假日与调休尚未录入：策略只按工作日与周末运行，请录入节假日文件",
+                now=clock.time(),
+                evidence={"year": year},
             )
             for year in sorted(years)
             if calendar.provisional(year)

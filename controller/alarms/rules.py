@@ -95,6 +95,10 @@ class ThresholdRules:
             self._state[rule.id] = _RuleState()
         self._rules = {r.id: r for rs in self._by_entity.values() for r in rs}
 
+    @property
+    def count(self) -> int:
+        return len(self._rules)
+
     def feed(self, entity_id: str, value: object, ts: float) -> list[RuleChange]:
         rules = self._by_entity.get(entity_id)
         if not rules or isinstance(value, (str, bool)) or value is None:

@@ -128,16 +128,14 @@ class EmailChannelConfig(StrictModel):
     to: list[str] = Field(min_length=1)
     username: str | None = None
     password: str | None = None
-    starttls: bool = True
-    tls: bool = False
+    starttls: bool = Field(default=True, description="Ignored with tls (already encrypted).")
+    tls: bool = Field(default=False, description="Implicit TLS (port 465) instead of STARTTLS.")
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     @model_validator(mode="after")
     def _login_pair(self) -> EmailChannelConfig:
         if (self.username is None) != (self.password is None):
             raise ValueError("give both username and password, or neither")
-        if self.tls and self.starttls:
-            self.starttls = False  # implicit TLS already encrypts
         return self
 
 
@@ -197,60 +195,70 @@ class WorkOrdersConfig(StrictModel):
 
 def check_alarms(
     col: Collector,
-    alarms: AlarmsConfig | None,
-    notify: NotifyConfig | None,
-    raw_alarms: Any,
-    raw_notify: Any,
+    sections: tuple[AlarmsConfig | None, NotifyConfig | None],
+    raw: tuple[Any, Any],
     device_ids: set[str],
 ) -> None:
-    """Channel ids unique and known to routes/escalation/digest; rule entities on real devices."""
+    """Channel ids unique and known to routes/escalation/digest; rule entities on real devices.
+
+    ``sections``: the validated alarms and notify sections; ``raw``: the same as read (for
+    positions)."""
+    alarms, notify = sections
     if notify is not None:
-        known: set[str] = set()
-        raw_channels = _get(raw_notify, "channels")
-        for index, channel in enumerate(notify.channels):
-            if channel.id in known:
-                col.add(
-                    col.position(_at(raw_channels, index), "id"),
-                    ["notify", "channels", index, "id"],
-                    f"duplicate channel id {channel.id!r}",
-                )
-            known.add(channel.id)
-        refs: list[tuple[list[str | int], list[str], Any]] = []
-        raw_routes = _get(raw_notify, "routes")
-        for index, route in enumerate(notify.routes):
-            refs.append((["routes", index], route.channels, _at(raw_routes, index)))
-        for part in ("escalation", "digest"):
-            section = getattr(notify, part)
-            if section is not None:
-                refs.append(([part], section.channels, _get(raw_notify, part)))
-        for path, names, raw in refs:
-            raw_names = _get(raw, "channels")
-            for index, name in enumerate(names):
-                if name not in known:
-                    col.add(
-                        col.position(raw_names, index),
-                        ["notify", *path, "channels", index],
-                        f"unknown channel {name!r}",
-                    )
+        _check_channels(col, notify, raw[1])
     if alarms is not None:
-        raw_rules = _get(raw_alarms, "rules")
-        seen: set[str] = set()
-        for index, rule in enumerate(alarms.rules):
-            raw_rule = _at(raw_rules, index)
-            if rule.id in seen:
+        _check_rules(col, alarms, raw[0], device_ids)
+
+
+def _check_channels(col: Collector, notify: NotifyConfig, raw_notify: Any) -> None:
+    known: set[str] = set()
+    raw_channels = _get(raw_notify, "channels")
+    for index, channel in enumerate(notify.channels):
+        if channel.id in known:
+            col.add(
+                col.position(_at(raw_channels, index), "id"),
+                ["notify", "channels", index, "id"],
+                f"duplicate channel id {channel.id!r}",
+            )
+        known.add(channel.id)
+    refs: list[tuple[list[str | int], list[str], Any]] = [
+        (["routes", index], route.channels, _at(_get(raw_notify, "routes"), index))
+        for index, route in enumerate(notify.routes)
+    ]
+    for part in ("escalation", "digest"):
+        section = getattr(notify, part)
+        if section is not None:
+            refs.append(([part], section.channels, _get(raw_notify, part)))
+    for path, names, raw in refs:
+        raw_names = _get(raw, "channels")
+        for index, name in enumerate(names):
+            if name not in known:
                 col.add(
-                    col.position(raw_rule, "id"),
-                    ["alarms", "rules", index, "id"],
-                    f"duplicate rule id {rule.id!r}",
+                    col.position(raw_names, index),
+                    ["notify", *path, "channels", index],
+                    f"unknown channel {name!r}",
                 )
-            seen.add(rule.id)
-            device = rule.entity.rsplit(".", 1)[0]
-            if device not in device_ids:
-                col.add(
-                    col.position(raw_rule, "entity"),
-                    ["alarms", "rules", index, "entity"],
-                    f"no device {device!r} in this site",
-                )
+
+
+def _check_rules(col: Collector, alarms: AlarmsConfig, raw_alarms: Any, devices: set[str]) -> None:
+    raw_rules = _get(raw_alarms, "rules")
+    seen: set[str] = set()
+    for index, rule in enumerate(alarms.rules):
+        raw_rule = _at(raw_rules, index)
+        if rule.id in seen:
+            col.add(
+                col.position(raw_rule, "id"),
+                ["alarms", "rules", index, "id"],
+                f"duplicate rule id {rule.id!r}",
+            )
+        seen.add(rule.id)
+        device = rule.entity.rsplit(".", 1)[0]
+        if device not in devices:
+            col.add(
+                col.position(raw_rule, "entity"),
+                ["alarms", "rules", index, "entity"],
+                f"no device {device!r} in this site",
+            )
 
 
 def _get(raw: Any, key: str) -> Any:

@@ -188,7 +188,7 @@ def _load_site(path: Path) -> LoadedSite:
     check_links(col, links)
     check_sinks(col, sinks, links, root.get("sinks"))
     check_policies(col, policies, buildings, devices)
-    check_alarms(col, alarms, notify, root.get("alarms"), root.get("notify"), set(devices))
+    check_alarms(col, (alarms, notify), (root.get("alarms"), root.get("notify")), set(devices))
     col.template_summaries()
 
     if (

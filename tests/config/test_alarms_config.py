@@ -58,14 +58,16 @@ def test_sections_load_with_env_secrets(
     assert site.alarms.grace_s == 60
     assert site.alarms.rules[0].above == 1500
     assert [c.id for c in site.notify.channels] == ["ops", "ding", "mail"]
-    assert site.workorders is not None and site.workorders.sla_s == {"water": 14400}
+    assert site.workorders is not None
+    assert site.workorders.sla_s == {"water": 14400}
     # the secrets are what the redaction table masks in every log line
     assert {"hook-secret-123", "smtp-password-456"} <= site_secrets(site.notify)
 
 
 def test_a_site_without_the_sections_has_defaults(site_with: SiteWith) -> None:
     site = loads(site_with(DEVICES))
-    assert site.alarms.grace_s == 120 and site.notify.channels == []
+    assert site.alarms.grace_s == 120
+    assert site.notify.channels == []
     assert site.workorders is None
 
 

@@ -1,0 +1,205 @@
+"""The alarm service of a site, from its ``alarms:``/``notify:``/``workorders:`` sections.
+
+``controller.assemble`` calls ``build_alarms`` once; everything here is plain wiring: the
+buses and buildings the manager groups by, the channels with their secrets (registered with
+the log redaction, robot URL keys included), routes, the detectors over the components that
+exist, and work orders when the site has a ``workorders:`` section.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from controller.app import Controller
+from controller.calendar import SiteCalendar
+from controller.config import LoadedSite
+from controller.config.alarms import (
+    ChannelConfig,
+    EmailChannelConfig,
+    NotifyConfig,
+    WebhookChannelConfig,
+)
+from controller.redaction import register_secrets
+from controller.workorders import Category, WorkOrders, WorkOrderStore
+
+from .component import AlarmService
+from .detectors import Source, calendar_source, mqtt_source, outbox_source, recorder_source
+from .manager import AlarmManager
+from .model import Severity
+from .notify import (
+    Channel,
+    DingTalkChannel,
+    EmailChannel,
+    Notifier,
+    Outbox,
+    QuietHours,
+    Route,
+    WebhookChannel,
+    WeComChannel,
+)
+from .notify.router import Escalation
+from .rules import ThresholdRule, ThresholdRules
+from .store import AlarmStore
+
+__all__ = ["build_alarms", "build_channel", "bus_devices"]
+
+_POLLED = frozenset({"modbus_tcp", "rtu_over_tcp", "serial"})
+
+
+def bus_devices(site: LoadedSite) -> dict[str, list[str]]:
+    """Polled bus (link id) → the devices behind it: the unit of a "whole bus down" alarm."""
+    buses: dict[str, list[str]] = {}
+    for device in site.devices.values():
+        if site.links[device.link].type in _POLLED:
+            buses.setdefault(device.link, []).append(device.id)
+    return buses
+
+
+def _buildings(site: LoadedSite, buses: dict[str, list[str]]) -> dict[str, str]:
+    """Target prefix → building, for routing by building (a bus inside one building too)."""
+    out = {device.id: device.building for device in site.devices.values()}
+    out.update({bid: bid for bid in site.buildings})
+    for bus, devices in buses.items():
+        where = {site.devices[d].building for d in devices}
+        if len(where) == 1:
+            out[bus] = where.pop()
+    return out
+
+
+def build_channel(config: ChannelConfig, clock: Any = None) -> Channel:
+    """One channel of ``notify.channels``; its secret and URL key go to the log redaction."""
+    if isinstance(config, EmailChannelConfig):
+        if config.password:
+            register_secrets([config.password])
+        return EmailChannel(
+            config.id,
+            config.host,
+            config.port,
+            config.sender,
+            list(config.to),
+            user=config.username,
+            password=config.password,
+            starttls=config.starttls,
+            tls=config.tls,
+            timeout=config.timeout_s,
+        )
+    query = urllib.parse.parse_qsl(urllib.parse.urlsplit(config.url).query)
+    register_secrets([v for _, v in query] + ([config.secret] if config.secret else []))
+    if isinstance(config, WebhookChannelConfig):
+        return WebhookChannel(config.id, config.url, config.secret, config.timeout_s)
+    if config.type == "wecom":
+        return WeComChannel(config.id, config.url, config.timeout_s)
+    return DingTalkChannel(config.id, config.url, config.secret, config.timeout_s, clock)
+
+
+def _notifier(notify: NotifyConfig, outbox: Outbox, clock: Any) -> Notifier | None:
+    if not notify.channels:
+        return None
+    channels = {c.id: build_channel(c, clock) for c in notify.channels}
+    routes = [
+        Route(
+            tuple(r.channels),
+            Severity.parse(r.min_severity),
+            frozenset(r.buildings),
+            frozenset(r.kinds),
+        )
+        for r in notify.routes
+    ]
+    quiet = notify.quiet_hours
+    esc = notify.escalation
+    return Notifier(
+        outbox,
+        channels,
+        clock,
+        routes,
+        quiet=None
+        if quiet is None
+        else QuietHours.parse(quiet.start, quiet.end, quiet.breakthrough),
+        escalation=None
+        if esc is None
+        else Escalation(esc.after_s, tuple(esc.channels), Severity.parse(esc.min_severity)),
+        digest_channels=tuple(notify.digest.channels) if notify.digest else (),
+        digest_hour=notify.digest.hour if notify.digest else 8,
+    )
+
+
+def build_alarms(
+    controller: Controller,
+    state_dir: Path,
+    *,
+    engine: Any = None,
+    audit: Any = None,
+    recorder: Any = None,
+    mqtt: Sequence[Any] = (),
+    tick_s: float = 5.0,
+) -> AlarmService:
+    """The alarm service for ``controller``'s site, its files in ``state_dir``.
+
+    Call ``close()`` on the result when the controller has stopped (``assemble`` puts it on
+    the exit stack).
+    """
+    site, clock = controller.site, controller.clock
+    conf = site.alarms
+    buses = bus_devices(site)
+    rules = [
+        ThresholdRule(
+            id=r.id,
+            entity_id=r.entity,
+            below=r.below,
+            above=r.above,
+            hysteresis=r.hysteresis,
+            duration_s=r.for_s,
+            severity=Severity.parse(r.severity),
+        )
+        for r in conf.rules
+    ]
+    manager = AlarmManager(
+        AlarmStore(state_dir / "alarms.sqlite3"),
+        clock,
+        buses=buses,
+        buildings=_buildings(site, buses),
+        grace_s=conf.grace_s,
+        flap_window_s=conf.flap_window_s,
+        rules=ThresholdRules(rules) if rules else None,
+    )
+    outbox = Outbox(
+        state_dir / "notify.sqlite3",
+        clock,
+        base_backoff_s=site.notify.retry_s,
+        max_attempts=site.notify.max_attempts,
+    )
+    sources: list[Source] = [
+        mqtt_source(mqtt, clock, conf.grace_s),
+        calendar_source(SiteCalendar.from_site(site), clock),
+    ]
+    if recorder is not None:
+        sources += [
+            recorder_source(recorder, clock, conf.grace_s),
+            outbox_source(recorder, clock, conf.outbox_warn_ratio),
+        ]
+    orders = None
+    if site.workorders is not None:
+        wo = site.workorders
+        orders = WorkOrders(
+            WorkOrderStore(state_dir / "workorders.sqlite3"),
+            clock,
+            sla_s={Category(k): v for k, v in wo.sla_s.items()},
+            auto_kinds=wo.auto_kinds,
+            device_online=controller.states.is_available,
+            public_limit=wo.public_limit,
+            public_window_s=wo.public_window_s,
+        )
+    return AlarmService(
+        manager,
+        controller.bus,
+        notifier=_notifier(site.notify, outbox, clock),
+        outbox=outbox,
+        workorders=orders,
+        sources=sources,
+        engine=engine,
+        audit=audit,
+        tick_s=tick_s,
+    )
