@@ -69,6 +69,34 @@ def _buildings(site: LoadedSite, buses: dict[str, list[str]]) -> dict[str, str]:
     return out
 
 
+def _places(site: LoadedSite) -> set[str]:
+    """What a work order may name: ``building/room``, ``building/area``, a building."""
+    out = set(site.buildings)
+    for building in site.buildings.values():
+        out.update(f"{building.id}/{room.id}" for room in building.rooms)
+        out.update(f"{building.id}/{area.id}" for area in building.areas)
+    return out
+
+
+def _place_of(site: LoadedSite, buildings: dict[str, str]) -> Any:
+    def place_of(target: str) -> str:
+        device = site.devices.get(target) or site.devices.get(target.rsplit(".", 1)[0])
+        if device is not None:
+            spot = device.room or device.area
+            return f"{device.building}/{spot}" if spot else device.building
+        return buildings.get(target, target)  # a bus inside one building: that building
+
+    return place_of
+
+
+def _online(controller: Controller, buses: dict[str, list[str]]) -> Any:
+    def online(target: str) -> bool:
+        devices = buses.get(target, [target])  # a bus is back when all its devices are
+        return all(controller.states.is_available(d) for d in devices)
+
+    return online
+
+
 def build_channel(config: ChannelConfig, clock: Any = None) -> Channel:
     """One channel of ``notify.channels``; its secret and URL key go to the log redaction."""
     if isinstance(config, EmailChannelConfig):
@@ -188,9 +216,11 @@ def build_alarms(
             clock,
             sla_s={Category(k): v for k, v in wo.sla_s.items()},
             auto_kinds=wo.auto_kinds,
-            device_online=controller.states.is_available,
+            device_online=_online(controller, buses),
             public_limit=wo.public_limit,
             public_window_s=wo.public_window_s,
+            places=_places(site),
+            place_of=_place_of(site, _buildings(site, buses)),
         )
     return AlarmService(
         manager,

@@ -31,7 +31,7 @@ from .model import AlarmRecord, AlarmScope, Severity
 from .notify.outbox import Outbox
 from .notify.router import Notifier
 
-__all__ = ["AlarmService", "Source", "policy_source"]
+__all__ = ["AlarmService", "Source", "alarm_service", "policy_source"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,7 +65,15 @@ def policy_source(engine: Any) -> Source:
     return poll
 
 
+def alarm_service(components: Sequence[Any]) -> AlarmService | None:
+    """The running alarm service among ``components`` (None: the policy engine's list is
+    the only one, e.g. a test controller without the service)."""
+    return next((c for c in components if isinstance(c, AlarmService)), None)
+
+
 class AlarmService:
+    """The one alarm list of the controller; see the module docstring."""
+
     name = "alarms"
 
     def __init__(
@@ -93,6 +101,13 @@ class AlarmService:
             manager.listeners.append(notifier)
         if workorders is not None:
             manager.listeners.append(workorders.alarm_listener)
+
+    def alarms(self, *, history: bool = False, limit: int = 1000) -> list[AlarmRecord]:
+        """Active alarms, worst and oldest first; with ``history`` the latest of every kind
+        (active and cleared), newest first."""
+        if history:
+            return self.manager.store.history(limit)
+        return self.manager.active()
 
     def ack(self, key: str, actor: str) -> AlarmRecord | None:
         """``actor`` (an authenticated account) acknowledges ``key``; None if not active."""

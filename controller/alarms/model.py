@@ -81,6 +81,9 @@ class AlarmRecord:
             "scope": str(self.scope),
             "target": self.target,
             "building": self.building,
+            # the policy engine's alarm fields, so one list serves every reader of /api/alarms
+            "entity_id": self.target if self.scope is AlarmScope.DEVICE else None,
+            "policy_id": self.evidence.get("policy_id"),
             "message_zh": self.message_zh,
             "message_en": self.message_en,
             "evidence": dict(self.evidence),

@@ -1,43 +1,52 @@
-"""Routes of the alarm service and of repair work orders (a self-contained router).
+"""Routes of repair work orders (网上报修); alarms themselves are served at ``/api/alarms``.
 
-``/api/alarm-center/...`` is the alarm manager (every source, with scope, count, first/last
-seen); ``/api/alarms`` keeps serving the policy engine's shape. ``/api/workorders/...`` is staff
-work; ``/api/public/report/{token}`` is the one route a student reaches, from a room's QR code.
+``/api/workorders/...`` is staff work: reads need any account (``Viewer``), changes an
+``Operator`` allowed on the order's building, and every change is kept in the order's history
+under the authenticated account. ``/api/public/report/{token}`` is the one route a student
+reaches, from the QR code on a room's door: no account, the per-room token in the link is the
+anti-abuse check, and a flood from one room answers 429.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.alarms.component import AlarmService
 from controller.app import Controller
-from controller.workorders import RateLimited, WorkOrderError, WorkOrders
+from controller.workorders import RateLimited, WorkOrder, WorkOrderError, WorkOrders
 
-from .deps import Actor, component
+from .auth import Operator, Viewer
+from .deps import component
+from .errors import ApiError, FieldError, responses
+from .paging import Page, Paging, paginate
 
 __all__ = ["alarm_center_routes"]
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Photo = Annotated[str, Field(max_length=500, description="A photo's URL or stored name.")]
 
 
 class OpenOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    room: str = Field(min_length=1, max_length=100)
-    category: str
-    description: str = Field(min_length=1, max_length=2000)
-    device: str | None = None
-    photos: list[str] = Field(default_factory=list, max_length=4)
-    alarm_key: str | None = None
+    room: str = Field(min_length=1, max_length=100, description="building/room, or a building.")
+    category: str = Field(max_length=20)
+    description: Text
+    device: str | None = Field(default=None, max_length=200)
+    photos: list[Photo] = Field(default_factory=list, max_length=4)
+    alarm_key: str | None = Field(default=None, max_length=300)
 
 
 class PublicReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: str
-    description: str = Field(min_length=1, max_length=2000)
-    photos: list[str] = Field(default_factory=list, max_length=4)
+    category: str = Field(max_length=20, description="electricity, water, ac, valve or other.")
+    description: Text
+    photos: list[Photo] = Field(default_factory=list, max_length=4)
 
 
 class Assign(BaseModel):
@@ -52,97 +61,126 @@ class Note(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-def _service(ctrl: Controller) -> AlarmService:
-    return component(ctrl, AlarmService)
+class ReportLink(BaseModel):
+    room: str
+    token: str
+    path: str
+
+
+class Reported(BaseModel):
+    id: int
+    status: str
 
 
 def _orders(ctrl: Controller) -> WorkOrders:
-    orders = _service(ctrl).workorders
-    if orders is None:
-        raise HTTPException(503, "work orders are not configured in this controller")
-    assert isinstance(orders, WorkOrders)
+    orders = component(ctrl, AlarmService).workorders
+    if not isinstance(orders, WorkOrders):
+        raise ApiError(503, "work orders are not configured: add a workorders: section")
     return orders
 
 
-def _call(fn: Any, *args: Any, **kw: Any) -> dict[str, Any]:
+def _building(ctrl: Controller, room: str) -> str | None:
+    head = room.split("/", 1)[0]
+    return head if head in ctrl.site.buildings else None
+
+
+def _call(fn: Callable[..., WorkOrder], *args: Any, **kw: Any) -> dict[str, Any]:
+    """Work-order errors to the one error body: unknown → 404, flood → 429, else 422."""
     try:
-        result: dict[str, Any] = fn(*args, **kw).to_json()
+        return fn(*args, **kw).to_json()
     except RateLimited as err:
-        raise HTTPException(429, str(err)) from err
+        raise ApiError(429, str(err)) from err
     except WorkOrderError as err:
-        status = 404 if "not found" in str(err) or "unknown room" in str(err) else 422
-        raise HTTPException(status, str(err)) from err
-    return result
+        text = str(err)
+        if text.endswith("not found") or "unknown room link" in text:
+            raise ApiError(404, text) from err
+        field, _, reason = text.partition(": ")
+        errors = [FieldError(loc=["body", field], msg=reason, type="value_error")]
+        raise ApiError(422, text, errors if field.isidentifier() else ()) from err
 
 
 def alarm_center_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["alarms", "workorders"])
+    router = APIRouter(prefix="/api", tags=["workorders"])
 
-    @router.get("/alarm-center/alarms")
-    async def alarms(
-        history: bool = False, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
-    ) -> list[dict[str, Any]]:
-        m = _service(ctrl).manager
-        found = m.store.history(limit) if history else m.active()[:limit]
-        return [r.to_json() for r in found]
+    def visible(who: Viewer, order_id: int) -> WorkOrders:
+        orders = _orders(ctrl)
+        order = orders.store.get(order_id)
+        if order is None:
+            raise ApiError(404, f"work order {order_id}: not found")
+        who.check_building(_building(ctrl, order.room))
+        return orders
 
-    @router.post("/alarm-center/alarms/{key}/ack")
-    async def ack(key: str, actor: Actor) -> dict[str, Any]:
-        record = _service(ctrl).manager.ack(key, actor=actor)
-        if record is None:
-            raise HTTPException(404, f"unknown active alarm {key}")
-        return record.to_json()
+    @router.get("/workorders", responses=responses(503))
+    async def orders(
+        who: Viewer,
+        paging: Paging,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+        room: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Page[dict[str, Any]]:
+        """Work orders, oldest first (only those of buildings the account sees)."""
+        found = [
+            o
+            for o in _orders(ctrl).store.list(status, room)
+            if who.account.sees(_building(ctrl, o.room))
+        ]
+        return paginate(found, paging, lambda o: o.to_json())
 
-    @router.get("/workorders")
-    async def orders(status: str | None = None, room: str | None = None) -> list[dict[str, Any]]:
-        return [o.to_json() for o in _orders(ctrl).store.list(status, room)]
-
-    @router.get("/workorders/figures")
-    async def figures() -> dict[str, Any]:
+    @router.get("/workorders/figures", responses=responses(503))
+    async def figures(who: Viewer) -> dict[str, Any]:
+        """Counts and mean hours to close per category (for the campaign reports)."""
         return _orders(ctrl).figures()
 
-    @router.get("/workorders/{order_id}")
-    async def order(order_id: int) -> dict[str, Any]:
-        return _call(_orders(ctrl).get, order_id)
+    @router.get("/workorders/{order_id}", responses=responses(403, 404, 503))
+    async def order(order_id: int, who: Viewer) -> dict[str, Any]:
+        return _call(visible(who, order_id).get, order_id)
 
-    @router.post("/workorders", status_code=201)
-    async def open_order(body: OpenOrder, actor: Actor) -> dict[str, Any]:
+    @router.post("/workorders", status_code=201, responses=responses(403, 503))
+    async def open_order(body: OpenOrder, who: Operator) -> dict[str, Any]:
+        who.check_building(_building(ctrl, body.room))
         return _call(
             _orders(ctrl).open,
             body.room,
             body.category,
             body.description,
-            actor=actor,
+            actor=who.actor,
             device=body.device,
             photos=body.photos,
             alarm_key=body.alarm_key,
         )
 
-    @router.post("/workorders/{order_id}/assign")
-    async def assign(order_id: int, body: Assign, actor: Actor) -> dict[str, Any]:
-        return _call(_orders(ctrl).assign, order_id, body.assignee, actor=actor)
+    @router.post("/workorders/{order_id}/assign", responses=responses(403, 404, 503))
+    async def assign(order_id: int, body: Assign, who: Operator) -> dict[str, Any]:
+        return _call(visible(who, order_id).assign, order_id, body.assignee, actor=who.actor)
 
-    @router.post("/workorders/{order_id}/start")
-    async def start(order_id: int, actor: Actor) -> dict[str, Any]:
-        return _call(_orders(ctrl).start, order_id, actor=actor)
+    @router.post("/workorders/{order_id}/start", responses=responses(403, 404, 503))
+    async def start(order_id: int, who: Operator) -> dict[str, Any]:
+        return _call(visible(who, order_id).start, order_id, actor=who.actor)
 
-    @router.post("/workorders/{order_id}/done")
-    async def done(order_id: int, body: Note, actor: Actor) -> dict[str, Any]:
-        return _call(_orders(ctrl).done, order_id, actor=actor, note=body.note)
+    @router.post("/workorders/{order_id}/done", responses=responses(403, 404, 503))
+    async def done(order_id: int, body: Note, who: Operator) -> dict[str, Any]:
+        return _call(visible(who, order_id).done, order_id, actor=who.actor, note=body.note)
 
-    @router.post("/workorders/{order_id}/close")
-    async def close(order_id: int, body: Note, actor: Actor) -> dict[str, Any]:
-        return _call(_orders(ctrl).close, order_id, actor=actor, note=body.note)
+    @router.post("/workorders/{order_id}/close", responses=responses(403, 404, 503))
+    async def close(order_id: int, body: Note, who: Operator) -> dict[str, Any]:
+        """Close with a note; an order about a device needs the device answering again."""
+        return _call(visible(who, order_id).close, order_id, actor=who.actor, note=body.note)
 
-    @router.get("/workorders/report-link/{room:path}")
-    async def report_link(room: str, actor: Actor) -> dict[str, str]:
-        """The room's public-form token (staff print it as a QR code on the door)."""
-        token = _orders(ctrl).store.room_token(room)
-        return {"room": room, "token": token, "path": f"/api/public/report/{token}"}
+    @router.get("/workorders/report-link/{room:path}", responses=responses(403, 503))
+    async def report_link(room: str, who: Operator) -> ReportLink:
+        """The room's public-form link (staff print it as a QR code on the door)."""
+        orders = _orders(ctrl)
+        who.check_building(_building(ctrl, room))
+        if orders.places is not None and room not in orders.places:
+            raise ApiError(404, f"no room {room!r} in this site")
+        token = orders.store.room_token(room)
+        return ReportLink(room=room, token=token, path=f"/api/public/report/{token}")
 
-    @router.post("/public/report/{token}", status_code=201)
-    async def public_report(token: str, body: PublicReport) -> dict[str, Any]:
-        order = _call(_orders(ctrl).report, token, body.category, body.description, body.photos)
-        return {"id": order["id"], "status": order["status"]}
+    @router.post("/public/report/{token}", status_code=201, responses=responses(404, 429, 503))
+    async def public_report(
+        token: Annotated[str, Path(max_length=64)], body: PublicReport
+    ) -> Reported:
+        """A student's repair report from a room's link (no account; rate-limited per room)."""
+        made = _call(_orders(ctrl).report, token, body.category, body.description, body.photos)
+        return Reported(id=made["id"], status=made["status"])
 
     return router

@@ -55,12 +55,19 @@ class WorkOrders:
         on_escalate: Callable[[WorkOrder], None] | None = None,
         public_limit: int = 3,
         public_window_s: float = 3600.0,
+        places: Collection[str] | None = None,
+        place_of: Callable[[str], str] | None = None,
     ) -> None:
+        """``places``: the rooms (``building/room``), areas and buildings an order may name
+        (None: any); ``place_of``: where an alarm's target is (a device's room, a bus's
+        building); ``device_online``: whether a device (or every device of a bus) answers."""
         self.store, self.clock = store, clock
         self.sla_s = dict(sla_s or {})
         self.auto_kinds = frozenset(auto_kinds)
         self.device_online, self.on_escalate = device_online, on_escalate
         self.public_limit, self.public_window_s = public_limit, public_window_s
+        self.places = None if places is None else frozenset(places)
+        self.place_of = place_of
 
     def open(
         self,
@@ -72,9 +79,12 @@ class WorkOrders:
         device: str | None = None,
         photos: Sequence[str] = (),
         alarm_key: str | None = None,
+        known_place: bool = False,
     ) -> WorkOrder:
         if not room.strip():
             raise WorkOrderError("room: must not be empty")
+        if not known_place and self.places is not None and room not in self.places:
+            raise WorkOrderError(f"room: no room, area or building {room!r} in this site")
         if not description.strip() or len(description) > MAX_DESCRIPTION:
             raise WorkOrderError(f"description: 1 to {MAX_DESCRIPTION} characters")
         if len(photos) > MAX_PHOTOS:
@@ -114,14 +124,15 @@ class WorkOrders:
         return self.open(room, category, description, actor=PUBLIC_ACTOR, photos=photos)
 
     def from_alarm(self, record: AlarmRecord, *, actor: str) -> WorkOrder:
-        room = record.target.rsplit(".", 1)[0] if "." in record.target else record.target
+        place = self.place_of(record.target) if self.place_of is not None else record.target
         return self.open(
-            room,
+            place,
             _CATEGORY_OF_KIND.get(record.kind, Category.OTHER),
             f"{record.message_zh or record.message_en} [{record.key}]",
             actor=actor,
             device=record.target if record.scope in ("device", "bus") else None,
             alarm_key=record.key,
+            known_place=True,
         )
 
     def alarm_listener(self, change: str, record: AlarmRecord) -> None:

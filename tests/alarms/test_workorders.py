@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
+from controller.accounts import AccountStore, Role
 from controller.alarms import AlarmManager, AlarmStore
 from controller.alarms.component import AlarmService
 from controller.api import create_api
@@ -21,8 +23,6 @@ from controller.workorders import Category, WorkOrders, WorkOrderStore
 
 from ..api.test_api import SITE
 
-USER = {"X-Sanjie-User": "zhang.wei"}
-
 
 @dataclass
 class Rig:
@@ -32,6 +32,9 @@ class Rig:
     orders: WorkOrders
     offline: set[str]
     client: httpx.AsyncClient
+    op: dict[str, str]
+    viewer: dict[str, str]
+    other: dict[str, str]
 
 
 @pytest.fixture
@@ -48,23 +51,47 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         sla_s={Category.WATER: 4 * 3600},
         auto_kinds={"bus_down"},
         device_online=lambda d: d not in offline,
+        places={"dorm-1/101", "dorm-1/102", "dorm-1/103", "dorm-1", "dorm-2/101"},
+        place_of=lambda target: "dorm-1",
     )
     service = AlarmService(manager, ctrl.bus, workorders=orders)
     ctrl.add(service)
-    transport = httpx.ASGITransport(app=create_api(ctrl))
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts = AccountStore(tmp_path / "accounts.sqlite3", clock, hasher=fast)
+    tokens = {}
+    for name, role, buildings in [
+        ("zhang.wei", Role.OPERATOR, None),
+        ("view", Role.VIEWER, None),
+        ("op2", Role.OPERATOR, frozenset({"dorm-2"})),
+    ]:
+        accounts.add(name, role, "correct horse battery", buildings=buildings)
+        tokens[name] = {"Authorization": f"Bearer {accounts.create_token(name)[1]}"}
+    transport = httpx.ASGITransport(app=create_api(ctrl, accounts=accounts))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        yield Rig(ctrl, clock, service, orders, offline, c)
+        yield Rig(
+            ctrl,
+            clock,
+            service,
+            orders,
+            offline,
+            c,
+            tokens["zhang.wei"],
+            tokens["view"],
+            tokens["op2"],
+        )
+    accounts.close()
+    service.close()
 
 
 async def test_student_report_becomes_a_work_order_and_a_flood_is_refused(rig: Rig) -> None:
-    link = (await rig.client.get("/api/workorders/report-link/dorm-1/101", headers=USER)).json()
+    link = (await rig.client.get("/api/workorders/report-link/dorm-1/101", headers=rig.op)).json()
     report = {"category": "water", "description": "卫生间水龙头漏水"}
     bad = await rig.client.post(link["path"], json={"category": "pets", "description": "x"})
     assert bad.status_code == 422
     assert "category" in bad.text
     first = await rig.client.post(link["path"], json=report)
     assert first.status_code == 201
-    order = (await rig.client.get(f"/api/workorders/{first.json()['id']}")).json()
+    order = (await rig.client.get(f"/api/workorders/{first.json()['id']}", headers=rig.op)).json()
     assert order["room"] == "dorm-1/101"
     assert order["status"] == "new"
     assert order["opened_by"] == "public:form"
@@ -77,17 +104,19 @@ async def test_staff_life_cycle_history_and_figures(rig: Rig) -> None:
     made = await rig.client.post(
         "/api/workorders",
         json={"room": "dorm-1/102", "category": "ac", "description": "空调不制冷"},
-        headers=USER,
+        headers=rig.op,
     )
     oid = made.json()["id"]
-    await rig.client.post(f"/api/workorders/{oid}/assign", json={"assignee": "li.si"}, headers=USER)
-    await rig.client.post(f"/api/workorders/{oid}/start", headers=USER)
-    skip = await rig.client.post(f"/api/workorders/{oid}/close", json={"note": "x"}, headers=USER)
+    await rig.client.post(
+        f"/api/workorders/{oid}/assign", json={"assignee": "li.si"}, headers=rig.op
+    )
+    await rig.client.post(f"/api/workorders/{oid}/start", headers=rig.op)
+    skip = await rig.client.post(f"/api/workorders/{oid}/close", json={"note": "x"}, headers=rig.op)
     assert skip.status_code == 422  # in progress cannot close without done
-    await rig.client.post(f"/api/workorders/{oid}/done", json={}, headers=USER)
+    await rig.client.post(f"/api/workorders/{oid}/done", json={}, headers=rig.op)
     rig.clock.set(rig.clock.time() + 7200)
     shut = await rig.client.post(
-        f"/api/workorders/{oid}/close", json={"note": "换了电容"}, headers=USER
+        f"/api/workorders/{oid}/close", json={"note": "换了电容"}, headers=rig.op
     )
     body = shut.json()
     assert body["status"] == "closed"
@@ -100,7 +129,7 @@ async def test_staff_life_cycle_history_and_figures(rig: Rig) -> None:
         "closed",
     ]
     assert all(h["actor"] == "zhang.wei" for h in body["history"])
-    figures = (await rig.client.get("/api/workorders/figures")).json()
+    figures = (await rig.client.get("/api/workorders/figures", headers=rig.viewer)).json()
     assert figures["categories"]["ac"]["mean_hours_to_close"] == 2.0
 
 
@@ -110,23 +139,23 @@ async def test_bus_alarm_opens_an_order_that_closes_only_when_the_device_is_back
     m.handle(AvailabilityChanged("m1", False, rig.clock.time()))
     rig.clock.set(rig.clock.time() + 61)
     rig.service.step()
-    orders = (await rig.client.get("/api/workorders")).json()
+    orders = (await rig.client.get("/api/workorders", headers=rig.viewer)).json()["items"]
     assert len(orders) == 1
     assert orders[0]["alarm_key"] == "bus:gw"
     oid = orders[0]["id"]
     refused = await rig.client.post(
-        f"/api/workorders/{oid}/close", json={"note": "重启网关"}, headers=USER
+        f"/api/workorders/{oid}/close", json={"note": "重启网关"}, headers=rig.op
     )
     assert refused.status_code == 422
     assert "offline" in refused.text
     rig.offline.clear()
     ok = await rig.client.post(
-        f"/api/workorders/{oid}/close", json={"note": "重启网关"}, headers=USER
+        f"/api/workorders/{oid}/close", json={"note": "重启网关"}, headers=rig.op
     )
     assert ok.status_code == 200
-    alarms = (await rig.client.get("/api/alarm-center/alarms")).json()
+    alarms = (await rig.client.get("/api/alarms")).json()["items"]
     assert [a["key"] for a in alarms] == ["bus:gw"]
-    acked = await rig.client.post("/api/alarm-center/alarms/bus:gw/ack", headers=USER)
+    acked = await rig.client.post("/api/alarms/bus:gw/ack", headers={"X-Sanjie-User": "zhang.wei"})
     assert acked.json()["acked_by"] == "zhang.wei"
 
 
@@ -135,3 +164,25 @@ async def test_sla_escalates_once(rig: Rig) -> None:
     rig.clock.set(rig.clock.time() + 4 * 3600)
     assert len(rig.orders.check_sla()) == 1
     assert rig.orders.check_sla() == []
+
+
+async def test_roles_and_buildings_are_enforced(rig: Rig) -> None:
+    body = {"room": "dorm-1/101", "category": "ac", "description": "空调不制冷"}
+    assert (await rig.client.post("/api/workorders", json=body)).status_code == 401
+    assert (
+        await rig.client.post("/api/workorders", json=body, headers=rig.viewer)
+    ).status_code == 403
+    assert (
+        await rig.client.post("/api/workorders", json=body, headers=rig.other)
+    ).status_code == 403
+    made = await rig.client.post("/api/workorders", json=body, headers=rig.op)
+    oid = made.json()["id"]
+    assert (await rig.client.get(f"/api/workorders/{oid}", headers=rig.other)).status_code == 403
+    listed = (await rig.client.get("/api/workorders", headers=rig.other)).json()
+    assert listed["items"] == [] and listed["total"] == 0
+    unknown = await rig.client.post(
+        "/api/workorders", json={**body, "room": "dorm-9/1"}, headers=rig.op
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["loc"] == ["body", "room"]
+    assert (await rig.client.get("/api/workorders?colour=red", headers=rig.op)).status_code == 422
