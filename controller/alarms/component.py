@@ -190,8 +190,8 @@ class AlarmService:
                 AlarmCleared(
                     record.key,
                     record.cleared_at or record.last_seen,
-                    record.message_zh,
-                    record.message_en,
+                    f"已恢复：{record.message_zh}",
+                    f"cleared: {record.message_en}",
                 )
             )
 

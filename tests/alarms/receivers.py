@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,3 +74,18 @@ def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met before the deadline")
         time.sleep(0.01)
+
+
+def webhook_signed(got: Received, secret: str) -> bool:
+    """The ``X-Sanjie-Signature`` is the HMAC-SHA256 of the exact body under ``secret``."""
+    mac = hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
+    return got.headers.get("X-Sanjie-Signature") == f"sha256={mac}"
+
+
+def dingtalk_signed(got: Received, secret: str) -> bool:
+    """DingTalk's signed mode, checked as DingTalk does: ``sign`` = base64(HMAC-SHA256 of
+    "timestamp\\nsecret" under the secret), both in the query string."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(got.path).query)
+    ts = query["timestamp"][0]
+    mac = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+    return query["sign"][0] == base64.b64encode(mac).decode()

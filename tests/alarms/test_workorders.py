@@ -179,7 +179,8 @@ async def test_roles_and_buildings_are_enforced(rig: Rig) -> None:
     oid = made.json()["id"]
     assert (await rig.client.get(f"/api/workorders/{oid}", headers=rig.other)).status_code == 403
     listed = (await rig.client.get("/api/workorders", headers=rig.other)).json()
-    assert listed["items"] == [] and listed["total"] == 0
+    assert listed["items"] == []
+    assert listed["total"] == 0
     unknown = await rig.client.post(
         "/api/workorders", json={**body, "room": "dorm-9/1"}, headers=rig.op
     )

@@ -104,8 +104,9 @@ class Outbox:
             self._record(did, attempts + 1, error)
             if error is None:
                 sent += 1
-            else:
-                _LOGGER.warning("delivery %s via %s failed: %s", did, name, error)
+            else:  # loudly on the first failure, quietly while it keeps failing
+                log = _LOGGER.warning if attempts == 0 else _LOGGER.debug
+                log("delivery %s via %s failed (attempt %d): %s", did, name, attempts + 1, error)
         return sent
 
     def _record(self, did: int, attempts: int, error: str | None) -> None:
