@@ -96,6 +96,7 @@ class AlarmService:
         if engine is not None:
             self.sources.insert(0, policy_source(engine))
         self.tick_s = tick_s
+        self.rounds = 0
         manager.listeners.append(self._announce)
         if notifier is not None:
             manager.listeners.append(notifier)
@@ -136,6 +137,7 @@ class AlarmService:
             self.notifier.check(self.manager)
         if self.workorders is not None:
             self.workorders.check_sla()
+        self.rounds += 1
 
     def handle(self, event: Event) -> None:
         """One bus event; an ``AlarmCleared`` (supervision's, or our own coming back: then a
@@ -216,6 +218,7 @@ class AlarmService:
     def status(self) -> dict[str, Any]:
         active = self.manager.active()
         out: dict[str, Any] = {
+            "rounds": self.rounds,
             "active": len(active),
             "critical": sum(1 for r in active if r.severity is Severity.CRITICAL),
             "unacknowledged": sum(1 for r in active if r.acked_at is None),

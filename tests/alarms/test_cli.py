@@ -101,7 +101,17 @@ def test_workorder_life_cycle_and_the_offline_device_check(tmp_path: Path) -> No
     assert "closed" in closed.output
     bad = runner.invoke(
         app,
-        ["workorder", "open", "--room", "dorm-1/101", "--category", "pets", "--description", "x", *data],
+        [
+            "workorder",
+            "open",
+            "--room",
+            "dorm-1/101",
+            "--category",
+            "pets",
+            "--description",
+            "x",
+            *data,
+        ],
     )
     assert bad.exit_code == 1
     assert "category" in bad.output
