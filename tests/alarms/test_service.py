@@ -14,6 +14,7 @@ from controller.service import ServiceOptions, run_service, state_dir
 from tests.servers import free_port
 from tests.test_service import _site
 
+from .campus import wait_until
 from .receivers import http_receiver, webhook_signed
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,10 @@ async def test_sanjie_run_raises_and_delivers_a_bus_alarm(
             alarms: {{grace_s: 1}}
             notify:
               channels:
-                - {{id: hook, type: webhook, url: "{rx.url}/hook", secret: !env SANJIE_T_SVC_SECRET}}
+                - id: hook
+                  type: webhook
+                  url: "{rx.url}/hook"
+                  secret: !env SANJIE_T_SVC_SECRET
               routes:
                 - {{channels: [hook]}}
             workorders: {{auto_kinds: [bus_down]}}
@@ -46,9 +50,11 @@ async def test_sanjie_run_raises_and_delivers_a_bus_alarm(
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             service = group.create_task(run_service(options, stop), name="service")
-            async with asyncio.timeout(30):
-                while not any(r.path == "/hook" and r.json()["key"] == "bus:gw-1" for r in rx.got):
-                    await asyncio.sleep(0.1)
+            await wait_until(
+                lambda: any(r.path == "/hook" and r.json()["key"] == "bus:gw-1" for r in rx.got),
+                "the bus alarm at the webhook",
+                limit=30,
+            )
             listed = await asyncio.to_thread(_get_json, f"http://127.0.0.1:{api_port}/api/alarms")
             stop.set()
         controller = service.result()

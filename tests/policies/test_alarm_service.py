@@ -10,8 +10,8 @@ from controller.alarms.component import AlarmService
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.core import FakeClock
-from controller.core.events import Value
 from controller.core.commands import CommandError
+from controller.core.events import Value
 
 from .conftest import at, settle
 from .rig import running
