@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.alarms.component import AlarmService
+from controller.alarms.component import AlarmService, alarm_service
 from controller.app import Controller
 from controller.workorders import RateLimited, WorkOrder, WorkOrderError, WorkOrders
 
@@ -110,7 +110,7 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         who.check_building(_building(ctrl, order.room))
         return orders
 
-    @router.get("/workorders", responses=responses(503))
+    @router.get("/workorders", responses=responses(401, 403, 503))
     async def orders(
         who: Viewer,
         paging: Paging,
@@ -125,16 +125,16 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         ]
         return paginate(found, paging, lambda o: o.to_json())
 
-    @router.get("/workorders/figures", responses=responses(503))
+    @router.get("/workorders/figures", responses=responses(401, 403, 503))
     async def figures(who: Viewer) -> dict[str, Any]:
         """Counts and mean hours to close per category (for the campaign reports)."""
         return _orders(ctrl).figures()
 
-    @router.get("/workorders/{order_id}", responses=responses(403, 404, 503))
+    @router.get("/workorders/{order_id}", responses=responses(401, 403, 404, 503))
     async def order(order_id: int, who: Viewer) -> dict[str, Any]:
         return _call(visible(who, order_id).get, order_id)
 
-    @router.post("/workorders", status_code=201, responses=responses(403, 503))
+    @router.post("/workorders", status_code=201, responses=responses(401, 403, 404, 503))
     async def open_order(body: OpenOrder, who: Operator) -> dict[str, Any]:
         who.check_building(_building(ctrl, body.room))
         return _call(
@@ -148,24 +148,24 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
             alarm_key=body.alarm_key,
         )
 
-    @router.post("/workorders/{order_id}/assign", responses=responses(403, 404, 503))
+    @router.post("/workorders/{order_id}/assign", responses=responses(401, 403, 404, 503))
     async def assign(order_id: int, body: Assign, who: Operator) -> dict[str, Any]:
         return _call(visible(who, order_id).assign, order_id, body.assignee, actor=who.actor)
 
-    @router.post("/workorders/{order_id}/start", responses=responses(403, 404, 503))
+    @router.post("/workorders/{order_id}/start", responses=responses(401, 403, 404, 503))
     async def start(order_id: int, who: Operator) -> dict[str, Any]:
         return _call(visible(who, order_id).start, order_id, actor=who.actor)
 
-    @router.post("/workorders/{order_id}/done", responses=responses(403, 404, 503))
+    @router.post("/workorders/{order_id}/done", responses=responses(401, 403, 404, 503))
     async def done(order_id: int, body: Note, who: Operator) -> dict[str, Any]:
         return _call(visible(who, order_id).done, order_id, actor=who.actor, note=body.note)
 
-    @router.post("/workorders/{order_id}/close", responses=responses(403, 404, 503))
+    @router.post("/workorders/{order_id}/close", responses=responses(401, 403, 404, 503))
     async def close(order_id: int, body: Note, who: Operator) -> dict[str, Any]:
         """Close with a note; an order about a device needs the device answering again."""
         return _call(visible(who, order_id).close, order_id, actor=who.actor, note=body.note)
 
-    @router.get("/workorders/report-link/{room:path}", responses=responses(403, 503))
+    @router.get("/workorders/report-link/{room:path}", responses=responses(401, 403, 404, 503))
     async def report_link(room: str, who: Operator) -> ReportLink:
         """The room's public-form link (staff print it as a QR code on the door)."""
         orders = _orders(ctrl)
@@ -175,12 +175,19 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         token = orders.store.room_token(room)
         return ReportLink(room=room, token=token, path=f"/api/public/report/{token}")
 
-    @router.post("/public/report/{token}", status_code=201, responses=responses(404, 429, 503))
+    @router.post("/public/report/{token}", status_code=201, responses=responses(404, 429))
     async def public_report(
         token: Annotated[str, Path(max_length=64)], body: PublicReport
     ) -> Reported:
-        """A student's repair report from a room's link (no account; rate-limited per room)."""
-        made = _call(_orders(ctrl).report, token, body.category, body.description, body.photos)
+        """A student's repair report from a room's link (no account; rate-limited per room).
+
+        Without work orders configured every link is unknown (404): a student's phone gets
+        a plain answer, not a server error."""
+        service = alarm_service(ctrl.components)
+        orders = service.workorders if service is not None else None
+        if not isinstance(orders, WorkOrders):
+            raise ApiError(404, "token: unknown room link")
+        made = _call(orders.report, token, body.category, body.description, body.photos)
         return Reported(id=made["id"], status=made["status"])
 
     return router

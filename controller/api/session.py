@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.accounts import AccountStore, BadCredentials, LockedOut
 
 from .auth import COOKIE, Caller, LoginLimiter, Viewer, caller
+from .errors import responses
 
 __all__ = ["session_routes"]
 
@@ -73,7 +74,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
         )
         return _me(Caller(account, "session", csrf=session.csrf))
 
-    @router.post("/logout", status_code=204)
+    @router.post("/logout", status_code=204, responses=responses(401, 403))
     async def logout(request: Request, response: Response) -> None:
         await caller(request)  # a signed-in session with its CSRF token
         secret = request.cookies.get(COOKIE)
@@ -81,7 +82,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
             store.close_session(secret)
         response.delete_cookie(COOKIE, path="/")
 
-    @router.get("/me")
+    @router.get("/me", responses=responses(401, 403))
     async def me(found: Viewer) -> dict[str, Any]:
         return _me(found)
 
