@@ -47,10 +47,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
 
     @router.post(
         "/login",
-        responses={
-            401: {"description": "wrong name or password"},
-            429: {"description": "slow down"},
-        },
+        responses=responses(401, 423, 429),
     )
     async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
         address = request.client.host if request.client else "?"
