@@ -117,12 +117,13 @@ async def test_influxdb_down_and_the_outbox_filling_raise_and_clear(tmp_path: Pa
 
 
 def test_a_year_without_holiday_data_is_an_alarm_until_the_site_has_it(tmp_path: Path) -> None:
-    clock = FakeClock(dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    cst = dt.timezone(dt.timedelta(hours=8))
+    clock = FakeClock(dt.datetime(2026, 12, 7, 9, 0, tzinfo=cst))
     bare = SiteCalendar()
     name, found = calendar_source(bare, clock)()
     assert name == "calendar"
     assert [r.key for r in found] == ["calendar.provisional.2027"]  # 25 days ahead
     entered = SiteCalendar(holidays=[dt.date(2027, 1, 1)])
     assert calendar_source(entered, clock)()[1] == []
-    clock.set(dt.datetime(2026, 6, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))))
-    assert calendar_source(bare, clock)()[1] == []  # next year is not ahead yet
+    june = FakeClock(dt.datetime(2026, 6, 1, tzinfo=cst))
+    assert calendar_source(bare, june)()[1] == []  # next year is not ahead yet
