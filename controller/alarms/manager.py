@@ -265,8 +265,12 @@ class AlarmManager:
 
     def _raise_bus(self, bus: str, now: float) -> None:
         devices = self._buses[bus]
-        for device in devices:  # folded into the one bus alarm
-            self._active.pop(f"device:{device}", None)
+        for device in devices:  # folded into the one bus alarm (kept closed across restarts)
+            folded = self._active.pop(f"device:{device}", None)
+            if folded is not None:
+                folded.cleared_at = now
+                folded.evidence["folded_into"] = f"bus:{bus}"
+                self.store.put(folded)
         self.raise_(
             f"bus:{bus}",
             kind="bus_down",
@@ -274,7 +278,7 @@ class AlarmManager:
             scope=AlarmScope.BUS,
             target=bus,
             message_en=f"bus {bus}: {NO_DEVICE_ANSWERS}; {len(devices)} devices offline",
-            message_zh=f"总线 {bus}：已连接但无设备应答，{len(devices)} 台设备离线",
+            message_zh=f"总线 {bus}：无设备应答，{len(devices)} 台设备离线",
             evidence={
                 "devices": list(devices),
                 "since": min(self._offline_since[d] for d in devices),

@@ -97,3 +97,22 @@ def test_ack_records_the_actor(tmp_path: Path) -> None:
     rec = m.ack("k", actor="zhang.wei")
     assert rec is not None
     assert rec.acked_by == "zhang.wei"
+
+
+def test_device_alarms_folded_into_a_bus_alarm_stay_closed_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    m = _manager(tmp_path, clock)
+    _off(m, "m1", clock.time())
+    clock.set(clock.time() + 61)
+    m.tick()
+    assert [r.key for r in m.active()] == ["device:m1"]
+    for dev in BUSES["bus-a"]:
+        _off(m, dev, clock.time())
+    clock.set(clock.time() + 61)
+    m.tick()
+    assert [r.key for r in m.active()] == ["bus:bus-a"]
+    m.store.close()
+    again = _manager(tmp_path, clock)
+    assert [r.key for r in again.active()] == ["bus:bus-a"]

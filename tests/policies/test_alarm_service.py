@@ -15,15 +15,7 @@ from controller.core.events import Value
 
 from .conftest import at, settle
 from .rig import running
-
-RELAY = "dorm-1.101.elec.relay"
-CURFEW = {
-    "id": "curfew",
-    "type": "curfew",
-    "windows": [
-        {"start": "23:00", "end": "05:50", "days": {"include": ["workday"]}, "days_of": "end"}
-    ],
-}
+from .test_engine import CURFEW, RELAY
 
 
 class Broken:
