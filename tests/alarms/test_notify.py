@@ -149,3 +149,20 @@ def test_escalation_fires_once_when_nobody_acknowledges(tmp_path: Path) -> None:
 def test_logged_urls_lose_their_query() -> None:
     url = "https://oapi.dingtalk.com/robot/send?access_token=T&timestamp=1&sign=abc"
     assert redact_url(url) == "https://oapi.dingtalk.com/robot/send"
+
+
+def test_the_daily_digest_goes_once_after_its_hour(tmp_path: Path) -> None:
+    clock = FakeClock(NOON.replace(hour=7))
+    with http_receiver() as rx:
+        m, n = _setup(tmp_path, clock, rx, digest_channels=("hook",), digest_hour=8)
+        m.raise_("a", kind="x", severity="warning", scope="site", target="s", message_en="x")
+        n.check(m)
+        n.deliver()
+        assert [r.json()["change"] for r in rx.got if r.path == "/hook"] == ["raised"]
+        clock.set(NOON.replace(hour=8, minute=5))
+        n.check(m)
+        n.check(m)
+        n.deliver()
+        digests = [r.json() for r in rx.got if r.path == "/hook" and r.json()["change"] == "digest"]
+        assert len(digests) == 1
+        assert [a["key"] for a in digests[0]["alarms"]] == ["a"]
