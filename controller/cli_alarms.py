@@ -277,7 +277,7 @@ def orders_link(room: str, *, actor: As, data_dir: DataDir = Path()) -> None:
     _actor(data_dir, actor)
     with _orders(data_dir) as orders:
         token = orders.store.room_token(room)
-    console.print(f"/api/public/report/{token}", highlight=False)
+    console.print(f"/r/{token}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

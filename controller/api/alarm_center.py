@@ -23,6 +23,7 @@ from .auth import Operator, Viewer
 from .deps import component
 from .errors import ApiError, FieldError, responses
 from .paging import Page, Paging, paginate
+from .report_form import report_form_routes
 
 __all__ = ["alarm_center_routes"]
 
@@ -64,7 +65,8 @@ class Note(BaseModel):
 class ReportLink(BaseModel):
     room: str
     token: str
-    path: str
+    path: str = Field(description="The form page for people (the QR code's target).")
+    api: str = Field(description="The same report as JSON, for apps.")
 
 
 class Reported(BaseModel):
@@ -101,6 +103,11 @@ def _call(fn: Callable[..., WorkOrder], *args: Any, **kw: Any) -> dict[str, Any]
 
 def alarm_center_routes(ctrl: Controller) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["workorders"])
+
+    def running_orders() -> WorkOrders | None:
+        service = alarm_service(ctrl.components)
+        orders = service.workorders if service is not None else None
+        return orders if isinstance(orders, WorkOrders) else None
 
     def visible(who: Viewer, order_id: int) -> WorkOrders:
         orders = _orders(ctrl)
@@ -173,7 +180,9 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         if orders.places is not None and room not in orders.places:
             raise ApiError(404, f"no room {room!r} in this site")
         token = orders.store.room_token(room)
-        return ReportLink(room=room, token=token, path=f"/api/public/report/{token}")
+        return ReportLink(
+            room=room, token=token, path=f"/r/{token}", api=f"/api/public/report/{token}"
+        )
 
     @router.post("/public/report/{token}", status_code=201, responses=responses(404, 429))
     async def public_report(
@@ -183,11 +192,13 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
 
         Without work orders configured every link is unknown (404): a student's phone gets
         a plain answer, not a server error."""
-        service = alarm_service(ctrl.components)
-        orders = service.workorders if service is not None else None
-        if not isinstance(orders, WorkOrders):
+        orders = running_orders()
+        if orders is None:
             raise ApiError(404, "token: unknown room link")
         made = _call(orders.report, token, body.category, body.description, body.photos)
         return Reported(id=made["id"], status=made["status"])
 
-    return router
+    outer = APIRouter()
+    outer.include_router(router)
+    outer.include_router(report_form_routes(running_orders))  # /r/{token}: the QR code's page
+    return outer

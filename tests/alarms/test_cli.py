@@ -116,5 +116,5 @@ def test_workorder_life_cycle_and_the_offline_device_check(tmp_path: Path) -> No
     assert bad.exit_code == 1
     assert "category" in bad.output
     link = runner.invoke(app, ["workorder", "link", "dorm-1/101", *data])
-    assert link.output.startswith("/api/public/report/")
+    assert link.output.startswith("/r/")
     manager.store.close()
