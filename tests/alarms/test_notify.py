@@ -166,3 +166,14 @@ def test_the_daily_digest_goes_once_after_its_hour(tmp_path: Path) -> None:
         digests = [r.json() for r in rx.got if r.path == "/hook" and r.json()["change"] == "digest"]
         assert len(digests) == 1
         assert [a["key"] for a in digests[0]["alarms"]] == ["a"]
+
+
+def test_deliveries_done_long_ago_are_pruned(tmp_path: Path) -> None:
+    clock = FakeClock(NOON)
+    with http_receiver() as rx:
+        m, n = _setup(tmp_path, clock, rx)
+        _gateway_down(m, clock)
+        assert n.deliver() == 3
+        clock.set(clock.time() + 91 * 86400)
+        n.deliver()
+        assert n.outbox.deliveries() == []

@@ -6,12 +6,15 @@ often it is offered), and it is marked sent in the same transaction that records
 attempt. The one unavoidable window — the receiver got it, then the process died before the
 commit — is covered by the ``X-Sanjie-Delivery`` id / Message-ID a receiver can de-duplicate on.
 Each attempt is recorded; failures retry with exponential backoff up to ``max_attempts``.
+Sending runs in a worker thread while the event loop enqueues: one lock serialises the
+connection. Rows done for more than ``keep_s`` are pruned.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +66,13 @@ class Outbox:
         base_backoff_s: float = 30.0,
         max_backoff_s: float = 3600.0,
         max_attempts: int = 20,
+        keep_s: float = 90 * 86400,
     ) -> None:
+        """``keep_s``: how long sent and failed deliveries (and their attempts) are kept."""
         self.clock = clock
+        self.keep_s = keep_s
+        self._lock = threading.Lock()
+        self._pruned_at = float("-inf")
         self.base_backoff_s, self.max_backoff_s = base_backoff_s, max_backoff_s
         self.max_attempts = max_attempts
         self._db = open_store(path, "notification outbox", _MIGRATIONS)
@@ -74,21 +82,24 @@ class Outbox:
     ) -> bool:
         """Queue once per ``dedup``; False if it was already queued (or sent)."""
         now = self.clock.time()
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO deliveries (dedup, channel, message, created, next_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (dedup, channel, json.dumps(dict(message)), now, max(now, not_before or now)),
-        )
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO deliveries (dedup, channel, message, created, next_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (dedup, channel, json.dumps(dict(message)), now, max(now, not_before or now)),
+            )
         return cur.rowcount == 1
 
     def deliver_due(self, channels: Mapping[str, Channel]) -> int:
         """Try every due delivery once; returns how many were sent."""
         now = self.clock.time()
-        rows = self._db.execute(
-            "SELECT id, channel, message, attempts FROM deliveries"
-            " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id",
-            (now,),
-        ).fetchall()
+        self._prune(now)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, message, attempts FROM deliveries"
+                " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id",
+                (now,),
+            ).fetchall()
         sent = 0
         for did, name, message, attempts in rows:
             channel = channels.get(name)
@@ -111,6 +122,10 @@ class Outbox:
 
     def _record(self, did: int, attempts: int, error: str | None) -> None:
         now = self.clock.time()
+        with self._lock:
+            self._write_attempt(did, attempts, error, now)
+
+    def _write_attempt(self, did: int, attempts: int, error: str | None, now: float) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute(
@@ -139,21 +154,38 @@ class Outbox:
         args: tuple[Any, ...] = ()
         if state is not None:
             sql, args = sql + " WHERE state = ?", (state,)
-        return [
-            Delivery(i, d, c, json.loads(m), a, s, n, e)
-            for i, d, c, m, a, s, n, e in self._db.execute(sql + " ORDER BY id", args)
-        ]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [Delivery(i, d, c, json.loads(m), a, s, n, e) for i, d, c, m, a, s, n, e in rows]
 
     def count(self, state: str) -> int:
         """How many deliveries are in ``state`` (cheap: for status and metrics)."""
-        row = self._db.execute("SELECT COUNT(*) FROM deliveries WHERE state = ?", (state,))
-        return int(row.fetchone()[0])
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM deliveries WHERE state = ?", (state,))
+            return int(row.fetchone()[0])
 
     def attempts(self, delivery: int) -> list[tuple[float, bool, str | None]]:
-        rows = self._db.execute(
-            "SELECT ts, ok, error FROM attempts WHERE delivery = ? ORDER BY ts", (delivery,)
-        )
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT ts, ok, error FROM attempts WHERE delivery = ? ORDER BY ts", (delivery,)
+            ).fetchall()
         return [(ts, bool(ok), err) for ts, ok, err in rows]
+
+    def _prune(self, now: float) -> None:
+        """Forget sent and failed deliveries older than ``keep_s`` (at most once an hour)."""
+        if now - self._pruned_at < 3600:
+            return
+        self._pruned_at = now
+        with self._lock:
+            cutoff = (now - self.keep_s,)
+            self._db.execute(
+                "DELETE FROM attempts WHERE delivery IN (SELECT id FROM deliveries"
+                " WHERE state != 'pending' AND next_at < ?)",
+                cutoff,
+            )
+            self._db.execute(
+                "DELETE FROM deliveries WHERE state != 'pending' AND next_at < ?", cutoff
+            )
 
     def close(self) -> None:
         self._db.close()
