@@ -12,6 +12,7 @@ module starts). What it builds, in order:
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
 * the alarm service: one alarm list, notifications, work orders (``controller.alarms.build``);
+* prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from controller.alarms.component import AlarmService
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.billing import BillingComponent
     from controller.broker import LocalBroker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
@@ -84,6 +86,7 @@ class Assembly:
     export: MqttExport | None = None
     api: ApiServer | None = None
     alarms: AlarmService | None = None
+    billing: BillingComponent | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
@@ -102,6 +105,8 @@ class Assembly:
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
         if self.alarms is not None:
             lines.append(f"Alarms: {self.alarms.describe()}")
+        if self.billing is not None:
+            lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
@@ -119,11 +124,10 @@ async def build_controller(
 ) -> Assembly:
     """Build the controller of ``site`` with every component the site asks for (not started:
     run it with ``async with assembly.controller.running()``)."""
-    from controller.accounts import AccountStore
     from controller.alarms.build import build_alarms
-    from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.backup import hold_lock
+    from controller.billing import billing_component
     from controller.broker import local_broker
     from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
@@ -131,7 +135,6 @@ async def build_controller(
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
-    from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
     modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
@@ -167,17 +170,46 @@ async def build_controller(
         controller, state, engine=engine, audit=audit, recorder=recorder, mqtt=mqtt
     )
     stack.callback(alarms.close)
-    controller.add(alarms)
+    controller.add(alarms)  # the one alarm list, notifications, work orders
+    # Billing charges the recorder's hours; its routes join the API built below.
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    if billing is not None:
+        controller.add(billing)
 
-    api = None
-    if options.api_port is not None:
-        # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
-        accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
-        stack.callback(accounts.close)
-        live = LiveHub(controller)
-        controller.add(live)
-        api = ApiServer(
-            controller, options.api_host, options.api_port, accounts=accounts, live=live
-        )
-        controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, alarms)
+    api = _api(controller, options, state, stack)
+    return Assembly(
+        controller,
+        modbus,
+        mqtt,
+        recorder,
+        audit,
+        engine,
+        broker,
+        export,
+        api,
+        billing=billing,
+        alarms=alarms,
+    )
+
+
+def _api(
+    controller: Controller,
+    options: ControllerOptions,
+    state: Path,
+    stack: contextlib.AsyncExitStack,
+) -> ApiServer | None:
+    """The HTTP API with the staff accounts and the web app's live hub, unless no port."""
+    from controller.accounts import AccountStore
+    from controller.api import ApiServer
+    from controller.web.live import LiveHub
+
+    if options.api_port is None:
+        return None
+    # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
+    accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
+    stack.callback(accounts.close)
+    live = LiveHub(controller)
+    controller.add(live)
+    api = ApiServer(controller, options.api_host, options.api_port, accounts=accounts, live=live)
+    controller.add(api)
+    return api

@@ -41,6 +41,7 @@ _STORE_MODULES = (
     "controller.alarms.notify.outbox",
     "controller.workorders.store",
     "controller.audit",
+    "controller.billing.store",
     "controller.policies.store",
     "controller.recorder.history",
     "controller.recorder.outbox",

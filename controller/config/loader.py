@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from .alarms import AlarmsConfig, NotifyConfig, WorkOrdersConfig, check_alarms
+from .billing import BillingConfig
 from .checks import check_devices, check_links, check_policies, check_sinks
 from .collect import Collector, Entry, Origin
 from .common import paused_gc
@@ -50,6 +51,7 @@ _SECTIONS = {
     "alarms",
     "notify",
     "workorders",
+    "billing",
 }
 
 
@@ -82,6 +84,7 @@ class LoadedSite:
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     workorders: WorkOrdersConfig | None = None
+    billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
         return self.profiles[device.profile]
@@ -178,6 +181,7 @@ def _load_site(path: Path) -> LoadedSite:
     workorders = None
     if root.get("workorders") is not None:
         workorders = col.one(WorkOrdersConfig.model_validate, root["workorders"], ["workorders"])
+    billing = _billing(col, root, buildings)
 
     dirs_raw = root.get("profile_dirs") or []
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
@@ -214,6 +218,7 @@ def _load_site(path: Path) -> LoadedSite:
         alarms=alarms,
         notify=notify,
         workorders=workorders,
+        billing=billing,
     )
 
 
@@ -228,6 +233,22 @@ def _reading_order(issue: ConfigIssue) -> tuple[bool, str, int, int]:
 def _validate_policy(data: Any) -> PolicyConfig:
     # The validator is built on first use: it takes a while, and sites without policies skip it.
     return policy_adapter().validate_python(data)
+
+
+def _billing(
+    col: Collector, root: Any, buildings: dict[str, Entry[Building]]
+) -> BillingConfig | None:
+    """The optional ``billing:`` section; the buildings it names must exist."""
+    raw = root.get("billing")
+    if raw is None:
+        return None
+    billing = col.one(BillingConfig.model_validate, raw, ["billing"])
+    if billing is not None and billing.buildings is not None:
+        for index, bid in enumerate(billing.buildings):
+            if bid not in buildings:
+                where = col.position(raw.get("buildings"), index) if isinstance(raw, dict) else None
+                col.add(where, ["billing", "buildings", index], f"unknown building {bid!r}")
+    return billing
 
 
 def _unique(col: Collector, entries: Iterator[Entry[Item]]) -> dict[str, Entry[Item]]:
