@@ -23,7 +23,7 @@ from controller.config.alarms import (
     WebhookChannelConfig,
 )
 from controller.redaction import register_secrets
-from controller.workorders import Category, WorkOrders, WorkOrderStore
+from controller.workorders import Category, WorkOrder, WorkOrders, WorkOrderStore
 
 from .component import AlarmService
 from .detectors import Source, calendar_source, mqtt_source, outbox_source, recorder_source
@@ -154,6 +154,29 @@ def _notifier(notify: NotifyConfig, outbox: Outbox, clock: Any) -> Notifier | No
     )
 
 
+def _sla_notice(notifier: Notifier | None, notify: NotifyConfig) -> Any:
+    """A work order past its SLA goes to the escalation channels (once: the outbox key)."""
+    if notifier is None or notify.escalation is None:
+        return None
+    channels = notify.escalation.channels
+
+    def notice(order: WorkOrder) -> None:
+        message = {
+            "change": "escalated",
+            "key": f"workorder:{order.id}",
+            "kind": "workorder_sla",
+            "severity": "warning",
+            "target": order.room,
+            "message_zh": f"报修单 {order.id}（{order.room}，{order.category}）已超时未完成",
+            "message_en": f"work order {order.id} ({order.room}, {order.category}) is past its SLA",
+            "workorder": order.to_json(),
+        }
+        for name in channels:
+            notifier.outbox.enqueue(f"workorder:{order.id}:sla:{name}", name, message)
+
+    return notice
+
+
 def build_alarms(
     controller: Controller,
     state_dir: Path,
@@ -208,6 +231,7 @@ def build_alarms(
             recorder_source(recorder, clock, conf.grace_s),
             outbox_source(recorder, clock, conf.outbox_warn_ratio),
         ]
+    notifier = _notifier(site.notify, outbox, clock)
     orders = None
     if site.workorders is not None:
         wo = site.workorders
@@ -221,11 +245,12 @@ def build_alarms(
             public_window_s=wo.public_window_s,
             places=_places(site),
             place_of=_place_of(site, _buildings(site, buses)),
+            on_escalate=_sla_notice(notifier, site.notify),
         )
     return AlarmService(
         manager,
         controller.bus,
-        notifier=_notifier(site.notify, outbox, clock),
+        notifier=notifier,
         outbox=outbox,
         workorders=orders,
         sources=sources,

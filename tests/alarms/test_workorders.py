@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 
 from controller.accounts import AccountStore, Role
 from controller.alarms import AlarmManager, AlarmStore
+from controller.alarms.build import build_alarms
 from controller.alarms.component import AlarmService
 from controller.api import create_api
 from controller.app import Controller
@@ -22,6 +23,7 @@ from controller.core.events import AvailabilityChanged
 from controller.workorders import Category, WorkOrders, WorkOrderStore
 
 from ..api.test_api import SITE
+from .receivers import http_receiver
 
 
 @dataclass
@@ -215,3 +217,31 @@ async def test_the_qr_code_page_is_a_form_that_makes_an_order(rig: Rig) -> None:
     ]
     assert codes == [201, 201, 429]
     assert (await rig.client.get("/r/not-a-room")).status_code == 404
+
+
+async def test_an_order_past_its_sla_is_sent_to_the_escalation_channel(tmp_path: Path) -> None:
+    with http_receiver() as rx:
+        sections = f"""
+notify:
+  channels:
+    - {{id: duty, type: webhook, url: "{rx.url}/duty"}}
+  escalation: {{after_s: 600, channels: [duty]}}
+workorders:
+  sla_s: {{water: 3600}}
+"""
+        site_file = tmp_path / "site.yaml"
+        site_file.write_text(SITE + sections, encoding="utf-8")
+        clock = FakeClock(1_780_000_000)
+        ctrl = Controller(load_site(site_file), clock)
+        service = build_alarms(ctrl, tmp_path / "var")
+        assert service.workorders is not None
+        order = service.workorders.open("dorm-1/101", "water", "水管爆了", actor="王丽 (wangli)")
+        clock.set(clock.time() + 3601)
+        service.step()
+        service.step()
+        assert service.notifier is not None
+        assert service.notifier.deliver() == 1
+        (got,) = [r.json() for r in rx.got if r.path == "/duty"]
+        assert got["key"] == f"workorder:{order.id}"
+        assert got["change"] == "escalated"
+        service.close()
