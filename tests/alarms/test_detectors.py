@@ -1,6 +1,6 @@
 """Detectors against real servers: an MQTT broker and an InfluxDB that are down, then come up;
 the recorder's outbox filling; the provisional calendar year; the policy engine's alarms in
-the one list."""
+the one list; a supervised component's alarm in it."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from controller.alarms.component import AlarmService
 from controller.alarms.detectors import calendar_source
 from controller.app import Controller
 from controller.calendar import SiteCalendar
+from controller.config import load_site
 from controller.core import FakeClock
 from controller.integrations.mqtt import MqttIntegration, mqtt_links
 from controller.recorder import Backoff, InfluxV1Writer, Recorder
+from controller.supervise import SupervisionOptions
+from drivers.backoff import Backoff as RestartBackoff
 from tests.integrations.mqtt_site import write_mqtt_site
 from tests.recorder.sites import make_site, meter_ids
 from tests.servers import InfluxServer, MosquittoServer
+from tests.test_supervise import _site
 
 from .campus import ShiftedClock, wait_until
 
@@ -127,3 +131,41 @@ def test_a_year_without_holiday_data_is_an_alarm_until_the_site_has_it(tmp_path:
     assert calendar_source(entered, clock)()[1] == []
     june = FakeClock(dt.datetime(2026, 6, 1, tzinfo=cst))
     assert calendar_source(bare, june)()[1] == []  # next year is not ahead yet
+
+
+class _Flaky:
+    """A component that fails ``times`` times, then runs."""
+
+    name = "flaky"
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+
+    async def run(self) -> None:
+        await asyncio.sleep(0.01)
+        if self.left > 0:
+            self.left -= 1
+            raise RuntimeError("disk full")
+        await asyncio.Event().wait()
+
+    def status(self) -> dict[str, object]:
+        return {}
+
+
+async def test_a_supervised_component_alarm_is_in_the_one_list_and_clears(
+    tmp_path: Path,
+) -> None:
+    options = SupervisionOptions(backoff=RestartBackoff(0.05, 0.2), settle=0.5)
+    controller = Controller(load_site(_site(tmp_path)), supervision=options)
+    service = build_alarms(controller, tmp_path / "var", tick_s=0.05)
+    controller.add(service)
+    controller.add(_Flaky(times=2))
+    try:
+        async with controller.running():
+            await wait_until(lambda: "component.flaky" in _active(service), "the component alarm")
+            record = service.manager.get("component.flaky")
+            assert record is not None
+            assert record.severity == "critical"
+            await wait_until(lambda: "component.flaky" not in _active(service), "its clear")
+    finally:
+        service.close()
