@@ -33,6 +33,7 @@ from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
 from .metrics import render_metrics
 from .paging import Page, Paging, paginate
 from .policies import policy_routes
+from .reports import report_routes
 from .schemas import (
     BuildingOut,
     CommandRequest,
@@ -250,6 +251,7 @@ def create_api(
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
     api.include_router(alarm_center_routes(ctrl))
+    api.include_router(report_routes(ctrl))
     _include_billing(api, ctrl)
     api.state.controller = ctrl
     if accounts is not None:

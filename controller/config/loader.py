@@ -34,6 +34,7 @@ from .hierarchy import hierarchy_problems
 from .paths import builtin_dir
 from .policies import PolicyConfig, policy_adapter
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
+from .reports import ReportSettings
 from .site import AnyLink, Building, Calendar, Campus, Device, Link, Sinks
 from .yamlsrc import Located, LocatedDict, Position, YamlSourceError, load_yaml_file
 
@@ -51,6 +52,7 @@ _SECTIONS = {
     "alarms",
     "notify",
     "workorders",
+    "reports",
     "billing",
 }
 
@@ -84,6 +86,7 @@ class LoadedSite:
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     workorders: WorkOrdersConfig | None = None
+    reports: ReportSettings = field(default_factory=ReportSettings)
     billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
@@ -181,6 +184,7 @@ def _load_site(path: Path) -> LoadedSite:
     workorders = None
     if root.get("workorders") is not None:
         workorders = col.one(WorkOrdersConfig.model_validate, root["workorders"], ["workorders"])
+    reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
     billing = _billing(col, root, buildings)
 
     dirs_raw = root.get("profile_dirs") or []
@@ -200,6 +204,7 @@ def _load_site(path: Path) -> LoadedSite:
         or campus is None
         or sinks is None
         or calendar is None
+        or reports is None
         or alarms is None
         or notify is None
     ):
@@ -218,6 +223,7 @@ def _load_site(path: Path) -> LoadedSite:
         alarms=alarms,
         notify=notify,
         workorders=workorders,
+        reports=reports,
         billing=billing,
     )
 
