@@ -102,11 +102,13 @@ async def test_influxdb_down_and_the_outbox_filling_raise_and_clear(tmp_path: Pa
         async with controller.running():
             report()
             await wait_until(lambda: recorder.status().get("backend_up") is False, "write errors")
-            seen = service.rounds
-            await wait_until(lambda: service.rounds > seen, "a round that saw it down")
+            seen = service.rounds  # a round that began after the failure has certainly seen it
+            await wait_until(lambda: service.rounds > seen + 1, "a round that saw it down")
             clock.shift(121)
             await wait_until(lambda: "recorder.influxdb" in _active(service), "influx alarm")
+            deadline = asyncio.get_running_loop().time() + 30
             while recorder.status()["outbox_fill"] < 0.8:  # readings pile up on disk
+                assert asyncio.get_running_loop().time() < deadline, "the outbox did not fill"
                 report()
                 await asyncio.sleep(0.05)
             await wait_until(
