@@ -12,6 +12,7 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
+* the alarm service: one alarm list, notifications, work orders (``controller.alarms.build``);
 * prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
@@ -38,6 +39,7 @@ from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
 
 if TYPE_CHECKING:
+    from controller.alarms.component import AlarmService
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.billing import BillingComponent
@@ -88,6 +90,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    alarms: AlarmService | None = None
     billing: BillingComponent | None = None
     meters: MeterIntegration | None = None
 
@@ -110,6 +113,8 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.alarms is not None:
+            lines.append(f"Alarms: {self.alarms.describe()}")
         if self.billing is not None:
             lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
@@ -136,8 +141,7 @@ async def build_controller(
 ) -> Assembly:
     """Build the controller of ``site`` with every component the site asks for (not started:
     run it with ``async with assembly.controller.running()``)."""
-    from controller.accounts import AccountStore
-    from controller.api import ApiServer
+    from controller.alarms.build import build_alarms
     from controller.audit import AuditLog
     from controller.backup import hold_lock
     from controller.billing import billing_component
@@ -147,7 +151,6 @@ async def build_controller(
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
-    from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
     modbus, meters = _bus_integrations(controller, options)
@@ -178,22 +181,17 @@ async def build_controller(
     stack.callback(engine.close)
     for component in (audit, engine, _reports(controller, recorder, audit)):
         controller.add(component)
+    alarms = build_alarms(
+        controller, state, engine=engine, audit=audit, recorder=recorder, mqtt=mqtt
+    )
+    stack.callback(alarms.close)
+    controller.add(alarms)  # the one alarm list, notifications, work orders
     # Billing charges the recorder's hours; its routes join the API built below.
     billing = billing_component(controller, lambda: recorder.consumption, state, audit)
     if billing is not None:
         controller.add(billing)
 
-    api = None
-    if options.api_port is not None:
-        # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
-        accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
-        stack.callback(accounts.close)
-        live = LiveHub(controller)
-        controller.add(live)
-        api = ApiServer(
-            controller, options.api_host, options.api_port, accounts=accounts, live=live
-        )
-        controller.add(api)
+    api = _api(controller, options, state, stack)
     return Assembly(
         controller,
         modbus,
@@ -204,7 +202,8 @@ async def build_controller(
         broker,
         export,
         api,
-        billing,
+        billing=billing,
+        alarms=alarms,
         meters=meters,
     )
 
@@ -224,3 +223,26 @@ def _bus_integrations(
         return modbus, None
     controller.add(meters)
     return modbus, meters
+
+
+def _api(
+    controller: Controller,
+    options: ControllerOptions,
+    state: Path,
+    stack: contextlib.AsyncExitStack,
+) -> ApiServer | None:
+    """The HTTP API with the staff accounts and the web app's live hub, unless no port."""
+    from controller.accounts import AccountStore
+    from controller.api import ApiServer
+    from controller.web.live import LiveHub
+
+    if options.api_port is None:
+        return None
+    # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
+    accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
+    stack.callback(accounts.close)
+    live = LiveHub(controller)
+    controller.add(live)
+    api = ApiServer(controller, options.api_host, options.api_port, accounts=accounts, live=live)
+    controller.add(api)
+    return api

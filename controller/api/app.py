@@ -25,6 +25,7 @@ from controller.app import Controller
 from controller.core import Entity
 from controller.web import LiveHub, web_routes
 
+from .alarm_center import alarm_center_routes
 from .deps import Actor, known_query
 from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
@@ -249,6 +250,7 @@ def create_api(
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
+    api.include_router(alarm_center_routes(ctrl))
     api.include_router(report_routes(ctrl))
     _include_billing(api, ctrl)
     api.state.controller = ctrl

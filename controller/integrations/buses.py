@@ -20,10 +20,19 @@ from drivers.link.readings import Reading
 __all__ = ["PolledBuses", "bus_line"]
 
 
+NO_DEVICE_ANSWERS = "connected (no device answers)"
+
+
 def bus_line(bus: dict[str, Any]) -> dict[str, Any]:
-    """A bus's status in one short line (the full dict is the poller's ``status()``)."""
+    """A bus's status in one short line (the full dict is the poller's ``status()``).
+
+    A gateway that accepts the connection while every meter behind it is silent (RS-485 side
+    cut, gateway hung) is not "connected" to anyone who reads this line."""
+    state = bus["state"]
+    if state == "connected" and bus["devices"] and not bus["available"]:
+        state = NO_DEVICE_ANSWERS
     return {
-        "state": bus["state"],
+        "state": state,
         "online": f"{bus['available']}/{bus['devices']}",
         "requests": bus["requests"],
         "errors": sum(bus["errors"].values()),
