@@ -267,9 +267,7 @@ class BusPoller:
             self._cycle_pending = {d for d, s in self.devices.items() if s.failures == 0}
         self._cycle_pending.discard(status.device_id)
         if not self._cycle_pending:
-            counters = self.link.counters
-            counters.last_cycle = now - self._cycle_start
-            counters.cycles += 1
+            self.link.counters.cycle(now - self._cycle_start)
             self._cycle_start = now
             self._cycle_pending = {d for d, s in self.devices.items() if s.failures == 0}
 
