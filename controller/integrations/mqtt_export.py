@@ -166,6 +166,8 @@ class MqttExport:
             await self._publish(client, status, "online")
             await self._publish_all(client)
             self.connected.set()
+            if self.last_error is not None:
+                _LOGGER.info("%s: connected again", self.name)
             self.last_error = None
             while True:
                 for event in await self._subscription.get_batch(1000):

@@ -211,6 +211,7 @@ class BusPoller:
                 block.start,
                 block.end,
                 err,
+                extra={"device": status.device_id},
             )
 
     def _done(
@@ -231,7 +232,13 @@ class BusPoller:
             status.last_error = None if failure is None else str(failure)
             if status.available is not True:
                 if status.available is False:
-                    _LOGGER.info("Device %s answers again on %s", status.device_id, self.link_id)
+                    _LOGGER.info(
+                        "Device %s answers again on %s after %d failed poll(s)",
+                        status.device_id,
+                        self.link_id,
+                        status.failures,
+                        extra={"device": status.device_id},
+                    )
                 status.available = True
                 self.listener.availability(status.device_id, True, "")
             status.failures = 0
@@ -253,11 +260,16 @@ class BusPoller:
                 self.link_id,
                 status.failures,
                 reason,
+                extra={"device": status.device_id},
             )
             self.listener.availability(status.device_id, False, reason)
         else:
             _LOGGER.debug(
-                "Device %s poll failed (%d): %s", status.device_id, status.failures, reason
+                "Device %s poll failed (%d): %s",
+                status.device_id,
+                status.failures,
+                reason,
+                extra={"device": status.device_id},
             )
 
     def _cycle(self, status: DeviceStatus, now: float) -> None:
