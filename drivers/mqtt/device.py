@@ -83,7 +83,7 @@ class DeviceState:
         self.waiters: dict[str, list[Waiter]] = {}
         self._burst = 0
         self._last_warning = -math.inf
-        self._extra = {"device": device_id}  # the log lines' device field
+        self._extra = {"device": spec.device_id}  # the log lines' device field
 
     def problem(self, problem: Problem, topic: str, detail: str) -> None:
         """Count a bad payload; log the first of a burst loudly, the rest quietly."""
