@@ -4,9 +4,9 @@ One event per line (a traceback is folded onto its event's line), the level and 
 (logger name) first, then the device in brackets when the event is about one (a record logged
 with ``extra={"device": ...}``, see :func:`device`), and no secrets: credentials in URLs and
 ``password=``/``token=`` pairs are masked, and the HTTP client's per-request INFO lines (one
-per InfluxDB write, with the credentials in the query string) are not logged. Under systemd (``JOURNAL_STREAM`` set) each
-line starts with its syslog priority (``<4>``) so journald files it at the right level and adds
-the timestamp; elsewhere the line starts with an ISO 8601 timestamp.
+per InfluxDB write, with the credentials in the query string) are not logged. Under systemd
+(``JOURNAL_STREAM`` set) each line starts with its syslog priority (``<4>``) so journald files
+it at the right level and adds the timestamp; elsewhere the line starts with an ISO 8601 timestamp.
 """
 
 from __future__ import annotations
