@@ -102,6 +102,9 @@ async def test_states_reflect_the_store(client: httpx.AsyncClient, controller: C
         "timestamp": None,
         "quality": None,
         "available": False,
+        "device_id": "dorm-1.101.elec",
+        "name": "累计电能",
+        "unit": "kWh",
     }
     assert (await client.get("/api/states/nope")).status_code == 404
 
@@ -116,7 +119,7 @@ async def test_command_is_routed_and_audited(
         headers={"X-Sanjie-User": "wang.li"},
     )
     assert reply.status_code == 200, reply.text
-    assert reply.json()["confirmed_value"] is False
+    assert reply.json()["confirmed_value"] == "off"  # the API's on/off vocabulary
     done = await events.get()
     assert isinstance(done, CommandCompleted)
     assert (done.actor, done.reason, done.ok, done.source) == ("wang.li", "安全检查", True, "api")
