@@ -123,7 +123,8 @@ async def test_reads_need_an_account(client: httpx.AsyncClient) -> None:
 async def test_buildings_with_occupants_and_their_own_devices(
     client: httpx.AsyncClient, rig: Rig
 ) -> None:
-    page = (await client.get("/api/buildings", headers=rig.as_("wangli"))).json()
+    who = rig.as_("wangli")
+    page = (await client.get("/api/buildings", headers=who)).json()
     assert page["total"] == 2
     first = page["items"][0]
     assert (first["id"], first["name"], first["rooms"], first["devices"]) == (
@@ -135,9 +136,7 @@ async def test_buildings_with_occupants_and_their_own_devices(
     assert (first["capacity"], first["occupants"]) == (8, 7)  # room 201: occupants = beds
 
     rig.ctrl.states.set("dorm-1.main.energy", 1234.5)
-    one = await client.get(
-        "/api/buildings/dorm-1", params={"lang": "en"}, headers=rig.as_("wangli")
-    )
+    one = await client.get("/api/buildings/dorm-1", params={"lang": "en"}, headers=who)
     assert one.status_code == 200, one.text
     body = one.json()
     assert body["name"] == "Dorm 1"
