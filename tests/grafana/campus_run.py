@@ -23,11 +23,10 @@ import httpx
 from rich.console import Console
 
 from controller.api import create_api
-from controller.app import Controller
+from controller.assemble import ControllerOptions, build_controller
 from controller.config import load_site
 from controller.core import ScaledClock
-from controller.demo import STEPS, DemoOptions, DemoRun
-from controller.recorder import Recorder
+from controller.demo import DemoOptions, DemoRun, modbus_emulators, mqtt_emulators
 from tests.conftest import EXAMPLE_SITE
 from tests.servers import InfluxServer
 
@@ -82,14 +81,21 @@ async def run_campus(folder: Path, influx: InfluxServer, database: str) -> Campu
     # starts "an hour ago" fills different panels at different times of day.
     start = FIXED_HOUR - LEAD
     clock = ScaledClock(SPEED, start=start, tz=site.campus.timezone)
-    controller = Controller(site, clock)
     options = DemoOptions(site=folder, speed=SPEED, free_ports=True, headless=True, api_port=None)
     metrics: list[str] = []
     async with contextlib.AsyncExitStack() as stack:
-        run = DemoRun(options, site, clock, controller, stack, Console(file=io.StringIO()))
-        for step in STEPS:
-            await step(run)
-        recorder = next(c for c in controller.components if isinstance(c, Recorder))
+        run = DemoRun(options, site, clock, stack, Console(file=io.StringIO()))
+        await modbus_emulators(run)
+        assembly = await build_controller(
+            site,
+            ControllerOptions(
+                data_dir=folder / "data", api_port=None, modbus_endpoints=run.endpoints
+            ),
+            stack,
+            clock=clock,
+        )
+        await mqtt_emulators(run, assembly)
+        controller, recorder = assembly.controller, assembly.recorder
         transport = httpx.ASGITransport(app=create_api(controller))
         async with (
             controller.running(),
