@@ -36,6 +36,7 @@ from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
 
 if TYPE_CHECKING:
+    from controller.accounts import Account
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.broker import LocalBroker
@@ -169,4 +170,22 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
+    if export is not None and site.sinks.mqtt is not None and site.sinks.mqtt.commands_as:
+        export.use_account(_command_account(state, site.sinks.mqtt.commands_as))
     return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
+
+
+def _command_account(state: Path, name: str) -> Account:
+    """The account ``sinks.mqtt.commands_as`` names, read from the accounts store."""
+    from controller.accounts import AccountError, AccountStore
+    from controller.integrations.mqtt_export import CommandAccountError
+
+    store = AccountStore(state / "accounts.sqlite3", SystemClock())
+    try:
+        return store.get(name)
+    except AccountError:
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: no account {name!r} (create it with `sanjie user add`)"
+        ) from None
+    finally:
+        store.close()

@@ -24,6 +24,7 @@ from controller import __version__
 from controller.accounts import AccountStore
 from controller.app import Controller
 from controller.core import Entity
+from controller.core.vocabulary import allowed, from_api, to_api
 from controller.web import LiveHub, web_routes
 
 from .deps import Actor, known_query
@@ -45,7 +46,6 @@ from .schemas import (
 )
 from .session import session_routes
 from .states import check_filters, point_of, state_out
-from .vocabulary import allowed, from_api, to_api
 from .writes import check_write
 
 __all__ = ["STATIC_DIR", "create_api"]

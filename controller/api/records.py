@@ -20,6 +20,7 @@ from controller.app import Controller
 from controller.audit import AuditEntry, AuditLog
 from controller.config.profile import Point
 from controller.core.events import Value
+from controller.core.vocabulary import to_api
 from controller.recorder import Recorder
 
 from .auth import Caller, Viewer
@@ -28,7 +29,6 @@ from .errors import ApiError, FieldError, responses
 from .paging import Page, Paging, page_of
 from .states import point_of
 from .times import parse_instant
-from .vocabulary import to_api
 
 __all__ = ["record_routes"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from controller.app import Controller
 from controller.config.profile import Point, PointKind
 from controller.core import Entity
+from controller.core.vocabulary import to_api
 
 from .errors import ApiError, FieldError
 from .schemas import StateOut
-from .vocabulary import to_api
 
 __all__ = ["check_filters", "point_of", "state_out"]
 

@@ -1,5 +1,5 @@
-"""One value vocabulary at the API and the Home Assistant export: on/off points say ``"on"``
-and ``"off"``.
+"""One value vocabulary where people and scripts see values (the API, the Home Assistant
+export): on/off points say ``"on"`` and ``"off"``.
 
 Devices disagree: a relay on a Modbus coil reads ``true``/``false``, a Tasmota plug or an AC
 gateway reads ``"on"``/``"off"``. Inside the controller each point keeps its device's own
@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.config.profile import Point, PointKind
-from controller.core.events import Value
-from controller.core.values import switch_values
+
+from .events import Value
+from .values import switch_values
 
 __all__ = ["OFF", "ON", "Allowed", "allowed", "from_api", "is_switch", "to_api"]
 
