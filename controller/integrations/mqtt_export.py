@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.accounts import Account, Role
-from controller.api.writes import check_write
 from controller.app import Controller
 from controller.config import LoadedSite
 from controller.config.profile import Point
 from controller.config.site import MqttLink
 from controller.core import AvailabilityChanged, BusClosed, StateChanged, Subscription
 from controller.core.vocabulary import from_api, is_switch
+from controller.core.writecheck import check_write
 from controller.logs import device as about
 from drivers.mqtt import BrokerSpec, MqttPublisher, PublishFailed
 

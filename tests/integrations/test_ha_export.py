@@ -1,0 +1,184 @@
+"""The Home Assistant export as real entities, against a real Mosquitto with emulated MQTT
+devices: discovery per component type, and commands from Home Assistant's command topics that
+reach the device (or that a policy refuses), audited under the configured account."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from controller.app import Controller
+from controller.audit import AuditLog
+from controller.config import LoadedSite
+from controller.config.policies import policy_adapter
+from controller.core import FakeClock
+from controller.integrations.mqtt import MqttIntegration, broker_spec, mqtt_links
+from controller.integrations.mqtt_export import SOURCE, CommandAccount, MqttExport
+from controller.policies.engine import PolicyEngine
+from emulators.mqtt import EmulatedMqttSite, run_site
+from tests.integrations.mqtt_site import write_mqtt_site
+from tests.servers import MosquittoServer
+
+pytestmark = pytest.mark.integration
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+ACTOR = "王丽 (wangli)"
+PLUG, SHOWER, AC = "bath-1.plug.p1", "bath-1.shower.s01", "bath-1.ac"
+HA = "homeassistant/{}/sanjie_mqtt-test/{}/config"
+
+
+@pytest.fixture(autouse=True)
+async def _join_connect_threads() -> AsyncIterator[None]:
+    """aiomqtt connects in the loop's default executor; join its thread before the leak check."""
+    yield
+    await asyncio.get_running_loop().shutdown_default_executor()
+
+
+@dataclasses.dataclass
+class World:
+    controller: Controller
+    export: MqttExport
+    audit: AuditLog
+    devices: EmulatedMqttSite
+    clock: FakeClock
+    seen: dict[str, bytes]
+    client: aiomqtt.Client
+
+    def read(self, device_id: str) -> dict[str, object]:
+        return self.devices[device_id].bound.read()
+
+    def config(self, component: str, entity_id: str) -> dict[str, object]:
+        topic = HA.format(component, entity_id.replace(".", "_"))
+        assert topic in self.seen, sorted(t for t in self.seen if entity_id.replace(".", "_") in t)
+        return json.loads(self.seen[topic])  # type: ignore[no-any-return]
+
+    async def until(self, condition: Callable[[], bool], what: str, limit: float = 120) -> None:
+        start = self.clock.time()
+        while not condition():
+            if self.clock.time() - start > limit:
+                raise AssertionError(f"{what}: not within {limit:g} s of clock time")
+            self.clock.advance(0.5)
+            for _ in range(5):
+                await asyncio.sleep(0.005)  # a broker round trip
+
+
+@contextlib.asynccontextmanager
+async def running(site: LoadedSite, port: int, tmp: Path) -> AsyncIterator[World]:
+    # 08:00 on a Monday: outside the bathhouse's supply hours (12:00–14:00).
+    clock = FakeClock(dt.datetime(2026, 3, 2, 8, 0, tzinfo=TZ).timestamp())
+    supply = {"id": "bath-hours", "type": "supply_windows", "close_open_valves": False,
+              "supply": [{"start": "12:00", "end": "14:00"}]}  # fmt: skip
+    site = dataclasses.replace(site, policies=[policy_adapter().validate_python(supply)])
+    controller = Controller(site, clock)
+    integration = MqttIntegration(controller, mqtt_links(site)[0])
+    audit = AuditLog(tmp / "audit.sqlite3", clock, controller.bus)
+    engine = PolicyEngine(controller, store_path=tmp / "p.sqlite3", audit=audit)
+    prefix = f"{site.links['mqtt-main'].client_id}/export"  # type: ignore[union-attr]
+    export = MqttExport(
+        controller,
+        broker_spec(site, site.links["mqtt-main"]),
+        prefix=prefix,
+        commands=CommandAccount(ACTOR, frozenset({"bath-1"})),
+    )
+    for component in (integration, audit, engine, export):
+        controller.add(component)
+    seen: dict[str, bytes] = {}
+    try:
+        async with (
+            controller.running(),
+            run_site(site, "127.0.0.1", port, clock) as devices,
+            aiomqtt.Client("127.0.0.1", port) as client,
+        ):
+            await asyncio.wait_for(integration.driver.wait_connected(), 10)
+            await devices.wait_connected()
+            await asyncio.wait_for(export.connected.wait(), 10)
+            await client.subscribe("homeassistant/+/sanjie_mqtt-test/#")
+            await client.subscribe(f"{prefix}/#")
+
+            async def collect() -> None:
+                async for message in client.messages:
+                    seen[message.topic.value] = message.payload  # type: ignore[assignment]
+
+            task = asyncio.create_task(collect(), name="collect")
+            try:
+                yield World(controller, export, audit, devices, clock, seen, client)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        engine.close()
+        audit.close()
+
+
+async def test_discovery_configs_per_component_type(
+    tmp_path: Path, mosquitto: MosquittoServer, unique_name: str
+) -> None:
+    site = write_mqtt_site(tmp_path, port=mosquitto.port, prefix=unique_name, others=True)
+    async with running(site, mosquitto.port, tmp_path) as w:
+        entities = len(w.controller.registry)
+        await w.until(
+            lambda: sum(t.startswith("homeassistant/") for t in w.seen) == entities,
+            "a discovery config per entity",
+            limit=60,
+        )
+        relay = w.config("switch", f"{PLUG}.relay")
+        mode = w.config("select", f"{AC}.mode")
+        setpoint = w.config("number", f"{AC}.setpoint")
+        valve = w.config("select", f"{SHOWER}.valve")
+        energy = w.config("sensor", f"{PLUG}.energy")
+    prefix = w.export.prefix
+    assert relay["name"] == "开关"  # the campus language (zh)
+    assert relay["command_topic"] == f"{prefix}/{PLUG}.relay/set"
+    assert (relay["payload_on"], relay["payload_off"]) == ("on", "off")
+    assert mode["options"] == ["auto", "heat", "dry", "fan", "cool"]
+    assert (setpoint["min"], setpoint["max"], setpoint["unit_of_measurement"]) == (17, 30, "°C")
+    assert setpoint["device_class"] == "temperature"
+    assert valve["options"] == ["open", "closed"]
+    assert energy["device_class"] == "energy"
+    assert "command_topic" not in energy
+    device = relay["device"]
+    assert isinstance(device, dict)
+    assert (device["manufacturer"], device["model"]) == ("Tasmota", "Energy-monitoring plug")
+    assert device["suggested_area"] == "浴室 淋浴间"  # building and area, not a bare "showers"
+    assert device["name"] != PLUG
+
+
+async def test_a_command_reaches_the_device_or_a_policy_refuses_it_and_both_are_audited(
+    tmp_path: Path, mosquitto: MosquittoServer, unique_name: str
+) -> None:
+    site = write_mqtt_site(tmp_path, port=mosquitto.port, prefix=unique_name, others=True)
+    async with running(site, mosquitto.port, tmp_path) as w:
+        prefix = w.export.prefix
+        await w.until(lambda: w.read(PLUG).get("relay") == "on", "plug reports on")
+        await w.client.publish(f"{prefix}/{PLUG}.relay/set", "off")
+        await w.until(lambda: w.read(PLUG)["relay"] == "off", "the plug switched off")
+        await w.until(
+            lambda: w.seen.get(f"{prefix}/{PLUG}.relay/state") == b"off", "state published"
+        )
+        await w.client.publish(f"{prefix}/{AC}.setpoint/set", "26")
+        await w.until(lambda: w.read(AC).get("setpoint") == 26, "the AC setpoint")
+
+        valve_before = w.read(SHOWER)["valve"]
+        await w.client.publish(f"{prefix}/{SHOWER}.valve/set", "open")  # outside supply hours
+        await w.client.publish(f"{prefix}/{AC}.setpoint/set", "99")  # outside 17–30
+        await w.until(lambda: w.export.received >= 4, "four commands handled")
+        await w.until(
+            lambda: len(w.audit.query(actor=ACTOR)) >= 3, "three commands audited", limit=30
+        )
+        assert w.read(SHOWER)["valve"] == valve_before
+        entries = {e.target: e for e in w.audit.query(actor=ACTOR)}
+    relay = entries[f"{PLUG}.relay"]
+    assert (relay.result, relay.source, relay.details["value"]) == ("ok", SOURCE, "off")
+    assert entries[f"{AC}.setpoint"].result == "ok"
+    refused = entries[f"{SHOWER}.valve"]
+    assert "supply" in refused.result  # the supply-hours policy's refusal, in the audit log
+    assert w.export.refused >= 2  # the policy's refusal and the out-of-range setpoint
