@@ -14,14 +14,24 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from argon2 import PasswordHasher
 
+from controller.accounts import AccountStore, Role
 from controller.app import Controller
+from controller.assemble import ControllerOptions, build_controller
 from controller.audit import AuditLog
 from controller.config import LoadedSite
 from controller.config.policies import policy_adapter
+from controller.config.site import MqttExportSink
 from controller.core import FakeClock
+from controller.core.files import private_dir
 from controller.integrations.mqtt import MqttIntegration, broker_spec, mqtt_links
-from controller.integrations.mqtt_export import SOURCE, CommandAccount, MqttExport
+from controller.integrations.mqtt_export import (
+    SOURCE,
+    CommandAccount,
+    CommandAccountError,
+    MqttExport,
+)
 from controller.policies.engine import PolicyEngine
 from emulators.mqtt import EmulatedMqttSite, run_site
 from tests.integrations.mqtt_site import write_mqtt_site
@@ -182,3 +192,32 @@ async def test_a_command_reaches_the_device_or_a_policy_refuses_it_and_both_are_
     refused = entries[f"{SHOWER}.valve"]
     assert "supply" in refused.result  # the supply-hours policy's refusal, in the audit log
     assert w.export.refused >= 2  # the policy's refusal and the out-of-range setpoint
+
+
+def _with_commands_as(site: LoadedSite, name: str) -> LoadedSite:
+    assert site.sinks.mqtt is None
+    sink = MqttExportSink(link="mqtt-main", prefix="t", commands_as=name)
+    return dataclasses.replace(site, sinks=site.sinks.model_copy(update={"mqtt": sink}))
+
+
+async def test_the_composition_root_takes_commands_only_as_an_operator_account(
+    tmp_path: Path, mosquitto: MosquittoServer, unique_name: str
+) -> None:
+    site = write_mqtt_site(tmp_path, port=mosquitto.port, prefix=unique_name)
+    options = ControllerOptions(data_dir=tmp_path, api_port=None)
+    state = private_dir(tmp_path)
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    store = AccountStore(state / "accounts.sqlite3", FakeClock(), hasher=fast)
+    store.add("ha-bath", Role.OPERATOR, "correct horse battery", display_name="浴室值班")
+    store.add("looker", Role.VIEWER, "correct horse battery")
+    store.close()
+
+    async with contextlib.AsyncExitStack() as stack:
+        built = await build_controller(_with_commands_as(site, "ha-bath"), options, stack)
+        assert built.export is not None
+        assert built.export.status()["commands_as"] == "浴室值班 (ha-bath)"
+        assert built.export.publisher.subscriptions == ["t/+/set"]
+    for name, why in (("looker", "operator role"), ("nobody", "no account 'nobody'")):
+        async with contextlib.AsyncExitStack() as stack:
+            with pytest.raises(CommandAccountError, match=why):
+                await build_controller(_with_commands_as(site, name), options, stack)
