@@ -86,7 +86,7 @@ def _name(building: Building, room: Room, lang: str) -> str:
 
 
 def place_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["places"])
+    router = APIRouter(prefix="/api", tags=["places"], responses=responses(401, 403, 503))
     site = ctrl.site
 
     def by_place() -> Places:

@@ -63,7 +63,7 @@ class AuditOut(BaseModel):
 
 
 def record_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["history"], responses=responses(403, 503))
+    router = APIRouter(prefix="/api", tags=["history"], responses=responses(401, 403, 503))
     tz = ctrl.clock.tz
 
     def instant(name: str, value: str | None) -> float | None:
