@@ -49,7 +49,7 @@ def from_api(point: Point, value: object) -> object:
     """What a command's value means for ``point``: ``"on"``/``true`` → the device's on command.
 
     Anything that is not an on/off word for an on/off point is returned as it came, for the
-    point's own check (``writes.check_write``) to accept or refuse.
+    point's own check (``core.writecheck``) to accept or refuse.
     """
     if not is_switch(point):
         return value
