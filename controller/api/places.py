@@ -61,23 +61,20 @@ class BuildingDetail(BuildingSummary):
     )
 
 
-class RoomSummary(BaseModel):
+class _Room(BaseModel):
     building: str
     id: str
     floor: int
     name: str
-    capacity: int
+    capacity: int = Field(description="Beds.")
     occupants: int
+
+
+class RoomSummary(_Room):
     devices: int
 
 
-class RoomDetail(BaseModel):
-    building: str
-    id: str
-    floor: int
-    name: str
-    capacity: int
-    occupants: int
+class RoomDetail(_Room):
     devices: list[DeviceOut]
 
 
