@@ -105,8 +105,9 @@ def record_routes(ctrl: Controller) -> APIRouter:
         if entity is None:
             raise HTTPException(404, f"unknown entity {entity_id!r}")
         caller.check_building(entity.building)
-        until = instant("end", end) or ctrl.clock.time()
-        since = instant("start", start) or until - 86_400
+        given_end, given_start = instant("end", end), instant("start", start)
+        until = ctrl.clock.time() if given_end is None else given_end
+        since = until - 86_400 if given_start is None else given_start
         if since >= until:
             problem = FieldError(
                 loc=["query", "start"], msg="start is not before end", type="order"

@@ -191,13 +191,12 @@ class MqttExport:
         """Status, discovery configs, availability and current states (all retained)."""
         controller = self.controller
         await self._publish(f"{self.prefix}/status", "online")
-        takes_commands = self.commands is not None
+        account = self.commands
         for entity in controller.registry:
             if self.discovery:
                 point = self._points[entity.entity_id]
-                found = discovery(
-                    controller.site, entity, point, self.prefix, commands=takes_commands
-                )
+                commands = account is not None and account.sees(entity.building)
+                found = discovery(controller.site, entity, point, self.prefix, commands=commands)
                 await self._publish(found.topic, json.dumps(found.config, ensure_ascii=False))
             await self._publish_state(entity.entity_id)
         for device_id in controller.registry.device_ids:
