@@ -34,6 +34,7 @@ from drivers.modbus.errors import (
     ModbusExceptionReply,
     ModbusTimeout,
 )
+from drivers.timing import Durations
 
 __all__ = ["ControllerCollector", "render_metrics"]
 
@@ -89,7 +90,7 @@ class ControllerCollector(Collector):
             elif isinstance(component, Recorder):
                 families = _recorder(component.status())
             elif isinstance(component, PolicyEngine):
-                families = _policies(component.status())
+                families = _policies(component.status(), component.evaluation_times)
             elif isinstance(component, MqttIntegration):
                 families = _mqtt(component.name, component.driver.stats())
             elif isinstance(component, MqttExport):
@@ -202,14 +203,16 @@ def _modbus(integration: ModbusIntegration) -> Iterator[Metric]:
         queued.add_metric(bus, st["queued"])
         if counters.last_cycle is not None:
             last_cycle.add_metric(bus, counters.last_cycle)
-        buckets = [(_bound(le), float(n)) for le, n in counters.cycle_buckets()]
-        cycle.add_metric(bus, buckets, counters.cycle_total)
+        _observe(cycle, bus, counters.cycle_times)
     yield from (requests, errors, timeouts, retries, reconnects, busy, utilisation)
     yield from (connected, devices, available, queued, last_cycle, cycle)
 
 
-def _bound(le: float) -> str:
-    return "+Inf" if le == float("inf") else repr(le)
+def _observe(family: HistogramMetricFamily, labels: list[str], durations: Durations) -> None:
+    buckets = [
+        ("+Inf" if le == float("inf") else repr(le), float(n)) for le, n in durations.cumulative()
+    ]
+    family.add_metric(labels, buckets, durations.total)
 
 
 def _recorder(status: Mapping[str, Any]) -> Iterator[Metric]:
@@ -226,7 +229,7 @@ def _recorder(status: Mapping[str, Any]) -> Iterator[Metric]:
             yield gauge
 
 
-def _policies(status: Mapping[str, Any]) -> Iterator[Metric]:
+def _policies(status: Mapping[str, Any], durations: Durations) -> Iterator[Metric]:
     totals = {
         "evaluations": "Policy evaluations.",
         "commands": "Commands the policies sent.",
@@ -256,6 +259,11 @@ def _policies(status: Mapping[str, Any]) -> Iterator[Metric]:
         last = GaugeMetricFamily("sanjie_policy_last_evaluation_seconds", "The last evaluation.")
         last.add_metric([], ms / 1000)
         yield last
+    evaluations = HistogramMetricFamily(
+        "sanjie_policy_evaluation_seconds", "Time one evaluation of every policy takes."
+    )
+    _observe(evaluations, [], durations)
+    yield evaluations
 
 
 def _mqtt(name: str, stats: Mapping[str, Any]) -> Iterator[Metric]:

@@ -7,12 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CYCLE_BUCKETS", "BusCounters"]
+from drivers.timing import CYCLE_BUCKETS, Durations
+
+__all__ = ["BusCounters"]
 
 _WINDOW = 10.0
-CYCLE_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-"""Upper bounds (seconds) of the cycle-time histogram: a small bus cycles in well under a
-second, a full RS-485 floor at 9600 baud in tens of seconds, a struggling one in minutes."""
 
 
 @dataclass
@@ -32,8 +31,7 @@ class BusCounters:
     busy_seconds: float = 0.0
     last_cycle: float | None = None
     cycles: int = 0
-    cycle_counts: list[int] = field(default_factory=lambda: [0] * len(CYCLE_BUCKETS))
-    cycle_total: float = 0.0
+    cycle_times: Durations = field(default_factory=lambda: Durations(CYCLE_BUCKETS))
     started: float = field(default_factory=time.monotonic)
     _window_start: float = field(default_factory=time.monotonic)
     _window_busy: float = 0.0
@@ -56,20 +54,7 @@ class BusCounters:
         """Account one full round of the bus (the histogram a metrics endpoint shows)."""
         self.last_cycle = seconds
         self.cycles += 1
-        self.cycle_total += seconds
-        for i, bound in enumerate(CYCLE_BUCKETS):
-            if seconds <= bound:
-                self.cycle_counts[i] += 1
-                break
-
-    def cycle_buckets(self) -> list[tuple[float, int]]:
-        """Cumulative (upper bound, cycles at most that long), ending with (inf, all cycles)."""
-        out, running = [], 0
-        for bound, count in zip(CYCLE_BUCKETS, self.cycle_counts, strict=True):
-            running += count
-            out.append((bound, running))
-        out.append((float("inf"), self.cycles))
-        return out
+        self.cycle_times.observe(seconds)
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1

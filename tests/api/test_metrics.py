@@ -3,16 +3,23 @@ prometheus_client's own parser: types, names and labels are what a Prometheus se
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.api import create_api
+from controller.app import Controller
 from controller.config import load_site
+from controller.core import FakeClock
+from controller.policies.engine import PolicyEngine
 from emulators.modbus.inject import inject
 from tests.conftest import EXAMPLE_SITE
 from tests.integrations.modbus_harness import running_campus, wait_until
+
+from .test_api import SITE
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +85,22 @@ async def test_scrape_has_counters_gauges_and_cycle_histograms() -> None:
     for family in families.values():  # labels say what they are: never a generic "key"
         for sample in family.samples:
             assert "key" not in sample.labels, sample
+
+
+async def test_policy_evaluations_are_a_histogram(tmp_path: Path) -> None:
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(SITE, encoding="utf-8")
+    ctrl = Controller(load_site(site_file), FakeClock(1_780_000_000))
+    engine = PolicyEngine(ctrl, store_path=tmp_path / "policies.sqlite3")
+    ctrl.add(engine)
+    try:
+        for _ in range(3):
+            engine.evaluate()
+        families = await _scrape(create_api(ctrl))
+    finally:
+        engine.close()
+    evaluations = families["sanjie_policy_evaluation_seconds"]
+    assert evaluations.type == "histogram"
+    assert _value(evaluations, "_count") == 3
+    assert _value(evaluations, "_bucket", le="+Inf") == 3
+    assert _value(families["sanjie_policy_evaluations"], "_total") == 3
