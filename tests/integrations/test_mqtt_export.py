@@ -74,3 +74,17 @@ async def test_states_and_discovery_are_published(
     assert energy["state_topic"] == f"{prefix}/bath-1.plug.p1.energy/state"
     assert energy["device"]["manufacturer"] == "Tasmota"
     assert energy["device"]["suggested_area"] == "浴室 淋浴间"
+    # Without commands_as the export is read-only: two-state points are binary sensors.
+    ha = "homeassistant/binary_sensor/sanjie_mqtt-test"
+    relay = json.loads(seen[f"{ha}/bath-1_plug_p1_relay/config"])
+    assert (relay["payload_on"], relay["payload_off"]) == ("on", "off")
+    assert "command_topic" not in relay
+    valve = json.loads(seen[f"{ha}/bath-1_shower_s01_valve/config"])
+    assert (valve["payload_on"], valve["payload_off"], valve["device_class"]) == (
+        "open",
+        "closed",
+        "opening",
+    )
+    configs = [json.loads(v) for t, v in seen.items() if t.startswith("homeassistant/")]
+    assert configs
+    assert not any("command_topic" in c for c in configs)
