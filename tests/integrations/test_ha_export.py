@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -42,7 +43,6 @@ pytestmark = pytest.mark.integration
 TZ = dt.timezone(dt.timedelta(hours=8))
 ACTOR = "王丽 (wangli)"
 PLUG, SHOWER, AC = "bath-1.plug.p1", "bath-1.shower.s01", "bath-1.ac"
-HA = "homeassistant/{}/sanjie_mqtt-test/{}/config"
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,8 @@ class World:
         return self.devices[device_id].bound.read()
 
     def config(self, component: str, entity_id: str) -> dict[str, object]:
-        topic = HA.format(component, entity_id.replace(".", "_"))
+        campus = self.controller.site.campus.id
+        topic = f"homeassistant/{component}/sanjie_{campus}/{entity_id.replace('.', '_')}/config"
         assert topic in self.seen, sorted(t for t in self.seen if entity_id.replace(".", "_") in t)
         return json.loads(self.seen[topic])  # type: ignore[no-any-return]
 
@@ -86,7 +87,10 @@ async def running(site: LoadedSite, port: int, tmp: Path) -> AsyncIterator[World
     clock = FakeClock(dt.datetime(2026, 3, 2, 8, 0, tzinfo=TZ).timestamp())
     supply = {"id": "bath-hours", "type": "supply_windows", "close_open_valves": False,
               "supply": [{"start": "12:00", "end": "14:00"}]}  # fmt: skip
-    site = dataclasses.replace(site, policies=[policy_adapter().validate_python(supply)])
+    # A campus id of its own: the broker keeps other tests' retained discovery configs.
+    campus = site.campus.model_copy(update={"id": f"ha-{uuid.uuid4().hex[:8]}"})
+    policies = [policy_adapter().validate_python(supply)]
+    site = dataclasses.replace(site, campus=campus, policies=policies)
     controller = Controller(site, clock)
     integration = MqttIntegration(controller, mqtt_links(site)[0])
     audit = AuditLog(tmp / "audit.sqlite3", clock, controller.bus)
@@ -110,7 +114,7 @@ async def running(site: LoadedSite, port: int, tmp: Path) -> AsyncIterator[World
             await asyncio.wait_for(integration.driver.wait_connected(), 10)
             await devices.wait_connected()
             await asyncio.wait_for(export.connected.wait(), 10)
-            await client.subscribe("homeassistant/+/sanjie_mqtt-test/#")
+            await client.subscribe(f"homeassistant/+/sanjie_{campus.id}/#")
             await client.subscribe(f"{prefix}/#")
 
             async def collect() -> None:

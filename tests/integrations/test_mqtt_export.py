@@ -86,5 +86,6 @@ async def test_states_and_discovery_are_published(
         "opening",
     )
     configs = [json.loads(v) for t, v in seen.items() if t.startswith("homeassistant/")]
+    configs = [c for c in configs if c["state_topic"].startswith(f"{prefix}/")]  # this test's
     assert configs
     assert not any("command_topic" in c for c in configs)
