@@ -11,6 +11,7 @@ module starts). What it builds, in order:
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``);
+* prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -36,9 +37,9 @@ from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
 
 if TYPE_CHECKING:
-    from controller.accounts import Account
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.billing import BillingComponent
     from controller.broker import LocalBroker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
@@ -82,6 +83,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    billing: BillingComponent | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
@@ -98,6 +100,8 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.billing is not None:
+            lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
@@ -119,6 +123,7 @@ async def build_controller(
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.backup import hold_lock
+    from controller.billing import billing_component
     from controller.broker import local_broker
     from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
@@ -146,7 +151,7 @@ async def build_controller(
         controller.add(integration)
     export = mqtt_export(controller, host=host, port=port)
     if export is not None:
-        controller.add(export)
+        controller.add(_with_commands(export, site, options.state_dir or options.data_dir))
 
     recorder = Recorder.from_site(controller, data_dir=options.data_dir)
     controller.add(recorder)
@@ -158,6 +163,10 @@ async def build_controller(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
+    # Billing charges the recorder's hours; its routes join the API built below.
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    if billing is not None:
+        controller.add(billing)
 
     api = None
     if options.api_port is not None:
@@ -170,22 +179,30 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
-    if export is not None and site.sinks.mqtt is not None and site.sinks.mqtt.commands_as:
-        export.use_account(_command_account(state, site.sinks.mqtt.commands_as))
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
+    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, billing)
 
 
-def _command_account(state: Path, name: str) -> Account:
-    """The account ``sinks.mqtt.commands_as`` names, read from the accounts store."""
+def _with_commands(export: MqttExport, site: LoadedSite, state: Path) -> MqttExport:
+    """The export, taking commands as the account ``sinks.mqtt.commands_as`` names (if any)."""
     from controller.accounts import AccountError, AccountStore
     from controller.integrations.mqtt_export import CommandAccountError
 
-    store = AccountStore(state / "accounts.sqlite3", SystemClock())
+    name = site.sinks.mqtt.commands_as if site.sinks.mqtt is not None else None
+    if name is None:
+        return export
+    path = state / "accounts.sqlite3"
+    if not path.exists():
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: no account {name!r}: {path} does not exist yet "
+            "(create the account with `sanjie user add`)"
+        )
+    store = AccountStore(path, SystemClock())
     try:
-        return store.get(name)
+        export.use_account(store.get(name))
     except AccountError:
         raise CommandAccountError(
             f"sinks.mqtt.commands_as: no account {name!r} (create it with `sanjie user add`)"
         ) from None
     finally:
         store.close()
+    return export

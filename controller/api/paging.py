@@ -15,15 +15,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 
-__all__ = [
-    "DEFAULT_LIMIT",
-    "MAX_LIMIT",
-    "Page",
-    "Paging",
-    "PagingParams",
-    "page_of",
-    "paginate",
-]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "Paging", "PagingParams", "page", "paginate"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -65,11 +57,11 @@ Paging = Annotated[PagingParams, Depends(_paging)]
 def paginate(items: Sequence[U], paging: PagingParams, convert: Callable[[U], T]) -> Page[T]:
     """This page of ``items`` (converted), with the total and the next page's URL."""
     start, end = paging.offset, paging.offset + paging.limit
-    return page_of([convert(item) for item in items[start:end]], len(items), paging)
+    return page([convert(item) for item in items[start:end]], len(items), paging)
 
 
-def page_of(items: list[T], total: int, paging: PagingParams) -> Page[T]:
-    """A page whose ``items`` were already cut (by the database) out of ``total``."""
+def page(items: list[T], total: int, paging: PagingParams) -> Page[T]:
+    """A page whose ``items`` were already cut to ``paging`` (by a database query)."""
     end = paging.offset + paging.limit
     following = None
     if end < total:

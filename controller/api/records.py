@@ -26,7 +26,7 @@ from controller.recorder import Recorder
 from .auth import Caller, Viewer
 from .deps import component
 from .errors import ApiError, FieldError, responses
-from .paging import Page, Paging, page_of
+from .paging import Page, Paging, page
 from .states import point_of
 from .times import parse_instant
 
@@ -124,7 +124,7 @@ def record_routes(ctrl: Controller) -> APIRouter:
             ReadingOut(ts=r.timestamp, time=iso(r.timestamp), value=_shown(point, r.value))
             for r in rows
         ]
-        return page_of(items, total, paging)
+        return page(items, total, paging)
 
     @router.get("/audit")
     async def audit(
@@ -150,10 +150,10 @@ def record_routes(ctrl: Controller) -> APIRouter:
         if caller.account.buildings is None:
             entries = log.query(**filters, limit=paging.limit, offset=paging.offset)
             total = log.count(**filters)
-            return page_of([audit_out(e) for e in entries], total, paging)
+            return page([audit_out(e) for e in entries], total, paging)
         seen = _visible(log.query(**filters, limit=LIMITED_SCAN), caller, building_of_target)
         chosen = seen[paging.offset : paging.offset + paging.limit]
-        return page_of([audit_out(e) for e in chosen], len(seen), paging)
+        return page([audit_out(e) for e in chosen], len(seen), paging)
 
     return router
 
