@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.app import Controller
+from controller.app import Component, Controller
 from controller.config import LoadedSite
 from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
@@ -110,6 +110,13 @@ class Assembly:
         return lines
 
 
+def _reports(controller: Controller, recorder: Recorder, audit: AuditLog) -> Component:
+    """Campaign reports: on request and on the site's schedules, stored beside the audit log."""
+    from controller.reports.service import ReportService
+
+    return ReportService(controller, recorder, audit.path)
+
+
 async def build_controller(
     site: LoadedSite,
     options: ControllerOptions,
@@ -161,8 +168,8 @@ async def build_controller(
     stack.callback(audit.close)
     engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
     stack.callback(engine.close)
-    controller.add(audit)
-    controller.add(engine)
+    for component in (audit, engine, _reports(controller, recorder, audit)):
+        controller.add(component)
     # Billing charges the recorder's hours; its routes join the API built below.
     billing = billing_component(controller, lambda: recorder.consumption, state, audit)
     if billing is not None:

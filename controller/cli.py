@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from controller import cli_accounts, cli_backup, cli_billing, cli_commission
+from controller import cli_accounts, cli_backup, cli_billing, cli_commission, cli_report
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
@@ -426,6 +426,7 @@ def _options(
 cli_commission.register(app)
 cli_backup.register(app)
 cli_accounts.register(app)
+cli_report.register(app)
 cli_billing.register(app)
 
 

@@ -36,6 +36,7 @@ from .paging import Page, Paging, paginate
 from .places import place_routes
 from .policies import policy_routes
 from .records import record_routes
+from .reports import report_routes
 from .schemas import (
     BuildingOut,
     CommandRequest,
@@ -242,6 +243,7 @@ def create_api(
     api.include_router(history_routes(ctrl))
     api.include_router(place_routes(ctrl))
     api.include_router(record_routes(ctrl))
+    api.include_router(report_routes(ctrl))
     _include_billing(api, ctrl)
     api.state.controller = ctrl
     if accounts is not None:

@@ -33,6 +33,7 @@ from .hierarchy import hierarchy_problems
 from .paths import builtin_dir
 from .policies import PolicyConfig, policy_adapter
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
+from .reports import ReportSettings
 from .site import AnyLink, Building, Calendar, Campus, Device, Link, Sinks
 from .yamlsrc import Located, LocatedDict, Position, YamlSourceError, load_yaml_file
 
@@ -47,6 +48,7 @@ _SECTIONS = {
     "sinks",
     "policies",
     "calendar",
+    "reports",
     "billing",
 }
 
@@ -77,6 +79,7 @@ class LoadedSite:
     policies: list[PolicyConfig]
     calendar: Calendar
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
@@ -169,6 +172,7 @@ def _load_site(path: Path) -> LoadedSite:
     policies = _unique(col, col.items("policies", _validate_policy))
     sinks = col.one(Sinks.model_validate, root.get("sinks") or {}, ["sinks"])
     calendar = col.one(Calendar.model_validate, root.get("calendar") or {}, ["calendar"])
+    reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
     billing = _billing(col, root, buildings)
 
     dirs_raw = root.get("profile_dirs") or []
@@ -182,7 +186,7 @@ def _load_site(path: Path) -> LoadedSite:
     check_policies(col, policies, buildings, devices)
     col.template_summaries()
 
-    if col.issues or campus is None or sinks is None or calendar is None:
+    if col.issues or campus is None or sinks is None or calendar is None or reports is None:
         raise ConfigError(sorted(col.issues, key=_reading_order))
     return LoadedSite(
         source=path,
@@ -195,6 +199,7 @@ def _load_site(path: Path) -> LoadedSite:
         policies=[entry.item for entry in policies.values()],
         calendar=calendar,
         policy_positions={pid: entry.origin.position for pid, entry in policies.items()},
+        reports=reports,
         billing=billing,
     )
 

@@ -61,6 +61,10 @@ class PointKind(StrEnum):
     STATUS = "status"
     ERROR_CODE = "error_code"
     CONFIG = "config"
+    FOOD_WASTE = "food_waste"
+    """Kitchen/plate waste weighed by a canteen waste scale (kg)."""
+    DINER_COUNT = "diner_count"
+    """Diners counted by a canteen turnstile or card system (people)."""
 
 
 class StateClass(StrEnum):
@@ -89,6 +93,7 @@ class DeviceClass(StrEnum):
     ENUM = "enum"
     COUNT = "count"
     MONETARY = "monetary"
+    WEIGHT = "weight"
     NONE = "none"
 
 
@@ -119,10 +124,18 @@ DEVICE_CLASS_OF_KIND: dict[PointKind, DeviceClass] = {
     PointKind.BALANCE: DeviceClass.MONETARY,
     PointKind.STATUS: DeviceClass.ENUM,
     PointKind.ERROR_CODE: DeviceClass.ENUM,
+    PointKind.FOOD_WASTE: DeviceClass.WEIGHT,
+    PointKind.DINER_COUNT: DeviceClass.COUNT,
 }
 
 CUMULATIVE_KINDS = frozenset(
-    {PointKind.ACTIVE_ENERGY, PointKind.WATER_VOLUME, PointKind.HEAT_ENERGY}
+    {
+        PointKind.ACTIVE_ENERGY,
+        PointKind.WATER_VOLUME,
+        PointKind.HEAT_ENERGY,
+        PointKind.FOOD_WASTE,
+        PointKind.DINER_COUNT,
+    }
 )
 """Kinds whose counters the recorder turns into hourly consumption."""
 

@@ -245,6 +245,9 @@ class Building(StrictModel):
     kind: BuildingKind
     name: I18nName
     floors: Annotated[int, Field(ge=1, le=200)] = 1
+    floor_area_m2: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Gross floor area (m²), for energy per m² in reports."
+    )
     room_layout: RoomLayout | None = None
     rooms: list[Room] = Field(default_factory=list)
     areas: list[Area] = Field(default_factory=list)

@@ -51,6 +51,8 @@ _BY_KIND = {
     PointKind.PRESS_COUNT: "presses",
     PointKind.BALANCE: "balance",
     PointKind.ERROR_CODE: "error_code",
+    PointKind.FOOD_WASTE: "waste",
+    PointKind.DINER_COUNT: "diners",
 }
 
 _TRUE_WORDS = ("on", "open", "true")
