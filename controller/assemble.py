@@ -169,7 +169,7 @@ async def build_controller(
         controller.add(integration)
     export = mqtt_export(controller, host=host, port=port)
     if export is not None:
-        controller.add(export)
+        controller.add(_with_commands(export, site, options.state_dir or options.data_dir))
 
     recorder = Recorder.from_site(controller, data_dir=options.data_dir)
     controller.add(recorder)
@@ -246,3 +246,29 @@ def _api(
     api = ApiServer(controller, options.api_host, options.api_port, accounts=accounts, live=live)
     controller.add(api)
     return api
+
+
+def _with_commands(export: MqttExport, site: LoadedSite, state: Path) -> MqttExport:
+    """The export, taking commands as the account ``sinks.mqtt.commands_as`` names (if any)."""
+    from controller.accounts import AccountError, AccountStore
+    from controller.integrations.mqtt_export import CommandAccountError
+
+    name = site.sinks.mqtt.commands_as if site.sinks.mqtt is not None else None
+    if name is None:
+        return export
+    path = state / "accounts.sqlite3"
+    if not path.exists():
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: no account {name!r}: {path} does not exist yet "
+            "(create the account with `sanjie user add`)"
+        )
+    store = AccountStore(path, SystemClock())
+    try:
+        export.use_account(store.get(name))
+    except AccountError:
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: no account {name!r} (create it with `sanjie user add`)"
+        ) from None
+    finally:
+        store.close()
+    return export

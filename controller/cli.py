@@ -411,10 +411,12 @@ def run(
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
     loaded = load_or_exit(site)
     configure_logging(log_level)
+    from controller.integrations.mqtt_export import CommandAccountError
+
     options = ServiceOptions(site, data_dir, api_host, api_port)
     try:
         asyncio.run(run_service(options, site=loaded))
-    except OSError as err:
+    except (OSError, CommandAccountError) as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None
 

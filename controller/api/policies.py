@@ -21,6 +21,7 @@ from controller.policies.engine import PolicyEngine
 from .deps import Actor, Reason, component
 from .errors import ApiError, EngineErrorRoute, responses
 from .paging import Page, Paging, paginate
+from .times import Instant
 
 __all__ = ["HISTORY_DEPTH", "policy_routes"]
 
@@ -51,7 +52,7 @@ class OverrideRequest(BaseModel):
     scope: dict[str, Any]
     policy_id: str | None = None
     reason: str = Field(min_length=1, max_length=500)
-    until: float | None = Field(default=None, description="Epoch seconds.")
+    until: Instant | None = None
     duration_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")

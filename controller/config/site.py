@@ -559,6 +559,13 @@ class MqttExportSink(StrictModel):
     discovery: bool = Field(
         default=True, description="Publish Home Assistant discovery configs under homeassistant/."
     )
+    commands_as: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Staff account (operator or above) that commands from Home Assistant are "
+        "checked and audited as; without it the export is read-only.",
+    )
 
 
 class Sinks(StrictModel):

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.timing import CYCLE_BUCKETS, Durations
+
 __all__ = ["BusCounters"]
 
 _WINDOW = 10.0
@@ -29,6 +31,7 @@ class BusCounters:
     busy_seconds: float = 0.0
     last_cycle: float | None = None
     cycles: int = 0
+    cycle_times: Durations = field(default_factory=lambda: Durations(CYCLE_BUCKETS))
     started: float = field(default_factory=time.monotonic)
     _window_start: float = field(default_factory=time.monotonic)
     _window_busy: float = 0.0
@@ -46,6 +49,12 @@ class BusCounters:
         self.busy_seconds += seconds
         self._window_busy += seconds
         self._roll(time.monotonic())
+
+    def cycle(self, seconds: float) -> None:
+        """Account one full round of the bus (the histogram a metrics endpoint shows)."""
+        self.last_cycle = seconds
+        self.cycles += 1
+        self.cycle_times.observe(seconds)
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1

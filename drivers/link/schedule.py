@@ -198,6 +198,7 @@ class BusScheduler(ABC, Generic[L, St]):
                 self.link_id,
                 what,
                 err,
+                extra={"device": status.device_id},
             )
 
     def _deliver(
@@ -249,7 +250,13 @@ class BusScheduler(ABC, Generic[L, St]):
             status.last_error = None if failure is None else str(failure)
             if status.available is not True:
                 if status.available is False:
-                    _LOGGER.info("Device %s answers again on %s", status.device_id, self.link_id)
+                    _LOGGER.info(
+                        "Device %s answers again on %s after %d failed poll(s)",
+                        status.device_id,
+                        self.link_id,
+                        status.failures,
+                        extra={"device": status.device_id},
+                    )
                 status.available = True
                 self.listener.availability(status.device_id, True, "")
             status.failures = 0
@@ -271,11 +278,16 @@ class BusScheduler(ABC, Generic[L, St]):
                 self.link_id,
                 status.failures,
                 reason,
+                extra={"device": status.device_id},
             )
             self.listener.availability(status.device_id, False, reason)
         else:
             _LOGGER.debug(
-                "Device %s poll failed (%d): %s", status.device_id, status.failures, reason
+                "Device %s poll failed (%d): %s",
+                status.device_id,
+                status.failures,
+                reason,
+                extra={"device": status.device_id},
             )
 
     def _cycle(self, status: St, now: float) -> None:
@@ -285,9 +297,7 @@ class BusScheduler(ABC, Generic[L, St]):
             self._cycle_pending = {d for d, s in self.devices.items() if s.failures == 0}
         self._cycle_pending.discard(status.device_id)
         if not self._cycle_pending:
-            counters = self.link.counters
-            counters.last_cycle = now - self._cycle_start
-            counters.cycles += 1
+            self.link.counters.cycle(now - self._cycle_start)
             self._cycle_start = now
             self._cycle_pending = {d for d, s in self.devices.items() if s.failures == 0}
 
