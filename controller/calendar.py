@@ -159,6 +159,21 @@ class SiteCalendar:
             types.add(DayType.TEACHING)
         return DayInfo(date, frozenset(types), holiday, semester, vacation, source)
 
+    def provisional(self, year: int) -> bool:
+        """True when neither the site nor the holiday library knows ``year``'s public
+        holidays, so the year runs on weekdays and weekends alone (an alarm says so)."""
+        if any(d.year == year for d in self._holidays) or any(
+            d.year == year for d in self._workdays
+        ):
+            return False
+        if not self.use_library:
+            return True
+        try:
+            chinese_calendar.get_holiday_detail(dt.date(year, 1, 1))
+        except NotImplementedError:
+            return True
+        return False
+
     def status(self) -> dict[str, Any]:
         return {
             "semesters": len(self.semesters),

@@ -17,13 +17,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from controller.alarms.component import alarm_service
 from controller.app import Controller
 from controller.policies.engine import PolicyEngine
 
 from .auth import Admin, Caller, Operator, TopUp, Viewer
 from .deps import Reason, component
-from .errors import EngineErrorRoute, responses
+from .errors import ApiError, EngineErrorRoute, responses
 from .paging import Page, Paging, paginate
+from .times import Instant
 from .visibility import (
     alarm_buildings,
     check_all,
@@ -64,7 +66,7 @@ class OverrideRequest(BaseModel):
     scope: dict[str, Any]
     policy_id: str | None = None
     reason: str = Field(min_length=1, max_length=500)
-    until: float | None = Field(default=None, description="Epoch seconds.")
+    until: Instant | None = None
     duration_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -233,7 +235,16 @@ def _staff_routes(router: APIRouter, ctrl: Controller) -> None:
 
     @router.get("/alarms")
     async def alarms(found: Viewer, paging: Paging, history: bool = False) -> Page[dict[str, Any]]:
-        """Active alarms, or with ``history`` the log (the last ``HISTORY_DEPTH`` entries)."""
+        """Active alarms, or with ``history`` the log (the last ``HISTORY_DEPTH`` entries).
+
+        With the alarm service running, every alarm of the controller (policies, devices,
+        buses, supervision, detectors, rules) in one list; else the policy engine's. A
+        building-limited account sees its buildings' alarms only."""
+        service = alarm_service(ctrl.components)
+        if service is not None:
+            records = service.alarms(history=history, limit=HISTORY_DEPTH)
+            theirs = visible(found, records, lambda r: (r.building,))
+            return paginate(theirs, paging, lambda r: r.to_json())
         views = _engine(ctrl).views
         listed = views.alarm_history(HISTORY_DEPTH) if history else views.active_alarms()
         mine = visible(found, listed, lambda a: alarm_buildings(ctrl, a))
@@ -241,11 +252,20 @@ def _staff_routes(router: APIRouter, ctrl: Controller) -> None:
 
     @router.post("/alarms/{alarm_key}/ack", responses=responses(404))
     async def ack(alarm_key: str, found: Operator) -> dict[str, Any]:
-        engine = _engine(ctrl)
-        for active in engine.views.active_alarms():
-            if active.alarm.key == alarm_key:
-                check_all(found, alarm_buildings(ctrl, active))
-        return engine.staff.acknowledge(alarm_key, actor=found.actor).to_json()
+        service = alarm_service(ctrl.components)
+        if service is None:
+            engine = _engine(ctrl)
+            for active in engine.views.active_alarms():
+                if active.alarm.key == alarm_key:
+                    check_all(found, alarm_buildings(ctrl, active))
+            return engine.staff.acknowledge(alarm_key, actor=found.actor).to_json()
+        for record in service.alarms(history=False, limit=HISTORY_DEPTH):
+            if record.key == alarm_key:
+                found.check_building(record.building)
+        acked = service.ack(alarm_key, found.actor)
+        if acked is None:
+            raise ApiError(404, f"no active alarm {alarm_key!r}")
+        return acked.to_json()
 
     @router.get("/valves", responses=responses(404))
     async def valves(

@@ -148,7 +148,8 @@ class HeatMeter(DeviceModel):
     """A building's hot-water heat meter (TUF-2000M style) behind ``people`` users.
 
     Canonical values: flow (m³/h), volume (m³), volume_fraction, heat_power (kW),
-    heat_energy (kWh), supply_temperature and return_temperature (°C), error_code.
+    heat_energy (kWh), supply_temperature and return_temperature (°C), error_code,
+    low_battery (battery-powered CJ/T 188 heat meters report it; never set here).
     """
 
     def __init__(
@@ -198,6 +199,7 @@ class HeatMeter(DeviceModel):
             "supply_temperature": round(self.supply, 2),
             "return_temperature": round(self.inlet, 2),
             "error_code": 0,
+            "low_battery": False,
         }
 
     def _apply(self, key: str, value: ModelValue) -> None:
