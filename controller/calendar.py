@@ -92,6 +92,27 @@ class DayInfo:
     def is_(self, day_type: DayType) -> bool:
         return day_type in self.types
 
+    @property
+    def kind(self) -> str:
+        """The one type a person would name: holiday, makeup_workday, restday or workday."""
+        for day_type in (DayType.HOLIDAY, DayType.MAKEUP_WORKDAY, DayType.RESTDAY):
+            if day_type in self.types:
+                return day_type.value
+        return DayType.WORKDAY.value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat(),
+            "weekday": self.date.isoweekday(),
+            "kind": self.kind,
+            "types": sorted(t.value for t in self.types),
+            "name": self.label,
+            "source": self.source,
+            "provisional": self.provisional,
+            "semester": self.semester,
+            "vacation": self.vacation,
+        }
+
 
 class _DayEntry(StrictModel):
     """One date or a range of dates in a holidays file, with an optional name."""

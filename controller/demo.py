@@ -159,6 +159,7 @@ async def policies(run: DemoRun) -> None:
     import tempfile
 
     from controller.audit import AuditLog
+    from controller.calendar_watch import CalendarWatch
     from controller.policies.engine import PolicyEngine
 
     data = Path(run.stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-policies-")))
@@ -168,6 +169,7 @@ async def policies(run: DemoRun) -> None:
     run.stack.callback(engine.close)
     run.controller.add(audit)
     run.controller.add(engine)
+    run.controller.add(CalendarWatch(run.controller, engine.calendar))
     units = sum(len(p.units) for p in engine.core.policies)
     run.started.append(
         f"Policies: {len(engine.core.policies)} policies on {units} units, audit log in {data}"

@@ -2,9 +2,9 @@
 
 Everything the demo runs except the emulators, on the wall clock: the Modbus and MQTT
 integrations (with a local broker for MQTT links that name no host), the recorder, the policy
-engine with its audit log, and the HTTP API. State lives in SQLite files under
-``<data_dir>/var`` (see docs/operations.md for backups). SIGTERM (systemd's stop) and Ctrl-C
-end the components in order and close the files.
+engine with its audit log, the calendar watch and the HTTP API. State lives in SQLite files
+under ``<data_dir>/var`` (see docs/operations.md for backups). SIGTERM (systemd's stop) and
+Ctrl-C end the components in order and close the files; SIGHUP re-reads the holidays file.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ async def _add_components(
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.broker import local_broker
+    from controller.calendar_watch import CalendarWatch
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
@@ -79,6 +80,7 @@ async def _add_components(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
+    controller.add(CalendarWatch(controller, engine.calendar))
     controller.add(ApiServer(controller, options.api_host, options.api_port))
 
 

@@ -206,7 +206,7 @@ def test_reload_picks_up_an_edited_file_and_keeps_the_old_one_when_invalid(
     calendar.reload()
     assert not calendar.is_workday(D(2027, 3, 1))  # the cached answer was dropped
     _write(path, "holidays: [2027-03-32]\n")
-    with pytest.raises(ConfigError, match="holidays.yaml:1"):
+    with pytest.raises(ConfigError, match=r"holidays\.yaml:1"):
         calendar.reload()
     assert not calendar.is_workday(D(2027, 3, 1))
     assert calendar.reloads == 2
@@ -219,3 +219,34 @@ def test_notable_days_list_holidays_and_makeup_days_with_their_source() -> None:
     assert days[D(2026, 10, 1)].source == "chinese_calendar"
     assert D(2026, 3, 2) not in days  # an ordinary Monday
     assert D(2026, 3, 7) not in days  # an ordinary Saturday
+
+
+def test_the_example_holidays_file_is_the_2026_notice_as_chinese_calendar_has_it() -> None:
+    from tests.conftest import EXAMPLE_SITE
+
+    site_calendar = SiteCalendar.from_config(
+        Calendar(holidays_file="holidays.yaml"), EXAMPLE_SITE.parent
+    )
+    library = SiteCalendar()
+    for file_day, library_day in zip(site_calendar.year(2026), library.year(2026), strict=True):
+        assert file_day.kind == library_day.kind, file_day.date
+    assert site_calendar.file.notice_years == [2026]
+    assert site_calendar.day(D(2026, 10, 10)).source == "holidays_file"
+
+
+def test_cli_prints_a_years_notable_days_with_type_and_source() -> None:
+    from typer.testing import CliRunner
+
+    from controller.cli import app
+    from tests.conftest import EXAMPLE_SITE
+
+    result = CliRunner().invoke(
+        app, ["calendar", str(EXAMPLE_SITE), "--year", "2027"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    line = next(row for row in result.output.splitlines() if "2027-01-01" in row)
+    assert "holiday" in line
+    assert "元旦" in line
+    assert "holidays_cn (provisional)" in line
+    assert "provisional" in result.output.splitlines()[-1] or "notice_years" in result.output
+    assert "2027-03-01" not in result.output  # an ordinary Monday

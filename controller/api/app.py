@@ -18,6 +18,7 @@ from controller import __version__
 from controller.app import Controller
 from controller.core import Entity
 
+from .calendar import calendar_routes
 from .deps import Actor
 from .history import history_routes
 from .metrics import render_metrics
@@ -204,6 +205,7 @@ def create_api(ctrl: Controller) -> FastAPI:
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
+    api.include_router(calendar_routes(ctrl))
     api.state.controller = ctrl
 
     @api.middleware("http")
