@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .common import paused_gc
+from .device_map import device_profile
 from .errors import (
     ConfigError,
     ConfigIssue,
@@ -79,7 +80,9 @@ class LoadedSite:
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
 
     def profile_of(self, device: Device) -> Profile:
-        return self.profiles[device.profile]
+        """The device's profile, with its function code and CT/PT ratios applied."""
+        profile = self.profiles[device.profile]
+        return device_profile(profile, device) if device.rewires else profile
 
 
 class ProfileLibrary:

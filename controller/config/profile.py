@@ -18,6 +18,7 @@ __all__ = [
     "REGISTER_COUNT",
     "DataType",
     "DeviceClass",
+    "Flag",
     "ModbusAddress",
     "ModbusProfileOptions",
     "MqttAddress",
@@ -51,8 +52,12 @@ class PointKind(StrEnum):
     TEMPERATURE = "temperature"
     SETPOINT = "setpoint"
     AC_MODE = "ac_mode"
+    AC_EFFECTIVE_MODE = "ac_effective_mode"
+    """What an ``auto`` unit is actually doing (heat, cool...), where the gateway reports it."""
     FAN_SPEED = "fan_speed"
     POWER_SWITCH = "power_switch"
+    REMOTE_LOCK = "remote_lock"
+    """Whether the occupants' remote control is disabled (values ``locked``/``unlocked``)."""
     VALVE_STATE = "valve_state"
     VALVE_COMMAND = "valve_command"
     VALVE_DELAY = "valve_delay"
@@ -110,6 +115,8 @@ DEVICE_CLASS_OF_KIND: dict[PointKind, DeviceClass] = {
     PointKind.TEMPERATURE: DeviceClass.TEMPERATURE,
     PointKind.SETPOINT: DeviceClass.TEMPERATURE,
     PointKind.AC_MODE: DeviceClass.ENUM,
+    PointKind.AC_EFFECTIVE_MODE: DeviceClass.ENUM,
+    PointKind.REMOTE_LOCK: DeviceClass.ENUM,
     PointKind.FAN_SPEED: DeviceClass.ENUM,
     PointKind.POWER_SWITCH: DeviceClass.SWITCH,
     PointKind.RELAY: DeviceClass.SWITCH,
@@ -195,6 +202,7 @@ REGISTER_COUNT: dict[DataType, int] = {
 """Registers (or bits, for coil/discrete tables) each data type occupies."""
 
 _BIT_TABLES = (Table.COIL, Table.DISCRETE)
+_MASKABLE = (DataType.ENUM, DataType.UINT16, DataType.INT16)
 
 
 class ModbusAddress(StrictModel):
@@ -211,6 +219,16 @@ class ModbusAddress(StrictModel):
     offset: float = 0.0
     bit: Annotated[int, Field(ge=0, le=15)] | None = Field(
         default=None, description="For bitfield: which bit of the register (0 = least significant)."
+    )
+    mask: Annotated[int, Field(ge=1, le=0xFFFF)] | None = Field(
+        default=None,
+        description="For 16-bit enum and integer points: only these bits of the raw value count "
+        "(a status word whose low bits are the valve and high bits other flags).",
+    )
+    not_available: list[int] = Field(
+        default=[],
+        description="Raw values that mean 'no value' (e.g. -32768, not initialised): the point "
+        "reads as unavailable, not as a reading.",
     )
 
     @property
@@ -259,6 +277,8 @@ class ModbusAddress(StrictModel):
             raise ValueError("bitfield points need 'bit'")
         if self.type is not DataType.BITFIELD and self.bit is not None:
             raise ValueError("'bit' is only for bitfield points")
+        if self.mask is not None and self.type not in _MASKABLE:
+            raise ValueError("'mask' is only for 16-bit enum and integer points")
         if self.address + self.register_count - 1 > 0xFFFF:
             raise ValueError("point runs past register 65535")
         return self
@@ -280,6 +300,14 @@ class MqttAddress(StrictModel):
     command_path: str | None = Field(
         default=None, description="JSON field to set in the command payload; plain value if None."
     )
+
+
+class Flag(StrictModel):
+    """One bit of a status register, served as its own boolean point (entity)."""
+
+    key: Annotated[str, Field(pattern=POINT_KEY_PATTERN)]
+    name: I18nName
+    kind: PointKind = PointKind.STATUS
 
 
 class Point(StrictModel):
@@ -307,6 +335,20 @@ class Point(StrictModel):
     )
     max_per_hour: float | None = Field(
         default=None, description="For counters: the most one device can add in an hour."
+    )
+    flags: dict[Annotated[int, Field(ge=0, le=15)], Flag] | None = Field(
+        default=None,
+        description="Bit number → flag: each set bit of this register is its own boolean point "
+        "(1 open, 2 closed, 4 abnormal, 8 low battery → four points; 'closed + low battery' "
+        "reads as both).",
+    )
+    flag_of: str | None = Field(
+        default=None, description="Set by the profile loader on a flag's point: its register's."
+    )
+    ratio: Literal["ct", "pt", "ct_pt"] | None = Field(
+        default=None,
+        description="A secondary-side value: multiplied by the device's CT ratio (currents), PT "
+        "ratio (voltages) or both (power, energy); see the site's ct_ratio/pt_ratio.",
     )
 
     @property
@@ -336,6 +378,10 @@ class Point(StrictModel):
             raise ValueError("writable points must declare 'range' or 'values'")
         if self.modbus is not None and self.modbus.type is DataType.ENUM and not self.values:
             raise ValueError("enum points need 'values'")
+        if self.flags is not None and (
+            self.modbus is None or self.modbus.type not in (*_MASKABLE, DataType.BITFIELD)
+        ):
+            raise ValueError("'flags' are for 16-bit Modbus registers (enum, uint16, int16)")
         if self.write_values is not None:
             unknown = set(self.write_values) - set((self.values or {}).values())
             if unknown:
@@ -388,9 +434,27 @@ class Profile(StrictModel):
     name: I18nName | None = None
     source: str = Field(description="Manual or document (with version) the register map is from.")
     notes: str | None = None
+    reference_map: bool = Field(
+        default=False,
+        description="A reference register map, not a commercial model's: map a real device by "
+        "copying the profile and changing addresses to its manual's.",
+    )
     modbus: ModbusProfileOptions = ModbusProfileOptions()
     mqtt: MqttProfileOptions = MqttProfileOptions()
     points: Annotated[list[Point], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _expand_flags(self) -> Profile:
+        """Each declared flag becomes a bitfield point on its register, after its point."""
+        if not any(p.flags for p in self.points):
+            return self
+        expanded: list[Point] = []
+        for point in self.points:
+            expanded.append(point)
+            if point.flags and point.modbus is not None:
+                expanded.extend(_flag_points(point, point.modbus))
+        object.__setattr__(self, "points", expanded)  # frozen model: set once, at load time
+        return self
 
     def point(self, key: str) -> Point:
         """The point with ``key``; KeyError if the profile has none."""
@@ -407,6 +471,21 @@ class Profile(StrictModel):
         if problems:
             raise ValueError("; ".join(f"{_loc(loc)}: {message}" for loc, message in problems))
         return self
+
+
+def _flag_points(point: Point, addr: ModbusAddress) -> list[Point]:
+    return [
+        Point(
+            key=flag.key,
+            name=flag.name,
+            kind=flag.kind,
+            modbus=ModbusAddress(
+                table=addr.table, address=addr.address, type=DataType.BITFIELD, bit=bit
+            ),
+            flag_of=point.key,
+        )
+        for bit, flag in sorted(point.flags.items() if point.flags else ())
+    ]
 
 
 POSITIONED_CHECKS = "sanjie.positioned_checks"
@@ -456,6 +535,8 @@ def _overlaps(points: list[Point]) -> list[Problem]:
             both_bits = addr.type is DataType.BITFIELD and other.modbus.type is DataType.BITFIELD
             if both_bits and addr.bit != other.modbus.bit:
                 continue
+            if point.flag_of == other.key or other.flag_of == point.key:
+                continue  # a flag shares its register's word by design
             register = max(start, o_start)
             problems.append(
                 (

@@ -114,6 +114,8 @@ def point_spec(point: Point) -> PointSpec:
         write_range=point.range,
         write_labels=frozenset(point.write_values) if point.write_values else None,
         valid_range=point.valid_range,
+        mask=addr.mask,
+        not_available=frozenset(addr.not_available),
     )
 
 
@@ -194,14 +196,17 @@ class ModbusIntegration:
         wanted = set(links) if links is not None else None
         per_link: dict[str, list[DeviceSpec]] = {}
         self._entity_ids: dict[str, dict[str, str]] = {}
-        shared: dict[str, tuple[PointSpec, ...]] = {}
+        shared: dict[tuple[str, int | None, float | None, float | None], tuple[PointSpec, ...]]
+        shared = {}
         for device in site.devices.values():
             profile = site.profile_of(device)
             if profile.protocol != "modbus" or (wanted is not None and device.link not in wanted):
                 continue
-            points = shared.get(device.profile)
+            # Devices share their profile's specs unless their settings rewire it (FC, CT/PT).
+            wiring = (device.profile, device.function_code, device.ct_ratio, device.pt_ratio)
+            points = shared.get(wiring)
             if points is None:
-                points = shared[device.profile] = profile_points(profile)
+                points = shared[wiring] = profile_points(profile)
             spec = device_spec(
                 device,
                 profile,

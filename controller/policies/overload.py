@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from controller.config.profile import PointKind
+from controller.config.profile import Point, PointKind
 
 from .base import Policy, Tick, find_switch, number
 from .config import OverloadPolicy
@@ -24,6 +24,11 @@ from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["Overload", "OverloadMemory", "OverloadUnit", "step_power_factor"]
+
+
+def _totals_first(points: list[Point], total_key: str) -> list[Point]:
+    """The device total (its conventional key) ahead of per-phase points of the same kind."""
+    return sorted(points, key=lambda p: p.key != total_key)
 
 
 def step_power_factor(p1: float, pf1: float, p2: float, pf2: float) -> float:
@@ -113,11 +118,12 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
         cfg = self.config
         units = []
         for device in devices:
-            powers = device.points_of(PointKind.ACTIVE_POWER)
+            powers = _totals_first(device.points_of(PointKind.ACTIVE_POWER), "power")
             relay = find_switch(device, (PointKind.RELAY, PointKind.POWER_SWITCH))
             if not powers or relay is None:
                 continue
-            pfs = device.points_of(PointKind.POWER_FACTOR)
+            # The total power factor, not phase L1's (a three-phase meter lists both).
+            pfs = _totals_first(device.points_of(PointKind.POWER_FACTOR), "power_factor")
             limit = cfg.limit_w
             if limit is None and cfg.per_bed_w is not None and device.capacity:
                 limit = cfg.per_bed_w * device.capacity

@@ -219,6 +219,8 @@ class ElectricityMeter(DeviceModel):
             "balance": round(st.balance, 2),
             "overload_trip": st.overload_trip,
             "load_trip": st.load_trip,
+            "pt_ratio": 1,  # the ratios a meter shows on its own registers (direct-connected)
+            "ct_ratio": 1,
         }
         weights = self._imbalance if phases == 3 else (3.0, 0.0, 0.0)
         total = sum(weights)

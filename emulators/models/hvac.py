@@ -4,7 +4,8 @@ Room temperature drifts toward the outdoor temperature (plus gains from people) 
 constant of a few hours, and toward the setpoint while the unit runs. Power depends on mode
 and on the gap between room and setpoint. Occupants switch the unit on when the room is too
 hot or cold, often at a setpoint below the 26 °C rule, and sometimes forget it when they
-leave: the behaviour the AC policies exist to correct.
+leave: the behaviour the AC policies exist to correct. While the gateway's remote-control
+disablement is set (``remote_lock``), the occupants' remote does nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ _COMFORT_SETPOINTS = (22.0, 24.0, 25.0, 26.0, 26.0, 27.0)
 
 
 class AcUnit(DeviceModel):
-    """Canonical values: power_switch, mode, fan, setpoint, room_temperature, power, energy."""
+    """Canonical values: power_switch, mode, fan, setpoint, room_temperature, power, energy,
+    and the gateway's remote_lock, window_contact, alarm, error_code, real_setpoint and
+    auto_mode (what an ``auto`` unit is doing)."""
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class AcUnit(DeviceModel):
         self.energy = rng.uniform(100, 1500) if energy is None else energy
         self.room = self._outdoor(self._t) + rng.uniform(-1, 1)
         self.power = 0.0
+        self.remote_locked = False
 
     def _outdoor(self, t: float) -> float:
         return outdoor_temperature(self.day_of_year(t), self.local_hour(t))
@@ -73,6 +77,8 @@ class AcUnit(DeviceModel):
         return (-move if mode == "cool" else move), power
 
     def _occupants_act(self, t: float) -> None:
+        if self.remote_locked:
+            return
         present = self.presence(t) * self.occupants
         if not self.on and present >= 1 and self.rng.random() < 0.2:
             if self.room > 28.0:
@@ -102,6 +108,12 @@ class AcUnit(DeviceModel):
             "room_temperature": round(self.room, 1),
             "power": round(self.power),
             "energy": round(self.energy, 3),
+            "remote_lock": "locked" if self.remote_locked else "unlocked",
+            "window_contact": "closed",
+            "alarm": "ok",
+            "error_code": 0,
+            "real_setpoint": round(self.setpoint, 1),
+            "auto_mode": self._effective_mode(),
         }
 
     def _apply(self, key: str, value: ModelValue) -> None:
@@ -112,7 +124,11 @@ class AcUnit(DeviceModel):
         elif key == "fan" and value in AC_FANS:
             self.fan = str(value)
         elif key == "setpoint":
-            self.setpoint = number(key, value, 17.0, 30.0)
+            self.setpoint = number(key, value, 16.0, 32.0)
+        elif key == "remote_lock" and value in ("locked", "unlocked"):
+            self.remote_locked = value == "locked"
+        elif key == "window_contact" and value in ("open", "closed"):
+            pass  # a contact the controller may report to the unit; nothing to model
         else:
             raise CommandRejected(key, value, "not a valid AC command")
         _, self.power = self._run(0.0)

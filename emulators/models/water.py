@@ -70,6 +70,7 @@ class _WaterState:
     volume: float
     valve_open: bool = True
     flow: float = 0.0
+    low_battery: bool = False
     running: list[_Use] = field(default_factory=list)
 
 
@@ -127,7 +128,14 @@ class WaterMeter(DeviceModel):
             "volume": round(st.volume, 5),
             "flow": round(st.flow if st.valve_open else 0.0, 4),
             "valve": "open" if st.valve_open else "closed",
-            "low_battery": False,
+            "valve_open": st.valve_open,
+            "valve_closed": not st.valve_open,
+            "valve_abnormal": False,
+            "low_battery": st.low_battery,
+            "reverse_volume": 0.0,
+            "pipe_status": 0,
+            "battery": 3.6 if not st.low_battery else 3.1,
+            "prepaid_remaining": 100.0,  # m³ left on a prepaid meter (campuses rarely use it)
         }
 
     def _apply(self, key: str, value: ModelValue) -> None:
@@ -144,10 +152,14 @@ class WaterMeter(DeviceModel):
             self.state.flow = 0.0
 
 
+_GJ_PER_H_PER_KW = 0.0036
+"""1 kW for an hour is 3.6 MJ: the TUF-2000M reports energy flow in GJ/h."""
+
+
 class HeatMeter(DeviceModel):
     """A building's hot-water heat meter (TUF-2000M style) behind ``people`` users.
 
-    Canonical values: flow (m³/h), volume (m³), volume_fraction, heat_power (kW),
+    Canonical values: flow (m³/h), volume (m³), volume_fraction, heat_power (GJ/h, as REG3),
     heat_energy (kWh), supply_temperature and return_temperature (°C), error_code.
     """
 
@@ -193,7 +205,7 @@ class HeatMeter(DeviceModel):
             "flow": round(self.flow, 4),
             "volume": round(self.volume, 4),
             "volume_fraction": round(self.volume - math.floor(self.volume), 4),
-            "heat_power": round(heat_kw, 3),
+            "heat_power": round(heat_kw * _GJ_PER_H_PER_KW, 6),
             "heat_energy": round(self.heat_energy, 3),
             "supply_temperature": round(self.supply, 2),
             "return_temperature": round(self.inlet, 2),

@@ -70,7 +70,7 @@ async def test_site_summary_in_chinese_and_english(client: httpx.AsyncClient) ->
     assert zh["name"] == "测试校区"
     assert en["buildings"][0]["name"] == "Dorm 1"
     assert zh["devices"] == 2
-    assert zh["entities"] == 16
+    assert zh["entities"] == 19
 
 
 async def test_bad_language_is_422(client: httpx.AsyncClient) -> None:

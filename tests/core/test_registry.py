@@ -13,7 +13,7 @@ def test_every_point_of_every_device_is_an_entity(
     campus: LoadedSite, registry: EntityRegistry
 ) -> None:
     expected = sum(len(campus.profile_of(d).points) for d in campus.devices.values())
-    assert len(registry) == expected == 5899
+    assert len(registry) == expected == 10475
     assert set(registry.device_ids) == set(campus.devices)
 
 
@@ -53,8 +53,16 @@ def test_lookups(registry: EntityRegistry) -> None:
         registry["dorm-2.620.ac.nope"]
     assert [e.point_key for e in registry.of_device("dorm-1.101.cold")] == [
         "volume",
+        "reverse_volume",
         "flow",
+        "pipe_status",
+        "prepaid_remaining",
+        "battery",
         "valve",
+        "valve_open",  # the valve status register's flags, one entity each
+        "valve_closed",
+        "valve_abnormal",
+        "low_battery",
     ]
     assert registry.of_device("nope") == []
     relays = registry.select(building="dorm-2", kind="relay")
