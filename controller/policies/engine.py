@@ -676,6 +676,7 @@ class PolicyEngine:
             "queued_commands": self._queue.qsize(),
             "decide_failures": sum(self.core.failures.values()),
             **self.counters,
+            **self.core.device_change_status(),
             "actions": {
                 f"{self._local(n['ts'])} #{i}": {k: v for k, v in n.items() if k != "ts"}
                 for i, n in reversed(list(enumerate(self.recent)))

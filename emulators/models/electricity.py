@@ -160,7 +160,7 @@ class ElectricityMeter(DeviceModel):
                 st.balance -= kwh
         st.running = [r for r in st.running if r.end > end]
         self._recompute(end)
-        self._protect(end)
+        self._protect(end, dt)
 
     def _recompute(self, t: float) -> None:
         """Instantaneous power and reactive power at ``t`` (what the meter displays)."""
@@ -179,7 +179,7 @@ class ElectricityMeter(DeviceModel):
                 reactive += _q(run.appliance.watts, run.appliance.pf)
         st.power, st.reactive = power, reactive
 
-    def _protect(self, t: float) -> None:
+    def _protect(self, t: float, dt: float) -> None:
         st = self.state
         if not st.relay:
             return
@@ -191,8 +191,9 @@ class ElectricityMeter(DeviceModel):
             st.relay, st.load_trip = False, True
         elif self.prepaid and st.balance <= 0:
             st.relay = False
-        if self.prepaid and st.balance < 2 and self.rng.random() < 0.02:
-            st.balance += 50.0  # a student tops up
+        # A student tops up within 25 minutes on average (per time: the model steps on reads).
+        if self.prepaid and st.balance < 2 and self.rng.random() < -math.expm1(-dt / 1500.0):
+            st.balance += 50.0
         if not st.relay:
             st.power = st.reactive = 0.0
 

@@ -10,6 +10,7 @@ disablement is set (``remote_lock``), the occupants' remote does nothing.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 
@@ -24,6 +25,20 @@ _FAN_FACTOR = {"auto": 1.0, "low": 0.85, "medium": 1.0, "high": 1.15}
 _ENVELOPE_S = 3 * 3600.0
 _COOLING_K_PER_S = 3.0 / 600.0  # a running unit moves the room by up to 3 K in 10 minutes
 _COMFORT_SETPOINTS = (22.0, 24.0, 25.0, 26.0, 26.0, 27.0)
+_SWITCH_ON_PER_S = 1 / 150.0
+"""Occupants in a hot (cold) room switch the unit on after 2.5 minutes on average."""
+_FORGET_PER_S = 1 / 600.0
+"""Once everyone has left, the unit is switched off after 10 minutes on average."""
+
+
+def _happens(rng: random.Random, rate_per_s: float, dt: float) -> bool:
+    """Whether an event of a Poisson process happens within ``dt`` seconds.
+
+    Per time, not per step: the model is stepped whenever it is read, and a read-back a second
+    after a write must not give the occupants the chance a 30-second poll gives them (that made
+    policy commands fail read-back in the demo).
+    """
+    return dt > 0 and rng.random() < -math.expm1(-rate_per_s * dt)
 
 
 class AcUnit(DeviceModel):
@@ -76,23 +91,23 @@ class AcUnit(DeviceModel):
         power = (250.0 + 180.0 * min(gap, 5.0)) * factor
         return (-move if mode == "cool" else move), power
 
-    def _occupants_act(self, t: float) -> None:
+    def _occupants_act(self, t: float, dt: float) -> None:
         if self.remote_locked:
             return
         present = self.presence(t) * self.occupants
-        if not self.on and present >= 1 and self.rng.random() < 0.2:
+        if not self.on and present >= 1 and _happens(self.rng, _SWITCH_ON_PER_S, dt):
             if self.room > 28.0:
                 self.on, self.mode = True, "cool"
                 self.setpoint = self.rng.choice(_COMFORT_SETPOINTS)
             elif self.room < 14.0:
                 self.on, self.mode = True, "heat"
                 self.setpoint = self.rng.choice(_COMFORT_SETPOINTS[:4])
-        elif self.on and present < 0.5 and self.rng.random() < 0.05:
+        elif self.on and present < 0.5 and _happens(self.rng, _FORGET_PER_S, dt):
             self.on = False  # most remember to switch off when they leave
 
     def _step(self, t: float, dt: float) -> None:
         if self.occupants:
-            self._occupants_act(t)
+            self._occupants_act(t, dt)
         gains = 0.6 * self.presence(t) * self.occupants
         drift = (self._outdoor(t) + gains - self.room) * dt / _ENVELOPE_S
         move, self.power = self._run(dt)
