@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from controller.config import LoadedSite
 from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
 from controller.core.commands import CommandRouter
+from controller.redaction import register_secrets, site_secrets
 
 __all__ = ["Component", "Controller"]
 
@@ -44,6 +45,7 @@ class Controller:
 
     def __init__(self, site: LoadedSite, clock: Clock | None = None) -> None:
         self.site = site
+        register_secrets(site_secrets(site.links) | site_secrets(site.sinks))
         self.clock: Clock = clock or SystemClock(site.campus.timezone)
         self.registry = EntityRegistry.from_site(site)
         self.bus = EventBus()

@@ -19,6 +19,8 @@ from typing import Any
 from controller.core.bus import BusClosed, EventBus, Overflow
 from controller.core.clock import Clock
 from controller.core.events import AlarmRaised, CommandCompleted, Event
+from controller.core.files import private_file
+from controller.schema_version import declare, migrate
 
 __all__ = ["AuditEntry", "AuditLog"]
 
@@ -43,6 +45,7 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+_MIGRATIONS = declare("audit", [_SCHEMA])
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +84,11 @@ class AuditLog:
     def __init__(self, path: Path | str, clock: Clock, bus: EventBus | None = None) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # staff names and overrides: the controller's user only
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, self.path, _MIGRATIONS)
         self.clock = clock
         self.bus = bus
         self.recorded = 0

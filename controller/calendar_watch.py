@@ -19,8 +19,9 @@ import signal
 from typing import Any
 
 from controller.app import Controller
-from controller.calendar import HolidaysFile, SiteCalendar
+from controller.calendar import SiteCalendar
 from controller.config import ConfigError
+from controller.config.calendar import HolidaysFile
 from controller.core import AlarmRaised
 
 __all__ = ["LEAD_DAYS", "CalendarWatch", "ProvisionalYear"]

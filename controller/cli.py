@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from controller import cli_accounts, cli_backup, cli_commission
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
@@ -411,22 +412,46 @@ def run(
     Exits 1 on an invalid site, 0 after SIGTERM or Ctrl-C.
     """
     import asyncio
-    import logging
 
+    from controller.logs import configure_logging
     from controller.service import ServiceOptions, run_service
 
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
     loaded = load_or_exit(site)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s", force=True
-    )
+    configure_logging(log_level)
     options = ServiceOptions(site, data_dir, api_host, api_port)
     try:
         asyncio.run(run_service(options, site=loaded))
     except OSError as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        from controller import __version__
+
+        console.print(f"sanjie {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    *,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """sanjie 三节: metering and savings controller for campus dorms and canteens."""
+
+
+cli_commission.register(app)
+cli_backup.register(app)
+cli_accounts.register(app)
 
 
 def main() -> None:

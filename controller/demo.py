@@ -169,7 +169,7 @@ async def policies(run: DemoRun) -> None:
     run.stack.callback(engine.close)
     run.controller.add(audit)
     run.controller.add(engine)
-    run.controller.add(CalendarWatch(run.controller, engine.calendar))
+    run.controller.add(CalendarWatch(run.controller, engine.ctx.calendar))
     units = sum(len(p.units) for p in engine.core.policies)
     run.started.append(
         f"Policies: {len(engine.core.policies)} policies on {units} units, audit log in {data}"

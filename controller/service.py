@@ -44,16 +44,18 @@ async def _add_components(
 ) -> None:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.backup import hold_lock
     from controller.broker import local_broker
     from controller.calendar_watch import CalendarWatch
+    from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
 
-    var = state_dir(options.data_dir)
-    var.mkdir(parents=True, exist_ok=True)
+    var = private_dir(state_dir(options.data_dir))  # 0700: audit log, outbox, policies
+    stack.enter_context(hold_lock(var))  # `sanjie restore` refuses to run under us
     controller.add(ModbusIntegration(controller))
     links = mqtt_links(controller.site)
     exported = export_link(controller.site)
@@ -80,7 +82,7 @@ async def _add_components(
     stack.callback(engine.close)
     controller.add(audit)
     controller.add(engine)
-    controller.add(CalendarWatch(controller, engine.calendar))
+    controller.add(CalendarWatch(controller, engine.ctx.calendar))
     controller.add(ApiServer(controller, options.api_host, options.api_port))
 
 

@@ -25,8 +25,10 @@ _ROOM_DEVICES = (
     ("elec", "generic/dorm-prepaid-meter", 0, "sockets"),
     ("cold", "xintai/water-meter-valve", 20, "cold_water"),
     ("hot", "xintai/water-meter-valve", 40, "hot_water"),
-    ("ac", "intesis/ac-gateway", 60, "ac"),
+    ("ac", "intesis/ac-gateway-panasonic", 60, "ac"),
 )
+_ROOM_PARENTS = {"elec": "main", "hot": "hot-water", "ac": "main"}
+"""The building meter upstream of each room device (the rooms' cold water has none)."""
 _LIGHTING = ("chint/ddsu666", "lighting")
 _FLOOR_LIGHTING_UNIT = 101
 _BUILDING_DEVICES = (
@@ -139,6 +141,7 @@ class _Builder:
                 "link": link,
                 "unit_id": _FLOOR_LIGHTING_UNIT,
                 "circuit": _LIGHTING[1],
+                "parent": "{building}.main",
                 "tags": ["floor-{floor}"],
             }
         ]
@@ -149,6 +152,11 @@ class _Builder:
                 "link": link,
                 "unit_id_start": offset + 1,
                 "circuit": circuit,
+                **(
+                    {"parent": f"{{building}}.{_ROOM_PARENTS[suffix]}"}
+                    if suffix in _ROOM_PARENTS
+                    else {}
+                ),
             }
             for suffix, profile, offset, circuit in _ROOM_DEVICES
         ]
@@ -173,6 +181,7 @@ class _Builder:
                 link=f"gw-{bid}-f{floor}",
                 unit_id=_FLOOR_LIGHTING_UNIT,
                 circuit=_LIGHTING[1],
+                parent=f"{bid}.main",
                 tags=[f"floor-{floor}"],
             )
         for room in room_list:
@@ -187,6 +196,11 @@ class _Builder:
                     link=f"gw-{bid}-f{room['floor']}",
                     unit_id=offset + r,
                     circuit=circuit,
+                    **(
+                        {"parent": f"{bid}.{_ROOM_PARENTS[suffix]}"}
+                        if suffix in _ROOM_PARENTS
+                        else {}
+                    ),
                 )
 
     def canteen(self) -> None:
@@ -233,6 +247,7 @@ class _Builder:
                 link=gw,
                 unit_id=unit,
                 circuit="kitchen",
+                parent=f"{bid}.main",
             )
         self.device(
             bid,
@@ -257,6 +272,7 @@ class _Builder:
                 link=vgw,
                 unit_id=v,
                 circuit="cold_water",
+                parent=f"{bid}.water",
                 tags=["handwash"],
             )
         for key in ("display-fridge", "drink-cooler", "signage", "dining-fans"):
@@ -269,6 +285,7 @@ class _Builder:
                 link="mqtt-main",
                 topic_base=f"canteen1_{key.replace('-', '_')}",
                 circuit="power",
+                parent=f"{bid}.main",
                 tags=["nonessential"],
             )
 
@@ -313,6 +330,7 @@ class _Builder:
                 link="mqtt-main",
                 topic_base=f"bath1/shower/s{v:02d}",
                 circuit="shower",
+                parent=f"{bid}.hot-water",
                 tags=["shower"],
             )
 

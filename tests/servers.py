@@ -163,7 +163,8 @@ class InfluxServer(_Process):
 
     name = "influxd"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, auth: bool = False) -> None:
+        """``auth``: refuse unauthenticated requests (create the first admin with ``query``)."""
         super().__init__(workdir)
         self.binary = find_binary("influxd", "influxdb")
         self.rpc_port = free_port()
@@ -176,6 +177,7 @@ class InfluxServer(_Process):
             '  query-log-enabled = false\n  wal-fsync-delay = "0s"\n'
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
             "  max-body-size = 0\n"
+            f"  auth-enabled = {'true' if auth else 'false'}\n"
             "[monitor]\n  store-enabled = false\n"
             "[subscriber]\n  enabled = false\n"
             "[continuous_queries]\n  enabled = false\n"
@@ -191,8 +193,11 @@ class InfluxServer(_Process):
     def ready(self) -> bool:
         return _http_ok(f"{self.url}/ping")
 
-    def query(self, q: str, db: str | None = None) -> dict[str, object]:
+    def query(
+        self, q: str, db: str | None = None, auth: tuple[str, str] | None = None
+    ) -> dict[str, object]:
         """Run InfluxQL and return the decoded JSON answer."""
+        import base64
         import json
         import urllib.parse
 
@@ -200,7 +205,11 @@ class InfluxServer(_Process):
         if db:
             params["db"] = db
         data = urllib.parse.urlencode(params).encode()
-        with urllib.request.urlopen(f"{self.url}/query", data=data, timeout=30) as reply:
+        request = urllib.request.Request(f"{self.url}/query", data=data)
+        if auth:
+            basic = base64.b64encode(":".join(auth).encode()).decode()
+            request.add_header("Authorization", f"Basic {basic}")
+        with urllib.request.urlopen(request, timeout=30) as reply:
             result: dict[str, object] = json.loads(reply.read())
             return result
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.calendar import DayType, SiteCalendar, load_holidays_file
+from controller.calendar import SiteCalendar
 from controller.config import ConfigError
+from controller.config.calendar import DayType, load_holidays_file
 from controller.config.site import Calendar, DateSpan
 
 D = dt.date

@@ -7,12 +7,14 @@ import datetime as dt
 import os
 import signal
 import zoneinfo
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
+from controller.accounts import AccountStore, Role
 from controller.api import create_api
 from controller.app import Controller
 from controller.calendar import SiteCalendar
@@ -95,13 +97,29 @@ def test_entering_the_notice_clears_the_alarm_on_reload(
 
 
 @pytest.fixture
+def accounts(tmp_path: Path) -> Iterator[AccountStore]:
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    store = AccountStore(tmp_path / "accounts.sqlite3", FakeClock(1_780_000_000), hasher=fast)
+    store.add("wang.li", Role.ADMIN, "correct horse battery")
+    store.add("zhao.min", Role.OPERATOR, "correct horse battery")
+    yield store
+    store.close()
+
+
+def _bearer(store: AccountStore, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {store.create_token(name)[1]}"}
+
+
+@pytest.fixture
 async def api(
-    make_watch: Callable[[FakeClock], CalendarWatch],
+    make_watch: Callable[[FakeClock], CalendarWatch], accounts: AccountStore
 ) -> AsyncIterator[httpx.AsyncClient]:
     watch = make_watch(_clock(2026, 12, 7))
     watch.check()
-    transport = httpx.ASGITransport(app=create_api(watch.controller))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    transport = httpx.ASGITransport(app=create_api(watch.controller, accounts=accounts))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers=_bearer(accounts, "zhao.min")
+    ) as client:
         yield client
 
 
@@ -121,13 +139,15 @@ async def test_api_lists_a_years_days_with_their_sources(api: httpx.AsyncClient)
 
 
 async def test_api_reload_applies_the_file_or_explains_why_not(
-    api: httpx.AsyncClient, site_dir: Path
+    api: httpx.AsyncClient, site_dir: Path, accounts: AccountStore
 ) -> None:
-    headers = {"X-Sanjie-User": "wang.li"}
+    assert (await api.post("/api/calendar/reload")).status_code == 403  # an operator
+    headers = _bearer(accounts, "wang.li")
     (site_dir / "holidays.yaml").write_text("holidays: [2027-02-30]\n", encoding="utf-8")
     bad = await api.post("/api/calendar/reload", headers=headers)
     assert bad.status_code == 422
-    assert "holidays.yaml:1" in bad.json()["detail"][0]["where"]
+    assert "holidays.yaml:1" in bad.json()["errors"][0]["loc"][1]
+    assert "previous entries stay in use" in bad.json()["detail"]
     (site_dir / "holidays.yaml").write_text(NOTICE_2027, encoding="utf-8")
     good = await api.post("/api/calendar/reload", headers=headers)
     assert good.status_code == 200

@@ -61,17 +61,18 @@ async def test_demo_serves_live_readings_over_the_api() -> None:
             for _ in range(200):
                 try:
                     reply = await client.get(
-                        f"{base}/states", params={"kind": "active_energy", "building": "dorm-1"}
+                        f"{base}/states",
+                        params={"kind": "active_energy", "building": "dorm-1", "limit": 1000},
                     )
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
                     continue
-                energy = [s for s in reply.json() if s["value"] is not None]
+                energy = [s for s in reply.json()["items"] if s["value"] is not None]
                 if len(energy) >= 100:
                     break
                 await asyncio.sleep(0.1)
             site = (await client.get(f"{base}/site")).json()
-            policies = (await client.get(f"{base}/policies")).json()
+            policies = (await client.get(f"{base}/policies")).json()["items"]
         assert len(energy) >= 100
         assert all(s["quality"] == "good" for s in energy)
         assert site["name"] == "示范校区"

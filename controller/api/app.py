@@ -1,7 +1,9 @@
 """Routes of the controller API. Read models come from the state core; commands are audited.
 
-Errors are translated here, in one place: unknown ids → 404, invalid bodies → 422 (FastAPI),
-refused commands → 409, devices that fail to confirm → 502, each with a reason people can read.
+Errors are translated here, in one place: unknown ids → 404, invalid bodies or command values →
+422 (before anything is sent), refused commands → 409, devices that fail to confirm → 502; every
+error has the body ``errors.ErrorBody``. Lists page explicitly (``paging``); bodies and handler
+time are bounded (``limits``).
 Handlers are ``async``: they read live controller state, which belongs to the event loop's thread.
 """
 
@@ -9,19 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
 from controller import __version__
+from controller.accounts import AccountStore
 from controller.app import Controller
 from controller.core import Entity
+from controller.web import LiveHub, web_routes
 
 from .calendar import calendar_routes
-from .deps import Actor
+from .deps import Actor, known_query
+from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
+from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
 from .metrics import render_metrics
+from .paging import Page, Paging, paginate
 from .policies import policy_routes
 from .schemas import (
     BuildingOut,
@@ -31,8 +41,15 @@ from .schemas import (
     SiteOut,
     StateOut,
 )
+from .session import session_routes
+from .writes import check_write
 
-__all__ = ["create_api"]
+__all__ = ["STATIC_DIR", "create_api"]
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+COMMON_ERRORS = (413, 422, 500, 504)
+"""Statuses any route can answer: body too large, bad query, a bug, no answer in time."""
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
@@ -94,7 +111,9 @@ def _routes(ctrl: Controller) -> APIRouter:
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
 
-    @router.get("/metrics", response_class=PlainTextResponse)
+    @router.get(
+        "/metrics", response_class=PlainTextResponse, responses=json_responses(*COMMON_ERRORS)
+    )
     async def metrics() -> str:
         """Prometheus text format of every component's figures and the bus queues."""
         bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
@@ -109,14 +128,14 @@ def _routes(ctrl: Controller) -> APIRouter:
     @router.get("/entities")
     async def entities(
         *,
+        paging: Paging,
         lang: Lang = "zh",
         building: str | None = None,
         room: str | None = None,
         device: str | None = None,
         kind: str | None = None,
         circuit: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-    ) -> list[EntityOut]:
+    ) -> Page[EntityOut]:
         found = _filter(
             list(ctrl.registry),
             {
@@ -127,9 +146,9 @@ def _routes(ctrl: Controller) -> APIRouter:
                 "circuit": circuit,
             },
         )
-        return [_entity_out(e, lang) for e in found[:limit]]
+        return paginate(found, paging, lambda e: _entity_out(e, lang))
 
-    @router.get("/entities/{entity_id}")
+    @router.get("/entities/{entity_id}", responses=responses(404))
     async def entity(entity_id: str, lang: Lang = "zh") -> EntityOut:
         found = ctrl.registry.get(entity_id)
         if found is None:
@@ -139,31 +158,36 @@ def _routes(ctrl: Controller) -> APIRouter:
     @router.get("/states")
     async def states(
         *,
+        paging: Paging,
         building: str | None = None,
         room: str | None = None,
         device: str | None = None,
         kind: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-    ) -> list[StateOut]:
+    ) -> Page[StateOut]:
         found = _filter(
             list(ctrl.registry),
             {"building": building, "room": room, "device": device, "kind": kind},
         )
-        return [_state_out(ctrl, e.entity_id) for e in found[:limit]]
+        return paginate(found, paging, lambda e: _state_out(ctrl, e.entity_id))
 
-    @router.get("/states/{entity_id}")
+    @router.get("/states/{entity_id}", responses=responses(404))
     async def state(entity_id: str) -> StateOut:
         if entity_id not in ctrl.registry:
             raise HTTPException(404, f"unknown entity {entity_id!r}")
         return _state_out(ctrl, entity_id)
 
-    @router.post("/commands")
+    @router.post("/commands", responses=responses(404, 409, 502))
     async def command(body: CommandRequest, actor: Actor) -> CommandResponse:
+        """Write a point, confirmed by read-back. The value is checked against the point's
+        declared range, words or type first (422); 502 means the device did not confirm."""
         entity = ctrl.registry.get(body.entity_id)
         if entity is None:
             raise HTTPException(404, f"unknown entity {body.entity_id!r}")
         if not entity.writable:
             raise HTTPException(409, f"{body.entity_id} is read-only / 只读，不能下发命令")
+        point = ctrl.site.profile_of(ctrl.site.devices[entity.device_id]).point(entity.point_key)
+        if (problem := check_write(point, body.value)) is not None:
+            raise ApiError(422, f"{body.entity_id}: {problem.msg}", [problem])
         result = await ctrl.commands.send(
             body.entity_id, body.value, actor=actor, reason=body.reason, source="api"
         )
@@ -195,18 +219,42 @@ def _state_out(ctrl: Controller, entity_id: str) -> StateOut:
     )
 
 
-def create_api(ctrl: Controller) -> FastAPI:
-    """The FastAPI application for one running controller."""
+def create_api(
+    ctrl: Controller,
+    *,
+    accounts: AccountStore | None = None,
+    live: LiveHub | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> FastAPI:
+    """The FastAPI application for one running controller.
+
+    With ``accounts`` it also serves sign-in and the staff web app (``live`` pushes its
+    values). ``max_body``: bytes a request body may have (413 above); ``timeout``: seconds a
+    handler may take (504 after).
+    """
     api = FastAPI(
         title="sanjie 三节",
         version=__version__,
         description="Campus metering and savings controller API. Names default to Chinese.",
+        # FastAPI's own /docs and /redoc load their scripts from a CDN, which a campus intranet
+        # (or any network inside mainland China that blocks it) does not reach: serve our own.
+        docs_url=None,
+        redoc_url=None,
+        responses=responses(*COMMON_ERRORS),
+        dependencies=[Depends(known_query)],
     )
+    install_error_handlers(api)
+    _mount_docs(api)
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
     api.include_router(calendar_routes(ctrl))
     api.state.controller = ctrl
+    if accounts is not None:
+        api.state.accounts = accounts
+        api.include_router(session_routes(accounts))
+        api.include_router(web_routes(ctrl, accounts, live))
 
     @api.middleware("http")
     async def _no_store(request: Request, call_next: Any) -> Any:
@@ -214,4 +262,21 @@ def create_api(ctrl: Controller) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    api.add_middleware(RequestLimits, max_body=max_body, timeout=timeout)
+
     return api
+
+
+def _mount_docs(api: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the assets vendored in the package (no CDN)."""
+    api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="sanjie 三节 API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )

@@ -3,27 +3,82 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, HTTPException
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.app import Controller
 
-__all__ = ["Actor", "Reason", "component", "translate_errors"]
+from .errors import ApiError, FieldError
+
+__all__ = ["Actor", "Reason", "acting_user", "component", "known_query", "translate_errors"]
 
 T = TypeVar("T")
 
-Actor = Annotated[
-    str,
-    Header(
-        alias="X-Sanjie-User",
-        min_length=1,
-        max_length=100,
-        description="Who acts (staff account). Every change is audited under this name.",
-    ),
-]
+
+def acting_user(
+    user: Annotated[
+        str,
+        Header(
+            alias="X-Sanjie-User",
+            min_length=1,
+            max_length=100,
+            description="Who acts (staff account). Every change is audited under this name; "
+            "control and format characters are refused.",
+        ),
+    ],
+) -> str:
+    """The acting staff account: the one place that decides who acts (accounts replace the
+    header later). Control characters would forge lines in the audit log and in logs."""
+    if user != user.strip() or any(unicodedata.category(c)[0] == "C" for c in user):
+        raise ApiError(
+            422,
+            "X-Sanjie-User holds control characters or surrounding spaces",
+            [
+                FieldError(
+                    loc=["header", "X-Sanjie-User"],
+                    msg="printable characters only, no surrounding spaces",
+                    type="string_pattern_mismatch",
+                )
+            ],
+        )
+    return user
+
+
+Actor = Annotated[str, Depends(acting_user)]
+
+
+def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare: ``?buildng=dorm-1`` would otherwise
+    be ignored and answer every building's entities as if they matched."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    if not request.url.path.startswith("/api/"):  # pages take ?lang= ?format= ?next=
+        return
+    declared = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise ApiError(
+            422,
+            f"unknown query parameter(s) {', '.join(repr(u) for u in unknown[:5])}",
+            [
+                FieldError(loc=["query", name], msg="not a parameter of this route", type="extra")
+                for name in unknown[:20]
+            ],
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 class Reason(BaseModel):
@@ -44,7 +99,10 @@ def component(ctrl: Controller, kind: type[T]) -> T:
 
 @contextlib.contextmanager
 def translate_errors(what: str = "") -> Iterator[None]:
-    """Engine errors to HTTP: unknown ids → 404, invalid input → 422, with the reason."""
+    """Built-in errors to HTTP (the history routes): KeyError → 404, invalid input → 422.
+
+    The policy routes do not use this: they map only ``PolicyError``s (``errors.py``).
+    """
     try:
         yield
     except KeyError as err:

@@ -13,9 +13,18 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app import Controller
-from controller.recorder import ConsumptionQuery, Period, Recorder, SwapRecordError
+from controller.recorder import (
+    ConsumptionQuery,
+    HistoryConsumption,
+    Period,
+    Recorder,
+    SwapRecordError,
+    unmetered,
+)
 
 from .deps import Actor, component, translate_errors
+from .errors import ApiError, FieldError, responses
+from .paging import Page, Paging, paginate
 
 __all__ = ["history_routes"]
 
@@ -27,8 +36,8 @@ class MeterSwapRequest(BaseModel):
 
     entity_id: str = Field(min_length=1)
     at: dt.datetime = Field(description="When the swap happened (ISO 8601 with zone).")
-    old_final: float = Field(ge=0)
-    new_start: float = Field(ge=0)
+    old_final: float = Field(ge=0, allow_inf_nan=False, description="Old meter's last reading.")
+    new_start: float = Field(ge=0, allow_inf_nan=False, description="New meter's first reading.")
 
 
 def _filters(where: list[str]) -> dict[str, list[str]]:
@@ -42,17 +51,26 @@ def _filters(where: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _source(recorder: Recorder) -> HistoryConsumption:
+    try:
+        return recorder.consumption
+    except RuntimeError as err:
+        raise HTTPException(503, str(err)) from err
+
+
 def history_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["history"])
+    router = APIRouter(prefix="/api", tags=["history"], responses=responses(503))
 
     @router.get("/consumption")
     async def consumption(
+        *,
+        paging: Paging,
         start: dt.datetime,
         end: dt.datetime,
         period: Period = Period.DAY,
         group_by: Annotated[list[str], Query()] = ["building"],  # noqa: B006 (FastAPI default)
         where: Annotated[list[str], Query(description="tag=value, repeatable")] = [],  # noqa: B006
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """Consumption in [start, end) per period and group (filter or group by ``kind``)."""
         tz = ctrl.clock.tz
         with translate_errors("tag"):
@@ -63,23 +81,58 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 group_by=tuple(group_by),
                 where=_filters(where),
             )
-        recorder = component(ctrl, Recorder)
-        try:
-            source = recorder.consumption
-        except RuntimeError as err:
-            raise HTTPException(503, str(err)) from err
-        rows = await source.consumption(query)
-        return [
-            {
+        rows = await _source(component(ctrl, Recorder)).consumption(query)
+        return paginate(
+            rows,
+            paging,
+            lambda row: {
                 "period_start": row.period_start.isoformat(),
                 "group": row.tags,
                 "consumption": row.consumption,
                 "held_out": row.held_out,
-            }
-            for row in rows
-        ]
+                "partial": row.partial,
+            },
+        )
 
-    @router.post("/meter-swaps", status_code=201)
+    @router.get("/consumption/unmetered")
+    async def consumption_unmetered(
+        *,
+        paging: Paging,
+        start: dt.datetime,
+        end: dt.datetime,
+        kind: str = "active_energy",
+        period: Period = Period.DAY,
+        where: Annotated[list[str], Query(description="tag=value, repeatable")] = [],  # noqa: B006
+    ) -> Page[dict[str, Any]]:
+        """Per parent meter and period: its consumption, its child meters' sum, and the
+        unmetered remainder between them (losses, unmetered circuits, theft)."""
+        tz = ctrl.clock.tz
+        source = _source(component(ctrl, Recorder))
+        with translate_errors("tag"):
+            rows = await unmetered(
+                source,
+                start if start.tzinfo else start.replace(tzinfo=tz),
+                end if end.tzinfo else end.replace(tzinfo=tz),
+                kind,
+                period=period,
+                where=_filters(where),
+            )
+        return paginate(
+            rows,
+            paging,
+            lambda row: {
+                "period_start": row.period_start.isoformat(),
+                "building": row.building,
+                "device": row.device,
+                "metered": row.metered,
+                "children": row.children,
+                "unmetered": row.unmetered,
+                "share": row.share,
+                "partial": row.partial,
+            },
+        )
+
+    @router.post("/meter-swaps", status_code=201, responses=responses(404, 409))
     async def meter_swap(body: MeterSwapRequest, actor: Actor) -> dict[str, Any]:
         """Record a meter replacement so consumption stays right across the counter reset."""
         entity = ctrl.registry.get(body.entity_id)
@@ -88,12 +141,17 @@ def history_routes(ctrl: Controller) -> APIRouter:
         if not entity.is_cumulative:
             raise HTTPException(422, f"{body.entity_id} is not a cumulative meter reading")
         recorder = component(ctrl, Recorder)
+        if not recorder.running:
+            raise HTTPException(503, "the recorder is not running")
         try:
             swap = await recorder.record_meter_swap(
                 body.entity_id, body.at, body.old_final, body.new_start, actor=actor
             )
         except SwapRecordError as err:
-            raise HTTPException(409, str(err)) from err
+            if err.field is None:
+                raise HTTPException(409, str(err)) from err
+            problem = FieldError(loc=["body", err.field], msg=err.reason, type="out_of_bounds")
+            raise ApiError(422, str(err), [problem]) from err
         return {name: getattr(swap, name) for name in swap.__slots__}
 
     return router

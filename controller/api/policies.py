@@ -1,6 +1,8 @@
 """Routes for policies, overrides, quotas, alarms, lock-outs and valves (the policy engine).
 
 Every change names the acting user (``X-Sanjie-User``) and a reason, and is audited by the engine.
+The routes call the engine's Python API (``admin``, ``staff``, ``views``); its errors become
+404/422/409 and anything else a logged 500 (``errors.EngineErrorRoute``).
 Handlers are ``async`` on purpose: the engine and its SQLite store belong to the event loop's
 thread, and FastAPI would run plain functions in a worker thread.
 """
@@ -15,9 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from controller.app import Controller
 from controller.policies.engine import PolicyEngine
 
-from .deps import Actor, Reason, component, translate_errors
+from .deps import Actor, Reason, component
+from .errors import EngineErrorRoute, responses
+from .paging import Page, Paging, paginate
 
-__all__ = ["policy_routes"]
+__all__ = ["HISTORY_DEPTH", "policy_routes"]
+
+HISTORY_DEPTH = 10_000
+"""Alarm-log entries the history list pages through (the newest first)."""
 
 
 class PolicyChange(BaseModel):
@@ -76,116 +83,114 @@ def _engine(ctrl: Controller) -> PolicyEngine:
 
 
 def policy_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["policies"])
+    router = APIRouter(
+        prefix="/api", tags=["policies"], route_class=EngineErrorRoute, responses=responses(503)
+    )
 
     @router.get("/policies")
-    async def list_policies() -> list[dict[str, Any]]:
-        return _engine(ctrl).policies()
+    async def list_policies(paging: Paging) -> Page[dict[str, Any]]:
+        return paginate(_engine(ctrl).admin.declared(), paging, _same)
 
-    @router.put("/policies/{policy_id}")
+    @router.put("/policies/{policy_id}", responses=responses(404))
     async def put_policy(policy_id: str, body: PolicyChange, actor: Actor) -> dict[str, Any]:
         config = {**body.config, "id": policy_id}
-        with translate_errors("policy"):
-            saved = _engine(ctrl).upsert_policy(config, actor=actor, reason=body.reason)
+        saved = _engine(ctrl).admin.upsert(config, actor=actor, reason=body.reason)
         return {"id": saved.id, "type": saved.type, "enabled": saved.enabled}
 
-    @router.delete("/policies/{policy_id}")
+    @router.delete("/policies/{policy_id}", responses=responses(404))
     async def delete_policy(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            _engine(ctrl).delete_policy(policy_id, actor=actor, reason=body.reason)
+        _engine(ctrl).admin.delete(policy_id, actor=actor, reason=body.reason)
         return {"id": policy_id, "deleted": True}
 
-    @router.post("/policies/{policy_id}/enable")
+    @router.post("/policies/{policy_id}/enable", responses=responses(404))
     async def enable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            _engine(ctrl).set_enabled(policy_id, True, actor=actor, reason=body.reason)
+        _engine(ctrl).admin.set_enabled(policy_id, True, actor=actor, reason=body.reason)
         return {"id": policy_id, "enabled": True}
 
-    @router.post("/policies/{policy_id}/disable")
+    @router.post("/policies/{policy_id}/disable", responses=responses(404))
     async def disable(policy_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            _engine(ctrl).set_enabled(policy_id, False, actor=actor, reason=body.reason)
+        _engine(ctrl).admin.set_enabled(policy_id, False, actor=actor, reason=body.reason)
         return {"id": policy_id, "enabled": False}
 
-    @router.post("/policies/dry-run")
+    @router.post("/policies/dry-run", responses=responses(404))
     async def dry_run(body: DryRunRequest) -> dict[str, Any]:
         """What a new or edited policy would do right now; nothing is sent."""
-        with translate_errors("policy"):
-            report = _engine(ctrl).dry_run(body.config)
-        return report.to_json()
+        return _engine(ctrl).views.dry_run(body.config).to_json()
 
     @router.get("/overrides")
-    async def overrides() -> list[dict[str, Any]]:
-        return [o.to_json() for o in _engine(ctrl).overrides()]
+    async def overrides(paging: Paging) -> Page[dict[str, Any]]:
+        return paginate(_engine(ctrl).views.overrides(), paging, lambda o: o.to_json())
 
-    @router.post("/overrides", status_code=201)
+    @router.post("/overrides", status_code=201, responses=responses(404))
     async def grant(body: OverrideRequest, actor: Actor) -> dict[str, Any]:
-        with translate_errors("policy"):
-            override = _engine(ctrl).grant_override(
-                body.scope,
-                actor=actor,
-                reason=body.reason,
-                policy_id=body.policy_id,
-                until=body.until,
-                duration_s=body.duration_s,
-            )
+        override = _engine(ctrl).staff.grant_override(
+            body.scope,
+            actor=actor,
+            reason=body.reason,
+            policy_id=body.policy_id,
+            until=body.until,
+            duration_s=body.duration_s,
+        )
         return override.to_json()
 
-    @router.delete("/overrides/{override_id}")
+    @router.delete("/overrides/{override_id}", responses=responses(404))
     async def end(override_id: str, body: Reason, actor: Actor) -> dict[str, Any]:
-        with translate_errors("override"):
-            override = _engine(ctrl).end_override(override_id, actor=actor, reason=body.reason)
-        return override.to_json()
+        staff = _engine(ctrl).staff
+        return staff.end_override(override_id, actor=actor, reason=body.reason).to_json()
 
-    @router.get("/quotas")
-    async def quotas(policy_id: str | None = None, room: str | None = None) -> list[dict[str, Any]]:
+    @router.get("/quotas", responses=responses(404))
+    async def quotas(
+        paging: Paging, policy_id: str | None = None, room: str | None = None
+    ) -> Page[dict[str, Any]]:
         """Quota balances this period (room ids are ``building/room``)."""
-        return [_fields(b) for b in _engine(ctrl).quota_balances(policy_id, room)]
+        balances = _engine(ctrl).views.quota_balances(policy_id, room)
+        return paginate(balances, paging, _fields)
 
-    @router.post("/quotas/{policy_id}/top-up")
+    @router.post("/quotas/{policy_id}/top-up", responses=responses(404))
     async def top_up(
         policy_id: str,
         body: TopUpRequest,
         actor: Actor,
         room: Annotated[str, Query(min_length=1, description="building/room")],
     ) -> dict[str, Any]:
-        with translate_errors("policy or room"):
-            balance = _engine(ctrl).top_up(
-                policy_id, room, body.amount, actor=actor, reason=body.reason
-            )
+        balance = _engine(ctrl).staff.top_up(
+            policy_id, room, body.amount, actor=actor, reason=body.reason
+        )
         return _fields(balance)
 
-    @router.post("/releases")
+    @router.post("/releases", responses=responses(404))
     async def release(body: ReleaseRequest, actor: Actor) -> dict[str, Any]:
-        with translate_errors("target"):
-            count = _engine(ctrl).release(
-                body.target,
-                actor=actor,
-                reason=body.reason,
-                what=body.what,
-                policy_id=body.policy_id,
-            )
+        count = _engine(ctrl).staff.release(
+            body.target,
+            actor=actor,
+            reason=body.reason,
+            what=body.what,
+            policy_id=body.policy_id,
+        )
         return {"target": body.target, "released": count}
 
     @router.get("/alarms")
-    async def alarms(
-        history: bool = False, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
-    ) -> list[dict[str, Any]]:
-        engine = _engine(ctrl)
-        found = engine.alarm_history(limit) if history else engine.active_alarms()[:limit]
-        return [a.to_json() for a in found]
+    async def alarms(paging: Paging, history: bool = False) -> Page[dict[str, Any]]:
+        """Active alarms, or with ``history`` the log (the last ``HISTORY_DEPTH`` entries)."""
+        views = _engine(ctrl).views
+        found = views.alarm_history(HISTORY_DEPTH) if history else views.active_alarms()
+        return paginate(found, paging, lambda a: a.to_json())
 
-    @router.post("/alarms/{alarm_key}/ack")
+    @router.post("/alarms/{alarm_key}/ack", responses=responses(404))
     async def ack(alarm_key: str, actor: Actor) -> dict[str, Any]:
-        with translate_errors("alarm"):
-            return _engine(ctrl).acknowledge(alarm_key, actor=actor).to_json()
+        return _engine(ctrl).staff.acknowledge(alarm_key, actor=actor).to_json()
 
-    @router.get("/valves")
-    async def valves(policy_id: str | None = None) -> list[dict[str, Any]]:
+    @router.get("/valves", responses=responses(404))
+    async def valves(paging: Paging, policy_id: str | None = None) -> Page[dict[str, Any]]:
         """Today's presses and litres per press of each delayed-closing valve."""
-        return [_fields(v) for v in _engine(ctrl).valve_stats(policy_id)]
+        stats = _engine(ctrl).views.valve_stats(policy_id)
+        return paginate(stats, paging, _fields)
 
     return router
+
+
+def _same(item: dict[str, Any]) -> dict[str, Any]:
+    return item
 
 
 def _fields(obj: Any) -> dict[str, Any]:

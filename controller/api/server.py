@@ -10,9 +10,12 @@ from typing import Any
 
 import uvicorn
 
+from controller.accounts import AccountStore
 from controller.app import Controller
+from controller.web import LiveHub
 
 from .app import create_api
+from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
 
 __all__ = ["ApiServer"]
 
@@ -32,11 +35,21 @@ class ApiServer:
 
     name = "api"
 
-    def __init__(self, ctrl: Controller, host: str = "127.0.0.1", port: int = 8123) -> None:
+    def __init__(
+        self,
+        ctrl: Controller,
+        host: str = "127.0.0.1",
+        port: int = 8123,
+        *,
+        accounts: AccountStore | None = None,
+        live: LiveHub | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self.host = host
         self.port = port
         config = uvicorn.Config(
-            create_api(ctrl),
+            create_api(ctrl, accounts=accounts, live=live, max_body=max_body, timeout=timeout),
             host=host,
             port=port,
             log_level="warning",

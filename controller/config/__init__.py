@@ -2,7 +2,7 @@
 
 from .errors import ConfigError, ConfigIssue
 from .loader import LoadedSite, ProfileLibrary, load_profile, load_site
-from .profile import DataType, Point, PointKind, Profile, StateClass, Table, WordOrder
+from .profile import Point, PointKind, Profile, StateClass
 from .site import (
     Building,
     BuildingKind,
@@ -20,7 +20,6 @@ __all__ = [
     "Circuit",
     "ConfigError",
     "ConfigIssue",
-    "DataType",
     "Device",
     "FloorDeviceTemplate",
     "LoadedSite",
@@ -32,8 +31,6 @@ __all__ = [
     "RoomDeviceTemplate",
     "RoomLayout",
     "StateClass",
-    "Table",
-    "WordOrder",
     "load_profile",
     "load_site",
 ]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .profile import ModbusAddress, Point, Profile, Table
+from wire.modbus import Table
+
+from .profile import ModbusAddress, Point, Profile
 
 if TYPE_CHECKING:
     from .site import Device

@@ -83,6 +83,7 @@ class _Stamp:
                 ("id", template.id),
                 ("link", template.link),
                 ("topic_base", template.topic_base),
+                ("parent", template.parent),
             )
             if pattern is not None
         ]
@@ -116,7 +117,12 @@ def devices_from_templates(building: Building, rooms: list[Room]) -> Iterator[Ex
     ]
     if not room_stamps:
         return
+    per_building = [t.unit_ids_per == "building" for t in building.room_devices]
     place: dict[int, int] = {}
+    # Building-wide numbering follows floors, then layout order, whatever order rooms are listed.
+    in_building = {
+        id(room): n for n, room in enumerate(sorted(rooms, key=lambda r: r.floor), start=1)
+    }
     for room in rooms:
         index = place[room.floor] = place.get(room.floor, 0) + 1
         values = {"building": building.id, "floor": room.floor, "room": room.id, "index": index}
@@ -124,5 +130,6 @@ def devices_from_templates(building: Building, rooms: list[Room]) -> Iterator[Ex
             fields = stamp.fields(values)
             fields["room"] = room.id
             if unit_id_start is not None:
-                fields["unit_id"] = unit_id_start + index - 1
+                position = in_building[id(room)] if per_building[t] else index
+                fields["unit_id"] = unit_id_start + position - 1
             yield ExpandedDevice("room_devices", t, fields)

@@ -1,7 +1,8 @@
 """Device profiles: what a meter model exposes and how to address it on the wire.
 
 A profile (``profiles/<vendor>/<model>.yaml``) is pure data. Drivers turn it into request plans
-once at start-up; emulators read the same data to encode registers with their own code.
+once at start-up; emulators read the same data to encode registers with their own code. The
+Modbus tables, data types and word orders it names are the wire's (``wire.modbus``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from wire.modbus import REGISTER_COUNT, DataType, Table, WordOrder
+
 from .common import POINT_KEY_PATTERN, I18nName, StrictModel
 
 __all__ = [
     "POSITIONED_CHECKS",
-    "REGISTER_COUNT",
-    "DataType",
     "DeviceClass",
     "Flag",
     "ModbusAddress",
@@ -27,8 +28,6 @@ __all__ = [
     "PointKind",
     "Profile",
     "StateClass",
-    "Table",
-    "WordOrder",
     "profile_problems",
 ]
 
@@ -134,72 +133,6 @@ CUMULATIVE_KINDS = frozenset(
 )
 """Kinds whose counters the recorder turns into hourly consumption."""
 
-
-class Table(StrEnum):
-    """The four Modbus data tables."""
-
-    COIL = "coil"
-    DISCRETE = "discrete"
-    INPUT = "input"
-    HOLDING = "holding"
-
-
-class DataType(StrEnum):
-    """Wire data types. BCD types hold packed decimal digits (4 per register)."""
-
-    BOOL = "bool"
-    INT16 = "int16"
-    UINT16 = "uint16"
-    INT32 = "int32"
-    UINT32 = "uint32"
-    INT64 = "int64"
-    UINT64 = "uint64"
-    FLOAT32 = "float32"
-    FLOAT64 = "float64"
-    BCD16 = "bcd16"
-    BCD32 = "bcd32"
-    BITFIELD = "bitfield"
-    ENUM = "enum"
-
-
-class WordOrder(StrEnum):
-    """Byte order of a multi-register value, named as the bytes of a 32-bit value arrive.
-
-    ABCD: big-endian (most significant word and byte first). CDAB: words swapped ("low word
-    first"). BADC: bytes swapped within each word. DCBA: fully little-endian. For 64-bit values
-    the same two swaps apply to all four words.
-    """
-
-    ABCD = "ABCD"
-    CDAB = "CDAB"
-    BADC = "BADC"
-    DCBA = "DCBA"
-
-    @property
-    def word_swap(self) -> bool:
-        return self in (WordOrder.CDAB, WordOrder.DCBA)
-
-    @property
-    def byte_swap(self) -> bool:
-        return self in (WordOrder.BADC, WordOrder.DCBA)
-
-
-REGISTER_COUNT: dict[DataType, int] = {
-    DataType.BOOL: 1,
-    DataType.INT16: 1,
-    DataType.UINT16: 1,
-    DataType.BITFIELD: 1,
-    DataType.ENUM: 1,
-    DataType.BCD16: 1,
-    DataType.INT32: 2,
-    DataType.UINT32: 2,
-    DataType.FLOAT32: 2,
-    DataType.BCD32: 2,
-    DataType.INT64: 4,
-    DataType.UINT64: 4,
-    DataType.FLOAT64: 4,
-}
-"""Registers (or bits, for coil/discrete tables) each data type occupies."""
 
 _BIT_TABLES = (Table.COIL, Table.DISCRETE)
 _MASKABLE = (DataType.ENUM, DataType.UINT16, DataType.INT16)

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from controller.policies.config import PolicyConfig
-
+from .policies import PolicyConfig
 from .site import Building, Calendar, Campus, Device, Link, Sinks
 
 __all__ = ["site_json_schema"]

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from .common import DottedId, I18nName, Slug, StrictModel
 
 __all__ = [
+    "AnyLink",
     "Area",
     "Building",
     "BuildingKind",
@@ -182,11 +183,14 @@ class DeviceTemplate(StrictModel):
     unit_id: UnitId | None = None
     topic_base: str | None = None
     circuit: Circuit | None = None
+    parent: str | None = Field(
+        default=None, description="The upstream meter's device id (a pattern, like id)."
+    )
     tags: list[str] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
 
-    @field_validator("id", "link", "topic_base")
+    @field_validator("id", "link", "topic_base", "parent")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
         return None if value is None else check_pattern(value, cls.PLACEHOLDERS)
@@ -217,11 +221,14 @@ class RoomDeviceTemplate(DeviceTemplate):
 
     ``unit_id_start`` numbers the rooms of each floor: the first room on a floor gets it, the
     next one ``unit_id_start + 1``, and so on, which matches one RS-485 bus per floor.
+    ``unit_ids_per: building`` numbers the rooms across the whole building instead (floor by
+    floor, in layout order), for a building wired as one bus behind one gateway.
     """
 
     PLACEHOLDERS: ClassVar[dict[str, object]] = ROOM_PLACEHOLDERS
 
     unit_id_start: UnitId | None = None
+    unit_ids_per: Literal["floor", "building"] = "floor"
 
     @model_validator(mode="after")
     def _one_unit_id(self) -> RoomDeviceTemplate:
@@ -287,7 +294,19 @@ class _LinkBase(StrictModel):
     timeout: Seconds = 1.0
 
 
-class ModbusTcpLink(_LinkBase):
+class _PolledBus(_LinkBase):
+    """A bus the controller polls device by device.
+
+    A device that misses ``offline_after`` polls in a row is marked unavailable; it is then
+    retried at its scan interval × 2^k, at most every ``recovery_backoff_max`` seconds, so a
+    dead meter costs the bus at most one timeout per period while the others keep their cycle.
+    """
+
+    offline_after: Annotated[int, Field(ge=1, le=100)] = 3
+    recovery_backoff_max: Seconds = 300.0
+
+
+class ModbusTcpLink(_PolledBus):
     """A Modbus TCP gateway or device (MBAP framing)."""
 
     type: Literal["modbus_tcp"]
@@ -296,7 +315,7 @@ class ModbusTcpLink(_LinkBase):
     inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.0
 
 
-class RtuOverTcpLink(_LinkBase):
+class RtuOverTcpLink(_PolledBus):
     """A transparent RS-485-to-Ethernet gateway: RTU frames with CRC inside TCP."""
 
     type: Literal["rtu_over_tcp"]
@@ -306,7 +325,7 @@ class RtuOverTcpLink(_LinkBase):
     inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.005
 
 
-class SerialLink(_LinkBase):
+class SerialLink(_PolledBus):
     """An RS-485 port on the controller itself (USB adapter)."""
 
     type: Literal["serial"]
@@ -342,9 +361,10 @@ class MqttLink(_LinkBase):
         return str(value) if isinstance(value, int | float) else value
 
 
-Link = Annotated[
-    ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink, Field(discriminator="type")
-]
+AnyLink = ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink
+"""A validated link of any type."""
+Link = Annotated[AnyLink, Field(discriminator="type")]
+"""A link as written in a site file: ``type`` selects the model."""
 
 MODBUS_LINK_TYPES = ("modbus_tcp", "rtu_over_tcp", "serial")
 
@@ -361,6 +381,11 @@ class Device(StrictModel):
     unit_id: UnitId | None = None
     topic_base: str | None = None
     circuit: Circuit | None = None
+    parent: DottedId | None = Field(
+        default=None,
+        description="The meter upstream of this one (main → floor → room, main → circuit): "
+        "consumption sums each level once and reports main minus its children as unmetered.",
+    )
     tags: list[Slug] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
@@ -391,6 +416,8 @@ class Device(StrictModel):
             raise ValueError("a device is in a room or an area, not both")
         if self.unit_id is not None and self.topic_base is not None:
             raise ValueError("unit_id is for Modbus devices, topic_base for MQTT: not both")
+        if self.parent == self.id:
+            raise ValueError("a meter cannot be its own parent")
         return self
 
     @property
@@ -436,6 +463,10 @@ class HistorySink(StrictModel):
     )
     readings_retention_days: Annotated[int, Field(ge=1)] = Field(
         default=35, description="Days of raw readings to keep (when no InfluxDB is configured)."
+    )
+    partial_interval: Seconds = Field(
+        default=60.0,
+        description="Seconds between writes of the running hour so far (history and InfluxDB).",
     )
 
 

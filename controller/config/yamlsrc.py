@@ -8,12 +8,14 @@ Speed matters: a 10,000-room campus is ~700k YAML nodes. PyYAML's composer and g
 constructor cost several microseconds per node, so we read libyaml's event stream and build the
 containers in one tight pass, resolving plain scalars with a first-character test that leaves
 ordinary words alone and a per-file cache for the rest. Semantics follow ``yaml.safe_load``
-(YAML 1.1 scalars, anchors, aliases, ``<<`` merge keys) plus ``!include``.
+(YAML 1.1 scalars, anchors, aliases, ``<<`` merge keys) plus ``!include`` and ``!env NAME`` (the
+value of an environment variable: passwords stay out of the site file).
 """
 
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,9 @@ _MASK = (1 << _BITS) - 1
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+MAX_DEPTH = 64
+"""Nesting limit of mappings and sequences: a site file is about 6 levels deep, and a hostile
+one 5,000 levels deep would otherwise exhaust the builder's recursion with a ``RecursionError``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +204,7 @@ class _Builder:
         self.include_stack = include_stack
         self._anchors: dict[str, Any] = {}
         self._plain: dict[str, Any] = {}
+        self._depth = 0
 
     def close(self) -> None:
         self._parser.dispose()
@@ -231,10 +237,8 @@ class _Builder:
         kind = type(event)
         if kind is ScalarEvent:
             return self._scalar(event)
-        if kind is MappingStartEvent:
-            return self._mapping(event)
-        if kind is SequenceStartEvent:
-            return self._sequence(event)
+        if kind is MappingStartEvent or kind is SequenceStartEvent:
+            return self._container(event)
         if kind is AliasEvent:
             return self._alias(event)
         raise YamlSourceError(self._here(event), f"unexpected {kind.__name__}")
@@ -258,6 +262,8 @@ class _Builder:
             result = value
         elif tag == "!include":
             result = self._include(event)
+        elif tag == "!env":
+            result = self._env(event)
         elif tag.startswith("tag:yaml.org,2002:"):
             result = self._typed(event, lambda v: _construct_tagged(tag, v), value)
         else:
@@ -265,6 +271,16 @@ class _Builder:
         if event.anchor is not None:
             self._anchors[event.anchor] = result
         return result
+
+    def _env(self, event: Any) -> str:
+        """``!env NAME``: a secret kept out of the file (the service's environment holds it)."""
+        name = event.value.strip()
+        if not name:
+            raise YamlSourceError(self._here(event), "!env needs a variable name")
+        value = os.environ.get(name)
+        if value is None:
+            raise YamlSourceError(self._here(event), f"environment variable {name} is not set")
+        return value
 
     def _typed(self, event: Any, build: Callable[[str], Any], value: str) -> Any:
         try:
@@ -285,6 +301,18 @@ class _Builder:
         if event.tag == "!include":
             raise YamlSourceError(self._here(event), "a key cannot be an !include")
         return self._scalar(event)
+
+    def _container(self, start: Any) -> LocatedDict | LocatedList:
+        """A mapping or sequence, at most ``MAX_DEPTH`` levels deep."""
+        if self._depth >= MAX_DEPTH:
+            raise YamlSourceError(self._here(start), f"nested more than {MAX_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            if type(start) is MappingStartEvent:
+                return self._mapping(start)
+            return self._sequence(start)
+        finally:
+            self._depth -= 1
 
     def _mapping(self, start: Any) -> LocatedDict:
         if start.tag not in _MAP_TAGS:

@@ -23,7 +23,11 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class BusClosed(Exception):
-    """The bus shut down and this subscription has delivered everything it had."""
+    """The bus shut down and this subscription has delivered everything it had.
+
+    The in-process event bus; a Modbus link (a physical bus) closing is the driver's
+    ``drivers.modbus.LinkClosed``.
+    """
 
 
 class Overflow(StrEnum):

@@ -28,7 +28,8 @@ class Entity:
     """A point of a device, as the rest of the controller sees it.
 
     ``tags`` are the location and classification tags the recorder writes and reports group by
-    (campus, building, building_kind, floor, room, area, device, profile, circuit, kind).
+    (campus, building, building_kind, floor, room, occupants, area, device, profile, circuit,
+    kind; consumption counters also level and parent).
     """
 
     entity_id: str

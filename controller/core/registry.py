@@ -6,8 +6,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from controller.config.common import paused_gc
+from controller.config.hierarchy import MeterLink, meter_links
 from controller.config.loader import LoadedSite
-from controller.config.profile import Profile
+from controller.config.profile import Profile, StateClass
 from controller.config.site import Building, Device
 
 from .entity import Entity
@@ -67,7 +68,7 @@ class EntityRegistry:
 
 
 def _device_tags(
-    site: LoadedSite, device: Device, building: Building, floors: dict[str, int]
+    site: LoadedSite, device: Device, building: Building, rooms: dict[str, tuple[str, str]]
 ) -> dict[str, str]:
     """The location tags every entity of ``device`` carries (``kind`` is added per point)."""
     tags = {
@@ -79,7 +80,7 @@ def _device_tags(
     }
     if device.room is not None:
         tags["room"] = device.room
-        tags["floor"] = str(floors[device.room])
+        tags["floor"], tags["occupants"] = rooms[device.room]
     if device.area is not None:
         tags["area"] = device.area
         area = next(a for a in building.areas if a.id == device.area)
@@ -110,13 +111,15 @@ def _point_facts(profile: Profile) -> list[tuple[Any, ...]]:
 
 def _entities(site: LoadedSite) -> Iterator[Entity]:
     # Per building and per profile once: a campus has 40k devices but a few dozen of those.
-    floors_of = {
-        bid: {room.id: room.floor for room in b.rooms} for bid, b in site.buildings.items()
+    rooms_of = {
+        bid: {room.id: (str(room.floor), str(room.occupancy)) for room in b.rooms}
+        for bid, b in site.buildings.items()
     }
     facts = {pid: _point_facts(profile) for pid, profile in site.profiles.items()}
+    links = meter_links(site.devices, site.profiles)
     for device in site.devices.values():
         building = site.buildings[device.building]
-        base = _device_tags(site, device, building, floors_of[building.id])
+        base = _device_tags(site, device, building, rooms_of[building.id])
         device_id = device.id
         for key, zh, en, kind, unit, device_class, state_class, writable, kind_tag in facts[
             device.profile
@@ -132,5 +135,17 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
                 device_class,
                 state_class,
                 writable,
-                {**base, "kind": kind_tag},
+                _with_link(base, kind_tag, links.get((device_id, kind_tag)), state_class),
             )
+
+
+def _with_link(
+    base: dict[str, str], kind: str, link: MeterLink | None, state_class: StateClass
+) -> dict[str, str]:
+    """The entity's tags: a consumption counter also carries its ``level`` and ``parent``."""
+    if link is None or state_class is not StateClass.TOTAL_INCREASING:
+        return {**base, "kind": kind}
+    tags = {**base, "kind": kind, "level": str(link.level)}
+    if link.parent:
+        tags["parent"] = link.parent
+    return tags

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from controller.config.profile import DataType, Point
+from controller.config.profile import Point
+from wire.modbus import DataType
 
 from .events import Value
 

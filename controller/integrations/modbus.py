@@ -20,7 +20,6 @@ from controller.core.commands import CommandError
 from controller.core.events import Value
 from drivers.modbus import (
     BusPoller,
-    DataType,
     DeviceSpec,
     LinkSpec,
     ModbusError,
@@ -28,9 +27,7 @@ from drivers.modbus import (
     PlanCache,
     PointSpec,
     Reading,
-    Table,
     Transport,
-    WordOrder,
 )
 
 __all__ = [
@@ -102,10 +99,10 @@ def point_spec(point: Point) -> PointSpec:
         labels = {int(raw): word for raw, word in point.values.items()}
     return PointSpec(
         key=point.key,
-        table=Table(addr.table.value),
+        table=addr.table,
         address=addr.address,
-        dtype=DataType(addr.type.value),
-        order=WordOrder(addr.order.value),
+        dtype=addr.type,
+        order=addr.order,
         scale=addr.scale,
         offset=addr.offset,
         bit=addr.bit,
@@ -173,8 +170,9 @@ class ModbusIntegration:
 
     ``endpoints`` redirect links (link id → host, port), e.g. to emulators on free ports.
     ``scan_interval`` overrides every device's interval (fast tests and benchmarks).
-    ``links`` restricts the integration to some link ids. ``timeout`` and ``inter_frame_gap``
-    override every link's own.
+    ``links`` restricts the integration to some link ids. ``timeout``, ``inter_frame_gap``,
+    ``fail_threshold`` and ``backoff_max`` override every link's own (``offline_after``,
+    ``recovery_backoff_max``).
     """
 
     name = "modbus"
@@ -186,8 +184,8 @@ class ModbusIntegration:
         endpoints: Mapping[str, tuple[str, int]] | None = None,
         scan_interval: float | None = None,
         links: Iterable[str] | None = None,
-        fail_threshold: int = 3,
-        backoff_max: float = 300.0,
+        fail_threshold: int | None = None,
+        backoff_max: float | None = None,
         timeout: float | None = None,
         inter_frame_gap: float | None = None,
     ) -> None:
@@ -198,6 +196,7 @@ class ModbusIntegration:
         self._entity_ids: dict[str, dict[str, str]] = {}
         shared: dict[tuple[str, int | None, float | None, float | None], tuple[PointSpec, ...]]
         shared = {}
+        configs = modbus_links(site)
         for device in site.devices.values():
             profile = site.profile_of(device)
             if profile.protocol != "modbus" or (wanted is not None and device.link not in wanted):
@@ -207,17 +206,17 @@ class ModbusIntegration:
             points = shared.get(wiring)
             if points is None:
                 points = shared[wiring] = profile_points(profile)
+            bus = configs[device.link]
             spec = device_spec(
                 device,
                 profile,
                 scan_interval=scan_interval,
-                fail_threshold=fail_threshold,
-                backoff_max=backoff_max,
+                fail_threshold=fail_threshold or bus.offline_after,
+                backoff_max=backoff_max or bus.recovery_backoff_max,
                 points=points,
             )
             per_link.setdefault(device.link, []).append(spec)
             self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
-        configs = modbus_links(site)
         endpoints = endpoints or {}
         plans: PlanCache = {}
         self.pollers: dict[str, BusPoller] = {

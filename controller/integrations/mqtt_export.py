@@ -19,11 +19,12 @@ import aiomqtt
 
 from controller.app import Controller
 from controller.config import LoadedSite
-from controller.config.profile import DataType, DeviceClass, StateClass
+from controller.config.profile import DeviceClass, StateClass
 from controller.config.site import MqttLink
 from controller.core import AvailabilityChanged, BusClosed, Entity, StateChanged
 from controller.core.events import Value
 from drivers.mqtt import BrokerSpec
+from wire.modbus import DataType
 
 from .mqtt import broker_spec
 

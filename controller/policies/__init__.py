@@ -1,9 +1,6 @@
-"""Savings policies: declarations, the pure decision engine, overrides, persistence, dry runs.
+"""Savings policies: the pure decision engine, overrides, persistence, dry runs.
 
-The package root only re-exports the configuration models, which the config loader imports;
-the engine lives in ``controller.policies.engine`` (importing it here would be an import cycle).
+The policy declarations are configuration (``controller.config.policies``); the engine lives
+in ``controller.policies.engine``. The package root imports nothing, so importing one policy
+module does not pull in the engine.
 """
-
-from .config import PolicyConfig, Scope, Window
-
-__all__ = ["PolicyConfig", "Scope", "Window"]

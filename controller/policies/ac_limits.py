@@ -10,12 +10,12 @@ import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from controller.config.policies import AcLimitsPolicy
 from controller.config.profile import PointKind
 from controller.core.events import Value
 from controller.core.values import is_on
 
 from .base import Policy, Tick, number
-from .config import AcLimitsPolicy
 from .model import IDLE, Decision, StateReader, Unit, Want, good_value
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex

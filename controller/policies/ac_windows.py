@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 
+from controller.config.policies import AcWindowsPolicy, Scope
 from controller.config.profile import PointKind
 from controller.config.site import BuildingKind
 
 from .base import SwitchOffPolicy, SwitchUnit, switch_off_units
-from .config import AcWindowsPolicy, Scope
 from .schedule import day_matches, edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from controller.core.events import AlarmRaised
+
 from .model import Alarm
 
 __all__ = ["ActiveAlarm", "AlarmBook"]
@@ -23,6 +25,19 @@ class ActiveAlarm:
     cleared_at: float | None = None
     acked_by: str | None = None
     acked_at: float | None = None
+
+    def to_event(self) -> AlarmRaised:
+        """The bus event announcing this alarm."""
+        a = self.alarm
+        return AlarmRaised(
+            a.key,
+            a.severity,
+            a.message_zh,
+            a.message_en,
+            self.raised_at,
+            a.entity_id,
+            dict(a.evidence),
+        )
 
     def to_json(self) -> dict[str, Any]:
         a = self.alarm

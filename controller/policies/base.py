@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from controller.calendar import SiteCalendar
+from controller.config.policies import PolicyBase, Scope
 from controller.config.profile import PointKind
 from controller.core.events import Value
 from controller.core.values import SwitchValues, is_on, switch_values, valve_values
 
-from .config import PolicyBase, Scope
 from .model import IDLE, Decision, StateReader, Unit, Want
 from .scope import DeviceInfo, SiteIndex
 

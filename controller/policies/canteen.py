@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 
+from controller.config.policies import CanteenHoursPolicy, Scope
 from controller.config.site import BuildingKind
 
 from .base import SwitchOffPolicy, SwitchUnit, switch_off_units
-from .config import CanteenHoursPolicy, Scope
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 

@@ -18,7 +18,7 @@ import datetime as dt
 import heapq
 import itertools
 import logging
-from collections.abc import Hashable, Sequence
+from collections.abc import Container, Hashable, Sequence
 from typing import Any
 
 from controller.core.events import Value
@@ -31,6 +31,7 @@ from .outcome import Outcome
 from .overrides import Override, OverrideBook
 from .planner import Planner, UnitRef, device_of, winner
 from .settings import EngineSettings
+from .store import StoredState
 
 __all__ = ["ActiveAlarm", "EngineCore", "EngineSettings", "Outcome", "device_of"]
 
@@ -144,6 +145,18 @@ class EngineCore:
     def load_alarm(self, active: ActiveAlarm) -> None:
         """An alarm active before the restart: kept (not raised again) if still true."""
         self._book.load(active)
+
+    def restore(self, stored: StoredState, entities: Container[str]) -> None:
+        """Load what the store kept from the last run (holds only of ``entities`` still known)."""
+        for policy_id, unit, data in stored.memory:
+            self.load_memory(policy_id, unit, data)
+        for entity, data in stored.holds.items():
+            if entity in entities:
+                self.load_hold(entity, data)
+        for override in stored.overrides:
+            self.overrides.add(override)
+        for active in stored.alarms:
+            self.load_alarm(active)
 
     def adopt_memory(self, policy_id: str, unit_key: str, memory: Any) -> bool:
         """Give a unit a memory object (from a predecessor core or a live engine)."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 
+from controller.config.policies import CurfewPolicy, Scope
 from controller.config.site import BuildingKind
 
 from .base import SwitchOffPolicy, SwitchUnit, switch_off_units
-from .config import CurfewPolicy, Scope
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 

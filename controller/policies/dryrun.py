@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from controller.config.profile import DataType, PointKind
+from controller.config.profile import PointKind
 from controller.core.events import State, Value
+from wire.modbus import DataType
 
 from .base import Policy
 from .core import EngineCore

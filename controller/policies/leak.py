@@ -14,11 +14,11 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from controller.calendar import DayType
+from controller.config.calendar import DayType
+from controller.config.policies import LeakPolicy
 from controller.config.profile import PointKind
 
 from .base import Actuator, Policy, Tick, find_valve, number
-from .config import LeakPolicy
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex

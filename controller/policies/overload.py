@@ -16,10 +16,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from controller.config.policies import OverloadPolicy
 from controller.config.profile import Point, PointKind
 
 from .base import Policy, Tick, find_switch, number
-from .config import OverloadPolicy
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .scope import DeviceInfo, SiteIndex
 

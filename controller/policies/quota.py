@@ -16,10 +16,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from controller.config.policies import QuotaPolicy
 from controller.config.profile import PointKind
 
 from .base import Actuator, Policy, Tick, find_switch, find_valve, number
-from .config import QuotaPolicy
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .scope import DeviceInfo, SiteIndex
 

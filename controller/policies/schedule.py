@@ -6,8 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from controller.calendar import SiteCalendar
-
-from .config import DAY, WEEKDAYS, DayRule, Window
+from controller.config.policies import DAY, WEEKDAYS, DayRule, Window
 
 __all__ = ["day_matches", "edge_times", "in_any_window", "in_window", "seconds_of_day"]
 

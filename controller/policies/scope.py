@@ -11,9 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from controller.config.loader import LoadedSite
+from controller.config.policies import Scope, ScopeFilter
 from controller.config.profile import Point, PointKind, Profile
-
-from .config import Scope, ScopeFilter
 
 __all__ = ["DeviceInfo", "SiteIndex"]
 

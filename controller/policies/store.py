@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.core.files import private_file
+from controller.schema_version import SchemaTooNew, declare, migrate
+
 from .alarms import ActiveAlarm
 from .overrides import Override
 
@@ -24,7 +27,6 @@ __all__ = ["PolicyStore", "StoreError", "StoredPolicy", "StoredState"]
 
 _LOGGER = logging.getLogger(__name__)
 
-_SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policies (
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS alarms (
     PRIMARY KEY (key, raised_at));
 CREATE INDEX IF NOT EXISTS alarms_active ON alarms (cleared_at);
 """
+_MIGRATIONS = declare("policies", [_SCHEMA])
 
 
 class StoreError(Exception):
@@ -79,23 +82,15 @@ class PolicyStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # staff names and overrides: the controller's user only
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._check_version()
-        except sqlite3.Error as err:
+            migrate(self._db, self.path, _MIGRATIONS)
+        except (sqlite3.Error, SchemaTooNew) as err:
             raise StoreError(f"cannot open policy store {path}: {err}") from err
         self.writes = 0
-
-    def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(_SCHEMA_VERSION),))
-        elif int(row[0]) != _SCHEMA_VERSION:
-            raise StoreError(f"policy store {self.path} has schema {row[0]}, not {_SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()

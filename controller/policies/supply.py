@@ -11,12 +11,12 @@ import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from controller.config.policies import SupplyWindowsPolicy
 from controller.config.profile import PointKind
 from controller.core.events import Value
 from controller.core.values import is_on
 
 from .base import Actuator, Policy, Tick, find_switch, find_valve
-from .config import SupplyWindowsPolicy
 from .model import IDLE, Decision, StateReader, Unit, Want
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex

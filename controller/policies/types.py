@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from controller.calendar import SiteCalendar
+from controller.config.policies import PolicyConfig
 
 from .ac_limits import AcLimits
 from .ac_windows import AcWindows
 from .base import Policy
 from .canteen import CanteenHours
-from .config import PolicyConfig
 from .curfew import Curfew
 from .leak import Leak
 from .overload import Overload

@@ -16,11 +16,11 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from controller.config.policies import DelayValvesPolicy
 from controller.config.profile import PointKind
 from controller.core.values import is_open, same_value
 
 from .base import Actuator, Policy, Tick, find_valve, number
-from .config import DelayValvesPolicy
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .scope import DeviceInfo, SiteIndex
 

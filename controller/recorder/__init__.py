@@ -23,6 +23,7 @@ from .recorder import Recorder
 from .sender import Backoff
 from .sources import HistoryConsumption, InfluxV1Consumption
 from .stats import HourStat, MeterSwap, StatisticsEngine
+from .unmetered import RemainderRow, unmetered
 from .writers import InfluxV1Writer, InfluxV2Writer, Writer, make_writer
 
 __all__ = [
@@ -47,10 +48,12 @@ __all__ = [
     "Recorder",
     "RecorderError",
     "RejectedBatchError",
+    "RemainderRow",
     "RetryableWriteError",
     "StatisticsEngine",
     "SwapRecordError",
     "WriteError",
     "Writer",
     "make_writer",
+    "unmetered",
 ]

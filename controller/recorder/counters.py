@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from controller.config import LoadedSite
-from controller.config.profile import CUMULATIVE_KINDS, DataType, Point
+from controller.config.profile import CUMULATIVE_KINDS, Point
 from controller.core import EntityRegistry
+from wire.modbus import DataType
 
 __all__ = ["CounterSpec", "Step", "counter_specs", "next_step"]
 

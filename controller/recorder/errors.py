@@ -54,7 +54,10 @@ class QueryError(RecorderError):
 class SwapRecordError(RecorderError, ValueError):
     """A staff meter-swap record does not fit the readings already processed."""
 
-    def __init__(self, entity_id: str, reason: str) -> None:
+    def __init__(self, entity_id: str, reason: str, field: str | None = None) -> None:
         super().__init__(f"{entity_id}: {reason}")
         self.entity_id = entity_id
         self.reason = reason
+        self.field = field
+        """The request field out of its bounds (a 422), or None when the record conflicts with
+        the readings (a 409)."""

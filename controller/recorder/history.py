@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.events import Value
+from controller.schema_version import SchemaTooNew, declare, migrate
 
 from .errors import QueryError, RecorderError
 from .lineproto import CONSUMPTION_MEASUREMENT, SeriesKey, to_ms
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS consumption_hourly (
     series INTEGER NOT NULL,
     consumption REAL NOT NULL,
     held_out REAL NOT NULL DEFAULT 0,
+    partial INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (hour, series)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stats_state (
@@ -73,6 +75,7 @@ CREATE TABLE IF NOT EXISTS meter_events (
 );
 CREATE INDEX IF NOT EXISTS meter_events_ts ON meter_events (ts);
 """
+_MIGRATIONS = declare("history", [_SCHEMA])
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +115,9 @@ class History:
         self.readings_retention = readings_retention_days * DAY
         self._db = connect(self.path, "history")
         try:
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as err:
+            migrate(self._db, self.path, _MIGRATIONS)
+            _add_missing_columns(self._db)
+        except (sqlite3.Error, SchemaTooNew) as err:
             raise RecorderError(f"cannot use the history {self.path}: {err}") from err
         self._series: dict[str, int] = {
             key: sid for sid, key in self._db.execute("SELECT id, key FROM series")
@@ -164,9 +168,10 @@ class History:
                     rows.append((to_ms(timestamp), sid, value))
             db.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", rows)
             db.executemany(
-                "INSERT OR REPLACE INTO consumption_hourly VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO consumption_hourly "
+                "(hour, series, consumption, held_out, partial) VALUES (?, ?, ?, ?, ?)",
                 [
-                    (round(h.hour), sid, h.consumption, h.held_out)
+                    (round(h.hour), sid, h.consumption, h.held_out, int(h.partial))
                     for h in hours
                     if (sid := self._series_id(h.entity_id, consumption=True)) is not None
                 ],
@@ -289,7 +294,7 @@ class History:
             where.append(f"s.{tag} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
         sql = (
-            f"SELECT h.hour{columns}, sum(h.consumption), sum(h.held_out) "  # noqa: S608 (whitelisted)
+            f"SELECT h.hour{columns}, sum(h.consumption), sum(h.held_out), max(h.partial) "  # noqa: S608 (whitelisted)
             "FROM consumption_hourly h JOIN series s ON s.id = h.series "
             f"WHERE {' AND '.join(where)} GROUP BY h.hour{columns}"
         )
@@ -299,9 +304,33 @@ class History:
             raise QueryError(f"history query failed: {err}") from err
         width = len(group_by)
         return [
-            HourlySum(float(row[0]), tuple(row[1 : 1 + width]), row[1 + width], row[2 + width])
+            HourlySum(
+                float(row[0]),
+                tuple(row[1 : 1 + width]),
+                row[1 + width],
+                row[2 + width],
+                bool(row[3 + width]),
+            )
             for row in rows
         ]
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a history written by an older version up to this schema (columns only grow).
+
+    Older files lack the hierarchy tags (``level``, ``parent``) and the ``partial`` flag; the
+    defaults ('' and 0) mean what those rows meant then.
+    """
+    wanted = {
+        "series": [(tag, "TEXT NOT NULL DEFAULT ''") for tag in GROUP_KEYS],
+        "consumption_hourly": [("partial", "INTEGER NOT NULL DEFAULT 0")],
+    }
+    for table, columns in wanted.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, decl in columns:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+                _LOGGER.info("History: added column %s.%s", table, name)
 
 
 def _swap_rows(swaps: Iterable[MeterSwap]) -> Iterator[tuple[Any, ...]]:

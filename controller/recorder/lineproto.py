@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 CONSUMPTION_MEASUREMENT = "consumption_hourly"
-"""Measurement of the hourly consumption statistics (fields ``consumption`` and ``held_out``)."""
+"""Measurement of the hourly consumption statistics (fields ``consumption``, ``held_out`` and
+``partial``)."""
 
 _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\ ", "\r": r"\ "})
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ "})
@@ -179,13 +180,23 @@ class LineFormatter:
         return skipped
 
     def consumption(
-        self, entity_id: str, hour: float, consumption: float, held_out: float
+        self,
+        entity_id: str,
+        hour: float,
+        consumption: float,
+        held_out: float,
+        partial: bool = False,
     ) -> str | None:
-        """One ``consumption_hourly`` line, stamped at the start of the hour."""
+        """One ``consumption_hourly`` line, stamped at the start of the hour.
+
+        ``partial`` is an integer field (1 while the hour runs, 0 once it is complete) so
+        InfluxQL's ``max`` can tell whether a summed period is still growing; the complete row
+        overwrites the partial one (same series and time).
+        """
         key = self.keys.get(entity_id)
         if key is None:
             return None
         return (
             f"{key.consumption} consumption={float(consumption)!r},"
-            f"held_out={float(held_out)!r} {to_ms(hour)}"
+            f"held_out={float(held_out)!r},partial={int(partial)}i {to_ms(hour)}"
         )

@@ -18,6 +18,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.schema_version import SchemaTooNew, declare, migrate
+
 from .errors import RecorderError
 from .sqlite import connect, transaction
 
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     error TEXT NOT NULL
 );
 """
+_MIGRATIONS = declare("outbox", [_SCHEMA])
 
 
 def encode_batch(lines: Sequence[str], level: int = 1) -> bytes:
@@ -98,8 +101,8 @@ class Outbox:
         self.max_bytes = max_bytes
         self._db = connect(self.path, "outbox")
         try:
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as err:
+            migrate(self._db, self.path, _MIGRATIONS)
+        except (sqlite3.Error, SchemaTooNew) as err:
             raise RecorderError(f"cannot use the outbox {self.path}: {err}") from err
         row = self._db.execute(
             "SELECT count(*), coalesce(sum(lines), 0), coalesce(sum(size), 0) FROM batches"

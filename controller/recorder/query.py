@@ -38,8 +38,15 @@ GROUP_KEYS = (
     "circuit",
     "kind",
     "point",
+    "level",
+    "parent",
 )
-"""Tags a query may group or filter by (absent tags read as the empty string)."""
+"""Tags a query may group or filter by (absent tags read as the empty string).
+
+``level`` and ``parent`` place a consumption counter in the meter hierarchy
+(``controller.config.hierarchy``): filter ``level=0`` for the top meters, which count every
+unit once; a meter's children are those with ``parent=<its device id>``.
+"""
 
 DECIMALS = 6
 
@@ -67,7 +74,7 @@ class ConsumptionQuery:
     ``where`` filters tags by equality (a sequence means any of those values). Summing kWh with
     m³ is meaningless, so ``kind`` must be filtered or grouped by. Filtering matters in other
     ways too: a building's main meter and its room meters both measure the building, so filter
-    by ``circuit`` (or ``room``) to avoid counting the same energy twice.
+    by ``level`` (``"0"``: the top meters) to count the same energy once.
     """
 
     start: dt.datetime
@@ -112,6 +119,8 @@ class HourlySum:
     group: tuple[str, ...]
     consumption: float
     held_out: float = 0.0
+    partial: bool = False
+    """The hour is still running (or a meter has not reported its end yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,8 @@ class ConsumptionRow:
     group: tuple[tuple[str, str], ...]
     consumption: float
     held_out: float = 0.0
+    partial: bool = False
+    """Some hour in the period is not complete yet: the figure will still grow."""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -153,15 +164,18 @@ def aggregate(
     totals: dict[tuple[dt.datetime, tuple[str, ...]], list[float]] = {}
     for item in sorted(sums, key=lambda s: (s.group, s.hour)):
         key = (period_start(item.hour, query.period, tz), item.group)
-        acc = totals.setdefault(key, [0.0, 0.0])
+        acc = totals.setdefault(key, [0.0, 0.0, 0.0])
         acc[0] += item.consumption
         acc[1] += item.held_out
+        if item.partial:
+            acc[2] = 1.0
     rows = [
         ConsumptionRow(
             start,
             tuple(zip(query.group_by, group, strict=True)),
             round(acc[0], DECIMALS) + 0.0,
             round(acc[1], DECIMALS) + 0.0,
+            partial=acc[2] > 0,
         )
         for (start, group), acc in totals.items()
     ]

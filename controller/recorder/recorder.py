@@ -5,10 +5,13 @@ Pipeline (one task each, in the component's TaskGroup):
 ``consume``  takes ``StateChanged`` events from the bus in batches, formats GOOD readings (line
              protocol with InfluxDB, rows for the embedded history) and feeds cumulative ones to
              the statistics engine; cuts a chunk every ``batch_size`` points.
-``tick``     cuts a chunk every ``flush_interval`` seconds (wall time) so data never waits longer.
+``tick``     cuts a chunk every ``flush_interval`` seconds (wall time) so data never waits longer;
+             every ``partial_interval`` seconds the chunk also carries each counter's running
+             hour so far, so "today" includes the current hour (marked partial).
 ``persist``  writes each chunk on the database thread (outbox + history, see ``storage``), then
              hands the new batch to the sender.
 ``send``     (InfluxDB only) drains the outbox into InfluxDB, see ``sender``.
+``partials`` (InfluxDB only) writes the latest running hours straight to InfluxDB, best effort.
 ``prune``    applies the history's retention every hour.
 
 Shutdown (the controller cancels ``run``) takes what is left on the bus, persists it, tries to
@@ -41,10 +44,10 @@ from controller.core.events import Event
 from .alerts import Alerts
 from .counters import counter_specs
 from .dbthread import DbThread
-from .errors import RecorderError
+from .errors import RecorderError, WriteError
 from .history import History
 from .lineproto import LineFormatter
-from .outbox import Outbox
+from .outbox import Outbox, encode_batch
 from .sender import Backoff, Sender, SenderStats
 from .sources import HistoryConsumption
 from .stats import MeterSwap, StatisticsEngine
@@ -85,12 +88,13 @@ class Recorder:
         shutdown_timeout: float = 10.0,
         retention_interval: float = 3600.0,
         warn_fill: float = 0.8,
+        partial_interval: float = 60.0,
         name: str = "recorder",
     ) -> None:
         if writer is not None and outbox_path is None:
             raise ValueError("a writer needs an outbox_path")
-        if batch_size < 1 or flush_interval <= 0:
-            raise ValueError("batch_size and flush_interval must be positive")
+        if batch_size < 1 or flush_interval <= 0 or partial_interval <= 0:
+            raise ValueError("batch_size, flush_interval and partial_interval must be positive")
         self.name = name
         self.controller = controller
         self.writer = writer
@@ -110,7 +114,14 @@ class Recorder:
         self._concurrency = concurrency
         self._shutdown_timeout = shutdown_timeout
         self._retention_interval = retention_interval
+        self._partial_interval = partial_interval
+        self._partials_due = 0.0
+        self._partial_lines: list[str] = []
+        self._partial_wake = asyncio.Event()
+        self._partial_errors = 0
         self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
+        self._engine_lock = asyncio.Lock()
+        """Held while the engine is in use off the loop (a staff swap record's backfill)."""
         self._lines: list[str] = []
         self._readings: list[tuple[str, float, Any]] = []
         self._chunks: asyncio.Queue[tuple[Chunk, asyncio.Future[None] | None]] = asyncio.Queue(4)
@@ -143,6 +154,7 @@ class Recorder:
             "history_path": base / sinks.history.path,
             "retention_days": sinks.history.retention_days,
             "readings_retention_days": sinks.history.readings_retention_days,
+            "partial_interval": sinks.history.partial_interval,
         }
         influx = sinks.influxdb
         if isinstance(influx, InfluxV1Sink | InfluxV2Sink):
@@ -183,6 +195,7 @@ class Recorder:
                 group.create_task(self._prune_loop(db, storage.history), name=f"{self.name}.prune")
                 if self._sender is not None:
                     group.create_task(self._sender.run(), name=f"{self.name}.send")
+                    group.create_task(self._partials_loop(), name=f"{self.name}.partials")
         finally:
             self._running = False
             self._stopped = True
@@ -217,12 +230,14 @@ class Recorder:
             _LOGGER.info("Recorder stopped: %s", self._describe())
 
     async def _flush_everything(self, db: DbThread, storage: Storage) -> None:
-        while self._sub.stats.depth:
-            self._ingest(await self._sub.get_batch(self._batch_size))
+        async with self._engine_lock:
+            while self._sub.stats.depth:
+                self._ingest(await self._sub.get_batch(self._batch_size))
+            last = self._cut()
         pending: list[tuple[Chunk, asyncio.Future[None] | None]] = []
         while not self._chunks.empty():
             pending.append(self._chunks.get_nowait())
-        pending.append((self._cut(), None))
+        pending.append((last, None))
         for chunk, done in pending:
             try:
                 if chunk:
@@ -263,9 +278,15 @@ class Recorder:
                 events = await sub.get_batch(self._batch_size)
             except BusClosed:
                 return
-            self._ingest(events)
-            if len(self._lines) + len(self._readings) >= self._batch_size:
-                await self._chunks.put((self._cut(states=False), None))
+            async with self._engine_lock:  # uncontended (no yield) unless a swap is applied
+                self._ingest(events)
+                chunk = (
+                    self._cut(states=False)
+                    if len(self._lines) + len(self._readings) >= self._batch_size
+                    else None
+                )
+            if chunk is not None:
+                await self._chunks.put((chunk, None))
 
     def _ingest(self, events: Sequence[Event]) -> None:
         """Format GOOD readings and feed counters: the hot path, kept free of objects."""
@@ -306,7 +327,7 @@ class Recorder:
                 rows.append((event.entity_id, new.timestamp, value))
         return skipped
 
-    def _cut(self, states: bool = True) -> Chunk:
+    def _cut(self, states: bool = True, partials: bool = False) -> Chunk:
         """Take everything buffered (readings, statistics, counter states) as one chunk.
 
         Size-triggered cuts leave the counters' states for the next timed one: saving a few
@@ -315,6 +336,8 @@ class Recorder:
         spread back over a slightly longer interval (hours already written are rewritten).
         """
         out = self.engine.drain()
+        if partials:
+            out.partials = self.engine.partial_hours()
         dirty = self.engine.drain_dirty() if states else {}
         chunk = Chunk(time.time(), self._lines, self._readings, out, dirty)
         self._lines = []
@@ -326,8 +349,14 @@ class Recorder:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self._flush_interval)
-            if self._lines or self._readings or self.engine.dirty:
-                await self._chunks.put((self._cut(), None))
+            now = time.monotonic()
+            partials = now >= self._partials_due
+            if partials:
+                self._partials_due = now + self._partial_interval
+            if self._lines or self._readings or self.engine.dirty or partials:
+                async with self._engine_lock:
+                    chunk = self._cut(partials=partials)
+                await self._chunks.put((chunk, None))
 
     async def _persist_loop(self, db: DbThread, storage: Storage) -> None:
         failures = 0
@@ -361,6 +390,30 @@ class Recorder:
             if persisted.outbox is not None:
                 self._sender.outbox_stats = persisted.outbox
             self._sender.offer(persisted.batch)
+            if persisted.partial_lines:
+                self._partial_lines = persisted.partial_lines
+                self._partial_wake.set()
+
+    async def _partials_loop(self) -> None:
+        """Write the latest running hours to InfluxDB; a failure only waits for the next ones.
+
+        Not retried and not queued behind the outbox: the complete hour, which follows through
+        the outbox, replaces whatever running figure got through.
+        """
+        assert self.writer is not None
+        assert self._sender is not None
+        while True:
+            await self._partial_wake.wait()
+            self._partial_wake.clear()
+            lines, self._partial_lines = self._partial_lines, []
+            if not lines or self._sender.stats.up is False:
+                continue
+            try:
+                await self.writer.send(encode_batch(lines, self._gzip_level))
+            except WriteError as err:
+                self._partial_errors += 1
+                log = _LOGGER.warning if self._partial_errors == 1 else _LOGGER.debug
+                log("Recorder could not write the running hour to %s: %s", self.backend, err)
 
     async def _prune_loop(self, db: DbThread, history: History) -> None:
         while True:
@@ -381,13 +434,16 @@ class Recorder:
             raise RuntimeError("the recorder has stopped")
         await self._started.wait()
 
-    async def flush(self) -> None:
-        """Persist everything received so far (returns once it is on disk)."""
+    async def flush(self, partials: bool = False) -> None:
+        """Persist everything received so far (returns once it is on disk); with ``partials``
+        the running hours too (the partial tick does this every ``partial_interval``)."""
         await self.wait_started()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        while self._sub.stats.depth:
-            self._ingest(await self._sub.get_batch(self._batch_size))
-        await self._chunks.put((self._cut(), done))
+        async with self._engine_lock:
+            while self._sub.stats.depth:
+                self._ingest(await self._sub.get_batch(self._batch_size))
+            chunk = self._cut(partials=partials)
+        await self._chunks.put((chunk, done))
         await done
 
     async def record_meter_swap(
@@ -405,11 +461,34 @@ class Recorder:
         """
         await self.wait_started()
         when = at.timestamp() if isinstance(at, dt.datetime) else float(at)
-        while self._sub.stats.depth:
-            self._ingest(await self._sub.get_batch(self._batch_size))
-        swap = self.engine.record_swap(entity_id, when, old_final, new_start, actor)
+        async with self._engine_lock:
+            while self._sub.stats.depth:
+                self._ingest(await self._sub.get_batch(self._batch_size))
+            # The hours it fills are bounded but can be thousands: off the event loop, with
+            # the pipeline kept away from the engine by the lock meanwhile.
+            work = asyncio.ensure_future(
+                asyncio.to_thread(
+                    self.engine.record_swap,
+                    entity_id,
+                    when,
+                    old_final,
+                    new_start,
+                    actor,
+                    now=self.controller.clock.time(),
+                )
+            )
+            try:
+                swap = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await asyncio.wait([work])  # the engine is the thread's until it is done
+                raise
         await self.flush()
         return swap
+
+    @property
+    def running(self) -> bool:
+        """Whether the files are open and the pipeline takes readings and records."""
+        return self._running
 
     @property
     def consumption(self) -> HistoryConsumption:
@@ -459,6 +538,7 @@ class Recorder:
                 outbox_bytes=box.bytes if box else 0,
                 outbox_fill=round(box.fill, 4) if box else 0.0,
                 outbox_dropped_points=box.dropped_points if box else 0,
+                partial_write_errors=self._partial_errors,
             )
         return status
 

@@ -104,7 +104,7 @@ class InfluxV1Consumption:
         shift = int(offset.total_seconds()) % 3600 if offset is not None else 0
         group = "".join(f', "{tag}"' for tag in query.group_by)
         return (
-            f'SELECT sum("consumption"), sum("held_out") FROM {measurement} '  # noqa: S608 (whitelisted tags)
+            f'SELECT sum("consumption"), sum("held_out"), max("partial") FROM {measurement} '  # noqa: S608 (whitelisted tags)
             f"WHERE {' AND '.join(where)} GROUP BY time(1h, {shift}s){group} fill(none)"
         )
 
@@ -130,8 +130,14 @@ class InfluxV1Consumption:
         for series in result.get("series", []):
             tags = series.get("tags") or {}
             group = tuple(str(tags.get(tag, "")) for tag in query.group_by)
-            for hour, consumption, held_out in series.get("values", []):
+            for hour, consumption, held_out, partial in series.get("values", []):
                 sums.append(
-                    HourlySum(float(hour), group, float(consumption or 0.0), float(held_out or 0.0))
+                    HourlySum(
+                        float(hour),
+                        group,
+                        float(consumption or 0.0),
+                        float(held_out or 0.0),
+                        bool(partial),
+                    )
                 )
         return aggregate(sums, query, self.tz)

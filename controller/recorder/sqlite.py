@@ -7,19 +7,21 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from controller.core.files import private_file
+
 from .errors import RecorderError
 
 __all__ = ["connect", "transaction"]
 
 
 def connect(path: Path, what: str) -> sqlite3.Connection:
-    """Open (creating folders) in WAL mode with ``synchronous=NORMAL``.
+    """Open (creating folders, the file 0600) in WAL mode with ``synchronous=NORMAL``.
 
     In WAL mode NORMAL loses no committed transaction when the *process* dies (SIGKILL), only
     possibly the last ones on power loss, at a fraction of FULL's fsync cost.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")

@@ -49,6 +49,11 @@ _LOGGER = logging.getLogger(__name__)
 
 HOUR = 3600.0
 DECIMALS = 6
+SWAP_SKEW = 300.0
+"""Seconds a staff meter-swap time may lie ahead of the controller's clock (clock skew)."""
+MAX_BACKFILL_HOURS = 400 * 24
+"""Most hours one staff record may fill (the history's default retention): without a bound, a
+swap dated 2036 made 80,000 hourly points, one dated 4763 made 24 million."""
 
 
 def hour_start(timestamp: float, tz: zoneinfo.ZoneInfo) -> float:
@@ -66,6 +71,8 @@ class HourStat:
     hour: float
     consumption: float
     held_out: float = 0.0
+    partial: bool = False
+    """The hour is still running: what was counted so far, rewritten as it grows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +127,11 @@ class StatsOutput:
     adjustments: list[Adjustment] = field(default_factory=list)
     anomalies: list[ConsumptionAnomaly] = field(default_factory=list)
     swaps: list[MeterSwap] = field(default_factory=list)
+    partials: list[HourStat] = field(default_factory=list)
+    """Running hours so far (``partial_hours``); not part of ``hours``, which are final."""
 
     def __bool__(self) -> bool:
-        return bool(self.hours or self.adjustments or self.anomalies or self.swaps)
+        return bool(self.hours or self.adjustments or self.anomalies or self.swaps or self.partials)
 
 
 @dataclass(slots=True)
@@ -141,6 +150,7 @@ class _Counter:
 
     spec: CounterSpec
     anchor_ts: float | None = None
+    first_ts: float | None = None
     anchor_value: float = 0.0
     hour: float = 0.0
     amount: float = 0.0
@@ -153,6 +163,7 @@ class _Counter:
         swap = self.last_swap
         return {
             "anchor_ts": self.anchor_ts,
+            "first_ts": self.first_ts,
             "anchor_value": self.anchor_value,
             "hour": self.hour,
             "amount": self.amount,
@@ -173,6 +184,8 @@ class _Counter:
 
     def restore(self, data: dict[str, Any]) -> None:
         self.anchor_ts = data["anchor_ts"]
+        first = data.get("first_ts", self.anchor_ts)  # states saved before first_ts existed
+        self.first_ts = None if first is None else float(first)
         self.anchor_value = float(data["anchor_value"])
         self.hour = float(data["hour"])
         self.amount = float(data["amount"])
@@ -194,6 +207,7 @@ class StatisticsEngine:
         """The cumulative entities this engine derives statistics for."""
         self._out = StatsOutput()
         self._dirty: set[str] = set()
+        self._running: set[str] = set()
         self._hour_cache = (0.0, 0.0)
         self.rollovers = 0
         self.out_of_order = 0
@@ -223,6 +237,7 @@ class StatisticsEngine:
         if counter is None or not math.isfinite(value):
             return
         self._dirty.add(entity_id)
+        self._running.add(entity_id)
         if counter.anchor_ts is None:
             self._anchor(counter, timestamp, value)
             return
@@ -248,6 +263,8 @@ class StatisticsEngine:
         self._suspect(counter, timestamp, value)
 
     def _anchor(self, counter: _Counter, timestamp: float, value: float) -> None:
+        if counter.first_ts is None:
+            counter.first_ts = timestamp
         counter.anchor_ts = timestamp
         counter.anchor_value = value
         counter.hour = self.hour_of(timestamp)
@@ -373,18 +390,24 @@ class StatisticsEngine:
         old_final: float,
         new_start: float,
         actor: str = "staff",
+        *,
+        now: float,
     ) -> MeterSwap:
         """Apply a staff meter-swap record: old meter's final reading, new meter's first.
 
         Entered before the new meter's readings arrive, it re-anchors the counter exactly.
         Entered later, it corrects the estimate made when the reset was detected (the hour of
-        the swap gets the difference). Anything else raises ``SwapRecordError``.
+        the swap gets the difference). A record is bounded before anything changes: ``at``
+        between the meter's first reading and ``now`` (+ ``SWAP_SKEW``), values finite,
+        non-negative and below the register's wrap, the consumption it implies plausible,
+        at most ``MAX_BACKFILL_HOURS`` filled. Anything else raises ``SwapRecordError``.
         """
         counter = self._counters.get(entity_id)
         if counter is None:
             raise SwapRecordError(entity_id, "not a cumulative point with statistics")
-        if old_final < 0 or new_start < 0:
-            raise SwapRecordError(entity_id, "meter readings cannot be negative")
+        _check_swap_bounds(counter, at, old_final, new_start, now)
+        if counter.anchor_ts is not None and at >= counter.anchor_ts:
+            _check_swap_ahead(counter, at, old_final)
         self._dirty.add(entity_id)
         if counter.anchor_ts is None:
             self._anchor(counter, at, new_start)
@@ -435,6 +458,15 @@ class StatisticsEngine:
                 f"old meter's final reading is below its last reading {swap.before_value}",
             )
         true_amount = (old_final - swap.before_value) + (swap.after_value - new_start)
+        hours = (swap.after_ts - swap.before_ts) / HOUR
+        allowed = counter.spec.limit(hours, swap.before_value)
+        if not -counter.spec.tolerance(swap.after_value) <= true_amount <= allowed:
+            raise SwapRecordError(
+                entity_id,
+                f"the record implies {true_amount:g} consumed in {hours:.2f} h around the swap; "
+                f"plausible is 0 to {allowed:g}",
+                "old_final",
+            )
         correction = true_amount - swap.counted
         hour = self.hour_of(at)
         if hour >= counter.hour:
@@ -446,6 +478,30 @@ class StatisticsEngine:
         return MeterSwap(entity_id, at, old_final, new_start, true_amount, 0.0, True, actor)
 
     # -- output and persistence ------------------------------------------------------------
+
+    def partial_hours(self) -> list[HourStat]:
+        """The running hour of every counter fed since the last call, as counted so far.
+
+        Nothing changes in the engine: the hour is emitted again, complete, when it closes,
+        and that row replaces these (same hour, same series). Rounded like closed hours, the
+        carried remainder included.
+        """
+        running, self._running = self._running, set()
+        out = []
+        for entity_id in sorted(running):
+            counter = self._counters[entity_id]
+            if counter.anchor_ts is None:
+                continue
+            out.append(
+                HourStat(
+                    entity_id,
+                    counter.hour,
+                    round(counter.amount + counter.carry, DECIMALS) + 0.0,
+                    round(counter.held, DECIMALS) + 0.0,
+                    partial=True,
+                )
+            )
+        return out
 
     def drain(self) -> StatsOutput:
         """Everything produced since the last drain."""
@@ -481,3 +537,53 @@ class StatisticsEngine:
     def open_hours(self) -> dict[str, float]:
         """The hour each entity is accumulating now (for status and tests)."""
         return {eid: c.hour for eid, c in self._counters.items() if c.anchor_ts is not None}
+
+
+def _check_swap_bounds(
+    counter: _Counter, at: float, old_final: float, new_start: float, now: float
+) -> None:
+    """The limits every staff swap record must keep, whatever the readings so far."""
+    spec = counter.spec
+    entity_id = spec.entity_id
+    for name, value in (("old_final", old_final), ("new_start", new_start)):
+        if not math.isfinite(value) or value < 0:
+            raise SwapRecordError(entity_id, f"{name} must be a finite, non-negative reading", name)
+        if spec.modulus is not None and value >= spec.modulus:
+            raise SwapRecordError(
+                entity_id,
+                f"{name} {value:g} is beyond the register's range (< {spec.modulus:g})",
+                name,
+            )
+    if not math.isfinite(at) or at > now + SWAP_SKEW:
+        raise SwapRecordError(entity_id, "the swap time lies in the future", "at")
+    earliest = counter.first_ts if counter.first_ts is not None else now - MAX_BACKFILL_HOURS * HOUR
+    if at < earliest:
+        what = "the meter's first reading" if counter.first_ts is not None else "the backfill bound"
+        when = dt.datetime.fromtimestamp(earliest, dt.UTC)
+        raise SwapRecordError(
+            entity_id, f"the swap time is before {what} ({when:%Y-%m-%d %H:%M} UTC)", "at"
+        )
+
+
+def _check_swap_ahead(counter: _Counter, at: float, old_final: float) -> None:
+    """A record after the last reading: the old meter's consumption up to it is plausible and
+    fills a bounded number of hours."""
+    assert counter.anchor_ts is not None
+    spec = counter.spec
+    hours = (at - counter.anchor_ts) / HOUR
+    if hours > MAX_BACKFILL_HOURS:
+        raise SwapRecordError(
+            spec.entity_id,
+            f"the swap is {hours:.0f} h after the last reading; at most {MAX_BACKFILL_HOURS} h "
+            "can be filled by one record",
+            "at",
+        )
+    amount = old_final - counter.anchor_value
+    allowed = spec.limit(hours, counter.anchor_value)
+    if amount > allowed:
+        raise SwapRecordError(
+            spec.entity_id,
+            f"old_final implies {amount:g} consumed in {hours:.2f} h since the last reading "
+            f"{counter.anchor_value:g}; at most {allowed:g} is plausible",
+            "old_final",
+        )

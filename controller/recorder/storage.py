@@ -5,6 +5,11 @@ protocol) and then commits the hourly statistics, meter events and statistics st
 history. The outbox goes first: if the process dies between the two, the restart recomputes the
 same hours from the older state and writes them again, which InfluxDB treats as overwrites.
 Without InfluxDB everything goes to the history in one transaction.
+
+Running hours ("today so far") are not put in the outbox: the sender sends live batches before
+an outage's backlog, so a stale running figure could land after the hour's complete one and
+overwrite it. They are written to the history, and handed back to be written to InfluxDB
+directly, best effort; the complete hour follows through the outbox as always.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Persisted:
     batch: Batch | None
     hours: list[HourStat]
     outbox: OutboxStats | None
+    partial_lines: list[str] = field(default_factory=list)
+    """Running hours as line protocol, written straight to InfluxDB (not through the outbox)."""
 
 
 class Storage:
@@ -77,14 +84,24 @@ class Storage:
             if lines:
                 body = encode_batch(lines, self.gzip_level)
                 batch = self.outbox.append(body, len(lines), chunk.created)
+        partial_lines = []
+        if self.outbox is not None:
+            consumption = self.formatter.consumption
+            partial_lines = [
+                line
+                for h in stats.partials
+                if (line := consumption(h.entity_id, h.hour, h.consumption, h.held_out, True))
+            ]
+        # running hours first: a final row of the same hour (none expected) must win
         stored = self.history.commit(
-            chunk.readings, hours, stats.swaps, stats.anomalies, chunk.states
+            chunk.readings, [*stats.partials, *hours], stats.swaps, stats.anomalies, chunk.states
         )
         return Persisted(
             len(chunk.lines) if self.outbox is not None else stored,
             batch,
             hours,
             self.outbox.stats() if self.outbox is not None else None,
+            partial_lines,
         )
 
     def close(self) -> None:

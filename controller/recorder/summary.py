@@ -21,8 +21,10 @@ KEEP_HOURS = 4
 def building_meters(registry: EntityRegistry) -> frozenset[str]:
     """The cumulative entities whose sum is a building's consumption, without double counting.
 
-    Per building and kind: the ``main`` circuit meters when there are any; otherwise, per
-    circuit, the building-level meters (no room, no area) when there are any, else all of them.
+    Per building and kind: where the site declares a meter hierarchy (some meter has a
+    ``parent``), the top meters (level 0). Otherwise a guess: the ``main`` circuit meters when
+    there are any; else, per circuit, the building-level meters (no room, no area) when there
+    are any, else all of them.
     """
     groups: dict[tuple[str, str], list[Entity]] = {}
     for entity in registry:
@@ -30,6 +32,9 @@ def building_meters(registry: EntityRegistry) -> frozenset[str]:
             groups.setdefault((entity.building, entity.kind.value), []).append(entity)
     chosen: set[str] = set()
     for members in groups.values():
+        if any("parent" in e.tags for e in members):
+            chosen.update(e.entity_id for e in members if e.tags.get("level") == "0")
+            continue
         mains = [e for e in members if e.circuit == "main"]
         if mains:
             chosen.update(e.entity_id for e in mains)

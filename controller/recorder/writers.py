@@ -1,6 +1,7 @@
 """Writers: send one gzip batch of line protocol to InfluxDB and classify what went wrong.
 
-* ``InfluxV1Writer`` posts to InfluxDB 1.x's ``/write`` (db, rp, u, p) with httpx.
+* ``InfluxV1Writer`` posts to InfluxDB 1.x's ``/write`` (db, rp; credentials as Basic auth) with
+  httpx.
 * ``InfluxV2Writer`` posts to ``/api/v2/write`` (org, bucket, token) through influxdb-client's
   ``WriteService``: the low-level call takes our pre-compressed bytes as they are, whereas the
   high-level ``WriteApi`` would re-compress with gzip level 9 (client-side ``enable_gzip``).
@@ -98,11 +99,11 @@ class InfluxV1Writer:
         params = {"db": database, "precision": PRECISION}
         if retention_policy:
             params["rp"] = retention_policy
-        if username is not None:
-            params["u"] = username
-            params["p"] = password or ""
+        # Credentials go in the Authorization header (InfluxDB 1.x takes Basic auth), never in
+        # the query string: httpx logs every request URL at INFO.
+        auth = httpx.BasicAuth(username, password or "") if username is not None else None
         self._params = params
-        self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)
+        self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout, auth=auth)
 
     @classmethod
     def from_sink(cls, sink: InfluxV1Sink, timeout: float = 10.0) -> InfluxV1Writer:

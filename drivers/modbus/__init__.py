@@ -16,7 +16,7 @@ from .decode import (
     words_to_bytes,
 )
 from .errors import (
-    BusClosed,
+    LinkClosed,
     MalformedReply,
     ModbusConnectionError,
     ModbusError,
@@ -28,16 +28,15 @@ from .errors import (
 from .link import LinkState, ModbusLink, Priority
 from .plan import PlanCache, ReadBlock, plan_reads
 from .poller import BusPoller, Clock, DeviceStatus, PollListener
-from .spec import DataType, DeviceSpec, LinkSpec, PointSpec, Table, Transport, WordOrder
+from .spec import DeviceSpec, LinkSpec, PointSpec, Transport
 
 __all__ = [
-    "BusClosed",
     "BusCounters",
     "BusPoller",
     "Clock",
-    "DataType",
     "DeviceSpec",
     "DeviceStatus",
+    "LinkClosed",
     "LinkSpec",
     "LinkState",
     "MalformedReply",
@@ -52,10 +51,8 @@ __all__ = [
     "Priority",
     "ReadBlock",
     "Reading",
-    "Table",
     "Transport",
     "Value",
-    "WordOrder",
     "WriteNotConfirmed",
     "WriteRefused",
     "compile_block",

@@ -35,8 +35,10 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersRequest,
 )
 
+from wire.modbus import Table
+
 from .errors import MalformedReply, ModbusConnectionError, ModbusError, ModbusTimeout
-from .spec import LinkSpec, Table, Transport
+from .spec import LinkSpec, Transport
 
 __all__ = ["Channel", "SerialChannel", "SocketChannel", "make_channel", "read_request"]
 
@@ -229,12 +231,18 @@ class SocketChannel(Channel):
             waiter.set_exception(err)
 
 
+_PYMODBUS_GRACE = 1.0
+"""Seconds pymodbus's own reply timer runs past the channel's (which always fires first)."""
+
+
 class SerialChannel(Channel):
     """RTU on a local serial port through pymodbus's serial client."""
 
     def __init__(self, spec: LinkSpec, on_connection: ConnectionCallback) -> None:
         self.spec = spec
-        # retries=0 and reconnect_delay=0: retries and reconnects are the link's job.
+        # retries=0 and reconnect_delay=0: retries and reconnects are the link's job. The
+        # channel times a transaction itself (a TimeoutError is a type; pymodbus reports its
+        # own timeout only as message text), so pymodbus's timer is set to fire later.
         self._client = AsyncModbusSerialClient(
             spec.serial_port,
             framer=FramerType.RTU,
@@ -242,7 +250,7 @@ class SerialChannel(Channel):
             bytesize=spec.bytesize,
             parity=spec.parity,
             stopbits=spec.stopbits,
-            timeout=spec.timeout,
+            timeout=spec.timeout + _PYMODBUS_GRACE,
             retries=0,
             reconnect_delay=0,
             name=spec.link_id,
@@ -269,10 +277,11 @@ class SerialChannel(Channel):
     async def execute(self, request: ModbusPDU) -> ModbusPDU:
         link = self.spec.link_id
         try:
-            reply: ModbusPDU = await self._client.execute(False, request)
+            async with asyncio.timeout(self.spec.timeout):
+                reply: ModbusPDU = await self._client.execute(False, request)
+        except TimeoutError as err:
+            raise ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=link) from err
         except ModbusIOException as err:
-            if "No response" in str(err):
-                raise ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=link) from err
             raise MalformedReply(str(err), link=link) from err
         except ConnectionException as err:
             raise ModbusConnectionError(str(err), link=link) from err

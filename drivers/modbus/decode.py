@@ -14,7 +14,9 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from .spec import DataType, PointSpec, WordOrder
+from wire.modbus import DataType, WordOrder
+
+from .spec import PointSpec
 
 __all__ = [
     "BlockDecoder",
@@ -56,18 +58,10 @@ _SIGNED = frozenset({DataType.INT16, DataType.INT32, DataType.INT64})
 _BCD = frozenset({DataType.BCD16, DataType.BCD32})
 
 
-def _word_swap(order: WordOrder) -> bool:
-    return order in (WordOrder.CDAB, WordOrder.DCBA)
-
-
-def _byte_swap(order: WordOrder) -> bool:
-    return order in (WordOrder.BADC, WordOrder.DCBA)
-
-
 def words_to_bytes(words: Sequence[int], order: WordOrder) -> bytes:
     """The value's bytes most significant first (ABCD), from words as they arrived."""
-    ordered = list(reversed(words)) if _word_swap(order) else list(words)
-    fmt = "<" if _byte_swap(order) else ">"
+    ordered = list(reversed(words)) if order.word_swap else list(words)
+    fmt = "<" if order.byte_swap else ">"
     return struct.pack(f"{fmt}{len(ordered)}H", *ordered)
 
 
@@ -122,14 +116,14 @@ def _byte_reader(point: PointSpec) -> ByteReader:
     fmt = _FORMATS[dtype]
     if count == 1 or order is WordOrder.ABCD or order is WordOrder.DCBA:
         # one word, or all bytes reversed: a single unpack in the right byte order
-        little = _byte_swap(order) if count == 1 else order is WordOrder.DCBA
+        little = order.byte_swap if count == 1 else order is WordOrder.DCBA
         unpack_from = struct.Struct(("<" if little else ">") + fmt).unpack_from
         return lambda data, at: unpack_from(data, at)[0]
     # CDAB, BADC: reorder the words, then unpack big-endian
-    words_in = struct.Struct(("<" if _byte_swap(order) else ">") + "H" * count).unpack_from
+    words_in = struct.Struct(("<" if order.byte_swap else ">") + "H" * count).unpack_from
     pack = struct.Struct(">" + "H" * count).pack
     unpack = struct.Struct(">" + fmt).unpack
-    if _word_swap(order):
+    if order.word_swap:
         return lambda data, at: unpack(pack(*reversed(words_in(data, at))))[0]
     return lambda data, at: unpack(pack(*words_in(data, at)))[0]
 
@@ -290,9 +284,9 @@ def encode_value(point: PointSpec, value: Value) -> list[int] | bool:
 
 
 def _order_words(data: bytes, order: WordOrder) -> list[int]:
-    fmt = "<" if _byte_swap(order) else ">"
+    fmt = "<" if order.byte_swap else ">"
     words = list(struct.unpack(f"{fmt}{len(data) // 2}H", data))
-    return words[::-1] if _word_swap(order) else words
+    return words[::-1] if order.word_swap else words
 
 
 def _as_bool(value: Value) -> bool:

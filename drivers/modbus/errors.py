@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import DriverError
 
 __all__ = [
-    "BusClosed",
+    "LinkClosed",
     "MalformedReply",
     "ModbusConnectionError",
     "ModbusError",
@@ -49,8 +49,12 @@ class ModbusConnectionError(ModbusError):
     kind = "connection"
 
 
-class BusClosed(ModbusConnectionError):
-    """The link was closed while a transaction waited for it."""
+class LinkClosed(ModbusConnectionError):
+    """The link was closed while a transaction waited for it.
+
+    Not the event bus's ``controller.core.BusClosed``: this is a Modbus link (a physical bus)
+    going down under a queued request, a connection error of the driver.
+    """
 
     kind = "closed"
 

@@ -25,17 +25,19 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
+from wire.modbus import Table
+
 from .channel import make_channel
 from .counters import BusCounters
 from .errors import (
-    BusClosed,
+    LinkClosed,
     MalformedReply,
     ModbusConnectionError,
     ModbusError,
     ModbusExceptionReply,
     ModbusTimeout,
 )
-from .spec import LinkSpec, Table
+from .spec import LinkSpec
 
 __all__ = ["LinkState", "ModbusLink", "Priority"]
 
@@ -226,7 +228,7 @@ class ModbusLink:
             if wait > 0:
                 await asyncio.sleep(wait)
             if not self.connected:
-                raise self._count(BusClosed("connection lost while queued", link=self.link_id))
+                raise self._count(LinkClosed("connection lost while queued", link=self.link_id))
             started = time.monotonic()
             quiet = self.spec.inter_frame_gap
             try:

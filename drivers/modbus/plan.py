@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wire.modbus import Table
+
 from .decode import BlockDecoder, compile_block
-from .spec import DeviceSpec, PointSpec, Table
+from .spec import DeviceSpec, PointSpec
 
 __all__ = ["PlanCache", "ReadBlock", "plan_reads"]
 

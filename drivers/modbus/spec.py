@@ -1,7 +1,8 @@
 """What the Modbus driver is told: frozen specs of links, devices and points.
 
 The controller's glue (``controller.integrations.modbus``) builds these from a site and its
-profiles; the driver never sees pydantic models. Addresses are 0-based wire addresses.
+profiles; the driver never sees pydantic models. Addresses are 0-based wire addresses; tables,
+data types and word orders are the wire's own vocabulary (``wire.modbus``).
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from wire.modbus import REGISTER_COUNT, DataType, Table, WordOrder
+
 __all__ = [
-    "REGISTER_COUNT",
-    "DataType",
     "DeviceSpec",
     "LinkSpec",
     "PointSpec",
-    "Table",
     "Transport",
-    "WordOrder",
 ]
 
 
@@ -29,60 +28,6 @@ class Transport(StrEnum):
     """RTU frames with CRC through a transparent RS-485-to-Ethernet gateway."""
     SERIAL = "serial"
     """RTU on a local serial port (RS-485 adapter)."""
-
-
-class Table(StrEnum):
-    COIL = "coil"
-    DISCRETE = "discrete"
-    INPUT = "input"
-    HOLDING = "holding"
-
-    @property
-    def is_bits(self) -> bool:
-        return self in (Table.COIL, Table.DISCRETE)
-
-
-class DataType(StrEnum):
-    BOOL = "bool"
-    INT16 = "int16"
-    UINT16 = "uint16"
-    INT32 = "int32"
-    UINT32 = "uint32"
-    INT64 = "int64"
-    UINT64 = "uint64"
-    FLOAT32 = "float32"
-    FLOAT64 = "float64"
-    BCD16 = "bcd16"
-    BCD32 = "bcd32"
-    BITFIELD = "bitfield"
-    ENUM = "enum"
-
-
-class WordOrder(StrEnum):
-    """Bytes of a 32-bit value as they arrive: ABCD big-endian, CDAB words swapped, BADC bytes
-    swapped within words, DCBA little-endian. 64-bit values apply the same swaps to 4 words."""
-
-    ABCD = "ABCD"
-    CDAB = "CDAB"
-    BADC = "BADC"
-    DCBA = "DCBA"
-
-
-REGISTER_COUNT: Mapping[DataType, int] = {
-    DataType.BOOL: 1,
-    DataType.INT16: 1,
-    DataType.UINT16: 1,
-    DataType.BITFIELD: 1,
-    DataType.ENUM: 1,
-    DataType.BCD16: 1,
-    DataType.INT32: 2,
-    DataType.UINT32: 2,
-    DataType.FLOAT32: 2,
-    DataType.BCD32: 2,
-    DataType.INT64: 4,
-    DataType.UINT64: 4,
-    DataType.FLOAT64: 4,
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,9 +1,13 @@
 """The MQTT driver's errors: one root, each carrying the data a log line or an API answer needs.
 
-Malformed payloads are not exceptions that leave the driver: they are counted per device.
+The root is under ``drivers.errors.DriverError``, as the Modbus driver's is, so a caller can
+catch "the device side failed" for both protocols at once. Malformed payloads are not
+exceptions that leave the driver: they are counted per device.
 """
 
 from __future__ import annotations
+
+from ..errors import DriverError
 
 __all__ = [
     "AuthenticationFailed",
@@ -16,7 +20,7 @@ __all__ = [
 ]
 
 
-class MqttDriverError(Exception):
+class MqttDriverError(DriverError):
     """Root of the MQTT driver's errors."""
 
 
@@ -45,7 +49,7 @@ class CommandFailed(MqttDriverError):
     """A write did not happen or was not confirmed. ``reason`` is for people."""
 
     def __init__(self, device_id: str, key: str, value: object, reason: str) -> None:
-        super().__init__(f"{device_id}.{key} := {value!r}: {reason}")
+        super().__init__(f"{device_id}.{key} := {value!r}: {reason}", device=device_id)
         self.device_id = device_id
         self.key = key
         self.value = value

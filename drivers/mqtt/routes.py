@@ -45,11 +45,17 @@ def decode_json(payload: bytes | bytearray) -> object:
     orjson costs a quarter of ``json.loads`` on the ingest hot path, but it rejects the
     ``NaN``/``Infinity`` literals some firmware sends for a failed sensor; the standard library
     accepts them, so one bad field is stored with bad quality instead of losing the message.
+
+    Nesting deeper than orjson's 1,024 levels is bad JSON too: the standard library would raise
+    ``RecursionError`` on it, which is no ``ValueError`` and would escape as an internal error.
     """
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return json.loads(payload)
+        try:
+            return json.loads(payload)
+        except RecursionError:
+            raise ValueError("JSON nested too deep") from None
 
 
 class Route(ABC):

@@ -11,7 +11,8 @@ import logging
 import struct
 from dataclasses import dataclass, field
 
-from controller.config import DataType, Point, Table
+from controller.config import Point
+from wire.modbus import DataType, Table
 
 from ..models import BoundDevice, CommandRejected, ModelClock
 from .encode import EncodeError, decode_write, encode_point, raw_maximum, raw_of

@@ -11,7 +11,8 @@ import math
 import struct
 from collections.abc import Mapping
 
-from controller.config import DataType, Point, WordOrder
+from controller.config import Point
+from wire.modbus import DataType, WordOrder
 
 __all__ = [
     "EncodeError",

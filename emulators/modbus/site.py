@@ -75,13 +75,11 @@ class SiteEmulator:
             )
             self.devices[device.id] = emulated
             by_link.setdefault(device.link, {})[device.unit_id] = emulated
-        for link_id in site.links:
+        for link_id, link in site.links.items():
             units = by_link.get(link_id)
-            if units is None:
-                continue
-            self.gateways[link_id] = self._gateway(
-                site.links[link_id], units, latency, free_ports, host
-            )
+            if units is None or not isinstance(link, ModbusTcpLink | RtuOverTcpLink | SerialLink):
+                continue  # the loader puts Modbus devices on Modbus links only
+            self.gateways[link_id] = self._gateway(link, units, latency, free_ports, host)
 
     @staticmethod
     def _gateway(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -81,7 +82,7 @@ async def test_bad_language_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_entities_filtered_by_tags(client: httpx.AsyncClient) -> None:
     reply = await client.get("/api/entities", params={"kind": "relay", "lang": "en"})
-    body = reply.json()
+    body = reply.json()["items"]
     assert [e["entity_id"] for e in body] == ["dorm-1.101.elec.relay"]
     assert body[0]["name"] == "Socket relay"
     assert body[0]["tags"]["room"] == "101"
@@ -140,6 +141,108 @@ async def test_bad_commands_get_a_4xx_or_5xx_with_the_reason(
     reply = await client.post("/api/commands", json=body, headers={"X-Sanjie-User": "t"})
     assert reply.status_code == status
     assert needle in reply.text
+    assert isinstance(reply.json()["detail"], str)  # one error body everywhere
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "allowed"),
+    [
+        (
+            '{"entity_id": "dorm-1.101.ac.setpoint", "value": 99, "reason": "x"}',
+            "out_of_range",
+            {"min": 16.0, "max": 32.0, "unit": "°C"},
+        ),
+        (
+            '{"entity_id": "dorm-1.101.ac.setpoint", "value": Infinity, "reason": "x"}',
+            "finite_number",
+            {"min": 16.0, "max": 32.0, "unit": "°C"},
+        ),
+        (
+            '{"entity_id": "dorm-1.101.ac.setpoint", "value": true, "reason": "x"}',
+            "number_type",
+            {"min": 16.0, "max": 32.0, "unit": "°C"},
+        ),
+        (
+            '{"entity_id": "dorm-1.101.ac.mode", "value": "turbo", "reason": "x"}',
+            "not_allowed",
+            {"choices": ["auto", "heat", "dry", "fan", "cool"]},
+        ),
+        (
+            '{"entity_id": "dorm-1.101.elec.relay", "value": 1, "reason": "x"}',
+            "bool_type",
+            {"type": "boolean"},
+        ),
+    ],
+)
+async def test_invalid_command_values_are_422_and_never_sent(
+    client: httpx.AsyncClient, controller: Controller, raw: str, kind: str, allowed: object
+) -> None:
+    """Issue 11 defect 3: input errors are the caller's, not the device's (was 502)."""
+    events = controller.bus.subscribe("audit", [CommandCompleted])
+    reply = await client.post(
+        "/api/commands",
+        content=raw,
+        headers={"X-Sanjie-User": "t", "Content-Type": "application/json"},
+    )
+    assert reply.status_code == 422, reply.text
+    (error,) = reply.json()["errors"]
+    assert error["loc"] == ["body", "value"]
+    assert error["type"] == kind
+    assert error["allowed"] == allowed
+    assert events.stats.depth == 0  # nothing was sent, so nothing completed
+
+
+@pytest.mark.parametrize("user", ["wang\nli", "wang\x00", "\x1b[31mroot", " wang", "a\u202eb"])
+async def test_control_characters_in_the_acting_user_are_refused(
+    client: httpx.AsyncClient, user: str
+) -> None:
+    """Issue 11 defect 5: the audited name cannot forge log or audit lines."""
+    body = {"entity_id": "dorm-1.101.elec.relay", "value": False, "reason": "x"}
+    headers = [(b"X-Sanjie-User", user.encode("utf-8"))]
+    transport = client._transport  # raw headers: httpx refuses some of these on its own
+    request = httpx.Request("POST", "http://t/api/commands", json=body, headers=headers)
+    reply = await transport.handle_async_request(request)
+    await reply.aread()
+    assert reply.status_code == 422
+    error = httpx.Response(422, content=reply.content).json()["errors"][0]
+    assert error["loc"] == ["header", "X-Sanjie-User"]
+
+
+async def test_bodies_over_the_bound_are_413_before_parsing(controller: Controller) -> None:
+    """Issue 11 defect 5: a large body is refused, declared or streamed."""
+    transport = httpx.ASGITransport(app=create_api(controller, max_body=1000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        big = {"entity_id": "dorm-1.101.elec.relay", "value": False, "reason": "x" * 5000}
+        declared = await c.post("/api/commands", json=big, headers={"X-Sanjie-User": "t"})
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b" " * 500
+
+        streamed = await c.post(
+            "/api/commands",
+            content=chunks(),
+            headers={"X-Sanjie-User": "t", "Content-Type": "application/json"},
+        )
+    for reply in (declared, streamed):
+        assert reply.status_code == 413, reply.text
+        assert "over 1000 bytes" in reply.json()["detail"]
+
+
+async def test_lists_page_with_total_and_next(client: httpx.AsyncClient) -> None:
+    """Issue 11 defect 7: nothing is cut silently."""
+    first = (await client.get("/api/states", params={"limit": 5})).json()
+    assert (first["total"], first["limit"], first["offset"]) == (19, 5, 0)
+    seen = [s["entity_id"] for s in first["items"]]
+    url = first["next"]
+    while url:
+        page = (await client.get(url)).json()
+        seen += [s["entity_id"] for s in page["items"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == 19
+    too_many = await client.get("/api/states", params={"limit": 1001})
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["loc"] == ["query", "limit"]
 
 
 async def test_status_lists_bus_queues(client: httpx.AsyncClient, controller: Controller) -> None:
@@ -160,3 +263,36 @@ async def test_metrics_in_prometheus_text(
     assert 'sanjie_bus_subscribers_depth{key="recorder"} 1.0' in text
     assert "sanjie_bus_published 1.0" in text
     assert "sanjie_devices_unavailable 0.0" in text
+
+
+class _Silent:
+    """A device that never confirms (and never fails)."""
+
+    async def write(self, device_id: str, point_key: str, value: Value) -> Value:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_handler_that_does_not_answer_is_cut_off_with_504(controller: Controller) -> None:
+    """Issue 11 defect 8: every handler answers within a bounded time."""
+    controller.commands.register("dorm-1.101.elec", _Silent())
+    transport = httpx.ASGITransport(app=create_api(controller, timeout=0.2))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        reply = await c.post(
+            "/api/commands",
+            json={"entity_id": "dorm-1.101.elec.relay", "value": False, "reason": "x"},
+            headers={"X-Sanjie-User": "t"},
+        )
+    assert reply.status_code == 504
+    assert "no answer within 0.2 s" in reply.json()["detail"]
+
+
+async def test_every_documented_error_uses_the_one_error_body(controller: Controller) -> None:
+    spec = create_api(controller).openapi()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorBody"), (method, path, status)

@@ -53,7 +53,7 @@ async def test_hourly_consumption_per_room(running: tuple[Controller, Recorder])
             },
         )
         assert reply.status_code == 200, reply.text
-        rows = reply.json()
+        rows = reply.json()["items"]
         assert [
             (r["period_start"][11:16], r["group"], round(r["consumption"], 6)) for r in rows
         ] == [
@@ -83,6 +83,8 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
     energy = "dorm-1.101.elec.energy"
     ctrl.states.set(energy, 500.0, H0)
     await recorder.flush()
+    assert isinstance(ctrl.clock, FakeClock)
+    ctrl.clock.set(H0 + 15 * 60)  # staff enter the 08:10 swap at 08:15
     transport = httpx.ASGITransport(app=create_api(ctrl))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         reply = await client.post(
@@ -109,3 +111,93 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
             headers=USER,
         )
         assert not_counter.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "needle"),
+    [
+        # the report of issue 11: 2036 and 1e12 made 80,000 hourly points
+        ({"at": "2036-01-01T00:00:00+08:00", "old_final": 1e12}, "old_final", "register"),
+        ({"at": "2036-01-01T00:00:00+08:00"}, "at", "future"),
+        ({"at": "4763-01-01T00:00:00+08:00"}, "at", "future"),
+        ({"at": "2026-11-01T00:00:00+08:00"}, "at", "first reading"),
+        ({"old_final": 5000.0}, "old_final", "plausible"),
+        ({"new_start": 1e300}, "new_start", "register"),
+    ],
+)
+async def test_meter_swaps_out_of_bounds_are_422_and_change_nothing(
+    running: tuple[Controller, Recorder], change: dict[str, object], field: str, needle: str
+) -> None:
+    """Issue 11 defect 1: staff records that create history are bounded and validated."""
+    ctrl, recorder = running
+    energy = "dorm-1.101.elec.energy"
+    ctrl.states.set(energy, 500.0, H0)
+    await recorder.flush()
+    assert isinstance(ctrl.clock, FakeClock)
+    ctrl.clock.set(H0 + 15 * 60)
+    before = recorder.engine.open_hours()
+    body = {
+        "entity_id": energy,
+        "at": "2026-11-02T08:10:00+08:00",
+        "old_final": 500.2,
+        "new_start": 0.0,
+        **change,
+    }
+    transport = httpx.ASGITransport(app=create_api(ctrl))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        reply = await client.post("/api/meter-swaps", json=body, headers=USER)
+        infinite = await client.post(
+            "/api/meter-swaps",
+            content=b'{"entity_id": "dorm-1.101.elec.energy", "at": "2026-11-02T08:10:00+08:00",'
+            b' "old_final": Infinity, "new_start": 0}',
+            headers={**USER, "Content-Type": "application/json"},
+        )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["errors"][0]["loc"] == ["body", field]
+    assert needle in reply.json()["detail"]
+    assert infinite.status_code == 422
+    assert infinite.json()["errors"][0]["loc"] == ["body", "old_final"]
+    assert recorder.engine.open_hours() == before
+    assert recorder.engine.drain().swaps == []
+
+
+async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
+    from tests.conftest import EXAMPLE_SITE
+
+    ctrl = Controller(load_site(EXAMPLE_SITE), FakeClock(H0))
+    recorder = Recorder(ctrl, history_path=tmp_path / "h.sqlite3")
+    ctrl.add(recorder)
+    async with ctrl.running():
+        await recorder.wait_started()
+        for entity, first, last in [
+            ("dorm-1.main.energy", 1000.0, 1005.61),
+            ("dorm-1.101.elec.energy", 10.0, 11.0),
+            ("dorm-1.f1.lighting.energy", 20.0, 23.5),
+        ]:
+            ctrl.states.set(entity, first, H0)
+            ctrl.states.set(entity, last, H0 + 3600)
+        ctrl.states.set("dorm-1.main.energy", 1006.0, H0 + 5400)
+        await recorder.flush(partials=True)
+        transport = httpx.ASGITransport(app=create_api(ctrl))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            window = {"start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}
+            reply = await client.get(
+                "/api/consumption/unmetered", params={**window, "where": ["building=dorm-1"]}
+            )
+            assert reply.status_code == 200, reply.text
+            (row,) = reply.json()["items"]
+            assert (row["device"], row["children"], row["partial"]) == ("dorm-1.main", 4.5, True)
+            assert round(row["metered"], 6) == 6.0  # 5.61 complete + 0.39 of the running hour
+            assert round(row["unmetered"], 6) == 1.5
+            hourly = await client.get(
+                "/api/consumption",
+                params={**window, "period": "hour", "where": ["kind=active_energy", "level=0"]},
+            )
+            assert [(r["consumption"], r["partial"]) for r in hourly.json()["items"]] == [
+                (5.61, False),
+                (0.39, True),
+            ]
+            bad = await client.get(
+                "/api/consumption/unmetered", params={**window, "where": ["colour=red"]}
+            )
+            assert bad.status_code == 422

@@ -44,7 +44,7 @@ async def client(engine: PolicyEngine) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_lists_site_policies(client: httpx.AsyncClient) -> None:
-    body = (await client.get("/api/policies")).json()
+    body = (await client.get("/api/policies")).json()["items"]
     assert {p["id"]: p["type"] for p in body} == {"quota-elec": "quota", "ac-limits": "ac_limits"}
     assert all(p["source"] == "site" for p in body)
 
@@ -63,13 +63,13 @@ async def test_override_granted_listed_and_ended(client: httpx.AsyncClient) -> N
     assert grant.status_code == 201, grant.text
     override = grant.json()
     assert override["actor"] == "zhang.wei"
-    listed = (await client.get("/api/overrides")).json()
+    listed = (await client.get("/api/overrides")).json()["items"]
     assert [o["id"] for o in listed] == [override["id"]]
     ended = await client.request(
         "DELETE", f"/api/overrides/{override['id']}", json={"reason": "已康复"}, headers=USER
     )
     assert ended.status_code == 200
-    assert (await client.get("/api/overrides")).json() == []
+    assert (await client.get("/api/overrides")).json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ async def test_changes_need_a_user(client: httpx.AsyncClient) -> None:
 
 
 async def test_quota_balance_and_top_up(client: httpx.AsyncClient) -> None:
-    balances = (await client.get("/api/quotas")).json()
+    balances = (await client.get("/api/quotas")).json()["items"]
     assert [(b["room"], b["allowance"]) for b in balances] == [("dorm-1/101", 32.0)]
     reply = await client.post(
         "/api/quotas/quota-elec/top-up",
@@ -134,8 +134,8 @@ async def test_policy_edit_is_validated_and_persisted(
         headers=USER,
     )
     assert good.status_code == 200, good.text
-    assert engine.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
-    listed = {p["id"]: p for p in (await client.get("/api/policies")).json()}
+    assert engine.admin.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
+    listed = {p["id"]: p for p in (await client.get("/api/policies")).json()["items"]}
     assert listed["ac-limits"]["source"] == "runtime"
 
 

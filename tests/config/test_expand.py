@@ -171,3 +171,34 @@ def test_made_device_ids_clash_with_written_ones(write_files: Writer) -> None:
         f"{path}:9:14 buildings[0].floor_devices[0].id: duplicate id 'dorm-1.f1.light' (first "
         f"at {path}:21:10) (device dorm-1.f1.light)",
     ]
+
+
+ONE_GATEWAY = """\
+    room_layout: {per_floor: 3, count: 7, capacity: 6}
+    room_devices:
+      - {id: "{building}.{room}.elec", profile: eastron/sdm120, link: gw-dorm-1,
+         unit_id_start: 1, unit_ids_per: building}
+      - {id: "{building}.{room}.ac", profile: intesis/ac-gateway, link: gw-dorm-1,
+         unit_id_start: 101, unit_ids_per: building, circuit: ac}
+links:
+  - {id: gw-dorm-1, type: rtu_over_tcp, host: 127.0.0.1, port: 15001}
+"""
+
+
+def test_unit_ids_numbered_across_a_building_on_one_gateway(write_files: Writer) -> None:
+    base = write_files(**{"site.yaml": CAMPUS + building(ONE_GATEWAY)})
+    site = loads(base / "site.yaml")
+    units = {d.id: d.unit_id for d in site.devices.values()}
+    assert units["dorm-1.101.elec"] == 1
+    assert units["dorm-1.103.elec"] == 3
+    assert units["dorm-1.201.elec"] == 4  # floor 2 carries on where floor 1 stopped
+    assert units["dorm-1.301.elec"] == 7
+    assert units["dorm-1.301.ac"] == 107
+    assert len(set(units.values())) == len(units)
+
+
+def test_per_floor_numbering_on_one_gateway_names_the_clash(write_files: Writer) -> None:
+    per_floor = ONE_GATEWAY.replace(", unit_ids_per: building", "")
+    base = write_files(**{"site.yaml": CAMPUS + building(per_floor)})
+    problems = issues_of(base / "site.yaml")
+    assert any("unit id 1 is already used on bus 'gw-dorm-1'" in p for p in problems), problems

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import ConfigError, DataType, load_profile
+from controller.config import ConfigError, load_profile
 from controller.config.loader import ProfileLibrary
 from controller.config.paths import builtin_dir
-from controller.config.profile import REGISTER_COUNT, Profile, WordOrder
+from controller.config.profile import Profile
+from wire.modbus import REGISTER_COUNT, DataType, WordOrder
 
 PROFILES = sorted(builtin_dir("profiles").rglob("*.yaml"))
 

@@ -264,3 +264,16 @@ SHIPPED = sorted(
 def test_shipped_yaml_reads_the_same_as_safe_load(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert load_yaml(text, str(path)) == yaml.safe_load(text)
+
+
+def test_env_tag_reads_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from controller.config.yamlsrc import YamlSourceError, load_yaml_file
+
+    path = tmp_path / "s.yaml"
+    path.write_text("password: !env SANJIE_TEST_SECRET\n", encoding="utf-8")
+    monkeypatch.setenv("SANJIE_TEST_SECRET", "s3cret")
+    assert load_yaml_file(path) == {"password": "s3cret"}
+    monkeypatch.delenv("SANJIE_TEST_SECRET")
+    with pytest.raises(YamlSourceError) as info:
+        load_yaml_file(path)
+    assert str(info.value) == f"{path}:1:11 environment variable SANJIE_TEST_SECRET is not set"

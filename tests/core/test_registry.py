@@ -34,8 +34,11 @@ def test_entity_fields_and_tags(registry: EntityRegistry) -> None:
         "profile": "generic/dorm-prepaid-meter",
         "room": "101",
         "floor": "1",
+        "occupants": "4",
         "circuit": "sockets",
         "kind": "active_energy",
+        "level": "1",
+        "parent": "dorm-1.main",
     }
     assert (energy.building, energy.room, energy.circuit) == ("dorm-1", "101", "sockets")
     # Area devices carry the area and its floor; floor devices have no room.

@@ -14,10 +14,10 @@ import pytest
 from controller.app import Controller
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite, load_site
+from controller.config.policies import policy_adapter
 from controller.config.site import DateSpan
 from controller.core.events import State, Value
 from controller.policies.base import Policy
-from controller.policies.config import policy_adapter
 from controller.policies.scope import SiteIndex
 from controller.policies.types import build_policy
 from controller.sitegen import SiteShape, write_site

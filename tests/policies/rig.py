@@ -12,8 +12,8 @@ from controller.app import Controller
 from controller.audit import AuditLog
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
+from controller.config.policies import policy_adapter
 from controller.core import FakeClock
-from controller.policies.config import policy_adapter
 from controller.policies.engine import PolicyEngine
 from controller.policies.settings import EngineSettings
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from controller.config import ConfigError, load_site
-from controller.policies.config import CurfewPolicy, QuotaPolicy, Window, policy_adapter
+from controller.config.policies import CurfewPolicy, QuotaPolicy, Window, policy_adapter
 
 
 def _site_with_policies(site_dir: Path, tmp_path: Path, policies_yaml: str) -> Path:

@@ -116,7 +116,7 @@ async def test_an_emulated_leak_closes_the_valve(
         took = await w.until(lambda: not meter.state.valve_open, "valve closed", step=5, limit=900)
         assert 300 <= took <= 300 + 2 * 5 + 5
         assert w.value("dorm-1.101.cold.valve") == "closed"
-        (alarm,) = w.engine.active_alarms()
+        (alarm,) = w.engine.views.active_alarms()
         assert (alarm.alarm.kind, alarm.alarm.severity) == ("leak", "critical")
         assert alarm.alarm.evidence["flow_lpm"] == pytest.approx(4.0, rel=0.01)
         assert w.model("dorm-1.102.cold").state.valve_open
@@ -143,19 +143,19 @@ async def test_a_resistive_load_trips_the_relay_and_locks_out(
             base_w=100.0, base_pf=0.6, variable_w=1500.0, variable_pf=1.0, noise=0.0
         )
         await w.until(lambda: not meter.state.relay, "first trip", limit=120)
-        (alarm,) = w.engine.active_alarms()
+        (alarm,) = w.engine.views.active_alarms()
         assert alarm.alarm.kind == "prohibited_appliance"
         assert alarm.alarm.evidence["before_w"] == pytest.approx(100, abs=1)
         assert alarm.alarm.evidence["after_w"] == pytest.approx(1600, abs=1)
         assert alarm.alarm.evidence["step_pf"] >= 0.95
         await w.until(lambda: meter.state.relay, "automatic reclose", limit=300)
         await w.until(lambda: not meter.state.relay, "second trip", limit=120)
-        kinds = [a.alarm.kind for a in w.engine.active_alarms()]
+        kinds = [a.alarm.kind for a in w.engine.views.active_alarms()]
         assert kinds == ["lockout"]
         await w.advance(900, step=30)
         assert not meter.state.relay  # locked out: no reclose
         assert (
-            w.engine.release(
+            w.engine.staff.release(
                 "dorm-1.101.elec", what="lockout", actor="staff:li", reason="kettle removed"
             )
             == 1
@@ -216,7 +216,7 @@ async def test_an_override_keeps_a_rooms_ac_on_until_it_expires(
         site, [AC_HOURS], store, clock, calendar, [FLOOR_1], prepare=quiet_acs
     ) as w:
         acs_on(w)
-        w.engine.grant_override(
+        w.engine.staff.grant_override(
             {"rooms": ["dorm-1/101"]},
             policy_id="ac-hours",
             actor="staff:wang",
@@ -258,7 +258,7 @@ async def test_restart_mid_override_and_mid_quota_forgets_nothing(
     async with emulators(site, clock, [FLOOR_1], heavy_room) as emulator:
         async with controller_for(emulator, policies, store, clock, calendar) as w:
             acs_on(w)
-            override = w.engine.grant_override(
+            override = w.engine.staff.grant_override(
                 {"rooms": ["dorm-1/102"]},
                 policy_id="ac-hours",
                 actor="staff:wang",
@@ -267,16 +267,16 @@ async def test_restart_mid_override_and_mid_quota_forgets_nothing(
             )
             meter = w.model("dorm-1.101.elec")
             await w.until(lambda: not meter.state.relay, "quota cut", step=5, limit=600)
-            (before,) = w.engine.quota_balances()
+            (before,) = w.engine.views.quota_balances()
             assert before.cut
         await w.advance(300, step=10)  # the controller is down for five minutes
         async with controller_for(emulator, policies, store, clock, calendar) as w:
             await w.advance(300, step=5)  # past the start-up grace: nothing was restored
             assert not meter.state.relay
-            (after,) = w.engine.quota_balances()
+            (after,) = w.engine.views.quota_balances()
             assert after.used >= before.used  # measured from the same baseline
             assert after.cut
-            assert [o.id for o in w.engine.overrides()] == [override.id]
+            assert [o.id for o in w.engine.views.overrides()] == [override.id]
             exempt, other = w.model("dorm-1.102.ac"), w.model("dorm-1.101.ac")
             clock.set(at(2026, 3, 2, 14, 29, 50))
             await w.until(lambda: not other.on, "window closes at 14:30", limit=60)

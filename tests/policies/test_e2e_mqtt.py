@@ -16,9 +16,9 @@ import pytest
 from controller.app import Controller
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
+from controller.config.policies import policy_adapter
 from controller.core import FakeClock
 from controller.integrations.mqtt import MqttIntegration, mqtt_links
-from controller.policies.config import policy_adapter
 from controller.policies.engine import PolicyEngine
 from emulators.mqtt import EmulatedMqttSite, run_site
 from tests.integrations.mqtt_site import write_mqtt_site

@@ -9,6 +9,7 @@ import pytest
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.core import FakeClock
+from controller.policies.errors import Invalid, NotFound, Refused
 
 from .conftest import at
 from .rig import running
@@ -70,7 +71,7 @@ async def test_commands_against_a_policy_are_refused_unless_staff_override(
             RELAY, True, actor="staff:wang", source="manual"
         )
         assert granted.ok
-        (override,) = rig.engine.overrides()
+        (override,) = rig.engine.views.overrides()
         assert (override.kind, override.actor, override.policies) == (
             "manual",
             "staff:wang",
@@ -80,7 +81,7 @@ async def test_commands_against_a_policy_are_refused_unless_staff_override(
         assert rig.value(RELAY) is True  # the manual command holds while the override lasts
         await rig.advance(20, step=5)
         assert rig.value(RELAY) is False  # the override ended by itself: curfew resumes
-        assert rig.engine.overrides() == []
+        assert rig.engine.views.overrides() == []
         assert [e.action for e in rig.audit.query(actor="system")] == ["override.expire"]
         assert rig.engine.status()["refused"] == 1
 
@@ -92,7 +93,7 @@ async def test_an_override_keeps_a_rooms_ac_on_until_it_expires(
     async with running(site, [AC_HOURS], store, clock, calendar) as rig:
         for room in ("101", "102"):
             rig.set(f"dorm-1.{room}.ac.power_switch", "on")
-        rig.engine.grant_override(
+        rig.engine.staff.grant_override(
             {"rooms": ["dorm-1/101"]},
             policy_id="ac-hours",
             actor="staff:wang",
@@ -113,24 +114,24 @@ async def test_staff_actions_are_validated(
     clock = FakeClock(at(2026, 3, 2, 14, 0))
     async with running(site, [AC_HOURS], store, clock, calendar) as rig:
         engine = rig.engine
-        with pytest.raises(ValueError, match="reason"):
-            engine.grant_override(
+        with pytest.raises(Invalid, match="reason"):
+            engine.staff.grant_override(
                 {"rooms": ["dorm-1/101"]}, actor="staff:wang", reason=" ", duration_s=60
             )
-        with pytest.raises(ValueError, match="matches no device"):
-            engine.grant_override(
+        with pytest.raises(Invalid, match="matches no device"):
+            engine.staff.grant_override(
                 {"devices": ["nope"]}, actor="staff:wang", reason="x", duration_s=60
             )
-        with pytest.raises(ValueError, match="future"):
-            engine.grant_override(
+        with pytest.raises(Invalid, match="future"):
+            engine.staff.grant_override(
                 {"rooms": ["dorm-1/101"]}, actor="staff:wang", reason="x", duration_s=0
             )
-        with pytest.raises(KeyError):
-            engine.grant_override(
+        with pytest.raises(NotFound):
+            engine.staff.grant_override(
                 {"rooms": ["dorm-1/101"]}, policy_id="nope", actor="a", reason="x", duration_s=60
             )
-        with pytest.raises(KeyError):
-            engine.end_override("nope", actor="a", reason="x")
+        with pytest.raises(NotFound):
+            engine.staff.end_override("nope", actor="a", reason="x")
 
 
 async def test_restart_forgets_nothing(
@@ -161,8 +162,8 @@ async def test_restart_forgets_nothing(
         await rig.advance(2)
         assert rig.value("dorm-1.101.elec.relay") is False
         assert rig.value("dorm-1.102.elec.relay") is False
-        rig.engine.top_up("quota", "dorm-1/101", 0.5, actor="staff:li", reason="paid")
-        override = rig.engine.grant_override(
+        rig.engine.staff.top_up("quota", "dorm-1/101", 0.5, actor="staff:li", reason="paid")
+        override = rig.engine.staff.grant_override(
             {"rooms": ["dorm-1/201"]},
             policy_id="ac-hours",
             actor="staff:wang",
@@ -175,23 +176,23 @@ async def test_restart_forgets_nothing(
     async with running(
         site, [quota, overload, AC_HOURS], store, clock, calendar, startup_grace_s=30
     ) as rig:
-        (balance,) = rig.engine.quota_balances(room="dorm-1/101")
+        (balance,) = rig.engine.views.quota_balances(room="dorm-1/101")
         assert (balance.allowance, balance.topup) == (10, 0.5)
         rig.set("dorm-1.101.elec.energy", 111.0)
         rig.set("dorm-1.101.elec.relay", True)  # as read after the restart
         rig.set("dorm-1.102.elec.relay", True)
         rig.set("dorm-1.102.elec.power", 0.0)
         await rig.advance(2)
-        (balance,) = rig.engine.quota_balances(room="dorm-1/101")
+        (balance,) = rig.engine.views.quota_balances(room="dorm-1/101")
         assert balance.used == 11.0  # the baseline survived
         assert rig.value("dorm-1.101.elec.relay") is False
         assert rig.value("dorm-1.102.elec.relay") is False  # still locked out
-        assert [o.id for o in rig.engine.overrides()] == [override.id]
-        kinds = {a.alarm.kind for a in rig.engine.active_alarms()}
+        assert [o.id for o in rig.engine.views.overrides()] == [override.id]
+        kinds = {a.alarm.kind for a in rig.engine.views.active_alarms()}
         assert {"lockout", "quota_exhausted"} <= kinds
         assert len(rig.audit.query(action="alarm.raise")) == raised_before  # not raised again
         assert (
-            rig.engine.release(
+            rig.engine.staff.release(
                 "dorm-1.102.elec", what="lockout", actor="staff:li", reason="checked"
             )
             == 1
@@ -222,13 +223,13 @@ async def test_policy_edits_are_audited_and_persisted(
 ) -> None:
     clock = FakeClock(at(2026, 3, 2, 22, 0))
     async with running(site, [CURFEW], store, clock, calendar) as rig:
-        rig.engine.upsert_policy(
+        rig.engine.admin.upsert(
             {**CURFEW, "windows": [{"start": "22:00", "end": "06:00"}]},
             actor="staff:li",
             reason="exam week",
         )
-        rig.engine.upsert_policy(AC_HOURS, actor="staff:li", reason="summer")
-        rig.engine.set_enabled("ac-hours", False, actor="staff:li", reason="cool day")
+        rig.engine.admin.upsert(AC_HOURS, actor="staff:li", reason="summer")
+        rig.engine.admin.set_enabled("ac-hours", False, actor="staff:li", reason="cool day")
         rig.set(RELAY, True)
         await rig.advance(1)
         assert rig.value(RELAY) is False
@@ -236,11 +237,11 @@ async def test_policy_edits_are_audited_and_persisted(
         assert actions == ["policy.update", "policy.create", "policy.update"]
     async with running(site, [CURFEW], store, clock, calendar, startup_grace_s=5) as rig:
         rig.set(RELAY, False)
-        listed = {p["id"]: p for p in rig.engine.policies()}
+        listed = {p["id"]: p for p in rig.engine.admin.declared()}
         assert listed["curfew"]["source"] == "runtime"
         assert listed["curfew"]["config"]["windows"][0]["start"] == "22:00"
         assert listed["ac-hours"]["enabled"] is False
-        rig.engine.delete_policy("curfew", actor="staff:li", reason="holidays")
+        rig.engine.admin.delete("curfew", actor="staff:li", reason="holidays")
         await rig.advance(6)
         assert rig.value(RELAY) is True  # released by the deletion
 
@@ -252,7 +253,7 @@ async def test_dry_run_now_sends_nothing(
     async with running(site, [], store, clock, calendar) as rig:
         for room in ("101", "102", "201", "202"):
             rig.set(f"dorm-1.{room}.elec.relay", True)
-        report = rig.engine.dry_run(CURFEW)
+        report = rig.engine.views.dry_run(CURFEW)
         assert report.units == 4
         assert [(c.entity_id, c.value) for c in report.commands] == [
             (f"dorm-1.{room}.elec.relay", False) for room in ("101", "102", "201", "202")
@@ -273,16 +274,50 @@ async def test_leak_closes_the_valve_until_released(
         rig.set("dorm-1.101.cold.flow", 0.3)
         await rig.advance(301, step=10)
         assert rig.value(valve) == "closed"
-        (alarm,) = rig.engine.active_alarms()
+        (alarm,) = rig.engine.views.active_alarms()
         assert alarm.alarm.kind == "leak"
         rig.set("dorm-1.101.cold.flow", 0.0)
-        rig.engine.acknowledge(alarm.alarm.key, actor="staff:zhao")
+        rig.engine.staff.acknowledge(alarm.alarm.key, actor="staff:zhao")
         assert (
-            rig.engine.release("dorm-1.101.cold", what="leak", actor="staff:zhao", reason="fixed")
+            rig.engine.staff.release(
+                "dorm-1.101.cold", what="leak", actor="staff:zhao", reason="fixed"
+            )
             == 1
         )
         await rig.advance(30, step=5)
         assert rig.value(valve) == "closed"  # minimum off time: no flapping
         await rig.advance(31, step=5)
         assert rig.value(valve) == "open"
-        assert rig.engine.active_alarms() == []
+        assert rig.engine.views.active_alarms() == []
+
+
+async def test_top_ups_say_what_is_wrong_with_the_typed_errors(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    quota = {"id": "quota", "type": "quota", "resource": "electricity", "per_room": 10}
+    clock = FakeClock(at(2026, 3, 10, 12, 0))
+    async with running(site, [quota, AC_HOURS], store, clock, calendar) as rig:
+        staff, admin = rig.engine.staff, rig.engine.admin
+        with pytest.raises(Invalid) as bad_amount:
+            staff.top_up("quota", "dorm-1/101", 0, actor="billing:card", reason="paid")
+        assert bad_amount.value.field == "amount"
+        with pytest.raises(Invalid) as not_quota:
+            staff.top_up("ac-hours", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        assert not_quota.value.field == "policy_id"
+        with pytest.raises(NotFound) as no_room:
+            staff.top_up("quota", "dorm-9/999", 1, actor="billing:card", reason="paid")
+        assert (no_room.value.kind, no_room.value.key) == ("room", "dorm-9/999")
+        with pytest.raises(NotFound) as no_policy:
+            staff.top_up("nope", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        assert no_policy.value.kind == "policy"
+        admin.set_enabled("quota", False, actor="staff:li", reason="vacation")
+        with pytest.raises(Refused, match="disabled"):
+            staff.top_up("quota", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        admin.set_enabled("quota", True, actor="staff:li", reason="term starts")
+        balance = staff.top_up("quota", "dorm-1/101", 1, actor="billing:card", reason="paid")
+        assert balance.topup == 1
+        (entry,) = rig.audit.query(action="quota.top_up")
+        assert entry.actor == "billing:card"
+        with pytest.raises(NotFound) as no_alarm:
+            staff.acknowledge("nope", actor="alarms:desk")
+        assert no_alarm.value.kind == "alarm"

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from controller.calendar import SiteCalendar
-from controller.policies.config import Window
+from controller.config.policies import Window
 from controller.policies.schedule import edge_times, in_window
 
 from .conftest import at

@@ -81,7 +81,7 @@ def test_unreadable_rows_are_skipped(tmp_path: Path, caplog: pytest.LogCaptureFi
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "p.sqlite3"
     store = PolicyStore(path)
-    store._db.execute("UPDATE meta SET value='99' WHERE key='schema'")
+    store._db.execute("PRAGMA user_version = 99")
     store.close()
-    with pytest.raises(StoreError, match="schema 99"):
+    with pytest.raises(StoreError, match="schema version 99"):
         PolicyStore(path)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import DataType, Profile, load_profile
+from controller.config import Profile, load_profile
 from controller.config.paths import builtin_dir
 from controller.integrations.modbus import point_spec
 from drivers.modbus import compile_decoder
+from wire.modbus import DataType
 
 PROFILES = builtin_dir("profiles")
 

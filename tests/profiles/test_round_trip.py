@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from controller.config import DataType, Point
+from controller.config import Point
 from controller.integrations.modbus import point_spec
 from drivers.modbus import compile_decoder
 from emulators.modbus.encode import encode_point
+from wire.modbus import DataType
 
 from .test_known_answers import modbus_profiles
 

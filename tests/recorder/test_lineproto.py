@@ -80,7 +80,7 @@ def test_consumption_lines_use_their_own_measurement_and_the_same_tags() -> None
     line = fmt.consumption("dorm-1.101.elec.energy", 1_767_225_600.0, 1.25, 0.0)
     assert line == (
         "consumption_hourly,building=dorm-1,kind=active_energy,point=energy,room=101 "
-        "consumption=1.25,held_out=0.0 1767225600000"
+        "consumption=1.25,held_out=0.0,partial=0i 1767225600000"
     )
 
 

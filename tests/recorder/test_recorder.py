@@ -163,6 +163,9 @@ async def test_staff_swap_records_are_applied_and_durable(
     controller.add(recorder)
     async with controller.running():
         feed_meters(controller, [(0, 200.0, 10.0)])
+        clock = controller.clock
+        assert isinstance(clock, FakeClock)
+        clock.set(H + 1000)  # staff enter the record after the swap
         swap = await recorder.record_meter_swap(E1, H + 900, 200.6, 0.0, actor="wang")
         with pytest.raises(SwapRecordError):
             await recorder.record_meter_swap(E1, H + 300, 200.5, 0.0)

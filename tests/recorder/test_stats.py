@@ -10,6 +10,7 @@ from controller.config.profile import Point
 from controller.recorder.counters import CounterSpec
 from controller.recorder.errors import SwapRecordError
 from controller.recorder.stats import (
+    MAX_BACKFILL_HOURS,
     Adjustment,
     AnomalyKind,
     HourStat,
@@ -20,6 +21,7 @@ from controller.recorder.stats import (
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 H = 1_767_225_600.0  # 2026-01-01 08:00 in Shanghai: an hour boundary
 E = "dorm-1.101.elec.energy"
+NOW = H + 7200  # the clock when staff enter swap records
 METER = CounterSpec(E, max_per_hour=10.0, modulus=2**32 * 0.01, quantum=0.01)
 
 
@@ -170,7 +172,7 @@ def test_out_of_order_and_duplicate_readings_are_ignored() -> None:
 def test_staff_swap_record_before_the_new_meter_reports_is_exact() -> None:
     eng = engine()
     feed(eng, (0, 200.0))
-    swap = eng.record_swap(E, H + 900, old_final=200.6, new_start=0.0, actor="wang")
+    swap = eng.record_swap(E, H + 900, old_final=200.6, new_start=0.0, actor="wang", now=NOW)
     assert swap.manual
     assert swap.actor == "wang"
     assert swap.counted == pytest.approx(0.6)
@@ -184,7 +186,7 @@ def test_late_staff_swap_record_corrects_the_open_hour() -> None:
     eng = engine()
     # new meter's first reading 3.0 is implausible from 0 in 10 min: held out at detection
     feed(eng, (0, 200.0), (600, 200.5), (1200, 3.0), (1800, 3.5))
-    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5)
+    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5, now=NOW)
     feed(eng, (3600, 4.5))
     out = eng.drain()
     # 0.5 + (200.8 − 200.5) + (3.0 − 2.5) + 0.5 + 1.0
@@ -197,7 +199,7 @@ def test_late_staff_swap_record_for_a_closed_hour_is_an_adjustment() -> None:
     feed(eng, (0, 200.0), (600, 200.5), (1200, 3.0), (1800, 3.5), (3600, 4.5))
     first = eng.drain()
     assert [(h.consumption, h.held_out) for h in first.hours] == [(2.0, 3.0)]
-    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5)
+    eng.record_swap(E, H + 900, old_final=200.8, new_start=2.5, now=NOW)
     out = eng.drain()
     assert out.adjustments == [Adjustment(E, H, pytest.approx(0.8), -3.0)]  # type: ignore[arg-type]
 
@@ -206,11 +208,11 @@ def test_swap_records_that_do_not_fit_are_refused() -> None:
     eng = engine()
     feed(eng, (0, 200.0), (600, 201.0))
     with pytest.raises(SwapRecordError, match="no counter reset"):
-        eng.record_swap(E, H + 300, old_final=200.5, new_start=0.0)
+        eng.record_swap(E, H + 300, old_final=200.5, new_start=0.0, now=NOW)
     with pytest.raises(SwapRecordError, match="below its last reading"):
-        eng.record_swap(E, H + 900, old_final=150.0, new_start=0.0)
+        eng.record_swap(E, H + 900, old_final=150.0, new_start=0.0, now=NOW)
     with pytest.raises(SwapRecordError, match="not a cumulative point"):
-        eng.record_swap("nope.energy", H, old_final=1.0, new_start=0.0)
+        eng.record_swap("nope.energy", H, old_final=1.0, new_start=0.0, now=NOW)
 
 
 def test_state_survives_export_and_restore() -> None:
@@ -259,3 +261,44 @@ def test_hour_stat_values_are_plain_decimals() -> None:
     feed(eng, (0, 0.1), (3600, 0.3))
     [stat] = eng.drain().hours
     assert stat == HourStat(E, H, 0.2, 0.0)
+
+
+def test_swap_records_are_bounded_before_anything_changes() -> None:
+    """Issue 11 defect 1: a staff record cannot create unbounded history."""
+    eng = engine()
+    feed(eng, (0, 200.0))
+    eng.drain()
+    cases = [
+        ({"at": NOW + 3600}, "future"),
+        ({"at": H - 60}, "first reading"),
+        ({"old_final": float("nan")}, "finite"),
+        ({"new_start": -1.0}, "non-negative"),
+        ({"old_final": 2**32 * 0.01}, "register's range"),
+        ({"old_final": 200.0 + 10.0 * 0.25 + 1.0}, "plausible"),  # 10 kWh/h for 15 min
+    ]
+    for change, needle in cases:
+        record = {"at": H + 900, "old_final": 200.6, "new_start": 0.0, **change}
+        with pytest.raises(SwapRecordError, match=needle) as info:
+            eng.record_swap(E, actor="x", now=NOW, **record)  # type: ignore[arg-type]
+        assert info.value.field in {"at", "old_final", "new_start"}
+    assert not eng.drain()
+    assert eng.open_hours() == {E: H}
+
+
+def test_a_swap_long_after_the_last_reading_fills_a_bounded_number_of_hours() -> None:
+    eng = engine(CounterSpec(E, modulus=2**32 * 0.01, quantum=0.01))  # no max_per_hour
+    feed(eng, (0, 200.0))
+    far = H + (MAX_BACKFILL_HOURS + 1) * 3600
+    with pytest.raises(SwapRecordError, match="at most"):
+        eng.record_swap(E, far, old_final=250.0, new_start=0.0, now=far)
+    near = H + 48 * 3600
+    eng.record_swap(E, near, old_final=250.0, new_start=0.0, now=near)
+    assert len(eng.drain().hours) == 48
+
+
+def test_a_late_record_implying_implausible_consumption_is_refused() -> None:
+    eng = engine()
+    feed(eng, (0, 200.0), (600, 200.5), (1200, 3.0), (1800, 3.5))
+    with pytest.raises(SwapRecordError, match="plausible") as info:
+        eng.record_swap(E, H + 900, old_final=260.0, new_start=0.0, now=NOW)
+    assert info.value.field == "old_final"

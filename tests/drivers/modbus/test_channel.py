@@ -15,10 +15,11 @@ from typing import cast
 import pytest
 import uvloop
 
-from drivers.modbus import LinkSpec, MalformedReply, ModbusConnectionError, ModbusTimeout, Table
+from drivers.modbus import LinkSpec, MalformedReply, ModbusConnectionError, ModbusTimeout
 from drivers.modbus import Transport as LinkTransport
 from drivers.modbus.channel import SocketChannel
 from emulators.modbus.frames import mbap_frame, rtu_frame, split_mbap, split_rtu
+from wire.modbus import Table
 
 pytestmark = pytest.mark.integration
 

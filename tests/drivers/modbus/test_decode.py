@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from drivers.modbus import DataType, PointSpec, Table, WordOrder, compile_decoder, encode_value
+from drivers.modbus import PointSpec, compile_decoder, encode_value
 from drivers.modbus.decode import same_reading
+from wire.modbus import DataType, Table, WordOrder
 
 H = Table.HOLDING
 

@@ -12,10 +12,10 @@ from drivers.modbus import (
     ModbusConnectionError,
     ModbusExceptionReply,
     ModbusTimeout,
-    Table,
 )
 from emulators.modbus import SiteEmulator
 from emulators.modbus.inject import inject
+from wire.modbus import Table
 
 from .conftest import LinkFactory
 

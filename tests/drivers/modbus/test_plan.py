@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drivers.modbus import DataType, DeviceSpec, PlanCache, PointSpec, Table, plan_reads
+from drivers.modbus import DeviceSpec, PlanCache, PointSpec, plan_reads
+from wire.modbus import DataType, Table
 
 
 def p(

@@ -14,7 +14,6 @@ from controller.core import FakeClock
 from drivers.modbus import (
     BusCounters,
     BusPoller,
-    DataType,
     DeviceSpec,
     LinkSpec,
     ModbusLink,
@@ -22,12 +21,12 @@ from drivers.modbus import (
     PointSpec,
     Priority,
     Reading,
-    Table,
     Transport,
     WriteNotConfirmed,
     WriteRefused,
 )
 from drivers.modbus.link import _PriorityGate
+from wire.modbus import DataType, Table
 
 
 class FakeLink:

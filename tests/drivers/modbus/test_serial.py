@@ -12,8 +12,11 @@ from controller.app import Controller
 from controller.config import load_site
 from controller.core import Quality, SystemClock
 from controller.integrations.modbus import ModbusIntegration
+from drivers.modbus import LinkSpec, ModbusTimeout, Transport
+from drivers.modbus.channel import SerialChannel
 from emulators.modbus import SiteEmulator
 from tests.integrations.modbus_harness import wait_until
+from wire.modbus import Table
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +68,24 @@ async def test_polls_and_writes_over_a_serial_port(tmp_path: Path) -> None:
             assert result.confirmed_value == 27.0
             relay = await controller.commands.send("b1.meter.relay", False, actor="test")
             assert relay.ok, relay.error
+
+
+async def test_a_silent_unit_on_a_serial_bus_is_a_timeout(tmp_path: Path) -> None:
+    """Classified by type (the channel's own timer), not by pymodbus's message text."""
+    site = load_site(serial_site(tmp_path))
+    async with SiteEmulator(site, SystemClock(), latency=0.005) as emulator:
+        port = emulator.endpoints["rs485-1"].host
+        spec = LinkSpec(link_id="rs485-1", transport=Transport.SERIAL, serial_port=port,
+                        timeout=0.2)  # fmt: skip
+        channel = SerialChannel(spec, lambda up: None)
+        assert await channel.connect()
+        try:
+            reply = await channel.read(2, Table.HOLDING, 0, 1)  # the meter answers
+            assert not reply.isError()
+            with pytest.raises(ModbusTimeout, match=r"no reply within 0\.2 s") as caught:
+                await channel.read(9, Table.HOLDING, 0, 1)  # nobody has unit id 9
+            assert isinstance(caught.value.__cause__, TimeoutError)
+            reply = await channel.read(2, Table.HOLDING, 0, 1)  # and the bus still works
+            assert not reply.isError()
+        finally:
+            channel.close()

@@ -2,7 +2,9 @@
 
 ``PolicyConfig`` is a union discriminated on ``type``, so a typo or an out-of-range value in a
 site's ``policies:`` section is reported by the loader with file, line and column. This module
-is pure data (no engine imports): the config loader imports it.
+is pure data: the config loader, the engine and the API all import it, and it imports nothing
+above ``controller.config``. Whether the places a policy names exist is a cross-check
+(``controller.config.checks``), since it needs the whole site.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from controller.calendar import DayType
-from controller.config.common import I18nName, Slug, StrictModel
-from controller.config.site import Building, BuildingKind, Circuit, Device
+from .calendar import DayType
+from .common import I18nName, Slug, StrictModel
+from .site import BuildingKind, Circuit
 
 __all__ = [
     "AcLimitsPolicy",
@@ -44,7 +46,6 @@ __all__ = [
     "SupplyWindowsPolicy",
     "WhitelistEntry",
     "Window",
-    "check_policy_refs",
     "format_clock_time",
     "policy_adapter",
 ]
@@ -376,52 +377,3 @@ def policy_adapter() -> TypeAdapter[PolicyConfig]:
     if _ADAPTER is None:
         _ADAPTER = TypeAdapter(PolicyConfig)
     return _ADAPTER
-
-
-def check_policy_refs(
-    policy: PolicyConfig,
-    buildings: dict[str, Building],
-    devices: dict[str, Device],
-) -> list[tuple[list[str | int], str]]:
-    """References to buildings, rooms, areas and devices that the site does not have.
-
-    Returns ``(path inside the policy, message)`` pairs for the loader to position.
-    """
-    problems: list[tuple[list[str | int], str]] = []
-    filters: list[tuple[list[str | int], ScopeFilter]] = [(["scope"], policy.scope)]
-    if policy.scope.exclude is not None:
-        filters.append((["scope", "exclude"], policy.scope.exclude))
-    for path, scope in filters:
-        problems.extend(_scope_refs(path, scope, buildings, devices))
-    if isinstance(policy, DelayValvesPolicy):
-        for did in policy.per_valve:
-            if did not in devices:
-                problems.append((["per_valve", did], f"unknown device {did!r}"))
-    return problems
-
-
-def _scope_refs(
-    path: list[str | int],
-    scope: ScopeFilter,
-    buildings: dict[str, Building],
-    devices: dict[str, Device],
-) -> list[tuple[list[str | int], str]]:
-    problems: list[tuple[list[str | int], str]] = []
-    for i, bid in enumerate(scope.buildings):
-        if bid not in buildings:
-            problems.append(([*path, "buildings", i], f"unknown building {bid!r}"))
-    for field, kind in (("rooms", "room"), ("areas", "area")):
-        for i, ref in enumerate(getattr(scope, field)):
-            bid, _, child = ref.partition("/")
-            building = buildings.get(bid)
-            if building is None:
-                problems.append(([*path, field, i], f"unknown building {bid!r}"))
-                continue
-            children = building.rooms if kind == "room" else building.areas
-            if child not in {c.id for c in children}:
-                message = f"building {bid!r} has no {kind} {child!r}"
-                problems.append(([*path, field, i], message))
-    for i, did in enumerate(scope.devices):
-        if did not in devices:
-            problems.append(([*path, "devices", i], f"unknown device {did!r}"))
-    return problems

@@ -1,0 +1,225 @@
+"""The staff web app's pages: server-rendered Jinja templates, each with a JSON twin.
+
+``GET /`` (overview), ``/b/{building}``, ``/b/{building}/r/{room}``; add ``?format=json`` for
+the same data as JSON. Sign-in is a plain form post (works without JavaScript); live values
+arrive by server-sent events from ``/web/live``; charts read ``/web/series``. Commands,
+overrides and acknowledgements go through the JSON API with the session's CSRF token, so
+the web app and scripts share one code path and one set of checks.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from controller import __version__
+from controller.accounts import AccountStore, BadCredentials, LockedOut
+from controller.api.auth import COOKIE, Caller, LoginLimiter, caller
+from controller.app import Controller
+
+from .i18n import LANGS, Translator
+from .live import LiveHub
+from .views import NotVisible, building_view, overview, room_view, series_view
+
+__all__ = ["web_routes"]
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+MAX_WATCHED = 500
+"""Entities one page may watch live (a room has a few dozen, a building page a few hundred)."""
+
+
+def _lang(request: Request, found: Caller | None) -> str:
+    asked = request.query_params.get("lang") or request.cookies.get("sanjie_lang")
+    if asked in LANGS:
+        return str(asked)
+    return found.account.lang if found is not None else "zh"
+
+
+def _page(
+    request: Request,
+    template: str,
+    found: Caller | None,
+    data: dict[str, Any],
+    *,
+    status: int = 200,
+) -> Response:
+    if request.query_params.get("format") == "json":
+        return JSONResponse(data, status_code=status)
+    t = Translator(_lang(request, found))
+    context = {
+        "request": request,
+        "t": t,
+        "me": found.account if found else None,
+        "csrf": found.csrf if found else "",
+        "data": data,
+        "version": __version__,
+        "path": request.url.path,
+    }
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+
+
+async def _signed_in(request: Request) -> Caller | None:
+    try:
+        return await caller(request)
+    except HTTPException as err:
+        if err.status_code == 401:
+            return None
+        raise
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = urllib.parse.quote(str(request.url.path), safe="/")
+    return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+def web_routes(ctrl: Controller, store: AccountStore, live: LiveHub | None) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    _signin_routes(router, store)
+    _view_routes(router, ctrl, live)
+    return router
+
+
+def _signin_routes(router: APIRouter, store: AccountStore) -> None:
+    limits = LoginLimiter()
+
+    @router.get("/login")
+    async def login_page(request: Request, next: str = "/") -> Response:
+        return _page(request, "login.html", None, {"next": _safe_next(next), "error": None})
+
+    @router.post("/login")
+    async def login_form(
+        request: Request,
+        name: Annotated[str, Form(max_length=64)] = "",
+        password: Annotated[str, Form(max_length=1024)] = "",
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
+        address = request.client.host if request.client else "?"
+        error = None
+        if not limits.allow(address):
+            error, status = "slow_down", 429
+        else:
+            try:
+                account = store.authenticate(name, password)
+            except LockedOut:
+                error, status = "locked_out", 423
+            except BadCredentials:
+                error, status = "wrong_login", 401
+        if error is not None:
+            data = {"next": _safe_next(next), "error": error, "name": name}
+            return _page(request, "login.html", None, data, status=status)
+        secret, _ = store.open_session(account)
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+        response.set_cookie(
+            COOKIE,
+            secret,
+            httponly=True,
+            samesite="strict",
+            secure=proto.split(",")[0].strip() == "https",
+            max_age=int(store.session_max),
+        )
+        response.set_cookie("sanjie_lang", account.lang, samesite="strict")
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        await caller(request)  # CSRF-checked
+        secret = request.cookies.get(COOKIE)
+        if secret:
+            store.close_session(secret)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @router.post("/lang")
+    async def set_lang(request: Request, lang: Annotated[str, Form()]) -> Response:
+        found = await caller(request)
+        if lang not in LANGS:
+            raise HTTPException(422, "lang is zh or en")
+        store.set_lang(found.account.name, lang)
+        back = request.headers.get("referer", "/")
+        response = RedirectResponse(_safe_next(urllib.parse.urlsplit(back).path), 303)
+        response.set_cookie("sanjie_lang", lang, samesite="strict")
+        return response
+
+
+def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> None:
+    @router.get("/")
+    async def overview_page(request: Request) -> Response:
+        found = await _signed_in(request)
+        if found is None:
+            return _to_login(request)
+        t = Translator(_lang(request, found))
+        return _page(request, "overview.html", found, await overview(ctrl, found.account, t))
+
+    @router.get("/b/{building}")
+    async def building_page(request: Request, building: str) -> Response:
+        found = await _signed_in(request)
+        if found is None:
+            return _to_login(request)
+        t = Translator(_lang(request, found))
+        try:
+            data = building_view(ctrl, found.account, building, t)
+        except NotVisible:
+            return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+        return _page(request, "building.html", found, data)
+
+    @router.get("/b/{building}/r/{room}")
+    async def room_page(request: Request, building: str, room: str) -> Response:
+        found = await _signed_in(request)
+        if found is None:
+            return _to_login(request)
+        t = Translator(_lang(request, found))
+        try:
+            data = room_view(ctrl, found.account, building, room, t)
+        except NotVisible:
+            return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+        return _page(request, "room.html", found, data)
+
+    @router.get("/web/series")
+    async def series(
+        request: Request,
+        building: str,
+        room: str | None = None,
+        hours: Annotated[int, Query(ge=1, le=24 * 400)] = 24,
+    ) -> dict[str, Any]:
+        found = await caller(request)
+        try:
+            return await series_view(ctrl, found.account, building, room, hours=hours)
+        except NotVisible:
+            raise HTTPException(404, f"no building {building!r} you may see") from None
+
+    @router.get("/web/live")
+    async def live_values(
+        request: Request, entities: Annotated[str, Query(max_length=40_000)]
+    ) -> Response:
+        found = await caller(request)
+        if live is None:
+            raise HTTPException(503, "live values are not running in this controller")
+        wanted = [e for e in entities.split(",") if e][:MAX_WATCHED]
+        allowed = []
+        for entity_id in wanted:
+            entity = ctrl.registry.get(entity_id)
+            if entity is None:
+                raise HTTPException(422, f"unknown entity {entity_id!r}")
+            if not found.account.sees(entity.building):
+                raise HTTPException(403, f"{entity_id} is outside your buildings")
+            allowed.append(entity_id)
+        client = live.connect(allowed)
+        return StreamingResponse(
+            live.stream(client),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: ``next`` must never send a signed-in user to another site."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

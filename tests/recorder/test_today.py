@@ -1,0 +1,116 @@
+"""Today so far: the running hour is in the history (and InfluxDB), marked partial, and the
+complete hour replaces it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from controller.app import Controller
+from controller.recorder import ConsumptionQuery, InfluxV1Consumption, Period
+from controller.recorder.counters import CounterSpec
+from controller.recorder.stats import StatisticsEngine
+from tests.recorder.conftest import H, until
+from tests.recorder.test_recorder import E1, TZ, history_recorder, influx_recorder
+from tests.servers import InfluxServer
+
+START = dt.datetime.fromtimestamp(H, TZ).replace(hour=0)
+TODAY = ConsumptionQuery(
+    START, START + dt.timedelta(days=1), Period.HOUR, ("building",), {"kind": "active_energy"}
+)
+
+
+async def eventually(
+    fetch: Callable[[], Awaitable[list[tuple[float, bool]]]], expected: tuple[float, bool]
+) -> None:
+    """Poll ``fetch`` until it answers ``[expected]``; fail after 15 s of wall time."""
+    deadline = time.monotonic() + 15
+    seen: list[tuple[float, bool]] = []
+    while time.monotonic() < deadline:
+        seen = await fetch()
+        if seen == [expected]:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"never answered {expected}: {seen}")
+
+
+def test_partial_hours_report_the_running_hour_without_closing_it() -> None:
+    engine = StatisticsEngine([CounterSpec(E1)], TZ)
+    engine.observe(E1, H, 10.0)
+    engine.observe(E1, H + 1800, 10.5)
+    partial = engine.partial_hours()
+    assert [(p.hour, p.consumption, p.partial) for p in partial] == [(H, 0.5, True)]
+    assert engine.partial_hours() == []  # nothing new since
+    assert engine.drain().hours == []  # the hour is still open
+    engine.observe(E1, H + 3600, 11.0)
+    assert [(h.hour, h.consumption, h.partial) for h in engine.drain().hours] == [(H, 1.0, False)]
+
+
+async def test_today_includes_the_running_hour_in_the_history(
+    controller: Controller, data_dir: Path
+) -> None:
+    recorder = history_recorder(controller, data_dir)
+    controller.add(recorder)
+    async with controller.running():
+        await recorder.wait_started()
+        controller.states.set(E1, 10.0, H)
+        controller.states.set(E1, 10.5, H + 1800)
+        await recorder.flush(partials=True)
+        rows = await recorder.consumption.consumption(TODAY)
+        assert [(r.consumption, r.partial) for r in rows] == [(0.5, True)]
+        controller.states.set(E1, 11.0, H + 3600)
+        await recorder.flush()
+        rows = await recorder.consumption.consumption(TODAY)
+        assert [(r.consumption, r.partial) for r in rows] == [(1.0, False)]
+
+
+async def test_partial_tick_writes_the_running_hour_as_it_grows(
+    controller: Controller, data_dir: Path
+) -> None:
+    recorder = history_recorder(controller, data_dir, partial_interval=0.05)
+    controller.add(recorder)
+    async with controller.running():
+        await recorder.wait_started()
+        controller.states.set(E1, 10.0, H)
+        controller.states.set(E1, 10.25, H + 900)
+
+        async def today() -> list[tuple[float, bool]]:
+            return [
+                (r.consumption, r.partial) for r in await recorder.consumption.consumption(TODAY)
+            ]
+
+        await eventually(today, (0.25, True))
+        controller.states.set(E1, 10.75, H + 2700)
+        await eventually(today, (0.75, True))
+
+
+@pytest.mark.integration
+async def test_influxdb_gets_the_running_hour_then_the_complete_one(
+    controller: Controller, data_dir: Path, influxdb: InfluxServer, unique_name: str
+) -> None:
+    influxdb.query(f'CREATE DATABASE "{unique_name}"')
+    recorder = influx_recorder(
+        controller, data_dir, influxdb.url, unique_name, partial_interval=0.05
+    )
+    controller.add(recorder)
+    async with (
+        controller.running(),
+        InfluxV1Consumption(influxdb.url, unique_name, TZ) as influx,
+    ):
+        await recorder.wait_started()
+        controller.states.set(E1, 10.0, H)
+        controller.states.set(E1, 10.5, H + 1800)
+
+        async def influx_today() -> list[tuple[float, bool]]:
+            return [(r.consumption, r.partial) for r in await influx.consumption(TODAY)]
+
+        await eventually(influx_today, (0.5, True))
+        controller.states.set(E1, 11.0, H + 3600)
+        await recorder.flush()
+        await until(lambda: recorder.status()["outbox_batches"] == 0, what="outbox drained")
+        await eventually(influx_today, (1.0, False))

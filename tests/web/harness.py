@@ -1,0 +1,138 @@
+"""The web app on a live emulated campus, and a real headless Chromium to look at it.
+
+The campus is the example site with two dorm floors emulated on the wire; the controller
+runs the Modbus integration, the recorder (embedded history), the policies and the web app
+with real accounts. The browser is Debian's ``chromium`` driven by Playwright; nothing is
+mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default ``.artifacts/``) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from playwright.async_api import Browser, Page, async_playwright
+
+from controller.accounts import AccountStore, Role
+from controller.api import ApiServer
+from controller.app import Controller
+from controller.audit import AuditLog
+from controller.config import LoadedSite
+from controller.core import SystemClock
+from controller.integrations.modbus import ModbusIntegration
+from controller.policies.engine import PolicyEngine
+from controller.recorder import Recorder
+from controller.web import LiveHub
+from emulators.modbus import SiteEmulator
+from tests.integrations.modbus_harness import wait_until
+from tests.servers import free_port
+
+__all__ = ["PASSWORD", "WebCampus", "artifacts", "chromium", "web_campus"]
+
+PASSWORD = "校园节能-test-password"
+LINKS = ("gw-dorm-1-f1", "gw-dorm-2-f1")
+CHROMIUM = "/usr/bin/chromium"
+INSTALL = "apt-get install chromium  (./run test installs it)"
+
+
+@dataclass
+class WebCampus:
+    controller: Controller
+    accounts: AccountStore
+    url: str
+
+
+def artifacts() -> Path:
+    """Where screenshots go (created)."""
+    base = Path(os.environ.get("SANJIE_ARTIFACTS", Path(__file__).parents[2] / ".artifacts"))
+    out = base / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@asynccontextmanager
+async def web_campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
+    clock = SystemClock(site.campus.timezone)
+    async with AsyncExitStack() as stack:
+        data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-web-")))
+        emulator = await stack.enter_async_context(
+            SiteEmulator(site, clock, free_ports=True, links=LINKS, latency=0)
+        )
+        controller = Controller(site, clock)
+        controller.add(
+            ModbusIntegration(
+                controller,
+                endpoints={k: (e.host, e.port) for k, e in emulator.endpoints.items()},
+                scan_interval=1.0,
+                links=list(emulator.gateways),
+                timeout=0.3,
+                inter_frame_gap=0.0,
+            )
+        )
+        controller.add(Recorder.from_site(controller, data_dir=data))
+        audit = AuditLog(data / "audit.sqlite3", clock, controller.bus)
+        stack.callback(audit.close)
+        engine = PolicyEngine(controller, store_path=data / "policies.sqlite3", audit=audit)
+        stack.callback(engine.close)
+        controller.add(audit)
+        controller.add(engine)
+        accounts = AccountStore(
+            data / "accounts.sqlite3",
+            clock,
+            hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        )
+        stack.callback(accounts.close)
+        accounts.add("admin1", Role.ADMIN, PASSWORD, display_name="李主任")
+        accounts.add(
+            "manager1",
+            Role.OPERATOR,
+            PASSWORD,
+            display_name="王丽",
+            buildings=frozenset({"dorm-1"}),
+        )
+        accounts.add("viewer1", Role.VIEWER, PASSWORD)
+        live = LiveHub(controller, interval=0.2)
+        controller.add(live)
+        port = free_port()
+        server = ApiServer(controller, "127.0.0.1", port, accounts=accounts, live=live)
+        controller.add(server)
+        async with controller.running():
+            await wait_until(lambda: server.started, "the web server", limit=20)
+            yield WebCampus(controller, accounts, f"http://127.0.0.1:{port}")
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        raise RuntimeError(f"{CHROMIUM} is missing: {INSTALL}")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def sign_in(page: Page, url: str, name: str) -> None:
+    await page.goto(f"{url}/login")
+    await page.fill("input[name=name]", name)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{url}/")
