@@ -27,7 +27,9 @@ from .common import I18nName, Slug, StrictModel
 from .site import BuildingKind, Circuit
 
 __all__ = [
+    "AcKindLimits",
     "AcLimitsPolicy",
+    "AcSeason",
     "AcWindowsPolicy",
     "CanteenHoursPolicy",
     "ClockTime",
@@ -205,16 +207,85 @@ class PolicyBase(StrictModel):
     priority: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
+CoolMin = Annotated[float, Field(ge=16, le=32)]
+HeatMax = Annotated[float, Field(ge=10, le=30)]
+Month = Annotated[int, Field(ge=1, le=12)]
+
+
+class AcKindLimits(StrictModel):
+    """The limits for one building kind, where they differ from the policy's."""
+
+    cool_min_c: CoolMin | None = None
+    heat_max_c: HeatMax | None = None
+
+
+class AcSeason(StrictModel):
+    """In ``months`` only ``modes`` may run (a unit in ``auto`` counts as what it is doing).
+
+    A unit found in another mode is set to ``set_mode`` or, without one, switched off; commands
+    to another mode are refused. Months in no season are free.
+    """
+
+    name: str | None = None
+    months: Annotated[list[Month], Field(min_length=1)]
+    modes: Annotated[list[str], Field(min_length=1)]
+    set_mode: str | None = None
+    building_kinds: list[BuildingKind] = Field(
+        default=[], description="The building kinds the season holds in (default all)."
+    )
+
+    @model_validator(mode="after")
+    def _set_mode_allowed(self) -> AcSeason:
+        if self.set_mode is not None and self.set_mode not in self.modes:
+            raise ValueError(f"set_mode {self.set_mode!r} is not one of modes {self.modes}")
+        if len(set(self.months)) != len(self.months):
+            raise ValueError(f"a month is listed twice: {self.months}")
+        return self
+
+
 class AcLimitsPolicy(PolicyBase):
     """Cooling setpoints never below ``cool_min_c``, heating never above ``heat_max_c``."""
 
     type: Literal["ac_limits"]
-    cool_min_c: Annotated[float, Field(ge=16, le=32)] = 26.0
-    heat_max_c: Annotated[float, Field(ge=10, le=30)] = 20.0
+    cool_min_c: CoolMin = 26.0
+    heat_max_c: HeatMax = 20.0
     cooling_modes: list[str] = ["cool", "dry"]
     heating_modes: list[str] = ["heat"]
+    auto_modes: list[str] = Field(
+        default=["auto"],
+        description="Modes that cool or heat as the unit decides: held to the limit of what "
+        "they are doing (the gateway's effective mode, else the season, else the room "
+        "temperature against the setpoint).",
+    )
     only_when_on: bool = True
     schedule: list[Window] = Field(default=[], description="When limits apply (default always).")
+    by_kind: dict[BuildingKind, AcKindLimits] = Field(
+        default={}, description="Limits per building kind (dorms, teaching buildings)."
+    )
+    exempt: list[ScopeFilter] = Field(
+        default=[],
+        description="Devices matching any of these are left alone (a clinic, a lab).",
+    )
+    seasons: list[AcSeason] = Field(default=[], description="Seasonal mode locks.")
+    lock_remote_s: Seconds | None = Field(
+        default=None,
+        description="Lock the unit's remote (a gateway's remote-control disablement) while it "
+        "is out of limits and for this long after the last correction; None: never.",
+    )
+
+    @model_validator(mode="after")
+    def _seasons_apart(self) -> AcLimitsPolicy:
+        taken: dict[tuple[str, int], int] = {}
+        kinds = [k.value for k in BuildingKind]
+        for i, season in enumerate(self.seasons):
+            for kind in [k.value for k in season.building_kinds] or kinds:
+                for month in season.months:
+                    other = taken.setdefault((kind, month), i)
+                    if other != i:
+                        raise ValueError(
+                            f"seasons {other} and {i} both hold month {month} in {kind} buildings"
+                        )
+        return self
 
 
 class AcWindowsPolicy(PolicyBase):
@@ -223,6 +294,10 @@ class AcWindowsPolicy(PolicyBase):
     type: Literal["ac_windows"]
     allowed: Annotated[list[Window], Field(min_length=1)]
     days: DayRule = Field(default=DayRule(), description="Days the windows restrict (else free).")
+    lock_remote: bool = Field(
+        default=False,
+        description="Also lock the remote where the gateway can (unlocked when a window opens).",
+    )
 
 
 class SupplyWindowsPolicy(PolicyBase):
