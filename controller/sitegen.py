@@ -371,6 +371,11 @@ def default_policies() -> list[dict[str, Any]]:
             "name": _name("空调温度限制", "AC temperature limits"),
             "cool_min_c": 26,
             "heat_max_c": 20,
+            "seasons": [
+                {"name": "summer", "months": [6, 7, 8, 9], "modes": ["cool", "dry", "fan", "auto"]},
+                {"name": "winter", "months": [11, 12, 1, 2, 3], "modes": ["heat", "fan", "auto"]},
+            ],
+            "lock_remote_s": 1800,
         },
         {
             "id": "dorm-ac-hours",
@@ -379,6 +384,7 @@ def default_policies() -> list[dict[str, Any]]:
             "scope": dorms(),
             "allowed": [_window("12:00", "14:30"), _window("18:00", "08:00")],
             "days": {"include": ["teaching"]},
+            "lock_remote": True,
         },
         {
             "id": "dorm-curfew",

@@ -57,6 +57,30 @@ async def test_an_ac_set_to_18_is_back_at_26(
         assert (entry.actor, entry.result) == ("policy:ac-limits", "ok")
 
 
+async def test_an_auto_ac_at_20_in_july_cools_at_26_with_its_remote_locked(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    """Issue 12 item 3: auto is held by what the unit does (the gateway's register 37 says
+    cool), and the remote (register 8) stays locked for a while after the correction."""
+    clock = FakeClock(at(2026, 7, 1, 14, 0))
+    policy = {"id": "ac-limits", "type": "ac_limits", "lock_remote_s": 600}
+    async with emulated(site, [policy], store, clock, calendar, [FLOOR_1], prepare=quiet_acs) as w:
+        ac = w.model(AC)
+        ac.room = 31.0
+        for key, value in (("power_switch", "on"), ("mode", "auto"), ("setpoint", 20.0)):
+            ac.command(key, value)  # a student with the remote
+        await w.until(
+            lambda: (ac.mode, ac.setpoint, ac.remote_locked) == ("cool", 26.0, True),
+            "AC in cool at 26 °C, remote locked",
+        )
+        took = await w.until(lambda: not ac.remote_locked, "remote unlocked again", step=5)
+        assert 600 - 60 <= took <= 600 + 60
+        actions = {(e.target, e.result) for e in w.audit.query(actor="policy:ac-limits")}
+        assert {(f"{AC}.setpoint", "ok"), (f"{AC}.mode", "ok"), (f"{AC}.remote_lock", "ok")} <= (
+            actions
+        )
+
+
 def steady_meters(emulator: SiteEmulator) -> None:
     """Socket circuits draw a steady 100 W at PF 0.6; only the policies switch relays."""
     quiet_acs(emulator)
