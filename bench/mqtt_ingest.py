@@ -17,7 +17,7 @@ is pinned to one core and the broker (and publisher) to the other. Prints one JS
 shares the machine.
 
     .venv/bin/python bench/mqtt_ingest.py [--messages 30000] [--devices 200] [--rounds 3]
-        [--protocol 3.1.1|5] [--mode queued|live] [--qos 0,1]
+        [--protocol 3.1.1|5] [--mode queued|live] [--qos 0,1] [--public-api]
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from controller.broker import local_broker
 from controller.config import load_site
 from controller.core import StateChanged, SystemClock
 from controller.integrations.mqtt import MqttIntegration, mqtt_links
-from drivers.mqtt import bufsock
+from drivers.mqtt import MqttDriver, bufsock
+from drivers.mqtt.client import new_client
 from drivers.mqtt.routes import decode_json
 
 PREFIX = "bench/shower"
@@ -220,6 +221,25 @@ async def bare_round(port: int, messages: int, stream: Stream, protocol: str) ->
     return result
 
 
+class PublicApiDriver(MqttDriver):
+    """The same driver on aiomqtt's public API only (``--public-api``): aiomqtt keeps paho's
+    ``on_message``, the socket is not wrapped, and each message comes through aiomqtt's
+    iterator to the same routes."""
+
+    def _new_client(self) -> aiomqtt.Client:
+        return new_client(self.broker, identifier=self.broker.client_id, persistent=True)
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        routes, now = self._routes, self._time
+        async for message in client.messages:
+            self.received += 1
+            route = routes.get(message.topic.value)
+            if route is None:
+                self.unknown_topics += 1
+                continue
+            route.handle(message.payload, now())
+
+
 async def same_path_round(
     port: int, messages: int, stream: Stream, protocol: str
 ) -> dict[str, float]:
@@ -255,8 +275,12 @@ async def same_path_round(
     return result
 
 
-async def pipeline_round(site_path: Path, messages: int, stream: Stream) -> dict[str, float]:
-    """The real path: driver → StateStore.set → bus → a recorder-like bus subscription."""
+async def pipeline_round(
+    site_path: Path, messages: int, stream: Stream, public: bool = False
+) -> dict[str, float]:
+    """The real path: driver → StateStore.set → bus → a recorder-like bus subscription.
+
+    ``public``: the driver on aiomqtt's public API only (``PublicApiDriver``)."""
     site = load_site(site_path)
     controller = Controller(site, SystemClock())
     integration = MqttIntegration(controller, mqtt_links(site)[0])
@@ -268,6 +292,8 @@ async def pipeline_round(site_path: Path, messages: int, stream: Stream) -> dict
     controller = Controller(site, SystemClock())
     integration = MqttIntegration(controller, mqtt_links(site)[0])
     driver = integration.driver
+    if public:
+        driver.__class__ = PublicApiDriver  # same state, other receive path
     controller.add(integration)
     recorder = controller.bus.subscribe(
         "recorder", [StateChanged], maxsize=messages * FIELDS + 1000
@@ -296,7 +322,13 @@ async def pipeline_round(site_path: Path, messages: int, stream: Stream) -> dict
 
 
 async def main(
-    messages: int, devices: int, rounds: int, protocol: str, mode: str, levels: list[int]
+    messages: int,
+    devices: int,
+    rounds: int,
+    protocol: str,
+    mode: str,
+    levels: list[int],
+    public_api: bool = False,
 ) -> dict[str, Any]:
     # queue_qos0_messages: the broker keeps a QoS 0 stream for our offline persistent session
     # too, so the queued mode can measure either QoS.
@@ -314,16 +346,20 @@ async def main(
                 bare: list[dict[str, float]] = []
                 same: list[dict[str, float]] = []
                 pipe: list[dict[str, float]] = []
+                public: list[dict[str, float]] = []
                 for round_no in range(rounds):
                     port = broker.port
-                    first = 3 * (level * rounds + round_no)  # device times never repeat
+                    first = 4 * (level * rounds + round_no)  # device times never repeat
                     stream = Stream(port, messages, devices, first, mode, qos)
                     bare.append(await bare_round(port, messages, stream, protocol))
                     stream = Stream(port, messages, devices, first + 1, mode, qos)
                     same.append(await same_path_round(port, messages, stream, protocol))
                     stream = Stream(port, messages, devices, first + 2, mode, qos)
                     pipe.append(await pipeline_round(site_path, messages, stream))
-                results.append(summary(qos, bare, same, pipe))
+                    if public_api:
+                        stream = Stream(port, messages, devices, first + 3, mode, qos)
+                        public.append(await pipeline_round(site_path, messages, stream, True))
+                results.append(summary(qos, bare, same, pipe, public))
     return {
         "benchmark": "mqtt_ingest",
         "messages": messages,
@@ -342,14 +378,25 @@ def summary(
     bare: list[dict[str, float]],
     same: list[dict[str, float]],
     pipe: list[dict[str, float]],
+    public: list[dict[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """One QoS level's medians and the goal check."""
+    """One QoS level's medians and the goal check (and the public-API driver's, if run)."""
     same_rate = statistics.median(r["rate"] for r in same)
     same_cpu = statistics.median(r["cpu_us"] for r in same)
     bare_rate = statistics.median(r["rate"] for r in bare)
     pipe_rate = statistics.median(r["rate"] for r in pipe)
     bare_cpu = statistics.median(r["cpu_us"] for r in bare)
     pipe_cpu = statistics.median(r["cpu_us"] for r in pipe)
+    extra: dict[str, Any] = {}
+    if public:
+        public_rate = statistics.median(r["rate"] for r in public)
+        public_cpu = statistics.median(r["cpu_us"] for r in public)
+        extra = {
+            "public_api_msgs_per_s": round(public_rate),
+            "public_api_cpu_us_per_msg": round(public_cpu, 1),
+            "hooks_over_public_rate": round(pipe_rate / public_rate, 3),
+            "public_over_hooks_cpu": round(public_cpu / pipe_cpu, 3),
+        }
     return {
         "qos": qos,
         "bare_aiomqtt_msgs_per_s": round(bare_rate),
@@ -373,10 +420,12 @@ def summary(
         "pipeline_cpu_bound_msgs_per_s": round(1e6 / pipe_cpu),
         "meets_goal": pipe_rate >= 20000 and pipe_rate / bare_rate >= 0.7,
         "meets_goal_vs_same_path": pipe_rate >= 20000 and pipe_rate / same_rate >= 0.7,
+        **extra,
         "all_rounds": {
             "bare": [round(r["rate"]) for r in bare],
             "same_path": [round(r["rate"]) for r in same],
             "pipeline": [round(r["rate"]) for r in pipe],
+            "public_api": [round(r["rate"]) for r in public or []],
         },
     }
 
@@ -407,11 +456,25 @@ if __name__ == "__main__":
         default="0,1",
         help="QoS levels of the published stream, each measured in turn (default: 0,1)",
     )
+    parser.add_argument(
+        "--public-api",
+        action="store_true",
+        help="also run the driver on aiomqtt's public API only (no on_message takeover, no "
+        "socket wrapper), in the same rounds",
+    )
     args = parser.parse_args()
     levels = [int(q) for q in args.qos.split(",")]
     if any(q not in (0, 1) for q in levels):
         parser.error("--qos takes 0, 1 or 0,1")
     result = asyncio.run(
-        main(args.messages, args.devices, args.rounds, args.protocol, args.mode, levels)
+        main(
+            args.messages,
+            args.devices,
+            args.rounds,
+            args.protocol,
+            args.mode,
+            levels,
+            args.public_api,
+        )
     )
     print(json.dumps(result, indent=2))

@@ -2,8 +2,9 @@
 
 ``Controller`` owns the registry, state store, event bus, command router and clock. Components
 (driver integrations, recorder, policy engine, API) are added to it and run as named tasks in
-one ``TaskGroup``: when one fails the others are cancelled and the error surfaces; leaving the
-``async with`` stops all of them.
+one ``TaskGroup``, each under a ``Supervisor`` (``controller.supervise``): a component that
+fails at run time is restarted with backoff while the others go on; an error at start-up still
+stops them all and surfaces. Leaving the ``async with`` stops every component.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any, Protocol, runtime_checkable
 
 from controller.config import LoadedSite
 from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
 from controller.core.commands import CommandRouter
 from controller.redaction import register_secrets, site_secrets
+from controller.supervise import SupervisionOptions, Supervisor
 
 __all__ = ["Component", "Controller"]
 
@@ -43,7 +45,13 @@ class Component(Protocol):
 class Controller:
     """The state core of one site plus its running components."""
 
-    def __init__(self, site: LoadedSite, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        site: LoadedSite,
+        clock: Clock | None = None,
+        *,
+        supervision: SupervisionOptions | None = None,
+    ) -> None:
         self.site = site
         register_secrets(site_secrets(site.links) | site_secrets(site.sinks))
         self.clock: Clock = clock or SystemClock(site.campus.timezone)
@@ -51,15 +59,47 @@ class Controller:
         self.bus = EventBus()
         self.states = StateStore(self.registry, self.bus, self.clock)
         self.commands = CommandRouter(self.registry, self.bus, self.clock)
+        self.supervision = supervision or SupervisionOptions()
         self.components: list[Component] = []
+        self.supervisors: dict[str, Supervisor] = {}
+        """Every supervised job by name: the components, and the jobs they supervise inside
+        (one per Modbus bus)."""
         self._started = asyncio.Event()
 
     def add(self, component: Component) -> None:
-        """Add a component; it starts when ``running`` is entered."""
+        """Add a component; it starts (supervised) when ``running`` is entered.
+
+        A component's ``device_ids`` (when it has them) are marked unavailable while it is down.
+        """
         self.components.append(component)
+        devices: Collection[str] = getattr(component, "device_ids", ())
+        self.supervisor(component.name, component.run, devices)
+
+    def supervisor(
+        self, name: str, job: Callable[[], Awaitable[None]], devices: Collection[str] = ()
+    ) -> Supervisor:
+        """A supervisor for ``job`` (run by the caller), registered for ``health()``."""
+        if name in self.supervisors:
+            raise ValueError(f"two supervised jobs named {name!r}")
+        supervisor = Supervisor(
+            name,
+            job,
+            bus=self.bus,
+            states=self.states,
+            clock=self.clock,
+            started=self._started,
+            devices=devices,
+            options=self.supervision,
+        )
+        self.supervisors[name] = supervisor
+        return supervisor
 
     def status(self) -> dict[str, dict[str, Any]]:
         return {c.name: c.status() for c in self.components}
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        """Supervision figures per job: state, restarts, consecutive failures, last error."""
+        return {name: s.status() for name, s in self.supervisors.items()}
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Controller]:
@@ -67,8 +107,8 @@ class Controller:
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
-                    group.create_task(component.run(), name=component.name)
-                    for component in self.components
+                    group.create_task(self.supervisors[c.name].run(), name=c.name)
+                    for c in self.components
                 ]
                 # Let every component enter its ``run`` before the body can cancel it, so its
                 # ``finally`` (the recorder's last flush, for one) always runs.

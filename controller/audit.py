@@ -18,7 +18,7 @@ from typing import Any
 
 from controller.core.bus import BusClosed, EventBus, Overflow
 from controller.core.clock import Clock
-from controller.core.events import AlarmRaised, CommandCompleted, Event
+from controller.core.events import AlarmCleared, AlarmRaised, CommandCompleted, Event
 from controller.core.files import private_file
 from controller.schema_version import declare, migrate
 
@@ -137,7 +137,7 @@ class AuditLog:
         return int(cursor.lastrowid or 0)
 
     def record_event(self, event: Event) -> None:
-        """Record a command outcome or an alarm from the bus."""
+        """Record a command outcome, or an alarm raised or cleared, from the bus."""
         if isinstance(event, CommandCompleted):
             self.record(
                 event.actor,
@@ -158,6 +158,16 @@ class AuditLog:
                 result=event.severity,
                 source="alarm",
                 details={"alarm_id": event.alarm_id, **event.evidence},
+                ts=event.timestamp,
+            )
+        elif isinstance(event, AlarmCleared):
+            self.record(
+                "system",
+                "alarm.clear",
+                event.entity_id or event.alarm_id,
+                reason=event.message_en,
+                source="alarm",
+                details={"alarm_id": event.alarm_id},
                 ts=event.timestamp,
             )
 
@@ -201,7 +211,10 @@ class AuditLog:
         if self.bus is None:
             raise RuntimeError("AuditLog.run needs the controller's bus")
         sub = self.bus.subscribe(
-            "audit", [CommandCompleted, AlarmRaised], maxsize=100_000, overflow=Overflow.DROP_OLDEST
+            "audit",
+            [CommandCompleted, AlarmRaised, AlarmCleared],
+            maxsize=100_000,
+            overflow=Overflow.DROP_OLDEST,
         )
         try:
             while True:

@@ -1,11 +1,11 @@
 """``sanjie demo``: the example campus, emulated on loopback, with the controller running on it.
 
-The demo is a list of steps (``STEPS``), run in order before the controller starts. A step
-gets the ``DemoRun`` and may start emulators or servers as async contexts on ``run.stack``
-(closed after the controller stops, in reverse order), record where they listen in
-``run.endpoints``, and add components with ``run.controller.add``. Each component's
-``status()`` shows up in the live view by itself. To add a part (MQTT broker and devices,
-recorder, policies), write a step and insert it in ``STEPS``.
+The controller is the one ``sanjie run`` runs: ``controller.assemble.build_controller`` builds
+it, with the Modbus links redirected to emulators, files in a temporary folder and the demo's
+``ScaledClock``. The demo only adds the emulators around it: every Modbus device before the
+controller is built (their endpoints replace the links' addresses), the MQTT devices after
+(they connect to the broker the assembly started for links without a host). Each component's
+``status()`` shows up in the live view by itself.
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
 from controller.app import Controller
+from controller.assemble import Assembly, ControllerOptions, build_controller
 from controller.config import LoadedSite, load_site
 from controller.core import ScaledClock
 
-__all__ = ["STEPS", "DemoOptions", "DemoRun", "Step", "run_demo"]
+__all__ = ["DemoOptions", "DemoRun", "modbus_emulators", "mqtt_emulators", "run_demo"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,21 +51,17 @@ class DemoOptions:
 
 @dataclass
 class DemoRun:
-    """What steps share: the options, site, clock, controller and the context stack."""
+    """What the emulator steps share: the options, site, clock and the context stack."""
 
     options: DemoOptions
     site: LoadedSite
     clock: ScaledClock
-    controller: Controller
     stack: contextlib.AsyncExitStack
     console: Console
     endpoints: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Link id → (host, port) where an emulator serves it."""
     started: list[str] = field(default_factory=list)
     """One line per thing started, printed before the live view opens."""
-
-
-Step = Callable[[DemoRun], Awaitable[None]]
 
 
 async def modbus_emulators(run: DemoRun) -> None:
@@ -83,39 +81,14 @@ async def modbus_emulators(run: DemoRun) -> None:
     )
 
 
-async def modbus_integration(run: DemoRun) -> None:
-    """The controller polling every Modbus link of the site."""
-    from controller.integrations.modbus import ModbusIntegration
-
-    integration = ModbusIntegration(run.controller, endpoints=run.endpoints)
-    run.controller.add(integration)
-    run.started.append(f"Modbus integration: {len(integration.pollers)} buses polled")
-
-
-async def mqtt_devices(run: DemoRun) -> None:
-    """The site's MQTT devices: a local broker when a link names none, emulators, the driver.
-
-    One step because the broker decides the MQTT version the others must speak (amqtt, the
-    fallback when mosquitto is missing, knows only 3.1.1).
-    """
-    from controller.broker import local_broker
-    from controller.integrations.mqtt import mqtt_integrations, mqtt_links
+async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
+    """The site's MQTT devices, emulated on the broker of their link (the local broker the
+    assembly started when the link names none), speaking the version the broker speaks."""
     from emulators.mqtt import run_site
 
-    links = mqtt_links(run.site)
-    if not links:
-        return
-    broker = None
-    if any(link.host is None for link in links):
-        broker = await run.stack.enter_async_context(local_broker())
-        run.started.append(f"MQTT broker: {broker}")
-    integrations = mqtt_integrations(
-        run.controller,
-        host=broker.host if broker else None,
-        port=broker.port if broker else None,
-        protocol=broker.protocol if broker else None,
-    )
-    for link, integration in zip(links, integrations, strict=True):
+    broker = assembly.broker
+    for integration in assembly.mqtt:
+        link = integration.link
         if link.host:
             address = (link.host, link.port)
         else:
@@ -133,77 +106,18 @@ async def mqtt_devices(run: DemoRun) -> None:
                 password=link.password,
             )
         )
-        run.controller.add(integration)
         run.started.append(
-            f"MQTT devices: {len(emulated.devices)} emulated on {address[0]}:{address[1]}, "
-            f"link {link.id} subscribed with {len(integration.driver.filters)} filters"
+            f"MQTT devices: {len(emulated.devices)} emulated on {address[0]}:{address[1]} "
+            f"for link {link.id}"
         )
 
 
-async def recorder(run: DemoRun) -> None:
-    """Readings and hourly consumption: into InfluxDB when the site configures one, else the
-    embedded SQLite history, both kept in a temporary folder for this run."""
-    import tempfile
-
-    from controller.recorder import Recorder
-
-    data = Path(run.stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-demo-")))
-    component = Recorder.from_site(run.controller, data_dir=data)
-    run.controller.add(component)
-    run.started.append(f"Recorder: {component.backend}, files in {data}")
-
-
-async def policies(run: DemoRun) -> None:
-    """The site's savings policies on the demo clock (curfews and windows play out at
-    ``--speed``), with their state and audit log in a temporary folder for this run."""
-    import tempfile
-
-    from controller.audit import AuditLog
-    from controller.calendar_watch import CalendarWatch
-    from controller.policies.engine import PolicyEngine
-
-    data = Path(run.stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-policies-")))
-    audit = AuditLog(data / "audit.sqlite3", run.clock, run.controller.bus)
-    run.stack.callback(audit.close)
-    engine = PolicyEngine(run.controller, store_path=data / "policies.sqlite3", audit=audit)
-    run.stack.callback(engine.close)
-    run.controller.add(audit)
-    run.controller.add(engine)
-    run.controller.add(CalendarWatch(run.controller, engine.ctx.calendar))
-    units = sum(len(p.units) for p in engine.core.policies)
-    run.started.append(
-        f"Policies: {len(engine.core.policies)} policies on {units} units, audit log in {data}"
-    )
-
-
-async def api(run: DemoRun) -> None:
-    """The HTTP API (what the web app and staff tools talk to) on 127.0.0.1."""
-    import socket
-
-    from controller.api import ApiServer
-
-    port = run.options.api_port
-    if port is None:
-        return
-    if run.options.free_ports:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-    server = ApiServer(run.controller, "127.0.0.1", port)
-    run.controller.add(server)
-    run.endpoints["api"] = ("127.0.0.1", port)
-    run.started.append(f"API: http://127.0.0.1:{port}/docs (OpenAPI), /api/site, /api/metrics")
-
-
-STEPS: list[Step] = [
-    modbus_emulators,
-    modbus_integration,
-    mqtt_devices,
-    recorder,
-    policies,
-    api,
-]
-"""In order. Emulators and servers before the integrations that connect to them."""
+def _api_port(options: DemoOptions) -> int | None:
+    if options.api_port is None or not options.free_ports:
+        return options.api_port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def run_demo(options: DemoOptions, console: Console) -> Controller:
@@ -215,13 +129,20 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
 
     site = load_site(options.site)
     clock = ScaledClock(options.speed, tz=site.campus.timezone)
-    controller = Controller(site, clock)
     async with contextlib.AsyncExitStack() as stack:
-        run = DemoRun(options, site, clock, controller, stack, console)
-        for step in STEPS:
-            await step(run)
+        run = DemoRun(options, site, clock, stack, console)
+        await modbus_emulators(run)
+        data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-demo-")))
+        controller_options = ControllerOptions(
+            data_dir=data, api_port=_api_port(options), modbus_endpoints=run.endpoints
+        )
+        assembly = await build_controller(site, controller_options, stack, clock=clock)
+        await mqtt_emulators(run, assembly)
+        run.started += assembly.describe()
+        run.started.append(f"Files (history, policies, audit) in {data}")
         for line in run.started:
             console.print(f"[green]started[/green] {line}")
+        controller = assembly.controller
         view = LiveView(controller, speed=options.speed)
         drawn = None if options.headless else console
         async with controller.running():

@@ -697,7 +697,7 @@ def ac_compliance() -> dict[str, Any]:
     b.add(
         influx_panel(
             timeseries.Panel(),
-            "制冷低于26°C的读数",
+            "设定低于26°C的读数（制冷上限）",
             "Setpoint readings of units in cool mode below 26 °C is not knowable in one "
             "InfluxQL query (mode and setpoint are separate series); this counts setpoint "
             "readings below 26 °C per interval, a ceiling on the cooling violations.",

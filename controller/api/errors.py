@@ -38,13 +38,15 @@ _LOGGER = logging.getLogger(__name__)
 
 DESCRIPTIONS = {
     400: "The request is malformed.",
-    401: "Not signed in: no session cookie or API token, or an expired or revoked one.",
-    403: "Signed in, but the account's role or buildings do not allow this.",
+    401: "Not signed in: no valid session cookie or API token.",
+    403: "Signed in, but the account's role or buildings do not allow this (or no CSRF token).",
     404: "Unknown id (entity, policy, override, room, alarm) or route.",
     405: "The route does not take this method.",
     409: "Refused: read-only point, or a record that does not fit the data.",
     413: "The request body is larger than the API accepts.",
     422: "Invalid body, query or header: ``errors`` names each field and why.",
+    423: "The account is locked after too many failed sign-ins; try again later.",
+    429: "Too many sign-in attempts from this address; wait a few minutes.",
     500: "A bug in the controller (logged); the request had no effect or an unknown one.",
     502: "The device did not confirm the command.",
     503: "The component behind the route is not running.",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.accounts import AccountStore, BadCredentials, LockedOut
 
 from .auth import COOKIE, Caller, LoginLimiter, Viewer, caller
+from .errors import responses
 
 __all__ = ["session_routes"]
 
@@ -46,10 +47,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
 
     @router.post(
         "/login",
-        responses={
-            401: {"description": "wrong name or password"},
-            429: {"description": "slow down"},
-        },
+        responses=responses(401, 423, 429),
     )
     async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
         address = request.client.host if request.client else "?"
@@ -73,7 +71,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
         )
         return _me(Caller(account, "session", csrf=session.csrf))
 
-    @router.post("/logout", status_code=204)
+    @router.post("/logout", status_code=204, responses=responses(401, 403))
     async def logout(request: Request, response: Response) -> None:
         await caller(request)  # a signed-in session with its CSRF token
         secret = request.cookies.get(COOKIE)
@@ -81,7 +79,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
             store.close_session(secret)
         response.delete_cookie(COOKIE, path="/")
 
-    @router.get("/me")
+    @router.get("/me", responses=responses(401))
     async def me(found: Viewer) -> dict[str, Any]:
         return _me(found)
 

@@ -5,6 +5,7 @@ from .clock import Clock, FakeClock, ScaledClock, SystemClock
 from .commands import CommandError, CommandHandler, CommandResult, CommandRouter
 from .entity import Entity, Quality, entity_id
 from .events import (
+    AlarmCleared,
     AlarmRaised,
     AvailabilityChanged,
     CommandCompleted,
@@ -17,6 +18,7 @@ from .registry import EntityRegistry
 from .state import StateStore
 
 __all__ = [
+    "AlarmCleared",
     "AlarmRaised",
     "AvailabilityChanged",
     "BusClosed",

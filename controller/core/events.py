@@ -13,6 +13,7 @@ from typing import Any
 from .entity import Quality
 
 __all__ = [
+    "AlarmCleared",
     "AlarmRaised",
     "AvailabilityChanged",
     "CommandCompleted",
@@ -89,6 +90,17 @@ class AlarmRaised(Event):
     timestamp: float
     entity_id: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCleared(Event):
+    """The condition behind the ``AlarmRaised`` with the same ``alarm_id`` is over."""
+
+    alarm_id: str
+    timestamp: float
+    message_zh: str = ""
+    message_en: str = ""
+    entity_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,8 +239,15 @@ class ModbusIntegration:
         self._poller_of = {
             device_id: poller for poller in self.pollers.values() for device_id in poller.devices
         }
+        self.device_ids = tuple(self._poller_of)
         for device_id in self._poller_of:
             controller.commands.register(device_id, self)
+        # One supervisor per bus: a bus whose poll loop fails is restarted alone, its
+        # devices unavailable meanwhile, while the other buses keep polling.
+        self._buses = {
+            link_id: controller.supervisor(f"modbus.{link_id}", poller.run, poller.devices)
+            for link_id, poller in self.pollers.items()
+        }
 
     # -- Component ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -249,8 +256,8 @@ class ModbusIntegration:
             "Polling %d Modbus devices on %d links", len(self._poller_of), len(self.pollers)
         )
         async with asyncio.TaskGroup() as group:
-            for link_id, poller in self.pollers.items():
-                group.create_task(poller.run(), name=f"modbus-{link_id}")
+            for link_id, bus in self._buses.items():
+                group.create_task(bus.run(), name=f"modbus-{link_id}")
 
     def status(self) -> dict[str, Any]:
         buses = [p.status() for p in self.pollers.values()]
@@ -262,6 +269,7 @@ class ModbusIntegration:
             "requests": sum(b["requests"] for b in buses),
             "errors": sum(sum(b["errors"].values()) for b in buses),
             "timeouts": sum(b["timeouts"] for b in buses),
+            "internal_errors": sum(b["internal_errors"] for b in buses),
             "max_cycle_seconds": max(
                 (b["cycle_seconds"] for b in buses if b["cycle_seconds"] is not None),
                 default=None,

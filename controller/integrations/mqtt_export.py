@@ -4,6 +4,10 @@ Every entity gets a retained state topic ``<prefix>/<entity_id>/state`` (updated
 changes) and every device a retained availability topic. With discovery on, a retained config
 under ``homeassistant/`` lets an existing Home Assistant show the campus meters without any
 set-up. Read-only: commands stay with the controller's own API.
+
+The connection is the driver's (``drivers.mqtt.MqttPublisher``: reconnects, LWT, TLS); this
+module only maps entities to topics and payloads, and publishes everything again after each
+(re)connection, since retained topics are the broker's copy of the current state.
 """
 
 from __future__ import annotations
@@ -12,18 +16,15 @@ import asyncio
 import json
 import logging
 import math
-import random
 from typing import Any
-
-import aiomqtt
 
 from controller.app import Controller
 from controller.config import LoadedSite
 from controller.config.profile import DeviceClass, StateClass
 from controller.config.site import MqttLink
-from controller.core import AvailabilityChanged, BusClosed, Entity, StateChanged
+from controller.core import AvailabilityChanged, BusClosed, Entity, StateChanged, Subscription
 from controller.core.events import Value
-from drivers.mqtt import BrokerSpec
+from drivers.mqtt import BrokerSpec, MqttPublisher, PublishFailed
 from wire.modbus import DataType
 
 from .mqtt import broker_spec
@@ -114,13 +115,22 @@ class MqttExport:
         self.broker = broker
         self.prefix = prefix
         self.discovery = discovery
-        self.published = 0
         self.connected = asyncio.Event()
-        self.last_error: str | None = None
-        self._subscription = controller.bus.subscribe(
-            self.name, [StateChanged, AvailabilityChanged], maxsize=50_000
+        """Set once everything is published on the current connection."""
+        self.publisher = MqttPublisher(
+            broker,
+            client_id=f"{broker.client_id}-export",
+            will=(f"{prefix}/status", "offline"),
+            name=self.name,
         )
-        self._rng = random.Random()  # noqa: S311 (jitter, not security)
+
+    @property
+    def published(self) -> int:
+        return self.publisher.published
+
+    @property
+    def last_error(self) -> str | None:
+        return self.publisher.last_error
 
     def status(self) -> dict[str, Any]:
         return {
@@ -131,84 +141,70 @@ class MqttExport:
         }
 
     async def run(self) -> None:
-        """Publish until cancelled, reconnecting with capped jittered backoff."""
-        failures = 0
-        try:
-            while True:
-                try:
-                    await self._session()
-                except (aiomqtt.MqttError, TimeoutError) as err:
-                    if self.last_error is None:
-                        _LOGGER.warning("%s: %s; retrying", self.name, err)
-                    self.last_error = str(err)
-                except BusClosed:
-                    return
-                self.connected.clear()
-                delay = min(self.broker.backoff_max, self.broker.backoff_min * 2**failures)
-                failures += 1
-                await asyncio.sleep(delay * self._rng.uniform(0.5, 1.0))
-        finally:
-            self._subscription.close()
-
-    async def _session(self) -> None:
-        b = self.broker
-        status = f"{self.prefix}/status"
-        client = aiomqtt.Client(
-            b.host,
-            b.port,
-            username=b.username,
-            password=b.password,
-            identifier=f"{b.client_id}-export",
-            will=aiomqtt.Will(status, "offline", qos=1, retain=True),
-            timeout=b.timeout,
+        """Publish until cancelled (or the bus closes); the publisher reconnects."""
+        sub = self.controller.bus.subscribe(
+            self.name, [StateChanged, AvailabilityChanged], maxsize=50_000
         )
-        async with client:
-            await self._publish(client, status, "online")
-            await self._publish_all(client)
-            self.connected.set()
-            self.last_error = None
-            while True:
-                for event in await self._subscription.get_batch(1000):
-                    await self._publish_event(client, event)
+        try:
+            async with asyncio.TaskGroup() as group:
+                connection = group.create_task(self.publisher.run(), name=f"{self.name}.connection")
+                try:
+                    await self._mirror(sub)
+                except BusClosed:
+                    connection.cancel()
+        finally:
+            self.connected.clear()
+            sub.close()
 
-    async def _publish(self, client: aiomqtt.Client, topic: str, payload: str) -> None:
-        # timeout=inf + asyncio.timeout: see drivers.mqtt.driver (wait_for on Python 3.11).
-        async with asyncio.timeout(self.broker.timeout):
-            await client.publish(topic, payload, qos=1, retain=True, timeout=math.inf)
-        self.published += 1
+    async def _mirror(self, sub: Subscription) -> None:
+        """Everything on each new connection, then every change, until the bus closes."""
+        while True:
+            await self.publisher.wait_connected()
+            try:
+                await self._publish_all()
+                self.connected.set()
+                while True:
+                    for event in await sub.get_batch(1000):
+                        await self._publish_event(event)
+            except PublishFailed as err:
+                _LOGGER.debug("%s: %s; publishing everything after reconnecting", self.name, err)
+            self.connected.clear()
 
-    async def _publish_all(self, client: aiomqtt.Client) -> None:
-        """Discovery configs, availability and current states (all retained)."""
+    async def _publish(self, topic: str, payload: str) -> None:
+        await self.publisher.publish(topic, payload, qos=1, retain=True)
+
+    async def _publish_all(self) -> None:
+        """Status, discovery configs, availability and current states (all retained)."""
         controller = self.controller
         campus = controller.site.campus.id
         site = controller.site
+        await self._publish(f"{self.prefix}/status", "online")
         for entity in controller.registry:
             if self.discovery:
                 point = site.profile_of(site.devices[entity.device_id]).point(entity.point_key)
                 bits = point.modbus is not None and point.modbus.type in _BIT_TYPES
                 numeric = point.values is None and not bits
                 topic, config = discovery_config(entity, self.prefix, campus, numeric=numeric)
-                await self._publish(client, topic, json.dumps(config, ensure_ascii=False))
+                await self._publish(topic, json.dumps(config, ensure_ascii=False))
             state = controller.states.get(entity.entity_id)
             if state is not None:
-                topic = f"{self.prefix}/{entity.entity_id}/state"
-                await self._publish(client, topic, state_payload(state.value))
+                await self._publish(
+                    f"{self.prefix}/{entity.entity_id}/state", state_payload(state.value)
+                )
         for device_id in controller.registry.device_ids:
             online = controller.states.is_available(device_id)
             await self._publish(
-                client,
-                f"{self.prefix}/{device_id}/availability",
-                "online" if online else "offline",
+                f"{self.prefix}/{device_id}/availability", "online" if online else "offline"
             )
 
-    async def _publish_event(self, client: aiomqtt.Client, event: object) -> None:
+    async def _publish_event(self, event: object) -> None:
         if isinstance(event, StateChanged):
             if event.changed and event.new.available:
                 topic = f"{self.prefix}/{event.entity_id}/state"
-                await self._publish(client, topic, state_payload(event.new.value))
+                await self._publish(topic, state_payload(event.new.value))
         elif isinstance(event, AvailabilityChanged):
             topic = f"{self.prefix}/{event.device_id}/availability"
-            await self._publish(client, topic, "online" if event.available else "offline")
+            await self._publish(topic, "online" if event.available else "offline")
 
 
 def export_link(site: LoadedSite) -> MqttLink | None:

@@ -62,6 +62,9 @@ __all__ = ["Recorder"]
 
 _LOGGER = logging.getLogger(__name__)
 
+_DISK_RETRY = Backoff(1.0, 30.0)
+"""Waits between attempts to write the history or outbox while the disk refuses."""
+
 MB = 1024 * 1024
 _NUMBERS = (float, int)  # exact classes: a bool is not a counter reading
 
@@ -171,7 +174,10 @@ class Recorder:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Record until cancelled. After a failure (the controller restarts it) the bus
+        subscription and the writer stay open, so readings queue until it is back."""
         db = self._db = DbThread(f"{self.name}-db")
+        stopping = True
         try:
             storage = self._storage = await db.call(self._open_storage)
             restored = self.engine.restore(await db.call(storage.history.load_states))
@@ -196,10 +202,14 @@ class Recorder:
                 if self._sender is not None:
                     group.create_task(self._sender.run(), name=f"{self.name}.send")
                     group.create_task(self._partials_loop(), name=f"{self.name}.partials")
+        except Exception:
+            stopping = False
+            raise
         finally:
             self._running = False
-            self._stopped = True
-            await self._shutdown(db)
+            self._stopped = stopping
+            self._started.clear()
+            await self._shutdown(db, stopping=stopping)
 
     def _open_storage(self) -> Storage:
         keys = self.formatter.keys
@@ -213,19 +223,24 @@ class Recorder:
                 raise
         return Storage(history, outbox, self.formatter, self._gzip_level)
 
-    async def _shutdown(self, db: DbThread) -> None:
+    async def _shutdown(self, db: DbThread, *, stopping: bool = True) -> None:
+        """Save what was received; when ``stopping`` (not a failure) also send what is left
+        and close the subscription and the writer."""
         try:
             if self._storage is not None:
                 await self._flush_everything(db, self._storage)
-            if self._sender is not None:
+            if self._sender is not None and stopping:
                 await self._final_send(self._sender)
         finally:
-            self._sub.close()
+            if stopping:
+                self._sub.close()
             if self._storage is not None:
                 with contextlib.suppress(sqlite3.Error):
                     await db.call(self._storage.close)
+                if not stopping:
+                    self._storage = None  # reopened by the restart
             db.close()
-            if self.writer is not None:
+            if self.writer is not None and stopping:
                 await self.writer.aclose()
             _LOGGER.info("Recorder stopped: %s", self._describe())
 
@@ -371,7 +386,7 @@ class Recorder:
                     self._persist_errors += 1
                     log = _LOGGER.error if failures == 1 else _LOGGER.debug
                     log("Recorder cannot write %s: %s (will retry)", self._history_path, err)
-                    await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                    await asyncio.sleep(_DISK_RETRY.delay(failures + 1))
                     continue
                 if failures:
                     _LOGGER.info("Recorder writes again after %d failure(s)", failures)

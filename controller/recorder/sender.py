@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 import time
 from collections import deque
 from dataclasses import dataclass
+
+from drivers.backoff import Backoff
 
 from .dbthread import DbThread
 from .errors import RejectedBatchError, RetryableWriteError
@@ -29,19 +30,6 @@ _LOGGER = logging.getLogger(__name__)
 
 READ_AHEAD = 4
 """Backlog batches fetched per database call while draining."""
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Capped exponential backoff with full jitter (seconds)."""
-
-    initial: float = 0.5
-    maximum: float = 30.0
-    factor: float = 2.0
-
-    def delay(self, failures: int) -> float:
-        ceiling = min(self.maximum, self.initial * self.factor ** max(failures - 1, 0))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not crypto)
 
 
 @dataclass(slots=True)

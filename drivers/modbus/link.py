@@ -25,6 +25,7 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
+from drivers.backoff import Backoff
 from wire.modbus import Table
 
 from .channel import make_channel
@@ -137,7 +138,8 @@ class ModbusLink:
     # -- connection -----------------------------------------------------------------------
     async def run(self) -> None:
         """Keep the bus connected until cancelled."""
-        delay = self.spec.reconnect_min
+        backoff = Backoff(self.spec.reconnect_min, self.spec.reconnect_max)
+        failures = 0
         try:
             while True:
                 self.state = LinkState.CONNECTING
@@ -151,12 +153,12 @@ class ModbusLink:
                     # Only a connection that held resets the backoff: a gateway that accepts
                     # and drops at once must not be hammered.
                     if time.monotonic() - up_since >= self.spec.reconnect_max:
-                        delay = self.spec.reconnect_min
+                        failures = 0
                 else:
                     self._lost("cannot connect")
                 self.state = LinkState.DISCONNECTED
-                await asyncio.sleep(delay * self._rng.uniform(0.5, 1.0))
-                delay = min(self.spec.reconnect_max, delay * 2)
+                failures += 1
+                await asyncio.sleep(backoff.delay(failures, self._rng))
         finally:
             self.state = LinkState.CLOSED
             self._up.clear()

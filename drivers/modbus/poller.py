@@ -106,6 +106,8 @@ class BusPoller:
         self._heap: list[tuple[float, int, DeviceStatus]] = []
         self._seq = itertools.count()
         self._decoders: dict[tuple[str, str], Decoder] = {}
+        self.internal_errors = 0
+        """Decode → state failures (bugs), counted per bus; the bus keeps polling."""
         self._cycle_start: float | None = None
         self._cycle_pending: set[str] = set()
 
@@ -133,10 +135,20 @@ class BusPoller:
         heapq.heappush(self._heap, (status.due, next(self._seq), status))
 
     async def run(self) -> None:
-        """Run the link and the poll loop until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.link.run(), name=f"modbus-link-{self.link_id}")
-            group.create_task(self._poll_loop(), name=f"modbus-poll-{self.link_id}")
+        """Run the link and the poll loop until cancelled.
+
+        When it fails, devices count as unknown until they answer again, so that a restarted
+        run announces their return (whoever restarts it has marked them unavailable).
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.link.run(), name=f"modbus-link-{self.link_id}")
+                group.create_task(self._poll_loop(), name=f"modbus-poll-{self.link_id}")
+        except Exception:
+            for status in self.devices.values():
+                if status.available is True:
+                    status.available = None
+            raise
 
     async def _poll_loop(self) -> None:
         # Give the first connection a chance, so start-up is not counted as failed polls.
@@ -184,8 +196,33 @@ class BusPoller:
                 self._partial(status, block, err)
                 continue
             answered = True
-            readings.extend(block.decode(words))
-        self._done(status, readings, answered, failure)
+            try:
+                readings.extend(block.decode(words))
+            except Exception as err:  # noqa: BLE001 (a decoder bug must not stop the bus)
+                self._internal(status, "decoding", err)
+                return
+        try:
+            self._done(status, readings, answered, failure)
+        except Exception as err:  # noqa: BLE001 (the listener refused a snapshot: a bug)
+            self._internal(status, "delivering readings of", err)
+
+    def _internal(self, status: DeviceStatus, what: str, err: Exception) -> None:
+        """A bug on one device's decode → state path: count it, log it once loudly (then at
+        DEBUG), mark the poll failed and go on polling the bus, like the MQTT driver does
+        per message."""
+        self.internal_errors += 1
+        status.failed_polls += 1
+        status.last_error = f"internal error {what} the device: {type(err).__name__}: {err}"
+        first = self.internal_errors == 1
+        if first or _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.log(
+                logging.ERROR if first else logging.DEBUG,
+                "Bus %s: internal error %s %s",
+                self.link_id,
+                what,
+                status.device_id,
+                exc_info=err,
+            )
 
     async def _read_block(self, spec: DeviceSpec, block: ReadBlock, retries: int) -> list[int]:
         attempt = 0
@@ -314,5 +351,6 @@ class BusPoller:
             "unavailable": sorted(d.device_id for d in devices if d.available is False),
             "queued": self.link.queued,
             "last_error": self.link.last_error,
+            "internal_errors": self.internal_errors,
             **self.link.counters.as_dict(),
         }

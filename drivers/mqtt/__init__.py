@@ -14,7 +14,9 @@ from .errors import (
     CommandUnconfirmed,
     MqttDriverError,
     NotConnected,
+    PublishFailed,
 )
+from .publisher import MqttPublisher
 from .routes import ReadingCallback
 from .spec import (
     BrokerSpec,
@@ -43,8 +45,10 @@ __all__ = [
     "FieldSpec",
     "MqttDriver",
     "MqttDriverError",
+    "MqttPublisher",
     "NotConnected",
     "Problem",
+    "PublishFailed",
     "RawValue",
     "ReadingCallback",
     "TimestampFormat",

@@ -1,9 +1,10 @@
 """The MQTT driver: one broker connection, every device on it, commands with confirmation.
 
 Messages are dispatched straight from paho's ``on_message`` callback, which runs in aiomqtt's
-socket read callback (see ``_new_client``): a dict lookup by topic finds the route built at
-start-up, which decodes the payload and hands readings to the sink. No task, queue hop or object
-per message beyond paho's own ``MQTTMessage``.
+socket read callback (``fastpath``: the two private hooks, with the measurement that keeps
+them): a dict lookup by topic finds the route built at start-up, which decodes the payload and
+hands readings to the sink. No task, queue hop or object per message beyond paho's own
+``MQTTMessage``.
 
 The connection uses a persistent session (clean start off, session expiry set) and QoS 1
 subscriptions, so telemetry published while we were away is delivered when we come back. One
@@ -16,7 +17,6 @@ import asyncio
 import logging
 import math
 import random
-import ssl
 import zoneinfo
 from collections.abc import Callable, Coroutine, Iterable
 from enum import StrEnum
@@ -25,11 +25,12 @@ from typing import Any, Protocol, TypeVar
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.client import MQTTMessage
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from . import bufsock
+from drivers.backoff import Backoff
+
+from . import fastpath
+from .client import new_client, refusal
 from .commands import encode_command, tolerance
 from .device import DeviceState, Waiter
 from .errors import (
@@ -46,9 +47,6 @@ from .topics import subscription_filters
 __all__ = ["ConnectionState", "DriverClock", "MqttDriver"]
 
 _LOGGER = logging.getLogger(__name__)
-
-_AUTH_REASONS = frozenset({4, 5, 134, 135, 140})
-"""CONNACK codes meaning "who you are is the problem": 3.1.1 (4, 5), MQTT 5 (0x86, 0x87, 0x8C)."""
 
 AvailabilityCallback = Callable[[str, bool, str], None]
 T = TypeVar("T")
@@ -164,10 +162,18 @@ class MqttDriver:
                 group.create_task(self._watch_staleness(), name=f"mqtt-stale:{self.name}")
                 await self._connection_loop()
         except BaseExceptionGroup as errors:
+            # A restarted run announces the devices again (the restarter marked them down).
+            for device in self._devices.values():
+                if device.available is True:
+                    device.available = None
             # Surface a lone error (a rejected password) as itself, not wrapped in a group.
             if len(errors.exceptions) == 1 and isinstance(errors.exceptions[0], Exception):
                 raise errors.exceptions[0] from None
             raise
+
+    def _backoff(self) -> Backoff:
+        """From the spec at each use (``broker`` may be replaced while running)."""
+        return Backoff(self.broker.backoff_min, self.broker.backoff_max)
 
     async def wait_connected(self) -> None:
         """Wait until connected and subscribed."""
@@ -192,11 +198,9 @@ class MqttDriver:
                 self._note_failure(err, failures)
             if self._session_was_up:
                 failures = 0
-            delay = min(self.broker.backoff_max, self.broker.backoff_min * 2**failures)
-            delay *= self._rng.uniform(0.5, 1.0)
             failures += 1
             self.state = ConnectionState.BACKOFF
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self._backoff().delay(failures, self._rng))
 
     def _note_failure(self, err: BrokerUnavailable, failures: int) -> None:
         text = str(err)
@@ -218,14 +222,11 @@ class MqttDriver:
                 try:
                     await self._subscribe(client)
                     self._up(client)
-                    # Messages never reach this iterator (they are dispatched on arrival);
-                    # it is aiomqtt's way to wait for the connection to drop.
-                    async for _ in client.messages:
-                        pass
+                    await self._receive(client)
                 finally:
                     self._down()
         except MqttConnectError as err:
-            raise self._refusal(err) from err
+            raise refusal(self.broker, err) from err
         except aiomqtt.MqttError as err:
             raise BrokerUnavailable(self.broker.host, self.broker.port, str(err)) from err
         except TimeoutError as err:
@@ -233,13 +234,11 @@ class MqttDriver:
                 self.broker.host, self.broker.port, "no SUBACK in time"
             ) from err
 
-    def _refusal(self, err: MqttConnectError) -> BrokerUnavailable:
-        code = err.rc.value if isinstance(err.rc, ReasonCode) else err.rc
-        reason = str(err.rc) if isinstance(err.rc, ReasonCode) else str(err)
-        host, port = self.broker.host, self.broker.port
-        if code in _AUTH_REASONS:
-            return AuthenticationFailed(host, port, self.broker.username, reason)
-        return BrokerUnavailable(host, port, f"connection refused: {reason}")
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        """Until the connection drops. Messages never reach this iterator (they are
+        dispatched on arrival, see ``fastpath``): it is aiomqtt's way to wait for the end."""
+        async for _ in client.messages:
+            pass
 
     def _up(self, client: aiomqtt.Client) -> None:
         self._client = client
@@ -258,44 +257,8 @@ class MqttDriver:
         self._connected.clear()
 
     def _new_client(self) -> aiomqtt.Client:
-        b = self.broker
-        v5 = b.protocol == "5"
-        properties = None
-        if v5:
-            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            properties.SessionExpiryInterval = b.session_expiry
-        tls_params = None
-        tls_insecure = None
-        if b.tls is not None:
-            tls_params = aiomqtt.TLSParameters(
-                ca_certs=b.tls.ca_file,
-                certfile=b.tls.cert_file,
-                keyfile=b.tls.key_file,
-                cert_reqs=ssl.CERT_NONE if b.tls.insecure else ssl.CERT_REQUIRED,
-            )
-            tls_insecure = b.tls.insecure
-        extra: dict[str, Any] = {"clean_start": False} if v5 else {"clean_session": False}
-        client = aiomqtt.Client(
-            b.host,
-            b.port,
-            username=b.username,
-            password=b.password,
-            identifier=b.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
-            keepalive=b.keepalive,
-            timeout=b.timeout,
-            properties=properties,
-            tls_params=tls_params,
-            tls_insecure=tls_insecure,
-            **extra,
-        )
-        # aiomqtt wraps each message in its own Message and hands it to a queue that its
-        # iterator drains with a task and an asyncio.wait per message: more than decoding it
-        # costs. paho's on_message already runs in aiomqtt's read callback (in the loop, in
-        # order), so the driver takes it over; aiomqtt keeps the connection, its iterator
-        # only serves to wait for the connection to drop.
-        client._client.on_message = self._dispatch
-        bufsock.install(client._client)
+        client = new_client(self.broker, identifier=self.broker.client_id, persistent=True)
+        fastpath.install(client, self._dispatch)  # see fastpath: measured, and why
         return client
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:

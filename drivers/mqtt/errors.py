@@ -17,6 +17,7 @@ __all__ = [
     "CommandUnconfirmed",
     "MqttDriverError",
     "NotConnected",
+    "PublishFailed",
 ]
 
 
@@ -43,6 +44,15 @@ class AuthenticationFailed(BrokerUnavailable):
             host, port, f"{who} rejected ({reason}); check the link's username and password"
         )
         self.username = username
+
+
+class PublishFailed(MqttDriverError):
+    """A publish did not reach the broker (not connected, or no PUBACK in time)."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"publish to {topic}: {reason}")
+        self.topic = topic
+        self.reason = reason
 
 
 class CommandFailed(MqttDriverError):

@@ -23,11 +23,10 @@ import httpx
 from rich.console import Console
 
 from controller.api import create_api
-from controller.app import Controller
+from controller.assemble import ControllerOptions, build_controller
 from controller.config import load_site
 from controller.core import ScaledClock
-from controller.demo import STEPS, DemoOptions, DemoRun
-from controller.recorder import Recorder
+from controller.demo import DemoOptions, DemoRun, modbus_emulators, mqtt_emulators
 from tests.conftest import EXAMPLE_SITE
 from tests.servers import InfluxServer
 
@@ -35,7 +34,7 @@ SPEED = 60.0
 """Emulated seconds per wall second: an emulated hour boundary within five wall seconds."""
 LEAD = 300.0
 """Emulated seconds from the start to the first hour boundary."""
-FIXED_HOUR = dt.datetime(2026, 12, 1, 15, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")).timestamp()
+FIXED_HOUR = dt.datetime(2026, 12, 1, 19, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -77,19 +76,28 @@ async def _until(condition: object, within: float, what: str) -> None:
 async def run_campus(folder: Path, influx: InfluxServer, database: str) -> CampusRun:
     influx.query(f'CREATE DATABASE "{database}"')
     site = load_site(_site_copy(folder, influx, database))
-    # A fixed weekday afternoon in the past (Tuesday 1 December 2026, 15:00 in Shanghai): what
-    # the policies let the emulated rooms do depends on the hour and the day, so a run that
-    # starts "an hour ago" fills different panels at different times of day.
+    # A fixed weekday evening in the past (Tuesday 1 December 2026, 19:00 in Shanghai): what
+    # the policies let the emulated rooms do depends on the hour and the day. At 19:00 three of
+    # four students are back in their rooms (the emulator's timetable), rooms are below 14 °C,
+    # so occupants switch the AC on to heat at setpoints below 26 °C and the AC panels have
+    # rows; at 15:00 (one student in four) nobody does.
     start = FIXED_HOUR - LEAD
     clock = ScaledClock(SPEED, start=start, tz=site.campus.timezone)
-    controller = Controller(site, clock)
     options = DemoOptions(site=folder, speed=SPEED, free_ports=True, headless=True, api_port=None)
     metrics: list[str] = []
     async with contextlib.AsyncExitStack() as stack:
-        run = DemoRun(options, site, clock, controller, stack, Console(file=io.StringIO()))
-        for step in STEPS:
-            await step(run)
-        recorder = next(c for c in controller.components if isinstance(c, Recorder))
+        run = DemoRun(options, site, clock, stack, Console(file=io.StringIO()))
+        await modbus_emulators(run)
+        assembly = await build_controller(
+            site,
+            ControllerOptions(
+                data_dir=folder / "data", api_port=None, modbus_endpoints=run.endpoints
+            ),
+            stack,
+            clock=clock,
+        )
+        await mqtt_emulators(run, assembly)
+        controller, recorder = assembly.controller, assembly.recorder
         transport = httpx.ASGITransport(app=create_api(controller))
         async with (
             controller.running(),

@@ -31,11 +31,6 @@ TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 NOT_FED_YET = {
     ("canteen.json", "厨余垃圾"): "food_waste is written by the waste scales of issue 14",
-    # Rows only if an emulated occupant lowers a setpoint below 26 °C during the short run and
-    # before the AC-limit policy corrects it: not guaranteed, so only the query is checked.
-    ("ac-compliance.json", "制冷低于26°C的读数"): "needs an occupant below 26 °C in the run",
-    # Likewise depends on emulated occupants switching an AC on during the short run.
-    ("ac-compliance.json", "空调开机读数"): "needs an AC switched on in the run",
 }
 """Panels whose measurement nothing writes yet: their queries must run, rows are not expected."""
 

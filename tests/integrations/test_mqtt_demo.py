@@ -1,4 +1,4 @@
-"""The demo's MQTT step: a local broker, the emulated devices and the integration, together."""
+"""The demo's MQTT part: the assembly's local broker, the emulated devices and the integration."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from controller.app import Controller
+from controller.assemble import ControllerOptions, build_controller
 from controller.core import ScaledClock
-from controller.demo import STEPS, DemoOptions, DemoRun, mqtt_devices
+from controller.demo import DemoOptions, DemoRun, mqtt_emulators
 from tests.integrations.mqtt_site import eventually, write_mqtt_site
 
 pytestmark = pytest.mark.integration
@@ -25,20 +25,17 @@ async def _join_connect_threads() -> AsyncIterator[None]:
     await asyncio.get_running_loop().shutdown_default_executor()
 
 
-def test_the_demo_runs_the_mqtt_step() -> None:
-    assert mqtt_devices in STEPS
-
-
 async def test_mqtt_step_without_a_configured_broker(tmp_path: Path, unique_name: str) -> None:
     site = write_mqtt_site(tmp_path, port=1883, prefix=unique_name, link={"host": None})
     clock = ScaledClock(60.0, tz=site.campus.timezone)
-    controller = Controller(site, clock)
     async with contextlib.AsyncExitStack() as stack:
-        run = DemoRun(
-            DemoOptions(site=site.source), site, clock, controller, stack, Console(quiet=True)
-        )
-        await mqtt_devices(run)
-        assert any(line.startswith("MQTT broker: ") for line in run.started)
+        options = ControllerOptions(data_dir=tmp_path / "data", api_port=None)
+        assembly = await build_controller(site, options, stack, clock=clock)
+        assert assembly.broker is not None
+        assert any(line.startswith("MQTT broker: ") for line in assembly.describe())
+        run = DemoRun(DemoOptions(site=site.source), site, clock, stack, Console(quiet=True))
+        await mqtt_emulators(run, assembly)
+        controller = assembly.controller
         async with controller.running():
             states = controller.states
             await eventually(lambda: states.get("bath-1.shower.s02.volume") is not None, 10)

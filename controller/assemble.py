@@ -1,0 +1,175 @@
+"""The composition root: a site and a few options in, a controller with its components out.
+
+``sanjie run`` (``controller.service``) and ``sanjie demo`` (``controller.demo``) both call
+``build_controller``, so they run the same components wired the same way; the demo only adds
+emulators around it (Modbus endpoints redirected to them, MQTT emulators on the broker this
+module starts). What it builds, in order:
+
+* the Modbus integration (one supervised poller per bus);
+* a local MQTT broker when an MQTT link or the MQTT export names no host, then one MQTT
+  integration per MQTT link;
+* the MQTT export when the site has ``sinks.mqtt``;
+* the recorder (InfluxDB or the embedded history, files under ``data_dir``);
+* the audit log and the policy engine (SQLite files under ``state_dir``), and the calendar
+  watch (the provisional-year alarm; SIGHUP re-reads the holidays file);
+* the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
+  ``api_port`` is None.
+
+The state folder is made private (0700) and locked for the process's life, so ``sanjie
+restore`` refuses to overwrite the files of a running controller.
+
+Servers and files are entered on the caller's ``AsyncExitStack``: they close, in reverse order,
+when the caller's stack closes, after the controller has stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from controller.app import Controller
+from controller.config import LoadedSite
+from controller.core import Clock, SystemClock
+from controller.supervise import SupervisionOptions
+
+if TYPE_CHECKING:
+    from controller.api import ApiServer
+    from controller.audit import AuditLog
+    from controller.broker import LocalBroker
+    from controller.integrations.modbus import ModbusIntegration
+    from controller.integrations.mqtt import MqttIntegration
+    from controller.integrations.mqtt_export import MqttExport
+    from controller.policies.engine import PolicyEngine
+    from controller.recorder import Recorder
+
+__all__ = ["Assembly", "ControllerOptions", "build_controller"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    """What differs between a service and a demo: where files go, where the API listens,
+    where Modbus links really are, and the supervision rhythm.
+
+    ``data_dir``: the recorder's base (relative sink paths resolve against it).
+    ``state_dir``: the policy store and audit log (default ``data_dir``).
+    ``api_port``: None runs no API. ``modbus_endpoints``: link id → (host, port), e.g. emulators.
+    """
+
+    data_dir: Path
+    state_dir: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int | None = 8123
+    modbus_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    supervision: SupervisionOptions = field(default_factory=SupervisionOptions)
+
+
+@dataclass
+class Assembly:
+    """The controller and its components, by role (the demo and tests reach into them)."""
+
+    controller: Controller
+    modbus: ModbusIntegration
+    mqtt: list[MqttIntegration]
+    recorder: Recorder
+    audit: AuditLog
+    engine: PolicyEngine
+    broker: LocalBroker | None = None
+    export: MqttExport | None = None
+    api: ApiServer | None = None
+
+    def describe(self) -> list[str]:
+        """One line per part, for the start-up log and the demo's banner."""
+        lines = [f"Modbus integration: {len(self.modbus.pollers)} buses polled"]
+        if self.broker is not None:
+            lines.append(f"MQTT broker: {self.broker}")
+        lines += [
+            f"MQTT link {i.name}: {len(i.device_ids)} devices, "
+            f"{len(i.driver.filters)} subscription filters"
+            for i in self.mqtt
+        ]
+        if self.export is not None:
+            lines.append(f"MQTT export: {self.export.name}")
+        lines.append(f"Recorder: {self.recorder.backend}")
+        units = sum(len(p.units) for p in self.engine.core.policies)
+        lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.api is not None:
+            lines.append(
+                f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
+                "/api/metrics"
+            )
+        return lines
+
+
+async def build_controller(
+    site: LoadedSite,
+    options: ControllerOptions,
+    stack: contextlib.AsyncExitStack,
+    *,
+    clock: Clock | None = None,
+) -> Assembly:
+    """Build the controller of ``site`` with every component the site asks for (not started:
+    run it with ``async with assembly.controller.running()``)."""
+    from controller.accounts import AccountStore
+    from controller.api import ApiServer
+    from controller.audit import AuditLog
+    from controller.backup import hold_lock
+    from controller.broker import local_broker
+    from controller.calendar_watch import CalendarWatch
+    from controller.core.files import private_dir
+    from controller.integrations.modbus import ModbusIntegration
+    from controller.integrations.mqtt import mqtt_integrations, mqtt_links
+    from controller.integrations.mqtt_export import export_link, mqtt_export
+    from controller.policies.engine import PolicyEngine
+    from controller.recorder import Recorder
+    from controller.web.live import LiveHub
+
+    controller = Controller(site, clock, supervision=options.supervision)
+    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
+    controller.add(modbus)
+
+    links = mqtt_links(site)
+    exported = export_link(site)
+    broker = None
+    if any(link.host is None for link in links) or (exported and exported.host is None):
+        broker = await stack.enter_async_context(local_broker())
+        _LOGGER.info("Local MQTT broker for links without a host: %s", broker)
+    host, port = (broker.host, broker.port) if broker else (None, None)
+    mqtt = mqtt_integrations(
+        controller, host=host, port=port, protocol=broker.protocol if broker else None
+    )
+    for integration in mqtt:
+        controller.add(integration)
+    export = mqtt_export(controller, host=host, port=port)
+    if export is not None:
+        controller.add(export)
+
+    recorder = Recorder.from_site(controller, data_dir=options.data_dir)
+    controller.add(recorder)
+    state = private_dir(options.state_dir or options.data_dir)  # audit log, policies, accounts
+    stack.enter_context(hold_lock(state))  # `sanjie restore` refuses to run under us
+    audit = AuditLog(state / "audit.sqlite3", controller.clock, controller.bus)
+    stack.callback(audit.close)
+    engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
+    stack.callback(engine.close)
+    controller.add(audit)
+    controller.add(engine)
+    controller.add(CalendarWatch(controller, engine.ctx.calendar))
+
+    api = None
+    if options.api_port is not None:
+        # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
+        accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
+        stack.callback(accounts.close)
+        live = LiveHub(controller)
+        controller.add(live)
+        api = ApiServer(
+            controller, options.api_host, options.api_port, accounts=accounts, live=live
+        )
+        controller.add(api)
+    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
