@@ -37,6 +37,7 @@ __all__ = [
     "DayRule",
     "DelayValvesPolicy",
     "LeakPolicy",
+    "NightLeakPolicy",
     "OverloadPolicy",
     "PolicyBase",
     "PolicyConfig",
@@ -364,6 +365,31 @@ class LeakPolicy(PolicyBase):
     hysteresis: Annotated[float, Field(ge=0, lt=1)] = 0.1
 
 
+class NightLeakPolicy(PolicyBase):
+    """Meters without a flow register: water used in each of ``hours`` consecutive night hours
+    above ``min_l_per_hour`` → the leak alarm (and the zone valve closed)."""
+
+    type: Literal["night_leak"]
+    night: Window = Field(
+        default=Window(start="00:00", end="05:00"),
+        description="The night, in whole hours (an hour counts when it starts inside it).",
+    )
+    hours: Annotated[int, Field(ge=1, le=12)] = 3
+    min_l_per_hour: Annotated[float, Field(gt=0)] = 10.0
+    close_valve: bool = True
+    only_without_flow: bool = Field(
+        default=True,
+        description="Only meters without a flow point (pulse and CJ/T 188 meters); the flow "
+        "rule (type leak) watches the others.",
+    )
+
+    @model_validator(mode="after")
+    def _whole_hours(self) -> NightLeakPolicy:
+        if self.night.start % 3600 or self.night.end % 3600:
+            raise ValueError("the night starts and ends on the hour, e.g. '00:00'–'05:00'")
+        return self
+
+
 class WhitelistEntry(StrictModel):
     """An allowed appliance: a load step inside ``[min_w, max_w]`` is not a violation."""
 
@@ -436,6 +462,7 @@ PolicyConfig = Annotated[
     | CurfewPolicy
     | QuotaPolicy
     | LeakPolicy
+    | NightLeakPolicy
     | OverloadPolicy
     | DelayValvesPolicy
     | CanteenHoursPolicy,

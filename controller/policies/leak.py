@@ -23,7 +23,7 @@ from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 
-__all__ = ["FLOW_TO_LPM", "Leak", "LeakMemory", "LeakUnit"]
+__all__ = ["FLOW_TO_LPM", "VOLUME_TO_L", "Leak", "LeakMemory", "LeakUnit", "zone_valve"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +40,25 @@ FLOW_TO_LPM = {
     "m3/s": 60_000.0,
 }
 """Factors from a flow point's unit to litres per minute."""
+
+VOLUME_TO_L = {"m³": 1000.0, "m3": 1000.0, "L": 1.0, "l": 1.0}
+"""Factors from a volume point's unit to litres."""
+
+
+def zone_valve(device: DeviceInfo, index: SiteIndex) -> Actuator | None:
+    """The meter's own valve, else a valve on the same circuit in the same room or area."""
+    own = find_valve(device)
+    if own is not None:
+        return own
+    place = device.room_ref or device.area_ref
+    if place is None:
+        return None
+    for other in index.in_place(place):
+        if other.id != device.id and other.circuit == device.circuit:
+            valve = find_valve(other)
+            if valve is not None:
+                return valve
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +106,7 @@ class Leak(Policy[LeakPolicy, LeakUnit]):
                     flows[0].unit,
                 )
                 continue
-            valve = find_valve(device) or self._zone_valve(device, index)
+            valve = zone_valve(device, index)
             close: tuple[Want, ...] = ()
             if valve is not None and self.config.close_valve:
                 reason = f"leak: continuous flow at {device.id}"
@@ -106,19 +125,6 @@ class Leak(Policy[LeakPolicy, LeakUnit]):
             )
             units.append(LeakUnit(device.id, devices_of_unit, (flow,), flow, factor, valve, close))
         return units
-
-    @staticmethod
-    def _zone_valve(device: DeviceInfo, index: SiteIndex) -> Actuator | None:
-        """A valve on the same circuit in the same room or area, if the meter has none."""
-        place = device.room_ref or device.area_ref
-        if place is None:
-            return None
-        for other in index.in_place(place):
-            if other.id != device.id and other.circuit == device.circuit:
-                valve = find_valve(other)
-                if valve is not None:
-                    return valve
-        return None
 
     def phase(self, now: dt.datetime) -> Hashable:
         """True while the strict rule applies (night windows, or a vacation day)."""
