@@ -453,13 +453,15 @@ def default_policies() -> list[dict[str, Any]]:
             "per_bed_w": 300,
             "over_for_s": 10,
             "signature": {
-                "step_w": 300,
-                "min_pf": 0.95,
+                "ranges": [
+                    {"name": "电热毯 electric blanket", "min_w": 60, "max_w": 150, "min_pf": 0.97},
+                    {"name": "热得快、电水壶 heaters, kettles", "min_w": 300, "min_pf": 0.95},
+                ],
                 "persist_s": 60,
                 "whitelist": [{"name": "饮水机 water dispenser", "min_w": 400, "max_w": 600}],
             },
             "reclose_after_s": 900,
-            "lockout_after": 3,
+            "restores_per_day": 3,
         },
         {
             "id": "handwash-valves",

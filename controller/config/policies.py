@@ -41,6 +41,7 @@ __all__ = [
     "OverloadPolicy",
     "PolicyBase",
     "PolicyConfig",
+    "PowerRange",
     "QuotaPolicy",
     "Scope",
     "ScopeFilter",
@@ -404,17 +405,59 @@ class WhitelistEntry(StrictModel):
         return self
 
 
+class PowerRange(StrictModel):
+    """A controlled range: an added load of ``min_w``–``max_w`` W whose own PF is ≥ ``min_pf``.
+
+    Electric blankets are 60–150 W at PF ≥ 0.97; kettles and 热得快 1–2 kW at PF ≥ 0.95.
+    """
+
+    name: str | None = None
+    min_w: Annotated[float, Field(gt=0)]
+    max_w: Annotated[float, Field(gt=0)] | None = Field(default=None, description="None: no top.")
+    min_pf: Annotated[float, Field(gt=0, le=1)] = 0.95
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PowerRange:
+        if self.max_w is not None and self.max_w < self.min_w:
+            raise ValueError(f"max_w {self.max_w} is below min_w {self.min_w}")
+        return self
+
+    def holds(self, added_w: float, step_pf: float) -> bool:
+        top = self.max_w if self.max_w is not None else float("inf")
+        return self.min_w <= added_w <= top and step_pf >= self.min_pf
+
+
 class SignatureRule(StrictModel):
-    """A resistive-load signature (恶性负载): a persistent power step with a high step PF."""
+    """A resistive-load signature (恶性负载): a persistent power step with a high step PF.
+
+    ``ranges`` lists the controlled power ranges; without them one range applies, from
+    ``step_w`` up, at ``min_pf``.
+    """
 
     step_w: Annotated[float, Field(gt=0)] = 300.0
     min_pf: Annotated[float, Field(gt=0, le=1)] = 0.95
+    ranges: list[PowerRange] = []
     persist_s: Seconds = 30.0
     whitelist: list[WhitelistEntry] = []
 
+    @model_validator(mode="after")
+    def _ranges_or_step(self) -> SignatureRule:
+        if self.ranges and self.model_fields_set & {"step_w", "min_pf"}:
+            raise ValueError("give ranges, or step_w and min_pf, not both")
+        return self
+
+    def controlled(self) -> list[PowerRange]:
+        """The ranges that count as prohibited appliances."""
+        return self.ranges or [PowerRange(min_w=self.step_w, min_pf=self.min_pf)]
+
 
 class OverloadPolicy(PolicyBase):
-    """Room power over a limit for T s, or a prohibited-appliance signature → trip the relay."""
+    """Room power over a limit for T s, or a prohibited-appliance signature → trip the relay.
+
+    ``detection: meter`` leaves detection to meters that implement it (the prepaid meter
+    profile): the controller writes the limit and the ranges to the meter and supervises and
+    audits its trips, restoring and locking out as it does for its own.
+    """
 
     type: Literal["overload"]
     limit_w: Annotated[float, Field(gt=0)] | None = None
@@ -422,9 +465,24 @@ class OverloadPolicy(PolicyBase):
     over_for_s: Seconds = 10.0
     signature: SignatureRule | None = None
     action: Literal["trip", "alarm"] = "trip"
+    detection: Literal["controller", "meter"] = "controller"
     reclose_after_s: Annotated[float, Field(gt=0, le=DAY)] = 900.0
-    lockout_after: Annotated[int, Field(ge=1, le=100)] = 3
+    restores_per_day: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=3,
+        description="Automatic restores per local day; the trip after the last one locks the "
+        "relay off until staff release it.",
+    )
     hysteresis: Annotated[float, Field(ge=0, lt=1)] = 0.1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lockout_after" in data:
+            raise ValueError(
+                "lockout_after is now restores_per_day, the automatic restores per day "
+                "(lockout_after: N is restores_per_day: N-1)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _something_to_detect(self) -> OverloadPolicy:
@@ -432,6 +490,8 @@ class OverloadPolicy(PolicyBase):
             raise ValueError("give limit_w or per_bed_w, not both")
         if self.limit_w is None and self.per_bed_w is None and self.signature is None:
             raise ValueError("give a power limit (limit_w or per_bed_w), a signature, or both")
+        if self.detection == "meter" and self.action != "trip":
+            raise ValueError("a meter that detects trips its relay itself: action must be trip")
         return self
 
 
