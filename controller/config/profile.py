@@ -243,6 +243,17 @@ class Flag(StrictModel):
     kind: PointKind = PointKind.STATUS
 
 
+class ScaleBy(StrictModel):
+    """A factor chosen by another point's reading: ``{point: totaliser_unit, factors: {L: 0.001}}``.
+
+    Meters that count in a unit and multiplier set on the meter (the TUF-2000M's totaliser)
+    publish raw counts; the factor for the setting read turns them into the profile's unit.
+    """
+
+    point: Annotated[str, Field(pattern=POINT_KEY_PATTERN)]
+    factors: Annotated[dict[str, float], Field(min_length=1)]
+
+
 class Point(StrictModel):
     """One value a device exposes: a reading, a setting or both."""
 
@@ -282,6 +293,11 @@ class Point(StrictModel):
         default=None,
         description="A secondary-side value: multiplied by the device's CT ratio (currents), PT "
         "ratio (voltages) or both (power, energy); see the site's ct_ratio/pt_ratio.",
+    )
+    scale_by: list[ScaleBy] = Field(
+        default=[],
+        description="Factors the meter's own settings select (a totaliser's unit and "
+        "multiplier): the value is multiplied by each; unknown settings make it unavailable.",
     )
 
     @property
@@ -448,6 +464,24 @@ def profile_problems(profile: Profile) -> list[Problem]:
         if profile.protocol == "mqtt" and point.mqtt is None:
             problems.append((("points", i), f"point {point.key!r} has no mqtt address"))
     problems.extend(_overlaps(profile.points))
+    problems.extend(_scale_refs(profile.points))
+    return problems
+
+
+def _scale_refs(points: list[Point]) -> list[Problem]:
+    """``scale_by`` names an enum point of the same profile, and only its labels."""
+    by_key = {p.key: p for p in points}
+    problems: list[Problem] = []
+    for i, point in enumerate(points):
+        for j, scale in enumerate(point.scale_by):
+            where = ("points", i, "scale_by", j)
+            ref = by_key.get(scale.point)
+            if ref is None or not ref.values:
+                problems.append((where, f"scale_by point {scale.point!r} is not an enum point"))
+                continue
+            unknown = sorted(set(scale.factors) - {str(v) for v in ref.values.values()})
+            if unknown:
+                problems.append((where, f"{scale.point} has no labels {unknown}"))
     return problems
 
 

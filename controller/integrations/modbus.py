@@ -18,6 +18,7 @@ from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, Serial
 from controller.core import Quality, entity_id
 from controller.core.commands import CommandError
 from controller.core.events import Value
+from controller.integrations.scaled import Scaling, rescale, scalings
 from drivers.modbus import (
     BusPoller,
     DeviceSpec,
@@ -194,6 +195,7 @@ class ModbusIntegration:
         wanted = set(links) if links is not None else None
         per_link: dict[str, list[DeviceSpec]] = {}
         self._entity_ids: dict[str, dict[str, str]] = {}
+        self._scaled: dict[str, dict[str, Scaling]] = {}
         shared: dict[tuple[str, int | None, float | None, float | None], tuple[PointSpec, ...]]
         shared = {}
         configs = modbus_links(site)
@@ -217,6 +219,8 @@ class ModbusIntegration:
             )
             per_link.setdefault(device.link, []).append(spec)
             self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
+            if scaled := scalings(profile):
+                self._scaled[device.id] = scaled
         endpoints = endpoints or {}
         plans: PlanCache = {}
         self.pollers: dict[str, BusPoller] = {
@@ -281,6 +285,10 @@ class ModbusIntegration:
     def snapshot(self, device_id: str, readings: Sequence[Reading], timestamp: float) -> None:
         ids = self._entity_ids[device_id]
         good, bad = Quality.GOOD, Quality.BAD
+        scaled = self._scaled.get(device_id)
+        if scaled is not None:
+            states = self.controller.states
+            readings = rescale(readings, scaled, lambda key: states.value(ids[key]))
         self.controller.states.set_many(
             [(ids[key], value, good if ok else bad) for key, value, ok in readings], timestamp
         )

@@ -152,6 +152,8 @@ class WaterMeter(DeviceModel):
             self.state.flow = 0.0
 
 
+_TOTALISER_M3 = {"m³": 1.0, "L": 0.001, "US gal": 0.003785411784, "ft³": 0.028316846592}
+"""m³ per totaliser unit the emulated heat meter can be set to."""
 _GJ_PER_H_PER_KW = 0.0036
 """1 kW for an hour is 3.6 MJ: the TUF-2000M reports energy flow in GJ/h."""
 
@@ -159,8 +161,10 @@ _GJ_PER_H_PER_KW = 0.0036
 class HeatMeter(DeviceModel):
     """A building's hot-water heat meter (TUF-2000M style) behind ``people`` users.
 
-    Canonical values: flow (m³/h), volume (m³), volume_fraction, heat_power (GJ/h, as REG3),
-    heat_energy (kWh), supply_temperature and return_temperature (°C), error_code.
+    Canonical values: flow (m³/h), volume and volume_fraction (the totaliser's whole counts
+    and fraction, in ``totaliser_unit`` × ``totaliser_multiplier`` as a real meter counts them),
+    heat_power (GJ/h, as REG3), heat_energy (kWh), supply_temperature and return_temperature
+    (°C), error_code.
     """
 
     def __init__(
@@ -183,6 +187,8 @@ class HeatMeter(DeviceModel):
         self.flow = 0.0
         self.supply = supply_c
         self.inlet = 15.0
+        self.totaliser_unit = "m³"
+        self.totaliser_multiplier = "1"
 
     def _demand(self, t: float) -> float:
         """Expected flow in m³/h at ``t``."""
@@ -201,10 +207,15 @@ class HeatMeter(DeviceModel):
 
     def _snapshot(self) -> Mapping[str, ModelValue]:
         heat_kw = self.flow * (self.supply - self.inlet) * WATER_HEAT_KWH_PER_M3K
+        counts = self.volume / (
+            _TOTALISER_M3[self.totaliser_unit] * float(self.totaliser_multiplier)
+        )
         return {
             "flow": round(self.flow, 4),
-            "volume": round(self.volume, 4),
-            "volume_fraction": round(self.volume - math.floor(self.volume), 4),
+            "volume": math.floor(counts),
+            "volume_fraction": round(counts - math.floor(counts), 4),
+            "totaliser_unit": self.totaliser_unit,
+            "totaliser_multiplier": self.totaliser_multiplier,
             "heat_power": round(heat_kw * _GJ_PER_H_PER_KW, 6),
             "heat_energy": round(self.heat_energy, 3),
             "supply_temperature": round(self.supply, 2),

@@ -149,6 +149,15 @@ ANSWERS: list[tuple[str, str, list[int], object, str, str]] = [
     ),
     ("xintai/water-meter-valve", "battery", [0x6666, 0x6640], 3.6, XINTAI, "0x001A battery"),
     ("generic/tuf2000m", "heat_power", [0x0000, 0x3F00], 0.5, TUF, "REG3 energy flow rate GJ/h"),
+    ("generic/tuf2000m", "totaliser_unit", [1], "L", TUF, "REG1437 unit for flow totaliser"),
+    (
+        "generic/tuf2000m",
+        "totaliser_multiplier",
+        [1],
+        "0.01",
+        TUF,
+        "REG1438 multiplier for flow totaliser: n = 1 is ×10^(1-3)",
+    ),
 ]
 
 
