@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from controller.config.calendar import DayType
 from controller.config.policies import LeakPolicy
@@ -23,7 +23,15 @@ from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 
-__all__ = ["FLOW_TO_LPM", "VOLUME_TO_L", "Leak", "LeakMemory", "LeakUnit", "zone_valve"]
+__all__ = [
+    "FLOW_TO_LPM",
+    "VOLUME_TO_L",
+    "Leak",
+    "LeakMemory",
+    "LeakUnit",
+    "leak_valve",
+    "zone_valve",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +51,24 @@ FLOW_TO_LPM = {
 
 VOLUME_TO_L = {"m³": 1000.0, "m3": 1000.0, "L": 1.0, "l": 1.0}
 """Factors from a volume point's unit to litres."""
+
+
+def leak_valve(
+    policy: Policy[Any, Any], device: DeviceInfo, index: SiteIndex, reason: str, close: bool
+) -> tuple[Actuator | None, tuple[Want, ...], tuple[str, ...]]:
+    """A leak unit's zone valve, the want that closes it (restored on release; none unless
+    ``close``) and the devices an override must cover (the meter and the valve's device)."""
+    valve = zone_valve(device, index)
+    if valve is None:
+        return None, (), (device.id,)
+    wants: tuple[Want, ...] = ()
+    if close:
+        wants = (
+            valve.want(
+                False, policy_id=policy.id, priority=policy.priority, reason=reason, restore=True
+            ),
+        )
+    return valve, wants, (device.id, valve.entity.rpartition(".")[0])
 
 
 def zone_valve(device: DeviceInfo, index: SiteIndex) -> Actuator | None:
@@ -106,24 +132,10 @@ class Leak(Policy[LeakPolicy, LeakUnit]):
                     flows[0].unit,
                 )
                 continue
-            valve = zone_valve(device, index)
-            close: tuple[Want, ...] = ()
-            if valve is not None and self.config.close_valve:
-                reason = f"leak: continuous flow at {device.id}"
-                close = (
-                    valve.want(
-                        False,
-                        policy_id=self.id,
-                        priority=self.priority,
-                        reason=reason,
-                        restore=True,
-                    ),
-                )
+            reason = f"leak: continuous flow at {device.id}"
+            valve, close, owners = leak_valve(self, device, index, reason, self.config.close_valve)
             flow = device.entity(flows[0])
-            devices_of_unit = (
-                (device.id,) if valve is None else (device.id, valve.entity.rpartition(".")[0])
-            )
-            units.append(LeakUnit(device.id, devices_of_unit, (flow,), flow, factor, valve, close))
+            units.append(LeakUnit(device.id, owners, (flow,), flow, factor, valve, close))
         return units
 
     def phase(self, now: dt.datetime) -> Hashable:

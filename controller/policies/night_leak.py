@@ -23,7 +23,7 @@ from controller.config.policies import NightLeakPolicy
 from controller.config.profile import PointKind
 
 from .base import Actuator, Policy, Tick, number
-from .leak import VOLUME_TO_L, zone_valve
+from .leak import VOLUME_TO_L, leak_valve
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import in_window
 from .scope import DeviceInfo, SiteIndex
@@ -79,20 +79,8 @@ class NightLeak(Policy[NightLeakPolicy, NightLeakUnit]):
                     volumes[0].unit,
                 )
                 continue
-            valve = zone_valve(device, index) if cfg.close_valve else None
-            close: tuple[Want, ...] = ()
-            if valve is not None:
-                reason = f"leak: water used every night hour at {device.id}"
-                close = (
-                    valve.want(
-                        False,
-                        policy_id=self.id,
-                        priority=self.priority,
-                        reason=reason,
-                        restore=True,
-                    ),
-                )
-            owners = (device.id,) if valve is None else (device.id, valve.entity.rpartition(".")[0])
+            reason = f"leak: water used every night hour at {device.id}"
+            valve, close, owners = leak_valve(self, device, index, reason, cfg.close_valve)
             volume = device.entity(volumes[0])
             units.append(NightLeakUnit(device.id, owners, (volume,), volume, factor, valve, close))
         return units

@@ -102,6 +102,18 @@ def _meter_states(t: float, **values: Value) -> dict[str, State]:
     return {f"{ELEC}.{k}": State(v, t) for k, v in {**base, **values}.items()}
 
 
+def _meter_decider(policy: Overload) -> Any:
+    """decide(minutes after 20:00, memory, **meter readings) for the meter of room 101."""
+    unit = policy.units[policy.unit_index[ELEC]]
+    t0 = at(2026, 3, 2, 20, 0).timestamp()
+
+    def decide(minutes: float, memory: Any, **values: Value) -> Any:
+        tick = policy.tick(dt.datetime.fromtimestamp(t0 + minutes * 60, TZ))
+        return policy.decide(tick, unit, _meter_states(t0 + minutes * 60, **values), memory)
+
+    return decide
+
+
 def test_meter_detection_writes_the_thresholds_to_the_meter(make_policy: Any) -> None:
     policy = make_policy(METER)
     unit = policy.units[policy.unit_index[ELEC]]
@@ -122,13 +134,7 @@ def test_meter_detection_writes_the_thresholds_to_the_meter(make_policy: Any) ->
 
 
 def test_meter_trips_are_counted_restored_and_locked_out(make_policy: Any) -> None:
-    policy = make_policy(METER)
-    unit = policy.units[policy.unit_index[ELEC]]
-    t0 = at(2026, 3, 2, 20, 0).timestamp()
-
-    def decide(minutes: float, memory: Any, **values: Value) -> Any:
-        tick = policy.tick(dt.datetime.fromtimestamp(t0 + minutes * 60, TZ))
-        return policy.decide(tick, unit, _meter_states(t0 + minutes * 60, **values), memory)
+    decide = _meter_decider(make_policy(METER))
 
     def writes(decision: Any) -> dict[str, Value]:
         return {
@@ -144,7 +150,7 @@ def test_meter_trips_are_counted_restored_and_locked_out(make_policy: Any) -> No
     assert "detected by the meter" in alarm.message_en
     assert (alarm.evidence["cause"], alarm.evidence["before_w"]) == ("meter_appliance", 140.0)
     assert writes(tripped) == {"relay": False}  # held off until the reclose delay
-    assert tripped.wake_at == t0 + 60 + 600
+    assert tripped.wake_at == at(2026, 3, 2, 20, 1).timestamp() + 600
     # the same flag seen again is the same trip
     again = decide(5, tripped.memory, power=0.0, load_trip=True, relay=False)
     assert again.memory.trips == 1
@@ -167,13 +173,7 @@ def test_meter_trips_are_counted_restored_and_locked_out(make_policy: Any) -> No
 def test_a_meter_that_trips_again_at_once_counts_a_second_trip(make_policy: Any) -> None:
     """The blanket is still plugged in: the meter opens the relay as soon as it is closed, and
     the read-back shows it off with the flag set. That is the next trip, not a stuck command."""
-    policy = make_policy(METER)
-    unit = policy.units[policy.unit_index[ELEC]]
-    t0 = at(2026, 3, 2, 20, 0).timestamp()
-
-    def decide(minutes: float, memory: Any, **values: Value) -> Any:
-        tick = policy.tick(dt.datetime.fromtimestamp(t0 + minutes * 60, TZ))
-        return policy.decide(tick, unit, _meter_states(t0 + minutes * 60, **values), memory)
+    decide = _meter_decider(make_policy(METER))
 
     tripped = decide(1, decide(0, None).memory, power=0.0, load_trip=True, relay=False)
     reopen = decide(12, tripped.memory, power=0.0, load_trip=True, relay=False)
