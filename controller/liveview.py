@@ -15,7 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Console, Group, JustifyMethod, RenderableType
+from rich import box
+from rich.console import Console, Group, JustifyMethod, OverflowMethod, RenderableType
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -115,6 +116,29 @@ def _scalar(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
+def _short(line: str, building: str) -> str:
+    """An error line for the building's row: without the building's id (the row says it), the
+    value written, or the entity's id repeated in the error text."""
+    line = line.replace(f" {building}.", " ", 1)
+    head, sep, error = line.partition(" failed: ")
+    if not sep:
+        return line
+    when, entity = head.split(" ")[:2]
+    error = error.replace(f"{building}.{entity}", "").lstrip(": ")
+    return f"{when} {entity} ✗ {error}"
+
+
+def _one_line(status: dict[str, Any]) -> str:
+    """A component's scalar figures as ``key value`` pairs; a dict of dicts as its count."""
+    parts: list[str] = []
+    for key, value in status.items():
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            parts.append(f"{key} {len(value)}")
+        elif not isinstance(value, dict | list | tuple | set | frozenset):
+            parts.append(f"{key} {_scalar(value)}")
+    return "  ".join(parts)
+
+
 def status_panel(name: str, status: dict[str, Any]) -> Panel:
     """A component's status: scalars as key/value rows, each dict of dicts as a table."""
     rows = Table.grid(padding=(0, 2))
@@ -182,28 +206,45 @@ class LiveView:
         else:
             return
         self.events.append(line)
+        failed = (isinstance(event, AvailabilityChanged) and not event.available) or (
+            isinstance(event, CommandCompleted) and not event.ok
+        )
         entity = self.controller.registry.of_device(device)
-        if entity and not (isinstance(event, AvailabilityChanged) and event.available):
+        if entity and failed:
             self.errors.setdefault(entity[0].building, deque(maxlen=3)).append(line)
 
-    def buildings_table(self) -> Table:
+    def buildings_table(self, compact: bool = False) -> Table:
+        """One row per building: online devices, today's electricity and water, the last
+        error (a failed command or a device going offline, never a confirmed command)."""
         ctl = self.controller
         self.daily.update(ctl)
         table = Table(
-            title="楼宇 Buildings",
+            title="楼宇 Buildings   (today: since midnight or since start)",
             title_justify="left",
-            caption="today: since midnight or since the controller started, whichever is later",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
             expand=True,
+            pad_edge=False,
+            padding=(0, 1),
         )
         columns: tuple[tuple[str, JustifyMethod], ...] = (
             ("楼宇 Building", "left"),
             ("在线 Online", "right"),
-            ("今日电 kWh today", "right"),
-            ("今日水 m³ today", "right"),
-            ("最近错误 Last errors", "left"),
+            ("电 kWh", "right"),
+            ("水 m³", "right"),
+            ("最近错误 Last error", "left"),
         )
+        overflow: OverflowMethod = "ellipsis" if compact else "fold"
         for column, justify in columns:
-            table.add_column(column, justify=justify, overflow="fold")
+            last = column.startswith("最近")
+            table.add_column(
+                column,
+                justify=justify,
+                overflow=overflow,
+                no_wrap=compact,
+                ratio=1 if last else None,
+                min_width=12 if last else None,
+            )
         states = ctl.states
         for building in ctl.site.buildings.values():
             devices = self._devices.get(building.id, {})
@@ -211,26 +252,69 @@ class LiveView:
                 1 for d, eid in devices.items() if states.is_available(d) and states.get(eid)
             )
             errors = self.errors.get(building.id)
+            name = building.name.zh if compact else f"{building.name.zh} {building.id}"
             table.add_row(
-                f"{building.name.zh} {building.id}",
+                name,
                 f"{online}/{len(devices)}",
                 f"{self.daily.today(building.id, _ELECTRICITY):,.2f}",
                 f"{self.daily.today(building.id, _WATER):,.3f}",
-                Text(errors[-1] if errors else "", style="red"),
+                Text(
+                    _short(errors[-1], building.id)
+                    if errors and compact
+                    else (errors[-1] if errors else ""),
+                    style="red",
+                ),
             )
         return table
 
-    def render(self) -> RenderableType:
+    def components_table(self) -> Table:
+        """One line per component: its supervision state and its scalar figures."""
+        health = self.controller.health()
+        table = Table(
+            title="组件 Components",
+            title_justify="left",
+            box=None,
+            show_header=False,
+            expand=True,
+            pad_edge=False,
+            padding=(0, 1),
+        )
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+        for component in self.controller.components:
+            state = str(health.get(component.name, {}).get("state", "–"))
+            style = "green" if state == "running" else "red"
+            table.add_row(component.name, Text(state, style=style), _one_line(component.status()))
+        return table
+
+    def render(self, height: int | None = None) -> RenderableType:
+        """The whole view; with ``height`` (the terminal's lines) a compact form that fits it:
+        one line per building and per component, as many recent events as there is room for."""
         ctl = self.controller
-        now = ctl.clock.now().strftime("%Y-%m-%d %H:%M:%S %Z")
+        now = ctl.clock.now().strftime("%Y-%m-%d %H:%M:%S")
         elapsed = time.monotonic() - self._started
         header = Text.assemble(
             (self.title, "bold"),
-            f"   模拟时间 emulated time {now}   ×{self.speed:g}   运行 running {elapsed:,.0f} s",
+            f"  模拟 {now}  ×{self.speed:g}  运行 {elapsed:,.0f} s",
+            overflow="ellipsis",
+            no_wrap=True,
         )
-        panels = [status_panel(c.name, c.status()) for c in ctl.components]
-        recent = Panel("\n".join(self.events) or "–", title="事件 Events")
-        return Group(header, self.buildings_table(), *panels, recent)
+        if height is None:
+            panels = [status_panel(c.name, c.status()) for c in ctl.components]
+            recent = Panel("\n".join(self.events) or "–", title="事件 Events")
+            return Group(header, self.buildings_table(), *panels, recent)
+        buildings = self.buildings_table(compact=True)
+        components = self.components_table()
+        used = 1 + (3 + len(ctl.site.buildings)) + (1 + len(ctl.components)) + 1
+        room = max(height - used - 1, 1)
+        events = Text(overflow="ellipsis", no_wrap=True)
+        events.append("事件 Events\n", style="italic")
+        lines = list(self.events)[-room:] or ["–"]
+        for i, line in enumerate(lines):
+            style = "red" if ("failed" in line or "offline" in line) else ""
+            events.append(line + ("\n" if i < len(lines) - 1 else ""), style=style)
+        return Group(header, buildings, components, events)
 
     async def run(self, console: Console | None, refresh: float = 0.5) -> None:
         """Draw every ``refresh`` seconds until cancelled, noting events from the bus.
@@ -248,10 +332,14 @@ class LiveView:
                     while True:
                         await asyncio.sleep(refresh)
                         self.daily.update(self.controller)
-                with Live(self.render(), console=console, auto_refresh=False) as live:
+                view = self.render(console.height)
+                # "crop": a terminal smaller than the view cuts it instead of reprinting it.
+                with Live(
+                    view, console=console, auto_refresh=False, vertical_overflow="crop"
+                ) as live:
                     while True:
                         await asyncio.sleep(refresh)
-                        live.update(self.render(), refresh=True)
+                        live.update(self.render(console.height), refresh=True)
         finally:
             sub.close()
 

@@ -6,7 +6,7 @@ from rich.console import Console
 
 from controller.app import Controller
 from controller.config import PointKind, load_site
-from controller.core import FakeClock
+from controller.core import AvailabilityChanged, CommandCompleted, FakeClock
 from controller.liveview import DailyCounters, LiveView, status_panel
 from tests.conftest import EXAMPLE_SITE
 
@@ -53,3 +53,31 @@ def test_the_view_renders_before_any_reading() -> None:
     text = console.export_text()
     assert "dorm-1" in text
     assert "0/" in text  # nothing online yet
+
+
+def test_the_compact_view_fits_an_80_by_24_terminal_and_lists_only_errors() -> None:
+    site = load_site(EXAMPLE_SITE)
+    controller = Controller(site, FakeClock(1_783_000_000))
+    view = LiveView(controller, speed=60)
+    ok = CommandCompleted("dorm-1.101.ac.setpoint", 26.0, True, "policy:ac-limits", "limit", 0.0)
+    failed = CommandCompleted(
+        "dorm-2.102.ac.setpoint",
+        26.0,
+        False,
+        "policy:ac-limits",
+        "limit",
+        0.0,
+        error="no answer from the gateway",
+    )
+    back = AvailabilityChanged("dorm-1.101.ac", True, 0.0)
+    for event in [ok, failed] * 10 + [back]:
+        view.note(event)
+    console = Console(width=80, height=24, record=True)
+    console.print(view.render(console.height))
+    lines = console.export_text().rstrip("\n").split("\n")
+    assert len(lines) <= 24
+    assert all(console.measure(line).maximum <= 80 for line in lines)
+    dorm_1 = next(line for line in lines if line.startswith("学生公寓1号楼"))
+    dorm_2 = next(line for line in lines if line.startswith("学生公寓2号楼"))
+    assert "101" not in dorm_1  # a confirmed command and a device coming back are no errors
+    assert "102.ac.setpoint ✗ no" in dorm_2  # the failure, without the value written
