@@ -21,7 +21,7 @@ runner = CliRunner()
 def test_check_config_of_the_example_campus_prints_a_summary() -> None:
     result = runner.invoke(app, ["check-config", str(EXAMPLE_SITE)])
     assert result.exit_code == 0, result.output
-    assert "4 buildings, 240 rooms, 16 links, 1039 devices, 11195 entities" in result.output
+    assert "4 buildings, 240 rooms, 16 links, 1039 devices, 12881 entities" in result.output
     assert "generic/dorm-prepaid-meter" in result.output
     assert "OK " in result.output
 

@@ -13,7 +13,7 @@ def test_every_point_of_every_device_is_an_entity(
     campus: LoadedSite, registry: EntityRegistry
 ) -> None:
     expected = sum(len(campus.profile_of(d).points) for d in campus.devices.values())
-    assert len(registry) == expected == 10475
+    assert len(registry) == expected == 12881
     assert set(registry.device_ids) == set(campus.devices)
 
 
