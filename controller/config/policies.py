@@ -277,6 +277,8 @@ class AcLimitsPolicy(PolicyBase):
 
     @model_validator(mode="after")
     def _seasons_apart(self) -> AcLimitsPolicy:
+        if any(f.is_empty for f in self.exempt):
+            raise ValueError("an empty exempt filter would exempt every unit")
         taken: dict[tuple[str, int], int] = {}
         kinds = [k.value for k in BuildingKind]
         for i, season in enumerate(self.seasons):
