@@ -12,6 +12,7 @@ module starts). What it builds, in order:
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``), and the calendar
   watch (the provisional-year alarm; SIGHUP re-reads the holidays file);
+* prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
 
@@ -39,6 +40,7 @@ from controller.supervise import SupervisionOptions
 if TYPE_CHECKING:
     from controller.api import ApiServer
     from controller.audit import AuditLog
+    from controller.billing import BillingComponent
     from controller.broker import LocalBroker
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
@@ -82,6 +84,7 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    billing: BillingComponent | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
@@ -98,12 +101,32 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.billing is not None:
+            lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
             lines.append(
                 f"API: http://{self.api.host}:{self.api.port}/docs (OpenAPI), /api/site, "
                 "/api/metrics"
             )
         return lines
+
+
+def _policies(
+    controller: Controller, state: Path, stack: contextlib.AsyncExitStack
+) -> tuple[AuditLog, PolicyEngine]:
+    """The audit log, the policy engine on its store, and the calendar watch over its calendar."""
+    from controller.audit import AuditLog
+    from controller.calendar_watch import CalendarWatch
+    from controller.policies.engine import PolicyEngine
+
+    audit = AuditLog(state / "audit.sqlite3", controller.clock, controller.bus)
+    stack.callback(audit.close)
+    engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
+    stack.callback(engine.close)
+    controller.add(audit)
+    controller.add(engine)
+    controller.add(CalendarWatch(controller, engine.ctx.calendar))
+    return audit, engine
 
 
 async def build_controller(
@@ -117,15 +140,13 @@ async def build_controller(
     run it with ``async with assembly.controller.running()``)."""
     from controller.accounts import AccountStore
     from controller.api import ApiServer
-    from controller.audit import AuditLog
     from controller.backup import hold_lock
+    from controller.billing import billing_component
     from controller.broker import local_broker
-    from controller.calendar_watch import CalendarWatch
     from controller.core.files import private_dir
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
-    from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
     from controller.web.live import LiveHub
 
@@ -153,13 +174,11 @@ async def build_controller(
     controller.add(recorder)
     state = private_dir(options.state_dir or options.data_dir)  # audit log, policies, accounts
     stack.enter_context(hold_lock(state))  # `sanjie restore` refuses to run under us
-    audit = AuditLog(state / "audit.sqlite3", controller.clock, controller.bus)
-    stack.callback(audit.close)
-    engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
-    stack.callback(engine.close)
-    controller.add(audit)
-    controller.add(engine)
-    controller.add(CalendarWatch(controller, engine.ctx.calendar))
+    audit, engine = _policies(controller, state, stack)
+    # Billing charges the recorder's hours; its routes join the API built below.
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    if billing is not None:
+        controller.add(billing)
 
     api = None
     if options.api_port is not None:
@@ -172,4 +191,4 @@ async def build_controller(
             controller, options.api_host, options.api_port, accounts=accounts, live=live
         )
         controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api)
+    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, billing)

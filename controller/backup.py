@@ -38,6 +38,7 @@ __all__ = [
 _STORE_MODULES = (
     "controller.accounts.store",
     "controller.audit",
+    "controller.billing.store",
     "controller.policies.store",
     "controller.recorder.history",
     "controller.recorder.outbox",

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from controller import cli_accounts, cli_backup, cli_commission
+from controller import cli_accounts, cli_backup, cli_billing, cli_commission
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
@@ -452,6 +452,7 @@ def _options(
 cli_commission.register(app)
 cli_backup.register(app)
 cli_accounts.register(app)
+cli_billing.register(app)
 
 
 def main() -> None:

@@ -250,6 +250,7 @@ def create_api(
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
     api.include_router(calendar_routes(ctrl))
+    _include_billing(api, ctrl)
     api.state.controller = ctrl
     if accounts is not None:
         api.state.accounts = accounts
@@ -265,6 +266,17 @@ def create_api(
     api.add_middleware(RequestLimits, max_body=max_body, timeout=timeout)
 
     return api
+
+
+def _include_billing(api: FastAPI, ctrl: Controller) -> None:
+    """Prepaid billing's routes, when the controller runs billing (they use accounts auth)."""
+    from controller.billing import BillingComponent
+
+    from .billing import billing_routes
+
+    for candidate in ctrl.components:
+        if isinstance(candidate, BillingComponent):
+            api.include_router(billing_routes(candidate))
 
 
 def _mount_docs(api: FastAPI) -> None:

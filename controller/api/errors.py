@@ -39,7 +39,8 @@ _LOGGER = logging.getLogger(__name__)
 DESCRIPTIONS = {
     400: "The request is malformed.",
     401: "Not signed in: no valid session cookie or API token.",
-    403: "Signed in, but the account's role or buildings do not allow this (or no CSRF token).",
+    403: "Signed in, but the account's role, buildings or token scope do not allow this (or no "
+    "CSRF token).",
     404: "Unknown id (entity, policy, override, room, alarm) or route.",
     405: "The route does not take this method.",
     409: "Refused: read-only point, or a record that does not fit the data.",

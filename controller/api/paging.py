@@ -15,7 +15,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "Paging", "PagingParams", "paginate"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "Paging", "PagingParams", "page", "paginate"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -57,14 +57,16 @@ Paging = Annotated[PagingParams, Depends(_paging)]
 def paginate(items: Sequence[U], paging: PagingParams, convert: Callable[[U], T]) -> Page[T]:
     """This page of ``items`` (converted), with the total and the next page's URL."""
     start, end = paging.offset, paging.offset + paging.limit
+    return page([convert(item) for item in items[start:end]], len(items), paging)
+
+
+def page(items: list[T], total: int, paging: PagingParams) -> Page[T]:
+    """A page whose ``items`` were already cut to ``paging`` (by a database query)."""
+    end = paging.offset + paging.limit
     following = None
-    if end < len(items):
+    if end < total:
         url = paging.request.url.include_query_params(offset=end, limit=paging.limit)
         following = f"{url.path}?{url.query}"  # relative: right behind a reverse proxy too
     return Page[T](
-        items=[convert(item) for item in items[start:end]],
-        total=len(items),
-        limit=paging.limit,
-        offset=paging.offset,
-        next=following,
+        items=items, total=total, limit=paging.limit, offset=paging.offset, next=following
     )

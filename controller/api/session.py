@@ -79,7 +79,7 @@ def session_routes(store: AccountStore, limiter: LoginLimiter | None = None) -> 
             store.close_session(secret)
         response.delete_cookie(COOKIE, path="/")
 
-    @router.get("/me", responses=responses(401))
+    @router.get("/me", responses=responses(401, 403))  # 403: a top-up-only token
     async def me(found: Viewer) -> dict[str, Any]:
         return _me(found)
 

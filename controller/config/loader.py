@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from .billing import BillingConfig
 from .checks import check_devices, check_links, check_policies, check_sinks
 from .collect import Collector, Entry, Origin
 from .common import paused_gc
@@ -47,6 +48,7 @@ _SECTIONS = {
     "sinks",
     "policies",
     "calendar",
+    "billing",
 }
 
 
@@ -76,6 +78,7 @@ class LoadedSite:
     policies: list[PolicyConfig]
     calendar: Calendar
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
+    billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
         """The device's profile, with its function code and CT/PT ratios applied."""
@@ -169,6 +172,7 @@ def _load_site(path: Path) -> LoadedSite:
     policies = _unique(col, col.items("policies", _validate_policy))
     sinks = col.one(Sinks.model_validate, root.get("sinks") or {}, ["sinks"])
     calendar = col.one(Calendar.model_validate, root.get("calendar") or {}, ["calendar"])
+    billing = _billing(col, root, buildings)
 
     dirs_raw = root.get("profile_dirs") or []
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
@@ -194,6 +198,7 @@ def _load_site(path: Path) -> LoadedSite:
         policies=[entry.item for entry in policies.values()],
         calendar=calendar,
         policy_positions={pid: entry.origin.position for pid, entry in policies.items()},
+        billing=billing,
     )
 
 
@@ -208,6 +213,22 @@ def _reading_order(issue: ConfigIssue) -> tuple[bool, str, int, int]:
 def _validate_policy(data: Any) -> PolicyConfig:
     # The validator is built on first use: it takes a while, and sites without policies skip it.
     return policy_adapter().validate_python(data)
+
+
+def _billing(
+    col: Collector, root: Any, buildings: dict[str, Entry[Building]]
+) -> BillingConfig | None:
+    """The optional ``billing:`` section; the buildings it names must exist."""
+    raw = root.get("billing")
+    if raw is None:
+        return None
+    billing = col.one(BillingConfig.model_validate, raw, ["billing"])
+    if billing is not None and billing.buildings is not None:
+        for index, bid in enumerate(billing.buildings):
+            if bid not in buildings:
+                where = col.position(raw.get("buildings"), index) if isinstance(raw, dict) else None
+                col.add(where, ["billing", "buildings", index], f"unknown building {bid!r}")
+    return billing
 
 
 def _unique(col: Collector, entries: Iterator[Entry[Item]]) -> dict[str, Entry[Item]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .billing import BillingConfig
 from .policies import PolicyConfig
 from .site import Building, Calendar, Campus, Device, Link, Sinks
 
@@ -13,7 +14,7 @@ __all__ = ["site_json_schema"]
 
 
 class _SiteFile(BaseModel):
-    """A site file: campus, buildings, links, devices, sinks, policies and calendar."""
+    """A site file: campus, buildings, links, devices, sinks, policies, calendar and billing."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,6 +26,7 @@ class _SiteFile(BaseModel):
     sinks: Sinks = Sinks()
     policies: list[PolicyConfig] = []
     calendar: Calendar = Calendar()
+    billing: BillingConfig | None = None
 
 
 def site_json_schema() -> dict[str, Any]:

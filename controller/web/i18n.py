@@ -95,6 +95,17 @@ _WORDS: dict[str, tuple[str, str]] = {
     "power_now": ("当前功率", "Power now"),
     "all_floors": ("全部楼层", "All floors"),
     "change_vs": ("较", "vs"),
+    "prepaid": ("预付费账户", "Prepaid account"),
+    "balance": ("余额（元）", "Balance (yuan)"),
+    "exempt": ("免断电", "exempt from cut-off"),
+    "closed_account": ("已销户", "closed"),
+    "free": ("免费", "Free"),
+    "held": ("暂扣", "Held"),
+    "charged": ("扣费（元）", "Charged (yuan)"),
+    "this_month": ("本月", "This month"),
+    "recent_entries": ("最近流水", "Recent entries"),
+    "entry_kind": ("类型", "Kind"),
+    "amount": ("金额", "Amount"),
 }
 
 

@@ -22,6 +22,7 @@ from controller.accounts import AccountStore, BadCredentials, LockedOut
 from controller.api.auth import COOKIE, Caller, LoginLimiter, caller
 from controller.app import Controller
 
+from .billing import building_billing, room_billing
 from .i18n import LANGS, Translator
 from .live import LiveHub
 from .views import NotVisible, building_view, overview, room_view, series_view
@@ -167,6 +168,10 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
             data = building_view(ctrl, found.account, building, t)
         except NotVisible:
             return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+        marks = await building_billing(ctrl, building)
+        for floor in data["floors"]:
+            for room_data in floor["rooms"]:
+                room_data["billing"] = marks.get(room_data["id"])
         return _page(request, "building.html", found, data)
 
     @router.get("/b/{building}/r/{room}")
@@ -179,6 +184,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
             data = room_view(ctrl, found.account, building, room, t)
         except NotVisible:
             return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+        data["billing"] = await room_billing(ctrl, building, room)
         return _page(request, "room.html", found, data)
 
     @router.get("/web/series")

@@ -62,6 +62,10 @@ def _site(tmp_path: Path, port: int) -> Path:
               - {{id: quota-elec, type: quota, scope: {{building_kinds: [dorm]}},
                   resource: electricity, per_bed: 8, action: cut}}
               - {{id: ac-limits, type: ac_limits, scope: {{circuits: [ac]}}}}
+            billing:
+              tariffs:
+                - {{id: elec, utility: electricity, effective_from: 2026-03-01,
+                    pricing: {{type: flat, price: "0.60"}}}}
             """
         ),
         encoding="utf-8",
@@ -150,6 +154,8 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
                 except OSError:
                     continue  # not up yet, or not polled yet
         try:
+            paths = (await asyncio.to_thread(_get, f"{base}/openapi.json"))["paths"]
+            assert "/api/billing/accounts/{account_id}/top-up" in paths  # billing is fuzzed too
             problems = await asyncio.to_thread(_fuzz, base)
         finally:
             stop.set()

@@ -1,0 +1,68 @@
+"""The site's ``billing:`` section: loaded as exact decimals, errors with file:line:col."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from tests.config.sites import issues_of, loads
+
+SiteWith = Callable[[str], Path]
+
+DEVICES = """\
+- {id: dorm-1.101.elec, profile: eastron/sdm120, building: dorm-1, room: "101", link: gw-1,
+   unit_id: 1}
+"""
+
+BILLING = """\
+billing:
+  warn_at: [10, "2.5"]
+  tariffs:
+    - id: elec
+      utility: electricity
+      effective_from: 2026-03-01
+      free_per_bed: 8
+      pricing:
+        type: tiered
+        tiers: [{up_to: 50, price: 0.6}, {price: "0.80"}]
+"""
+
+
+def _site(site_with: SiteWith, billing: str) -> Path:
+    path = site_with(DEVICES)
+    path.write_text(path.read_text(encoding="utf-8") + billing, encoding="utf-8")
+    return path
+
+
+def test_billing_loads_with_exact_decimals(site_with: SiteWith) -> None:
+    site = loads(_site(site_with, BILLING))
+    assert site.billing is not None
+    assert site.billing.warn_at == [Decimal(10), Decimal("2.5")]
+    (tariff,) = site.billing.tariffs
+    assert tariff.pricing.type == "tiered"
+    assert [t.price for t in tariff.pricing.tiers] == [Decimal("0.6"), Decimal("0.80")]
+
+
+def test_billing_errors_point_at_the_field(site_with: SiteWith) -> None:
+    broken = BILLING.replace("utility: electricity", "utility: gas").replace(
+        '[{up_to: 50, price: 0.6}, {price: "0.80"}]', "[{up_to: 50, price: -1}]"
+    )
+    path = _site(site_with, broken)
+    first, second = issues_of(path)
+    assert first.startswith(f"{path}:20:16 billing.tariffs[0].utility: 'gas'")
+    assert second.startswith(f"{path}:25:36 billing.tariffs[0].pricing.tiers[0].price: ")
+    assert "greater than or equal to 0" in second
+
+
+def test_billed_buildings_must_exist(site_with: SiteWith) -> None:
+    path = _site(site_with, BILLING.replace("warn_at", "buildings: [dorm-9]\n  warn_at"))
+    assert issues_of(path) == [f"{path}:17:15 billing.buildings[0]: unknown building 'dorm-9'"]
+
+
+def test_two_tariffs_of_a_utility_cannot_start_the_same_day(site_with: SiteWith) -> None:
+    twice = BILLING + BILLING.split("tariffs:\n", 1)[1].replace("id: elec", "id: elec-2")
+    path = _site(site_with, twice)
+    (issue,) = issues_of(path)
+    assert "both start 2026-03-01 for electricity" in issue
+    assert issue.startswith(f"{path}:")
