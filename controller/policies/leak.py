@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from controller.config.calendar import DayType
 from controller.config.policies import LeakPolicy
-from controller.config.profile import PointKind
+from controller.config.profile import Point, PointKind
 
 from .base import Actuator, Policy, Tick, find_valve, number
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
@@ -30,6 +30,7 @@ __all__ = [
     "LeakMemory",
     "LeakUnit",
     "leak_valve",
+    "unit_factor",
     "zone_valve",
 ]
 
@@ -51,6 +52,18 @@ FLOW_TO_LPM = {
 
 VOLUME_TO_L = {"m³": 1000.0, "m3": 1000.0, "L": 1.0, "l": 1.0}
 """Factors from a volume point's unit to litres."""
+
+
+def unit_factor(
+    policy_id: str, device_id: str, point: Point, factors: dict[str, float]
+) -> float | None:
+    """The factor for ``point``'s unit; None (and a warning: the device is skipped) without."""
+    factor = factors.get(point.unit or "")
+    if factor is None:
+        _LOGGER.warning(
+            "Policy %s skips %s: unknown unit %r of %s", policy_id, device_id, point.unit, point.key
+        )
+    return factor
 
 
 def leak_valve(
@@ -123,14 +136,8 @@ class Leak(Policy[LeakPolicy, LeakUnit]):
             flows = device.points_of(PointKind.FLOW)
             if not flows:
                 continue
-            factor = FLOW_TO_LPM.get(flows[0].unit or "")
+            factor = unit_factor(self.id, device.id, flows[0], FLOW_TO_LPM)
             if factor is None:
-                _LOGGER.warning(
-                    "Leak policy %s skips %s: unknown flow unit %r",
-                    self.id,
-                    device.id,
-                    flows[0].unit,
-                )
                 continue
             reason = f"leak: continuous flow at {device.id}"
             valve, close, owners = leak_valve(self, device, index, reason, self.config.close_valve)

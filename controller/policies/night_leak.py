@@ -15,7 +15,6 @@ hours it spans; a total that goes backwards (a meter swap or reset) starts the c
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,14 +22,13 @@ from controller.config.policies import NightLeakPolicy
 from controller.config.profile import PointKind
 
 from .base import Actuator, Policy, Tick, number
-from .leak import VOLUME_TO_L, leak_valve
+from .leak import VOLUME_TO_L, leak_valve, unit_factor
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import in_window
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["NightLeak", "NightLeakMemory", "NightLeakUnit"]
 
-_LOGGER = logging.getLogger(__name__)
 _HOUR = 3600.0
 
 
@@ -70,14 +68,8 @@ class NightLeak(Policy[NightLeakPolicy, NightLeakUnit]):
             volumes = [p for p in device.points_of(PointKind.WATER_VOLUME) if p.is_cumulative]
             if not volumes or (cfg.only_without_flow and device.points_of(PointKind.FLOW)):
                 continue
-            factor = VOLUME_TO_L.get(volumes[0].unit or "")
+            factor = unit_factor(self.id, device.id, volumes[0], VOLUME_TO_L)
             if factor is None:
-                _LOGGER.warning(
-                    "Night-leak policy %s skips %s: unknown volume unit %r",
-                    self.id,
-                    device.id,
-                    volumes[0].unit,
-                )
                 continue
             reason = f"leak: water used every night hour at {device.id}"
             valve, close, owners = leak_valve(self, device, index, reason, cfg.close_valve)
