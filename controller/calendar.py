@@ -284,6 +284,11 @@ class SiteCalendar:
             label,
         )
 
+    def provisional(self, year: int) -> bool:
+        """True when ``year``'s State Council notice is not known (neither chinese-calendar nor
+        the holidays file's ``notice_years``): its make-up working days are missing."""
+        return self.is_provisional_year(year)
+
     def status(self) -> dict[str, Any]:
         return {
             "semesters": len(self.semesters),

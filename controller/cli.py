@@ -15,7 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from controller import cli_accounts, cli_backup, cli_billing, cli_commission
+from controller import (
+    cli_accounts,
+    cli_alarms,
+    cli_backup,
+    cli_billing,
+    cli_commission,
+    cli_report,
+)
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
@@ -343,6 +350,7 @@ def emulate(
 
     from controller.broker import site_brokers
     from controller.core import ScaledClock
+    from emulators.meterbus.serve import serve_meters
     from emulators.modbus.serve import serve_site
     from emulators.mqtt.serve import serve_mqtt
 
@@ -376,6 +384,17 @@ def emulate(
                     loaded, clock, console, brokers=brokers, seed=seed, fault_rate=mqtt_fault_rate
                 )
             )
+            modbus_faults = await stack.enter_async_context(
+                serve_meters(
+                    loaded,
+                    clock,
+                    console,
+                    seed=seed,
+                    latency=latency,
+                    free_ports=free_ports,
+                    faults=fault or [],
+                )
+            )
             await serve_site(
                 loaded,
                 clock,
@@ -383,7 +402,7 @@ def emulate(
                 seed=seed,
                 latency=latency,
                 free_ports=free_ports,
-                faults=fault or [],
+                faults=modbus_faults,
                 duration=duration,
             )
 
@@ -420,10 +439,12 @@ def run(
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
     loaded = load_or_exit(site)
     configure_logging(log_level)
+    from controller.integrations.mqtt_export import CommandAccountError
+
     options = ServiceOptions(site, data_dir, api_host, api_port)
     try:
         asyncio.run(run_service(options, site=loaded))
-    except OSError as err:
+    except (OSError, CommandAccountError) as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None
 
@@ -452,6 +473,8 @@ def _options(
 cli_commission.register(app)
 cli_backup.register(app)
 cli_accounts.register(app)
+cli_alarms.register(app)
+cli_report.register(app)
 cli_billing.register(app)
 
 

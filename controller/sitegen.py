@@ -4,6 +4,11 @@ Dorm buildings have floors of ``rooms_per_floor`` rooms, one RS-485 gateway per 
 has a socket-circuit meter with relay, a cold-water meter with valve, a hot-water meter and an
 AC gateway. One canteen (main and kitchen sub-meters, hand-wash delayed-closing valves, MQTT
 plugs on non-essential loads) and one bathhouse (MQTT shower valves) complete the campus.
+
+The meters campuses already own speak Chinese meter protocols: one floor of the first dorm
+(``dlt645_floor``) has DL/T 645 socket and lighting meters on its own RS-485 gateway, and the
+buildings' hot-water meters (``cjt188_hot_water``) are CJ/T 188 heat meters, one bus per
+building.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ _BUILDING_DEVICES = (
     ("main", "acrel/adl400", 100, "main"),
     ("hot-water", "generic/tuf2000m", 102, "hot_water"),
 )
+_DLT645_ELEC = "generic/dorm-prepaid-meter-dlt645"
+_DLT645_LIGHTING = "chint/ddsu666-dlt645"
+_CJT188_HOT_WATER = "generic/cjt188-heat-meter"
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,11 @@ class SiteShape:
     shower_valves: int = 30
     layout: Literal["templates", "explicit"] = "templates"
     """Dorm rooms and devices as per-floor/per-room templates, or every one written out."""
+    dlt645_floor: int | None = 6
+    """The floor of the first dorm whose socket and lighting meters speak DL/T 645 (None:
+    none; a floor the building does not have: none)."""
+    cjt188_hot_water: bool = True
+    """Buildings' hot-water meters are CJ/T 188 heat meters (else Modbus ultrasonic meters)."""
 
     def __post_init__(self) -> None:
         if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
@@ -72,18 +85,32 @@ class _Builder:
         self.devices: dict[str, list[dict[str, Any]]] = {}
 
     def link(self, link_id: str, kind: str, zh: str, en: str) -> str:
-        self.links.append(
-            {
-                "id": link_id,
-                "type": kind,
-                "name": _name(zh, en),
-                "host": self.shape.host,
-                "port": self.port,
-                "timeout": 0.5,
-            }
-        )
+        link: dict[str, Any] = {"id": link_id, "type": kind, "name": _name(zh, en)}
+        if kind in ("dlt645", "cjt188"):
+            link["transport"] = "tcp"
+        link.update({"host": self.shape.host, "port": self.port, "timeout": 0.5})
+        if kind in ("dlt645", "cjt188"):
+            link["timeout"] = 1.0  # 2400 baud: a 901F reply alone takes 0.16 s on the line
+        self.links.append(link)
         self.port += 1
         return link_id
+
+    def meter_floor(self, bid: str, floors: int) -> int | None:
+        """The floor of ``bid`` on DL/T 645 meters, if any."""
+        floor = self.shape.dlt645_floor
+        if bid != "dorm-1" or floor is None or not 1 <= floor <= floors:
+            return None
+        return floor
+
+    def hot_water(self, group: str, bid: str, **place: Any) -> dict[str, Any]:
+        """The fields of a building's hot-water meter: on a CJ/T 188 bus of its own, or on
+        ``place``'s Modbus link."""
+        if not self.shape.cjt188_hot_water:
+            return {"profile": "generic/tuf2000m", **place}
+        link = self.link(f"m188-{bid}", "cjt188", f"{group}热水表总线", f"{group} hot-water meters")
+        number = len([x for x in self.links if x["type"] == "cjt188"])
+        fields = {k: v for k, v in place.items() if k not in ("profile", "link", "unit_id")}
+        return {"profile": _CJT188_HOT_WATER, "link": link, "address": f"{number:014d}", **fields}
 
     def device(self, group: str, **fields: Any) -> None:
         self.devices.setdefault(group, []).append(
@@ -111,16 +138,19 @@ class _Builder:
                     f"{b + 1}号楼{floor}层 485 网关",
                     f"Dorm {b + 1} floor {floor} RS-485",
                 )
-            for suffix, profile, unit, circuit in _BUILDING_DEVICES:
-                self.device(
-                    bid,
-                    id=f"{bid}.{suffix}",
-                    profile=profile,
-                    building=bid,
-                    link=f"gw-{bid}-f1",
-                    unit_id=unit,
-                    circuit=circuit,
+            meter_floor = self.meter_floor(bid, floors)
+            if meter_floor is not None:
+                self.link(
+                    f"m645-{bid}-f{meter_floor}",
+                    "dlt645",
+                    f"{b + 1}号楼{meter_floor}层 DL/T 645 电表总线",
+                    f"Dorm {b + 1} floor {meter_floor} DL/T 645 meters",
                 )
+            for suffix, profile, unit, circuit in _BUILDING_DEVICES:
+                place = {"profile": profile, "link": f"gw-{bid}-f1", "unit_id": unit}
+                if suffix == "hot-water":
+                    place = self.hot_water(f"{b + 1}号楼", bid, **place)
+                self.device(bid, id=f"{bid}.{suffix}", building=bid, circuit=circuit, **place)
             if s.layout == "templates":
                 self._dorm_templates(building, left)
             else:
@@ -134,18 +164,16 @@ class _Builder:
             layout["count"] = rooms
         building["room_layout"] = layout
         link = "gw-{building}-f{floor}"
-        building["floor_devices"] = [
-            {
-                "id": "{building}.f{floor}.lighting",
-                "profile": _LIGHTING[0],
-                "link": link,
-                "unit_id": _FLOOR_LIGHTING_UNIT,
-                "circuit": _LIGHTING[1],
-                "parent": "{building}.main",
-                "tags": ["floor-{floor}"],
-            }
-        ]
-        building["room_devices"] = [
+        lighting: dict[str, Any] = {
+            "id": "{building}.f{floor}.lighting",
+            "profile": _LIGHTING[0],
+            "link": link,
+            "unit_id": _FLOOR_LIGHTING_UNIT,
+            "circuit": _LIGHTING[1],
+            "parent": "{building}.main",
+            "tags": ["floor-{floor}"],
+        }
+        rooms_: list[dict[str, Any]] = [
             {
                 "id": f"{{building}}.{{room}}.{suffix}",
                 "profile": profile,
@@ -160,6 +188,24 @@ class _Builder:
             }
             for suffix, profile, offset, circuit in _ROOM_DEVICES
         ]
+        meter_floor = self.meter_floor(building["id"], building["floors"])
+        if meter_floor is not None:
+            modbus_floors = [f for f in range(1, building["floors"] + 1) if f != meter_floor]
+            lighting["floors"] = modbus_floors
+            rooms_[0]["floors"] = list(modbus_floors)
+            # fresh lists per template: shared ones would be written as YAML anchors
+            lighting_645 = {**lighting, "profile": _DLT645_LIGHTING, **_dlt645_floor(meter_floor)}
+            lighting_645["tags"] = list(lighting["tags"])
+            del lighting_645["unit_id"]
+            lighting_645["address"] = "9900000000{floor:02d}"
+            elec_645 = {**rooms_[0], "profile": _DLT645_ELEC, **_dlt645_floor(meter_floor)}
+            elec_645["address"] = "00000000{room}"
+            del elec_645["unit_id_start"]
+            building["floor_devices"] = [lighting, lighting_645]
+            building["room_devices"] = [rooms_[0], elec_645, *rooms_[1:]]
+        else:
+            building["floor_devices"] = [lighting]
+            building["room_devices"] = rooms_
 
     def _dorm_explicit(self, building: dict[str, Any], rooms: int) -> None:
         """Every room and device written out (what the templates expand to)."""
@@ -172,35 +218,54 @@ class _Builder:
                 {"id": f"{floor + 1}{r + 1:02d}", "floor": floor + 1, "capacity": s.capacity}
             )
         building["rooms"] = room_list
+        meter_floor = self.meter_floor(bid, building["floors"])
         for floor in range(1, building["floors"] + 1):
+            where: dict[str, Any] = {
+                "profile": _LIGHTING[0],
+                "link": f"gw-{bid}-f{floor}",
+                "unit_id": _FLOOR_LIGHTING_UNIT,
+            }
+            if floor == meter_floor:
+                where = {
+                    "profile": _DLT645_LIGHTING,
+                    "link": f"m645-{bid}-f{floor}",
+                    "address": f"9900000000{floor:02d}",
+                }
             self.device(
                 bid,
                 id=f"{bid}.f{floor}.lighting",
-                profile=_LIGHTING[0],
                 building=bid,
-                link=f"gw-{bid}-f{floor}",
-                unit_id=_FLOOR_LIGHTING_UNIT,
                 circuit=_LIGHTING[1],
                 parent=f"{bid}.main",
                 tags=[f"floor-{floor}"],
+                **where,
             )
         for room in room_list:
             r = int(room["id"][-2:])
             for suffix, profile, offset, circuit in _ROOM_DEVICES:
+                where = {
+                    "profile": profile,
+                    "link": f"gw-{bid}-f{room['floor']}",
+                    "unit_id": offset + r,
+                }
+                if suffix == "elec" and room["floor"] == meter_floor:
+                    where = {
+                        "profile": _DLT645_ELEC,
+                        "link": f"m645-{bid}-f{room['floor']}",
+                        "address": f"00000000{room['id']}",
+                    }
                 self.device(
                     bid,
                     id=f"{bid}.{room['id']}.{suffix}",
-                    profile=profile,
                     building=bid,
                     room=room["id"],
-                    link=f"gw-{bid}-f{room['floor']}",
-                    unit_id=offset + r,
                     circuit=circuit,
                     **(
                         {"parent": f"{bid}.{_ROOM_PARENTS[suffix]}"}
                         if suffix in _ROOM_PARENTS
                         else {}
                     ),
+                    **where,
                 )
 
     def canteen(self) -> None:
@@ -313,12 +378,10 @@ class _Builder:
         self.device(
             bid,
             id=f"{bid}.hot-water",
-            profile="generic/tuf2000m",
             building=bid,
             area="showers",
-            link=gw,
-            unit_id=2,
             circuit="hot_water",
+            **self.hot_water("浴室", bid, profile="generic/tuf2000m", link=gw, unit_id=2),
         )
         for v in range(1, self.shape.shower_valves + 1):
             self.device(
@@ -565,6 +628,11 @@ devices: !include devices/*.yaml
 policies: !include policies.yaml
 calendar: !include calendar.yaml
 """
+
+
+def _dlt645_floor(floor: int) -> dict[str, Any]:
+    """The fields putting a floor template on that floor's DL/T 645 bus."""
+    return {"link": "m645-{building}-f{floor}", "floors": [floor]}
 
 
 def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:

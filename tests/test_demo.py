@@ -24,7 +24,8 @@ def test_demo_runs_headless_and_exits_zero() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    assert "started Modbus emulators: 1005 devices on 15 gateways" in out
+    assert "started Modbus emulators: 981 devices on 15 gateways" in out
+    assert "started DL/T 645 and CJ/T 188 emulators: 24 meters on 4 buses" in out
     assert "楼宇 Buildings" in out
     assert "dorm-1" in out
     assert "modbus" in out

@@ -16,15 +16,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from controller import __version__
 from controller.accounts import AccountStore
 from controller.app import Controller
 from controller.core import Entity
+from controller.core.vocabulary import allowed, from_api, to_api
 from controller.web import LiveHub, web_routes
 
+from .alarm_center import alarm_center_routes
 from .calendar import calendar_routes
 from .deps import Actor, known_query
 from .errors import ApiError, install_error_handlers, json_responses, responses
@@ -32,7 +35,10 @@ from .history import history_routes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
 from .metrics import render_metrics
 from .paging import Page, Paging, paginate
+from .places import place_routes
 from .policies import policy_routes
+from .records import record_routes
+from .reports import report_routes
 from .schemas import (
     BuildingOut,
     CommandRequest,
@@ -42,6 +48,7 @@ from .schemas import (
     StateOut,
 )
 from .session import session_routes
+from .states import check_filters, point_of, state_out
 from .writes import check_write
 
 __all__ = ["STATIC_DIR", "create_api"]
@@ -54,7 +61,8 @@ COMMON_ERRORS = (413, 422, 500, 504)
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
 
-def _entity_out(entity: Entity, lang: str) -> EntityOut:
+def _entity_out(ctrl: Controller, entity: Entity, lang: str) -> EntityOut:
+    limits = allowed(point_of(ctrl, entity))
     return EntityOut(
         entity_id=entity.entity_id,
         device_id=entity.device_id,
@@ -65,6 +73,10 @@ def _entity_out(entity: Entity, lang: str) -> EntityOut:
         state_class=entity.state_class.value,
         writable=entity.writable,
         tags=entity.tags,
+        options=limits.options,
+        write_options=limits.write_options,
+        min=limits.minimum,
+        max=limits.maximum,
     )
 
 
@@ -111,19 +123,10 @@ def _routes(ctrl: Controller) -> APIRouter:
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
 
-    @router.get(
-        "/metrics", response_class=PlainTextResponse, responses=json_responses(*COMMON_ERRORS)
-    )
-    async def metrics() -> str:
-        """Prometheus text format of every component's figures and the bus queues."""
-        bus = {s.name: dataclasses.asdict(s) for s in ctrl.bus.stats()}
-        return render_metrics(
-            {
-                **ctrl.status(),
-                "bus": {"subscribers": bus, "published": ctrl.bus.published},
-                "devices": {"unavailable": len(ctrl.states.unavailable_devices)},
-            }
-        )
+    @router.get("/metrics", response_class=Response, responses=json_responses(*COMMON_ERRORS))
+    async def metrics() -> Response:
+        """Prometheus text format: counters, gauges and the bus cycle-time histograms."""
+        return Response(render_metrics(ctrl), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/entities")
     async def entities(
@@ -136,6 +139,7 @@ def _routes(ctrl: Controller) -> APIRouter:
         kind: str | None = None,
         circuit: str | None = None,
     ) -> Page[EntityOut]:
+        check_filters(ctrl, building=building, room=room, device=device, kind=kind)
         found = _filter(
             list(ctrl.registry),
             {
@@ -146,35 +150,38 @@ def _routes(ctrl: Controller) -> APIRouter:
                 "circuit": circuit,
             },
         )
-        return paginate(found, paging, lambda e: _entity_out(e, lang))
+        return paginate(found, paging, lambda e: _entity_out(ctrl, e, lang))
 
     @router.get("/entities/{entity_id}", responses=responses(404))
     async def entity(entity_id: str, lang: Lang = "zh") -> EntityOut:
         found = ctrl.registry.get(entity_id)
         if found is None:
             raise HTTPException(404, f"unknown entity {entity_id!r}")
-        return _entity_out(found, lang)
+        return _entity_out(ctrl, found, lang)
 
     @router.get("/states")
     async def states(
         *,
         paging: Paging,
+        lang: Lang = "zh",
         building: str | None = None,
         room: str | None = None,
         device: str | None = None,
         kind: str | None = None,
     ) -> Page[StateOut]:
+        check_filters(ctrl, building=building, room=room, device=device, kind=kind)
         found = _filter(
             list(ctrl.registry),
             {"building": building, "room": room, "device": device, "kind": kind},
         )
-        return paginate(found, paging, lambda e: _state_out(ctrl, e.entity_id))
+        return paginate(found, paging, lambda e: state_out(ctrl, e, lang))
 
     @router.get("/states/{entity_id}", responses=responses(404))
-    async def state(entity_id: str) -> StateOut:
-        if entity_id not in ctrl.registry:
+    async def state(entity_id: str, lang: Lang = "zh") -> StateOut:
+        found = ctrl.registry.get(entity_id)
+        if found is None:
             raise HTTPException(404, f"unknown entity {entity_id!r}")
-        return _state_out(ctrl, entity_id)
+        return state_out(ctrl, found, lang)
 
     @router.post("/commands", responses=responses(404, 409, 502))
     async def command(body: CommandRequest, actor: Actor) -> CommandResponse:
@@ -185,38 +192,25 @@ def _routes(ctrl: Controller) -> APIRouter:
             raise HTTPException(404, f"unknown entity {body.entity_id!r}")
         if not entity.writable:
             raise HTTPException(409, f"{body.entity_id} is read-only / 只读，不能下发命令")
-        point = ctrl.site.profile_of(ctrl.site.devices[entity.device_id]).point(entity.point_key)
-        if (problem := check_write(point, body.value)) is not None:
+        point = point_of(ctrl, entity)
+        value = from_api(point, body.value)
+        if (problem := check_write(point, value)) is not None:
             raise ApiError(422, f"{body.entity_id}: {problem.msg}", [problem])
+        assert isinstance(value, float | int | str | bool)
         result = await ctrl.commands.send(
-            body.entity_id, body.value, actor=actor, reason=body.reason, source="api"
+            body.entity_id, value, actor=actor, reason=body.reason, source="api"
         )
         if not result.ok:
             raise HTTPException(502, f"command not confirmed: {result.error}")
         return CommandResponse(
             entity_id=result.entity_id,
-            value=result.value,
+            value=to_api(point, result.value),
             ok=result.ok,
-            confirmed_value=result.confirmed_value,
+            confirmed_value=to_api(point, result.confirmed_value),
             error=result.error,
         )
 
     return router
-
-
-def _state_out(ctrl: Controller, entity_id: str) -> StateOut:
-    current = ctrl.states.get(entity_id)
-    if current is None:
-        return StateOut(
-            entity_id=entity_id, value=None, timestamp=None, quality=None, available=False
-        )
-    return StateOut(
-        entity_id=entity_id,
-        value=current.value,
-        timestamp=current.timestamp,
-        quality=current.quality.value,
-        available=current.available,
-    )
 
 
 def create_api(
@@ -250,6 +244,10 @@ def create_api(
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
     api.include_router(calendar_routes(ctrl))
+    api.include_router(alarm_center_routes(ctrl))
+    api.include_router(place_routes(ctrl))
+    api.include_router(record_routes(ctrl))
+    api.include_router(report_routes(ctrl))
     _include_billing(api, ctrl)
     api.state.controller = ctrl
     if accounts is not None:

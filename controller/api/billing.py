@@ -425,7 +425,20 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         billing.changed(who.actor, "import", "campus-card", "batch file", **result.to_json())
         return result.to_json()
 
-    @router.get("/export", response_model=None, responses=json_responses(401, 403))
+    @router.get(
+        "/export",
+        response_model=None,
+        responses={
+            200: {
+                "description": "The summary as CSV or XLSX (``format``).",
+                "content": {
+                    "text/csv": {},
+                    _XLSX: {},
+                },
+            },
+            **json_responses(401, 403),
+        },
+    )
     async def export(
         who: Viewer,
         start: float | None = None,

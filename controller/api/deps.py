@@ -34,7 +34,13 @@ def acting_user(
     ],
 ) -> str:
     """The acting staff account: the one place that decides who acts (accounts replace the
-    header later). Control characters would forge lines in the audit log and in logs."""
+    header later). Control characters would forge lines in the audit log and in logs.
+
+    HTTP headers travel as bytes and Starlette reads them as Latin-1, so ``王丽`` sent as
+    UTF-8 arrives as ``çŽ‹ä¸½``: a value that is valid UTF-8 is read as UTF-8."""
+    # Not UTF-8 bytes: a Latin-1 name stays as it came.
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        user = user.encode("latin-1").decode("utf-8")
     if user != user.strip() or any(unicodedata.category(c)[0] == "C" for c in user):
         raise ApiError(
             422,

@@ -14,12 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from controller.alarms.component import alarm_service
 from controller.app import Controller
 from controller.policies.engine import PolicyEngine
 
 from .deps import Actor, Reason, component
-from .errors import EngineErrorRoute, responses
+from .errors import ApiError, EngineErrorRoute, responses
 from .paging import Page, Paging, paginate
+from .times import Instant
 
 __all__ = ["HISTORY_DEPTH", "policy_routes"]
 
@@ -50,7 +52,7 @@ class OverrideRequest(BaseModel):
     scope: dict[str, Any]
     policy_id: str | None = None
     reason: str = Field(min_length=1, max_length=500)
-    until: float | None = Field(default=None, description="Epoch seconds.")
+    until: Instant | None = None
     duration_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -171,14 +173,27 @@ def policy_routes(ctrl: Controller) -> APIRouter:
 
     @router.get("/alarms")
     async def alarms(paging: Paging, history: bool = False) -> Page[dict[str, Any]]:
-        """Active alarms, or with ``history`` the log (the last ``HISTORY_DEPTH`` entries)."""
+        """Active alarms, or with ``history`` the log (the last ``HISTORY_DEPTH`` entries).
+
+        With the alarm service running, every alarm of the controller (policies, devices,
+        buses, supervision, detectors, rules) in one list; else the policy engine's."""
+        service = alarm_service(ctrl.components)
+        if service is not None:
+            records = service.alarms(history=history, limit=HISTORY_DEPTH)
+            return paginate(records, paging, lambda r: r.to_json())
         views = _engine(ctrl).views
         found = views.alarm_history(HISTORY_DEPTH) if history else views.active_alarms()
         return paginate(found, paging, lambda a: a.to_json())
 
     @router.post("/alarms/{alarm_key}/ack", responses=responses(404))
     async def ack(alarm_key: str, actor: Actor) -> dict[str, Any]:
-        return _engine(ctrl).staff.acknowledge(alarm_key, actor=actor).to_json()
+        service = alarm_service(ctrl.components)
+        if service is None:
+            return _engine(ctrl).staff.acknowledge(alarm_key, actor=actor).to_json()
+        record = service.ack(alarm_key, actor)
+        if record is None:
+            raise ApiError(404, f"no active alarm {alarm_key!r}")
+        return record.to_json()
 
     @router.get("/valves", responses=responses(404))
     async def valves(paging: Paging, policy_id: str | None = None) -> Page[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from .alarms import AlarmsConfig, NotifyConfig, WorkOrdersConfig, check_alarms
 from .billing import BillingConfig
 from .checks import check_devices, check_links, check_policies, check_sinks
 from .collect import Collector, Entry, Origin
@@ -34,6 +35,7 @@ from .hierarchy import hierarchy_problems
 from .paths import builtin_dir
 from .policies import PolicyConfig, policy_adapter
 from .profile import POSITIONED_CHECKS, Profile, profile_problems
+from .reports import ReportSettings
 from .site import AnyLink, Building, Calendar, Campus, Device, Link, Sinks
 from .yamlsrc import Located, LocatedDict, Position, YamlSourceError, load_yaml_file
 
@@ -48,6 +50,10 @@ _SECTIONS = {
     "sinks",
     "policies",
     "calendar",
+    "alarms",
+    "notify",
+    "workorders",
+    "reports",
     "billing",
 }
 
@@ -78,6 +84,10 @@ class LoadedSite:
     policies: list[PolicyConfig]
     calendar: Calendar
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    workorders: WorkOrdersConfig | None = None
+    reports: ReportSettings = field(default_factory=ReportSettings)
     billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
@@ -172,6 +182,12 @@ def _load_site(path: Path) -> LoadedSite:
     policies = _unique(col, col.items("policies", _validate_policy))
     sinks = col.one(Sinks.model_validate, root.get("sinks") or {}, ["sinks"])
     calendar = col.one(Calendar.model_validate, root.get("calendar") or {}, ["calendar"])
+    alarms = col.one(AlarmsConfig.model_validate, root.get("alarms") or {}, ["alarms"])
+    notify = col.one(NotifyConfig.model_validate, root.get("notify") or {}, ["notify"])
+    workorders = None
+    if root.get("workorders") is not None:
+        workorders = col.one(WorkOrdersConfig.model_validate, root["workorders"], ["workorders"])
+    reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
     billing = _billing(col, root, buildings)
 
     dirs_raw = root.get("profile_dirs") or []
@@ -183,9 +199,18 @@ def _load_site(path: Path) -> LoadedSite:
     check_links(col, links)
     check_sinks(col, sinks, links, root.get("sinks"))
     check_policies(col, policies, buildings, devices)
+    check_alarms(col, (alarms, notify), (root.get("alarms"), root.get("notify")), set(devices))
     col.template_summaries()
 
-    if col.issues or campus is None or sinks is None or calendar is None:
+    if (
+        col.issues
+        or campus is None
+        or sinks is None
+        or calendar is None
+        or reports is None
+        or alarms is None
+        or notify is None
+    ):
         raise ConfigError(sorted(col.issues, key=_reading_order))
     return LoadedSite(
         source=path,
@@ -198,6 +223,10 @@ def _load_site(path: Path) -> LoadedSite:
         policies=[entry.item for entry in policies.values()],
         calendar=calendar,
         policy_positions={pid: entry.origin.position for pid, entry in policies.items()},
+        alarms=alarms,
+        notify=notify,
+        workorders=workorders,
+        reports=reports,
         billing=billing,
     )
 

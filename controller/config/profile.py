@@ -18,7 +18,11 @@ from .common import POINT_KEY_PATTERN, I18nName, StrictModel
 
 __all__ = [
     "POSITIONED_CHECKS",
+    "Cjt188Address",
+    "Cjt188ProfileOptions",
     "DeviceClass",
+    "Dlt645Address",
+    "Dlt645ProfileOptions",
     "Flag",
     "ModbusAddress",
     "ModbusProfileOptions",
@@ -66,6 +70,10 @@ class PointKind(StrEnum):
     STATUS = "status"
     ERROR_CODE = "error_code"
     CONFIG = "config"
+    FOOD_WASTE = "food_waste"
+    """Kitchen/plate waste weighed by a canteen waste scale (kg)."""
+    DINER_COUNT = "diner_count"
+    """Diners counted by a canteen turnstile or card system (people)."""
 
 
 class StateClass(StrEnum):
@@ -94,6 +102,7 @@ class DeviceClass(StrEnum):
     ENUM = "enum"
     COUNT = "count"
     MONETARY = "monetary"
+    WEIGHT = "weight"
     NONE = "none"
 
 
@@ -126,10 +135,18 @@ DEVICE_CLASS_OF_KIND: dict[PointKind, DeviceClass] = {
     PointKind.BALANCE: DeviceClass.MONETARY,
     PointKind.STATUS: DeviceClass.ENUM,
     PointKind.ERROR_CODE: DeviceClass.ENUM,
+    PointKind.FOOD_WASTE: DeviceClass.WEIGHT,
+    PointKind.DINER_COUNT: DeviceClass.COUNT,
 }
 
 CUMULATIVE_KINDS = frozenset(
-    {PointKind.ACTIVE_ENERGY, PointKind.WATER_VOLUME, PointKind.HEAT_ENERGY}
+    {
+        PointKind.ACTIVE_ENERGY,
+        PointKind.WATER_VOLUME,
+        PointKind.HEAT_ENERGY,
+        PointKind.FOOD_WASTE,
+        PointKind.DINER_COUNT,
+    }
 )
 """Kinds whose counters the recorder turns into hourly consumption."""
 
@@ -254,6 +271,77 @@ class ScaleBy(StrictModel):
     factors: Annotated[dict[str, float], Field(min_length=1)]
 
 
+class Dlt645Address(StrictModel):
+    """A DL/T 645-2007 point: read by data identifier (``DI3 DI2 DI1 DI0`` as 8 hex digits).
+
+    Standard identifiers know their packing (bytes, decimals, sign); others must give
+    ``length`` (and ``decimals``, ``signed``, ``encoding``). ``bit`` reads one bit of a status
+    word as a bool (``invert``: a set bit means off); ``relay`` makes writes switch the meter's
+    relay (control code 1C), confirmed by reading this point back.
+    """
+
+    di: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8}$")]
+    length: Annotated[int, Field(ge=1, le=32)] | None = None
+    decimals: Annotated[int, Field(ge=0, le=8)] = 0
+    signed: bool = False
+    encoding: Literal["bcd", "word"] = "bcd"
+    scale: float = 1.0
+    bit: Annotated[int, Field(ge=0, le=63)] | None = None
+    invert: bool = False
+    relay: bool = False
+
+    @property
+    def identifier(self) -> int:
+        return int(self.di, 16)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_not_zero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("scale must not be 0")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Dlt645Address:
+        if self.relay and self.bit is None:
+            raise ValueError("the relay point reads its state from a status-word bit: give 'bit'")
+        if self.length is not None and self.bit is not None and self.bit >= 8 * self.length:
+            raise ValueError(f"bit {self.bit} is outside a {self.length}-byte item")
+        return self
+
+
+class Cjt188Address(StrictModel):
+    """A CJ/T 188 point: a field of the current-data reply (DI 901F).
+
+    Values arrive in kWh, kW, m³ and m³/h whatever unit code the meter sends; ``scale``
+    converts further (m³ → L: 1000). A ``valve`` point may be writable (C 04, DI A017).
+    """
+
+    field: Literal[
+        "total",
+        "settlement_total",
+        "heat",
+        "settlement_heat",
+        "heat_power",
+        "flow",
+        "volume",
+        "supply_temperature",
+        "return_temperature",
+        "hours",
+        "valve",
+        "battery_low",
+        "status",
+    ]
+    scale: float = 1.0
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_not_zero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("scale must not be 0")
+        return value
+
+
 class Point(StrictModel):
     """One value a device exposes: a reading, a setting or both."""
 
@@ -264,6 +352,8 @@ class Point(StrictModel):
     state_class: StateClass = StateClass.MEASUREMENT
     modbus: ModbusAddress | None = None
     mqtt: MqttAddress | None = None
+    dlt645: Dlt645Address | None = None
+    cjt188: Cjt188Address | None = None
     values: dict[int | str, str] | None = Field(
         default=None, description="Enum map: raw wire value → state word (e.g. 4: cool)."
     )
@@ -308,6 +398,13 @@ class Point(StrictModel):
     def is_cumulative(self) -> bool:
         return self.state_class is StateClass.TOTAL_INCREASING
 
+    @property
+    def is_binary(self) -> bool:
+        """The point reads and writes True/False (a coil, a register bit, a status-word bit)."""
+        if self.modbus is not None:
+            return self.modbus.type in (DataType.BOOL, DataType.BITFIELD)
+        return self.dlt645 is not None and self.dlt645.bit is not None
+
     @field_validator("range", "valid_range")
     @classmethod
     def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -317,13 +414,9 @@ class Point(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Point:
-        if self.modbus is None and self.mqtt is None:
-            raise ValueError("a point needs modbus or mqtt addressing")
-        is_bool = self.modbus is not None and self.modbus.type in (
-            DataType.BOOL,
-            DataType.BITFIELD,
-        )
-        if self.writable and self.range is None and self.values is None and not is_bool:
+        if all(a is None for a in (self.modbus, self.mqtt, self.dlt645, self.cjt188)):
+            raise ValueError("a point needs modbus, mqtt, dlt645 or cjt188 addressing")
+        if self.writable and self.range is None and self.values is None and not self.is_binary:
             raise ValueError("writable points must declare 'range' or 'values'")
         if self.modbus is not None and self.modbus.type is DataType.ENUM and not self.values:
             raise ValueError("enum points need 'values'")
@@ -345,6 +438,10 @@ class Point(StrictModel):
             )
         ):
             raise ValueError(f"{self.modbus.table} registers are read-only; cannot be writable")
+        if self.writable and self.dlt645 is not None and not self.dlt645.relay:
+            raise ValueError("a writable DL/T 645 point must be the relay point ('relay: true')")
+        if self.writable and self.cjt188 is not None and self.cjt188.field != "valve":
+            raise ValueError("only the CJ/T 188 valve is writable")
         return self
 
 
@@ -355,6 +452,30 @@ class ModbusProfileOptions(StrictModel):
     max_gap: Annotated[int, Field(ge=0, le=100)] = 8
     max_registers: Annotated[int, Field(ge=1, le=125)] = 100
     max_bits: Annotated[int, Field(ge=1, le=2000)] = 800
+
+
+class Dlt645ProfileOptions(StrictModel):
+    """Per-model DL/T 645 behaviour. ``block_reads``: the meter answers block identifiers
+    (DI1 = FF), so a family of points is read in one request. ``relay``: how the relay is
+    commanded: ``plain`` (password level ``password_level``), ``esam`` (encrypted, which this
+    controller does not send: writes fail with a clear error) or ``none``. ``close``: ``direct``
+    (1C) or ``allowed`` (1B, the meter closes itself)."""
+
+    scan_interval: Annotated[float, Field(gt=0)] = 60.0
+    block_reads: bool = False
+    relay: Literal["plain", "esam", "none"] = "none"
+    password_level: Annotated[int, Field(ge=0, le=0x99)] = 2
+    close: Literal["direct", "allowed"] = "direct"
+
+
+class Cjt188ProfileOptions(StrictModel):
+    """Per-model CJ/T 188 behaviour: the meter type byte (10 cold water, 11 hot water,
+    12 drinking water, 13 reclaimed water, 20 heat, as 2 hex digits) and the byte order of
+    identifiers: ``901F`` (2004 edition, ``90 1F`` on the wire) or ``1F90`` (2018)."""
+
+    meter_type: Literal["10", "11", "12", "13", "20", "21"] = "10"
+    di_order: Literal["901F", "1F90"] = "901F"
+    scan_interval: Annotated[float, Field(gt=0)] = 300.0
 
 
 class MqttProfileOptions(StrictModel):
@@ -379,7 +500,7 @@ class Profile(StrictModel):
 
     manufacturer: str
     model: str
-    protocol: Literal["modbus", "mqtt"]
+    protocol: Literal["modbus", "mqtt", "dlt645", "cjt188"]
     name: I18nName | None = None
     source: str = Field(description="Manual or document (with version) the register map is from.")
     notes: str | None = None
@@ -390,6 +511,8 @@ class Profile(StrictModel):
     )
     modbus: ModbusProfileOptions = ModbusProfileOptions()
     mqtt: MqttProfileOptions = MqttProfileOptions()
+    dlt645: Dlt645ProfileOptions = Dlt645ProfileOptions()
+    cjt188: Cjt188ProfileOptions = Cjt188ProfileOptions()
     points: Annotated[list[Point], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -463,6 +586,7 @@ def profile_problems(profile: Profile) -> list[Problem]:
             problems.append((("points", i), f"point {point.key!r} has no modbus address"))
         if profile.protocol == "mqtt" and point.mqtt is None:
             problems.append((("points", i), f"point {point.key!r} has no mqtt address"))
+        problems.extend(_meter_problems(profile, point, i))
     problems.extend(_overlaps(profile.points))
     problems.extend(_scale_refs(profile.points))
     return problems
@@ -483,6 +607,39 @@ def _scale_refs(points: list[Point]) -> list[Problem]:
             if unknown:
                 problems.append((where, f"{scale.point} has no labels {unknown}"))
     return problems
+
+
+def _meter_problems(profile: Profile, point: Point, i: int) -> list[Problem]:
+    """DL/T 645 and CJ/T 188 points: addressing for the protocol, known packing, relays."""
+    if profile.protocol == "dlt645":
+        addr = point.dlt645
+        if addr is None:
+            return [(("points", i), f"point {point.key!r} has no dlt645 address")]
+        if addr.length is None and not _standard_di(addr.identifier):
+            message = f"DI {addr.di} is not a standard identifier here: give 'length'"
+            return [(("points", i, "dlt645", "di"), message)]
+        if addr.relay and profile.dlt645.relay == "none":
+            message = "a relay point needs the profile's dlt645.relay (plain or esam)"
+            return [(("points", i, "dlt645", "relay"), message)]
+    if profile.protocol == "cjt188" and point.cjt188 is None:
+        return [(("points", i), f"point {point.key!r} has no cjt188 address")]
+    return []
+
+
+def _standard_di(di: int) -> bool:
+    """Whether the DL/T 645 driver knows the packing of ``di`` (config stays driver-free:
+    the same families as ``drivers.dlt645.items``, checked by a test)."""
+    if 0x04000501 <= di <= 0x04000507 or di in _SINGLE_DIS:
+        return True
+    family = (di >> 24, (di >> 16) & 0xFF)
+    if family[0] == 0x00:
+        return family[1] <= 0x04
+    return family[0] == 0x02 and 0x01 <= family[1] <= 0x06 and di & 0xFF == 0
+
+
+_SINGLE_DIS = frozenset(
+    {0x02800001, 0x02800002, 0x02800008, 0x00900100, 0x00900200, 0x00900201, 0x04000401}
+)
 
 
 def _overlaps(points: list[Point]) -> list[Problem]:

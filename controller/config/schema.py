@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .billing import BillingConfig
 from .policies import PolicyConfig
+from .reports import ReportSettings
 from .site import Building, Calendar, Campus, Device, Link, Sinks
 
 __all__ = ["site_json_schema"]
@@ -26,6 +27,7 @@ class _SiteFile(BaseModel):
     sinks: Sinks = Sinks()
     policies: list[PolicyConfig] = []
     calendar: Calendar = Calendar()
+    reports: ReportSettings = ReportSettings()
     billing: BillingConfig | None = None
 
 

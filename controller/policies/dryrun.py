@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 from controller.config.profile import PointKind
 from controller.core.events import State, Value
-from wire.modbus import DataType
 
 from .base import Policy
 from .core import EngineCore
@@ -196,7 +195,7 @@ def bool_entities(index: SiteIndex, entities: Iterable[str]) -> set[str]:
         device_id, _, key = entity.rpartition(".")
         device = index.devices.get(device_id)
         point = device.point(key) if device else None
-        if point and point.modbus and point.modbus.type in (DataType.BOOL, DataType.BITFIELD):
+        if point and point.is_binary:
             out.add(entity)
     return out
 

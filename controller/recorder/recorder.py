@@ -506,6 +506,11 @@ class Recorder:
         return self._running
 
     @property
+    def history_path(self) -> Path:
+        """The embedded history's file (reports read its meter events)."""
+        return self._history_path
+
+    @property
     def consumption(self) -> HistoryConsumption:
         """The consumption query over the embedded history (which always has the hours)."""
         if self._storage is None or self._db is None or not self._running:

@@ -123,7 +123,12 @@ def _visible_buildings(ctrl: Controller, account: Account) -> list[Building]:
 
 
 def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
+    from controller.alarms.component import alarm_service
     from controller.policies.engine import PolicyEngine
+
+    service = alarm_service(ctrl.components)
+    if service is not None:  # the one list: policies, devices, buses, supervision, rules
+        return [r.to_json() for r in service.alarms()]
 
     engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
     if engine is None:
@@ -132,8 +137,10 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
 
 
 def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
+    scope = alarm.get("scope")
+    nested = scope if isinstance(scope, dict) else {}  # the alarm service's scope is a word
     for key in ("building", "device", "entity_id"):
-        value = alarm.get(key) or (alarm.get("scope") or {}).get(key)
+        value = alarm.get(key) or nested.get(key)
         if not value:
             continue
         if key == "building":

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from wire.modbus import DataType, WordOrder
 
+from ..link.readings import Reading, Value
 from .spec import PointSpec
 
 __all__ = [
@@ -29,17 +30,6 @@ __all__ = [
     "same_reading",
     "words_to_bytes",
 ]
-
-Value = float | int | bool | str | None
-
-
-class Reading(NamedTuple):
-    """One decoded point: its key, engineering value (or label) and whether it is good."""
-
-    key: str
-    value: Value
-    ok: bool
-
 
 Decoder = Callable[[Sequence[int], int], Reading]
 """(words of a block, index of the point's first word) → Reading."""

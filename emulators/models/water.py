@@ -154,8 +154,6 @@ class WaterMeter(DeviceModel):
 
 _TOTALISER_M3 = {"m³": 1.0, "L": 0.001, "US gal": 0.003785411784, "ft³": 0.028316846592}
 """m³ per totaliser unit the emulated heat meter can be set to."""
-_GJ_PER_H_PER_KW = 0.0036
-"""1 kW for an hour is 3.6 MJ: the TUF-2000M reports energy flow in GJ/h."""
 
 
 class HeatMeter(DeviceModel):
@@ -163,8 +161,9 @@ class HeatMeter(DeviceModel):
 
     Canonical values: flow (m³/h), volume and volume_fraction (the totaliser's whole counts
     and fraction, in ``totaliser_unit`` × ``totaliser_multiplier`` as a real meter counts them),
-    heat_power (GJ/h, as REG3), heat_energy (kWh), supply_temperature and return_temperature
-    (°C), error_code.
+    heat_power (kW; the binding serves GJ/h to the TUF-2000M's REG3), heat_energy (kWh),
+    supply_temperature and return_temperature (°C), error_code, low_battery (battery-powered
+    CJ/T 188 heat meters report it; never set here).
     """
 
     def __init__(
@@ -216,11 +215,12 @@ class HeatMeter(DeviceModel):
             "volume_fraction": round(counts - math.floor(counts), 4),
             "totaliser_unit": self.totaliser_unit,
             "totaliser_multiplier": self.totaliser_multiplier,
-            "heat_power": round(heat_kw * _GJ_PER_H_PER_KW, 6),
+            "heat_power": round(heat_kw, 3),
             "heat_energy": round(self.heat_energy, 3),
             "supply_temperature": round(self.supply, 2),
             "return_temperature": round(self.inlet, 2),
             "error_code": 0,
+            "low_battery": False,
         }
 
     def _apply(self, key: str, value: ModelValue) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from controller.api import create_api
 from controller.app import Controller
@@ -101,6 +102,9 @@ async def test_states_reflect_the_store(client: httpx.AsyncClient, controller: C
         "timestamp": None,
         "quality": None,
         "available": False,
+        "device_id": "dorm-1.101.elec",
+        "name": "累计电能",
+        "unit": "kWh",
     }
     assert (await client.get("/api/states/nope")).status_code == 404
 
@@ -115,7 +119,7 @@ async def test_command_is_routed_and_audited(
         headers={"X-Sanjie-User": "wang.li"},
     )
     assert reply.status_code == 200, reply.text
-    assert reply.json()["confirmed_value"] is False
+    assert reply.json()["confirmed_value"] == "off"  # the API's on/off vocabulary
     done = await events.get()
     assert isinstance(done, CommandCompleted)
     assert (done.actor, done.reason, done.ok, done.source) == ("wang.li", "安全检查", True, "api")
@@ -259,10 +263,15 @@ async def test_metrics_in_prometheus_text(
     controller.bus.subscribe("recorder", maxsize=5)
     controller.states.set("dorm-1.101.elec.power", 5.0)
     text = (await client.get("/api/metrics")).text
-    assert "# TYPE sanjie_bus_subscribers_depth gauge" in text
-    assert 'sanjie_bus_subscribers_depth{key="recorder"} 1.0' in text
-    assert "sanjie_bus_published 1.0" in text
-    assert "sanjie_devices_unavailable 0.0" in text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    depth = families["sanjie_bus_queue_depth"]
+    assert depth.type == "gauge"
+    assert [(s.labels, s.value) for s in depth.samples] == [({"subscriber": "recorder"}, 1.0)]
+    published = families["sanjie_events_published"]
+    assert published.type == "counter"
+    assert published.samples[0].name == "sanjie_events_published_total"
+    assert published.samples[0].value == 1.0
+    assert families["sanjie_devices_unavailable"].samples[0].value == 0.0
 
 
 class _Silent:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from argon2 import PasswordHasher
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import DataGenerationMethod
 from schemathesis.checks import (
@@ -28,9 +29,11 @@ from schemathesis.checks import (
 )
 from schemathesis.runner import events
 
+from controller.accounts import AccountStore, Role
 from controller.config import load_site
 from controller.core import SystemClock
-from controller.service import ServiceOptions, run_service
+from controller.core.files import private_dir
+from controller.service import ServiceOptions, run_service, state_dir
 from emulators.modbus import SiteEmulator
 from tests.servers import free_port
 
@@ -78,7 +81,7 @@ def _get(url: str) -> Any:
         return json.loads(reply.read())
 
 
-def _fuzz(base: str) -> list[str]:
+def _fuzz(base: str, token: str) -> list[str]:
     """Run schemathesis over every operation; the failures, one line each."""
     schemathesis.experimental.OPEN_API_3_1.enable()  # FastAPI documents OpenAPI 3.1
     schema = schemathesis.from_uri(
@@ -105,7 +108,8 @@ def _fuzz(base: str) -> list[str]:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         ),
-        headers={"X-Sanjie-User": "fuzz"},
+        # A viewer's token: the account-guarded reads answer for real, not only 401.
+        headers={"X-Sanjie-User": "fuzz", "Authorization": f"Bearer {token}"},
         request_timeout=10_000,
         seed=11,
         count_links=False,
@@ -139,6 +143,12 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
     api_port = free_port()
     base = f"http://127.0.0.1:{api_port}"
     options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
+    state = private_dir(state_dir(tmp_path / "data"))
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts = AccountStore(state / "accounts.sqlite3", SystemClock(), hasher=fast)
+    accounts.add("fuzz", Role.VIEWER, "correct horse battery")
+    token = accounts.create_token("fuzz")[1]
+    accounts.close()
     stop = asyncio.Event()
     emulator = SiteEmulator(load_site(site_path), SystemClock(), latency=0)
     async with emulator, asyncio.TaskGroup() as group:
@@ -156,7 +166,7 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
         try:
             paths = (await asyncio.to_thread(_get, f"{base}/openapi.json"))["paths"]
             assert "/api/billing/accounts/{account_id}/top-up" in paths  # billing is fuzzed too
-            problems = await asyncio.to_thread(_fuzz, base)
+            problems = await asyncio.to_thread(_fuzz, base, token)
         finally:
             stop.set()
     assert problems == [], "\n".join(problems)

@@ -89,6 +89,29 @@ async def test_bad_overrides_are_refused_with_the_reason(
     assert needle in reply.text
 
 
+@pytest.mark.parametrize(
+    ("until", "status"),
+    [
+        ("2026-05-29T12:46:40+08:00", 201),  # ISO 8601 with its zone
+        (1_780_030_000, 201),  # epoch seconds
+        ("1780030000", 201),
+        ("2026-05-29T12:46:40", 422),  # no zone: refused in a body, never guessed
+        ("tomorrow", 422),
+        (1_780_030_000_000, 422),  # milliseconds by mistake
+    ],
+)
+async def test_override_until_takes_iso_or_epoch(
+    client: httpx.AsyncClient, until: object, status: int
+) -> None:
+    body = {"scope": {"rooms": ["dorm-1/101"]}, "reason": "病假", "until": until}
+    reply = await client.post("/api/overrides", json=body, headers=USER)
+    assert reply.status_code == status, reply.text
+    if status == 201:
+        assert reply.json()["expires_at"] == 1_780_030_000
+    else:
+        assert reply.json()["errors"][0]["loc"][:2] == ["body", "until"]
+
+
 async def test_changes_need_a_user(client: httpx.AsyncClient) -> None:
     reply = await client.post(
         "/api/overrides",

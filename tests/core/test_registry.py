@@ -13,7 +13,9 @@ def test_every_point_of_every_device_is_an_entity(
     campus: LoadedSite, registry: EntityRegistry
 ) -> None:
     expected = sum(len(campus.profile_of(d).points) for d in campus.devices.values())
-    assert len(registry) == expected == 12881
+    # the example campus has a DL/T 645 dorm floor and CJ/T 188 hot-water meters (fewer points
+    # than the Modbus ones they replace); the prepaid meter's threshold points add 7 a room
+    assert len(registry) == expected == 12691
     assert set(registry.device_ids) == set(campus.devices)
 
 

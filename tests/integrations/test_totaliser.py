@@ -11,7 +11,6 @@ from controller.config import ConfigError, load_profile, load_site
 from controller.core import Quality, ScaledClock
 from controller.integrations.scaled import rescale, scalings
 from drivers.modbus import Reading
-from tests.conftest import EXAMPLE_SITE
 
 from .modbus_harness import running_campus, wait_until
 
@@ -61,9 +60,23 @@ def test_scale_by_must_name_an_enum_point_and_its_labels(tmp_path: Path) -> None
         load_profile(bad)
 
 
+SITE = """\
+campus: {id: t, name: {zh: 测试校区, en: Test campus}}
+buildings:
+  - {id: bath-1, kind: bathhouse, name: {zh: 浴室},
+     areas: [{id: showers, name: {zh: 淋浴间}, floor: 1}]}
+links:
+  - {id: gw-bath-1, type: modbus_tcp, host: 127.0.0.1, port: 1502}
+devices:
+  - {id: bath-1.hot-water, profile: generic/tuf2000m, building: bath-1, area: showers,
+     link: gw-bath-1, unit_id: 2, circuit: hot_water}
+"""
+
+
 @pytest.mark.integration
-async def test_an_emulated_meter_counting_litres_x_0_01_reports_m3() -> None:
-    site = load_site(EXAMPLE_SITE)
+async def test_an_emulated_meter_counting_litres_x_0_01_reports_m3(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text(SITE, encoding="utf-8")
+    site = load_site(tmp_path / "site.yaml")
     clock = ScaledClock(1.0, tz=site.campus.timezone)
     async with running_campus(site, links=["gw-bath-1"], clock=clock) as run:
         meter = run.emulator.devices["bath-1.hot-water"].bound.model

@@ -1,0 +1,150 @@
+"""Report wording in Simplified Chinese (the default) and English."""
+
+from __future__ import annotations
+
+__all__ = ["LANGUAGES", "text"]
+
+LANGUAGES = ("zh", "en")
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "title": (
+        "三节（节电·节水·节粮）成效报告",
+        "Saving campaign report (electricity, water, food)",
+    ),
+    "period": ("报告期", "Period"),
+    "baseline": ("基准期", "Baseline"),
+    "scope": ("范围", "Scope"),
+    "campus": ("全校", "Campus"),
+    "occupants": ("在住人数", "Occupants"),
+    "days": ("计入天数", "Days counted"),
+    "vacation_excluded": ("（不含假期）", " (vacation excluded)"),
+    "floor_area": ("建筑面积 m²", "Floor area m²"),
+    "generated": ("生成时间", "Generated"),
+    "s_overview": ("一、总体指标", "1. Headline indicators"),
+    "s_compare": ("二、与基准期对比及节约量", "2. Against the baseline: savings"),
+    "s_trend": ("三、逐日趋势", "3. Daily trend"),
+    "s_places": ("四、分楼栋、楼层、房间", "4. Buildings, floors, rooms"),
+    "s_circuits": ("五、分项计量", "5. By circuit"),
+    "s_rankings": ("六、排行榜", "6. Rankings"),
+    "s_food": ("七、节粮：食堂厨余", "7. Food: canteen waste"),
+    "s_policies": ("八、策略执行情况", "8. What the policies did"),
+    "s_alarms": ("九、告警汇总", "9. Alarms"),
+    "s_quality": ("十、数据质量", "10. Data quality"),
+    "t_summary": ("总体指标", "Headline indicators"),
+    "t_compare": ("与基准期对比", "Against the baseline"),
+    "t_daily": ("逐日用量", "Daily use"),
+    "t_buildings": ("分楼栋", "By building"),
+    "t_floors": ("分楼层", "By floor"),
+    "t_rooms": ("分房间", "By room"),
+    "t_circuits": ("分项电耗", "Electricity by circuit"),
+    "t_star_energy": ("节能之星", "Energy-saving stars"),
+    "t_star_water": ("节水之星", "Water-saving stars"),
+    "t_top_users": ("用电最高房间", "Highest electricity users"),
+    "t_star_plate": ("光盘之星", "Clean-plate stars"),
+    "t_food": ("厨余按食堂与餐次", "Food waste by canteen and meal"),
+    "t_policies": ("策略动作", "Policy actions"),
+    "t_alarms": ("告警", "Alarms"),
+    "t_quality": ("数据质量", "Data quality"),
+    "indicator": ("指标", "Indicator"),
+    "value": ("数值", "Value"),
+    "unit": ("单位", "Unit"),
+    "quantity": ("项目", "Quantity"),
+    "electricity": ("用电", "Electricity"),
+    "cold_water": ("冷水", "Cold water"),
+    "hot_water": ("热水", "Hot water"),
+    "food_waste": ("厨余", "Food waste"),
+    "energy_kgce": ("综合能耗", "Energy"),
+    "kgce_pp": ("人均综合能耗", "Energy per person"),
+    "kgce_m2": ("单位面积能耗", "Energy per m²"),
+    "kwh_ppd": ("人均日用电", "Electricity per person per day"),
+    "water_pp": ("人均用水", "Water per person"),
+    "l_ppd": ("人均日用水", "Water per person per day"),
+    "kg_pd": ("人均每餐厨余", "Food waste per diner per meal"),
+    "b_total": ("基准期总量", "Baseline total"),
+    "p_total": ("报告期总量", "Period total"),
+    "b_ppd": ("基准人均日", "Baseline per person-day"),
+    "p_ppd": ("报告人均日", "Period per person-day"),
+    "adjusted": ("调整后基准", "Adjusted baseline"),
+    "saved": ("节约量", "Saved"),
+    "rate": ("节约率", "Savings rate"),
+    "yuan": ("节约金额（元）", "Saved (yuan)"),
+    "co2": ("减排 kg CO₂", "CO₂ avoided (kg)"),
+    "date": ("日期", "Date"),
+    "baseline_kwh": ("基准同期用电 kWh", "Baseline kWh"),
+    "building": ("楼栋", "Building"),
+    "floor": ("楼层", "Floor"),
+    "room": ("房间", "Room"),
+    "people": ("人数", "People"),
+    "change": ("较基准变化", "Change vs baseline"),
+    "circuit": ("分项", "Circuit"),
+    "rank": ("名次", "Rank"),
+    "canteen": ("食堂", "Canteen"),
+    "meal": ("餐次", "Meal"),
+    "diners": ("就餐人次", "Diners"),
+    "waste_kg": ("厨余 kg", "Waste kg"),
+    "policy": ("策略", "Policy"),
+    "action": ("动作", "Action"),
+    "count": ("次数", "Count"),
+    "detail": ("说明", "Detail"),
+    "severity": ("级别", "Severity"),
+    "alarm": ("告警", "Alarm"),
+    "check": ("检查项", "Check"),
+    "c_trend": ("逐日用电与基准", "Daily electricity against the baseline"),
+    "c_buildings": ("各楼栋用电", "Electricity by building"),
+    "c_per_capita": ("人均日用电：基准与报告期", "Electricity per person per day"),
+    "c_food": ("每餐人均厨余", "Food waste per diner by meal"),
+    "meters_total": ("电、水计量点数", "Electricity and water metering points"),
+    "meters_silent": ("报告期无数据的电、水计量点", "Of those, without data in the period"),
+    "days_missing": ("缺数据的计量点·天", "Meter-days without data"),
+    "held_out": ("暂扣（可疑）用量", "Consumption held out as suspect"),
+    "swaps": ("换表记录", "Meter swaps"),
+    "anomalies": ("异常读数", "Consumption anomalies"),
+    "partial": ("未结束的小时", "Hours not yet complete"),
+    "food_note": (
+        "厨余一行按就餐人次（每餐）计，而非在住人数与天数。",
+        "The food waste line is per diner per meal, not per occupant and day.",
+    ),
+    "cut_rows": (
+        "此处列出前 {shown} 行（共 {total} 行），完整数据见 XLSX 或 CSV 文件。",
+        "The first {shown} of {total} rows; the XLSX and CSV files hold them all.",
+    ),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "no_rows": ("（无）", "(none)"),
+    "curfew_hours": ("断电时长（户·小时）", "Curfew off time (room-hours)"),
+    "commands": ("下发命令", "Commands sent"),
+    "failed": ("失败", "Failed"),
+}
+
+CIRCUIT_NAMES: dict[str, tuple[str, str]] = {
+    "ac": ("空调", "Air conditioning"),
+    "sockets": ("照明插座", "Lighting & sockets"),
+    "lighting": ("照明", "Lighting"),
+    "power": ("动力", "Power"),
+    "main": ("总表", "Main"),
+    "kitchen": ("厨房", "Kitchen"),
+    "": ("其他", "Other"),
+    "other": ("特殊", "Special"),
+}
+
+POLICY_NAMES: dict[str, tuple[str, str]] = {
+    "curfew": ("熄灯断电", "Curfew"),
+    "ac_limits": ("空调温度纠正", "AC setpoint corrections"),
+    "ac_windows": ("空调时段", "AC windows"),
+    "supply_windows": ("供水时段", "Supply windows"),
+    "quota": ("定额断电", "Quota cuts"),
+    "leak": ("漏水关阀", "Leaks closed"),
+    "overload": ("过载跳闸", "Overload trips"),
+    "delay_valves": ("延时阀", "Delay valves"),
+    "canteen_hours": ("食堂时段", "Canteen hours"),
+}
+
+
+def text(key: str, lang: str) -> str:
+    zh, en = _TEXT[key]
+    return en if lang == "en" else zh
+
+
+def named(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    zh, en = table.get(key, (key, key))
+    return en if lang == "en" else zh
