@@ -53,7 +53,9 @@ class Controller:
         supervision: SupervisionOptions | None = None,
     ) -> None:
         self.site = site
-        register_secrets(site_secrets(site.links) | site_secrets(site.sinks))
+        register_secrets(
+            site_secrets(site.links) | site_secrets(site.sinks) | site_secrets(site.notify)
+        )
         self.clock: Clock = clock or SystemClock(site.campus.timezone)
         self.registry = EntityRegistry.from_site(site)
         self.bus = EventBus()

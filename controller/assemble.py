@@ -6,11 +6,14 @@ emulators around it (Modbus endpoints redirected to them, MQTT emulators on the 
 module starts). What it builds, in order:
 
 * the Modbus integration (one supervised poller per bus);
+* the DL/T 645 and CJ/T 188 meter integration, when the site has such links;
 * a local MQTT broker when an MQTT link or the MQTT export names no host, then one MQTT
   integration per MQTT link;
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
-* the audit log and the policy engine (SQLite files under ``state_dir``);
+* the audit log and the policy engine (SQLite files under ``state_dir``), and the calendar
+  watch (the provisional-year alarm; SIGHUP re-reads the holidays file);
+* the alarm service: one alarm list, notifications, work orders (``controller.alarms.build``);
 * prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
   ``api_port`` is None.
@@ -37,10 +40,12 @@ from controller.core import Clock, SystemClock
 from controller.supervise import SupervisionOptions
 
 if TYPE_CHECKING:
+    from controller.alarms.component import AlarmService
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.billing import BillingComponent
     from controller.broker import LocalBroker
+    from controller.integrations.meters import MeterIntegration
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
     from controller.integrations.mqtt_export import MqttExport
@@ -59,7 +64,9 @@ class ControllerOptions:
 
     ``data_dir``: the recorder's base (relative sink paths resolve against it).
     ``state_dir``: the policy store and audit log (default ``data_dir``).
-    ``api_port``: None runs no API. ``modbus_endpoints``: link id → (host, port), e.g. emulators.
+    ``api_port``: None runs no API. ``modbus_endpoints``: link id → (host, port), e.g. emulators;
+    ``meter_endpoints`` the same for DL/T 645 and CJ/T 188 links (a serial link's host is the
+    device to open, e.g. an emulator's pseudo-terminal).
     """
 
     data_dir: Path
@@ -67,6 +74,7 @@ class ControllerOptions:
     api_host: str = "127.0.0.1"
     api_port: int | None = 8123
     modbus_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    meter_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     supervision: SupervisionOptions = field(default_factory=SupervisionOptions)
 
 
@@ -83,11 +91,17 @@ class Assembly:
     broker: LocalBroker | None = None
     export: MqttExport | None = None
     api: ApiServer | None = None
+    alarms: AlarmService | None = None
     billing: BillingComponent | None = None
+    meters: MeterIntegration | None = None
 
     def describe(self) -> list[str]:
         """One line per part, for the start-up log and the demo's banner."""
         lines = [f"Modbus integration: {len(self.modbus.pollers)} buses polled"]
+        if self.meters is not None:
+            lines.append(
+                f"DL/T 645 / CJ/T 188 integration: {len(self.meters.pollers)} buses polled"
+            )
         if self.broker is not None:
             lines.append(f"MQTT broker: {self.broker}")
         lines += [
@@ -100,6 +114,8 @@ class Assembly:
         lines.append(f"Recorder: {self.recorder.backend}")
         units = sum(len(p.units) for p in self.engine.core.policies)
         lines.append(f"Policies: {len(self.engine.core.policies)} policies on {units} units")
+        if self.alarms is not None:
+            lines.append(f"Alarms: {self.alarms.describe()}")
         if self.billing is not None:
             lines.append(f"Billing: {len(self.billing.config.tariffs)} tariffs, prepaid ledger")
         if self.api is not None:
@@ -126,23 +142,20 @@ async def build_controller(
 ) -> Assembly:
     """Build the controller of ``site`` with every component the site asks for (not started:
     run it with ``async with assembly.controller.running()``)."""
-    from controller.accounts import AccountStore
-    from controller.api import ApiServer
+    from controller.alarms.build import build_alarms
     from controller.audit import AuditLog
     from controller.backup import hold_lock
     from controller.billing import billing_component
     from controller.broker import local_broker
+    from controller.calendar_watch import CalendarWatch
     from controller.core.files import private_dir
-    from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
     from controller.policies.engine import PolicyEngine
     from controller.recorder import Recorder
-    from controller.web.live import LiveHub
 
     controller = Controller(site, clock, supervision=options.supervision)
-    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
-    controller.add(modbus)
+    modbus, meters = _bus_integrations(controller, options)
 
     links = mqtt_links(site)
     exported = export_link(site)
@@ -158,7 +171,7 @@ async def build_controller(
         controller.add(integration)
     export = mqtt_export(controller, host=host, port=port)
     if export is not None:
-        controller.add(export)
+        controller.add(_with_commands(export, site, options.state_dir or options.data_dir))
 
     recorder = Recorder.from_site(controller, data_dir=options.data_dir)
     controller.add(recorder)
@@ -168,22 +181,97 @@ async def build_controller(
     stack.callback(audit.close)
     engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
     stack.callback(engine.close)
-    for component in (audit, engine, _reports(controller, recorder, audit)):
+    calendar = CalendarWatch(controller, engine.ctx.calendar)
+    for component in (audit, engine, calendar, _reports(controller, recorder, audit)):
         controller.add(component)
+    alarms = build_alarms(
+        controller, state, engine=engine, audit=audit, recorder=recorder, mqtt=mqtt
+    )
+    stack.callback(alarms.close)
+    controller.add(alarms)  # the one alarm list, notifications, work orders
     # Billing charges the recorder's hours; its routes join the API built below.
     billing = billing_component(controller, lambda: recorder.consumption, state, audit)
     if billing is not None:
         controller.add(billing)
 
-    api = None
-    if options.api_port is not None:
-        # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
-        accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
-        stack.callback(accounts.close)
-        live = LiveHub(controller)
-        controller.add(live)
-        api = ApiServer(
-            controller, options.api_host, options.api_port, accounts=accounts, live=live
+    api = _api(controller, options, state, stack)
+    return Assembly(
+        controller,
+        modbus,
+        mqtt,
+        recorder,
+        audit,
+        engine,
+        broker,
+        export,
+        api,
+        billing=billing,
+        alarms=alarms,
+        meters=meters,
+    )
+
+
+def _bus_integrations(
+    controller: Controller, options: ControllerOptions
+) -> tuple[ModbusIntegration, MeterIntegration | None]:
+    """The Modbus integration, and the DL/T 645 and CJ/T 188 one when the site has such
+    links (both added to the controller)."""
+    from controller.integrations.meters import MeterIntegration
+    from controller.integrations.modbus import ModbusIntegration
+
+    modbus = ModbusIntegration(controller, endpoints=options.modbus_endpoints)
+    controller.add(modbus)
+    meters = MeterIntegration(controller, endpoints=options.meter_endpoints)
+    if not meters.pollers:
+        return modbus, None
+    controller.add(meters)
+    return modbus, meters
+
+
+def _api(
+    controller: Controller,
+    options: ControllerOptions,
+    state: Path,
+    stack: contextlib.AsyncExitStack,
+) -> ApiServer | None:
+    """The HTTP API with the staff accounts and the web app's live hub, unless no port."""
+    from controller.accounts import AccountStore
+    from controller.api import ApiServer
+    from controller.web.live import LiveHub
+
+    if options.api_port is None:
+        return None
+    # Sessions and lock-outs are wall-clock matters, also in an accelerated demo.
+    accounts = AccountStore(state / "accounts.sqlite3", SystemClock())
+    stack.callback(accounts.close)
+    live = LiveHub(controller)
+    controller.add(live)
+    api = ApiServer(controller, options.api_host, options.api_port, accounts=accounts, live=live)
+    controller.add(api)
+    return api
+
+
+def _with_commands(export: MqttExport, site: LoadedSite, state: Path) -> MqttExport:
+    """The export, taking commands as the account ``sinks.mqtt.commands_as`` names (if any)."""
+    from controller.accounts import AccountError, AccountStore
+    from controller.integrations.mqtt_export import CommandAccountError
+
+    name = site.sinks.mqtt.commands_as if site.sinks.mqtt is not None else None
+    if name is None:
+        return export
+    path = state / "accounts.sqlite3"
+    if not path.exists():
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: no account {name!r}: {path} does not exist yet "
+            "(create the account with `sanjie user add`)"
         )
-        controller.add(api)
-    return Assembly(controller, modbus, mqtt, recorder, audit, engine, broker, export, api, billing)
+    store = AccountStore(path, SystemClock())
+    try:
+        export.use_account(store.get(name))
+    except AccountError:
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: no account {name!r} (create it with `sanjie user add`)"
+        ) from None
+    finally:
+        store.close()
+    return export

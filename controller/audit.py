@@ -180,31 +180,32 @@ class AuditLog:
         action: str | None = None,
         target: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[AuditEntry]:
         """Entries newest first; ``target`` matches a prefix (a device's entities)."""
-        where, args = [], []
-        for clause, value in (
-            ("ts >= ?", since),
-            ("ts < ?", until),
-            ("actor = ?", actor),
-            ("action = ?", action),
-        ):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        if target is not None:
-            where.append("(target = ? OR target LIKE ? ESCAPE '\\')")
-            escaped = target.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args.extend([target, escaped + ".%"])
+        where, args = _where(since, until, actor, action, target)
         sql = "SELECT seq, ts, actor, action, target, reason, result, source, details FROM audit"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq DESC LIMIT ?"
-        args.append(max(1, min(limit, 10_000)))
+        sql += where + " ORDER BY seq DESC LIMIT ? OFFSET ?"
+        args.extend([max(1, min(limit, 10_000)), max(0, offset)])
         return [
             AuditEntry(seq, ts, a, act, tgt, why, res, src, json.loads(det))
             for seq, ts, a, act, tgt, why, res, src, det in self._db.execute(sql, args)
         ]
+
+    def count(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> int:
+        """How many entries ``query`` with the same filters pages through."""
+        where, args = _where(since, until, actor, action, target)
+        sql = "SELECT count(*) FROM audit" + where  # noqa: S608 - placeholders only
+        row = self._db.execute(sql, args).fetchone()
+        return int(row[0])
 
     def between(self, since: float, until: float, actions: tuple[str, ...]) -> Iterator[AuditEntry]:
         """Every entry with one of ``actions`` in [since, until), oldest first, unbounded.
@@ -248,3 +249,28 @@ class AuditLog:
 
     def status(self) -> dict[str, Any]:
         return {"path": str(self.path), "recorded": self.recorded, "failures": self.failures}
+
+
+def _where(
+    since: float | None,
+    until: float | None,
+    actor: str | None,
+    action: str | None,
+    target: str | None,
+) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for clause, value in (
+        ("ts >= ?", since),
+        ("ts < ?", until),
+        ("actor = ?", actor),
+        ("action = ?", action),
+    ):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    if target is not None:
+        where.append("(target = ? OR target LIKE ? ESCAPE '\\')")
+        escaped = target.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        args.extend([target, escaped + ".%"])
+    return (" WHERE " + " AND ".join(where) if where else ""), args

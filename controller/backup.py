@@ -37,6 +37,9 @@ __all__ = [
 
 _STORE_MODULES = (
     "controller.accounts.store",
+    "controller.alarms.store",
+    "controller.alarms.notify.outbox",
+    "controller.workorders.store",
     "controller.audit",
     "controller.billing.store",
     "controller.policies.store",

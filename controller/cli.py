@@ -15,7 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from controller import cli_accounts, cli_backup, cli_billing, cli_commission, cli_report
+from controller import (
+    cli_accounts,
+    cli_alarms,
+    cli_backup,
+    cli_billing,
+    cli_commission,
+    cli_report,
+)
 from controller.config import ConfigError, LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
@@ -159,6 +166,34 @@ def policies(
         units = str(len(policy.units))
         table.add_row(config.id, config.type, on, str(policy.priority), units, name)
     console.print(table)
+
+
+@app.command("calendar")
+def calendar(
+    path: Annotated[Path, typer.Argument(help="The site file (site.yaml).")],
+    year: Annotated[
+        int | None, typer.Option(min=2000, max=2100, help="Default: this year.")
+    ] = None,
+) -> None:
+    """Print every non-ordinary day of a year (holidays, make-up working days) with its source."""
+    import datetime as dt
+    import zoneinfo
+
+    from controller.calendar import SiteCalendar
+    from controller.calendar_report import year_table
+
+    site = load_or_exit(path)
+    try:
+        site_calendar = SiteCalendar.from_site(site)
+    except ConfigError as err:
+        for issue in err.issues:
+            err_console.print(str(issue), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    console.print(
+        year_table(
+            site_calendar, year or dt.datetime.now(zoneinfo.ZoneInfo(site.campus.timezone)).year
+        )
+    )
 
 
 @app.command("schema")
@@ -315,6 +350,7 @@ def emulate(
 
     from controller.broker import site_brokers
     from controller.core import ScaledClock
+    from emulators.meterbus.serve import serve_meters
     from emulators.modbus.serve import serve_site
     from emulators.mqtt.serve import serve_mqtt
 
@@ -348,6 +384,17 @@ def emulate(
                     loaded, clock, console, brokers=brokers, seed=seed, fault_rate=mqtt_fault_rate
                 )
             )
+            modbus_faults = await stack.enter_async_context(
+                serve_meters(
+                    loaded,
+                    clock,
+                    console,
+                    seed=seed,
+                    latency=latency,
+                    free_ports=free_ports,
+                    faults=fault or [],
+                )
+            )
             await serve_site(
                 loaded,
                 clock,
@@ -355,7 +402,7 @@ def emulate(
                 seed=seed,
                 latency=latency,
                 free_ports=free_ports,
-                faults=fault or [],
+                faults=modbus_faults,
                 duration=duration,
             )
 
@@ -392,10 +439,12 @@ def run(
         raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
     loaded = load_or_exit(site)
     configure_logging(log_level)
+    from controller.integrations.mqtt_export import CommandAccountError
+
     options = ServiceOptions(site, data_dir, api_host, api_port)
     try:
         asyncio.run(run_service(options, site=loaded))
-    except OSError as err:
+    except (OSError, CommandAccountError) as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None
 
@@ -424,6 +473,7 @@ def _options(
 cli_commission.register(app)
 cli_backup.register(app)
 cli_accounts.register(app)
+cli_alarms.register(app)
 cli_report.register(app)
 cli_billing.register(app)
 

@@ -133,6 +133,13 @@ def profiles(
             kind = point.modbus.type.value
         elif point.mqtt is not None:
             where = point.mqtt.model_dump_json(exclude_none=True)
+        elif point.dlt645 is not None:
+            bit = f" bit {point.dlt645.bit}" if point.dlt645.bit is not None else ""
+            where = f"DI {point.dlt645.di.upper()}{bit}"
+            # standard identifiers take their packing from the driver's table
+            kind = point.dlt645.encoding if point.dlt645.length else "standard"
+        elif point.cjt188 is not None:
+            where = f"901F {point.cjt188.field}"
         table.add_row(
             point.key, point.name.zh, point.unit or "", where, kind, "yes" if point.writable else ""
         )

@@ -1,9 +1,10 @@
 """``sanjie demo``: the example campus, emulated on loopback, with the controller running on it.
 
 The controller is the one ``sanjie run`` runs: ``controller.assemble.build_controller`` builds
-it, with the Modbus links redirected to emulators, files in a temporary folder and the demo's
-``ScaledClock``. The demo only adds the emulators around it: every Modbus device before the
-controller is built (their endpoints replace the links' addresses), the MQTT devices after
+it, with the Modbus, DL/T 645 and CJ/T 188 links redirected to emulators, files in a temporary
+folder and the demo's ``ScaledClock``. The demo only adds the emulators around it: every Modbus
+device and meter before the controller is built (their endpoints replace the links'
+addresses), the MQTT devices after
 (they connect to the broker the assembly started for links without a host). Each component's
 ``status()`` shows up in the live view by itself.
 """
@@ -25,7 +26,14 @@ from controller.assemble import Assembly, ControllerOptions, build_controller
 from controller.config import LoadedSite, load_site
 from controller.core import ScaledClock
 
-__all__ = ["DemoOptions", "DemoRun", "modbus_emulators", "mqtt_emulators", "run_demo"]
+__all__ = [
+    "DemoOptions",
+    "DemoRun",
+    "meter_emulators",
+    "modbus_emulators",
+    "mqtt_emulators",
+    "run_demo",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +89,25 @@ async def modbus_emulators(run: DemoRun) -> None:
     )
 
 
+async def meter_emulators(run: DemoRun) -> None:
+    """Every DL/T 645 and CJ/T 188 meter of the site, emulated on its link's port (a serial
+    link's meters on a pseudo-terminal)."""
+    from emulators.meterbus.site import MeterSiteEmulator
+
+    emulator = MeterSiteEmulator(
+        run.site, run.clock, seed=run.options.seed, free_ports=run.options.free_ports
+    )
+    if not emulator.gateways:
+        return
+    await run.stack.enter_async_context(emulator)
+    for link_id, endpoint in emulator.endpoints.items():
+        run.endpoints[link_id] = (endpoint.host, endpoint.port)
+    run.started.append(
+        f"DL/T 645 and CJ/T 188 emulators: {len(emulator.devices)} meters on "
+        f"{len(emulator.gateways)} buses"
+    )
+
+
 async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
     """The site's MQTT devices, emulated on the broker of their link (the local broker the
     assembly started when the link names none), speaking the version the broker speaks."""
@@ -112,6 +139,27 @@ async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
         )
 
 
+DEMO_ADMIN = "demo-admin"
+
+
+def _demo_admin(assembly: Assembly) -> list[str]:
+    """An admin account for this run, with a random password printed once: there is no
+    default password, and the demo's accounts live in its temporary folder."""
+    import secrets
+
+    from controller.accounts import Role
+
+    api = assembly.api
+    if api is None or api.accounts is None:
+        return []
+    password = secrets.token_urlsafe(12)
+    api.accounts.add(DEMO_ADMIN, Role.ADMIN, password, display_name="演示管理员")
+    return [
+        f"Web app: http://{api.host}:{api.port}/ sign in as {DEMO_ADMIN} with password "
+        f"{password} (this run only)"
+    ]
+
+
 def _api_port(options: DemoOptions) -> int | None:
     if options.api_port is None or not options.free_ports:
         return options.api_port
@@ -132,14 +180,19 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
     async with contextlib.AsyncExitStack() as stack:
         run = DemoRun(options, site, clock, stack, console)
         await modbus_emulators(run)
+        await meter_emulators(run)
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-demo-")))
         controller_options = ControllerOptions(
-            data_dir=data, api_port=_api_port(options), modbus_endpoints=run.endpoints
+            data_dir=data,
+            api_port=_api_port(options),
+            modbus_endpoints=run.endpoints,
+            meter_endpoints=run.endpoints,  # each integration picks its own links
         )
         assembly = await build_controller(site, controller_options, stack, clock=clock)
         await mqtt_emulators(run, assembly)
         run.started += assembly.describe()
         run.started.append(f"Files (history, policies, audit) in {data}")
+        run.started += _demo_admin(assembly)
         for line in run.started:
             console.print(f"[green]started[/green] {line}")
         controller = assembly.controller

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 __all__ = ["MASK", "redact", "register_secrets", "site_secrets"]
 
@@ -50,7 +50,10 @@ def _collect(value: Any, found: set[str], depth: int) -> None:
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
             item = getattr(value, name)
-            if _SECRET_FIELDS.search(name) and isinstance(item, str) and item:
+            if isinstance(item, SecretStr):  # a DL/T 645 relay password, whatever its name
+                if item.get_secret_value():
+                    found.add(item.get_secret_value())
+            elif _SECRET_FIELDS.search(name) and isinstance(item, str) and item:
                 found.add(item)
             else:
                 _collect(item, found, depth + 1)

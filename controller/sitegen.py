@@ -4,10 +4,16 @@ Dorm buildings have floors of ``rooms_per_floor`` rooms, one RS-485 gateway per 
 has a socket-circuit meter with relay, a cold-water meter with valve, a hot-water meter and an
 AC gateway. One canteen (main and kitchen sub-meters, hand-wash delayed-closing valves, MQTT
 plugs on non-essential loads) and one bathhouse (MQTT shower valves) complete the campus.
+
+The meters campuses already own speak Chinese meter protocols: one floor of the first dorm
+(``dlt645_floor``) has DL/T 645 socket and lighting meters on its own RS-485 gateway, and the
+buildings' hot-water meters (``cjt188_hot_water``) are CJ/T 188 heat meters, one bus per
+building.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +30,7 @@ _ROOM_DEVICES = (
     ("elec", "generic/dorm-prepaid-meter", 0, "sockets"),
     ("cold", "xintai/water-meter-valve", 20, "cold_water"),
     ("hot", "xintai/water-meter-valve", 40, "hot_water"),
-    ("ac", "intesis/ac-gateway", 60, "ac"),
+    ("ac", "intesis/ac-gateway-panasonic", 60, "ac"),
 )
 _ROOM_PARENTS = {"elec": "main", "hot": "hot-water", "ac": "main"}
 """The building meter upstream of each room device (the rooms' cold water has none)."""
@@ -34,6 +40,9 @@ _BUILDING_DEVICES = (
     ("main", "acrel/adl400", 100, "main"),
     ("hot-water", "generic/tuf2000m", 102, "hot_water"),
 )
+_DLT645_ELEC = "generic/dorm-prepaid-meter-dlt645"
+_DLT645_LIGHTING = "chint/ddsu666-dlt645"
+_CJT188_HOT_WATER = "generic/cjt188-heat-meter"
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,11 @@ class SiteShape:
     shower_valves: int = 30
     layout: Literal["templates", "explicit"] = "templates"
     """Dorm rooms and devices as per-floor/per-room templates, or every one written out."""
+    dlt645_floor: int | None = 6
+    """The floor of the first dorm whose socket and lighting meters speak DL/T 645 (None:
+    none; a floor the building does not have: none)."""
+    cjt188_hot_water: bool = True
+    """Buildings' hot-water meters are CJ/T 188 heat meters (else Modbus ultrasonic meters)."""
 
     def __post_init__(self) -> None:
         if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
@@ -71,18 +85,32 @@ class _Builder:
         self.devices: dict[str, list[dict[str, Any]]] = {}
 
     def link(self, link_id: str, kind: str, zh: str, en: str) -> str:
-        self.links.append(
-            {
-                "id": link_id,
-                "type": kind,
-                "name": _name(zh, en),
-                "host": self.shape.host,
-                "port": self.port,
-                "timeout": 0.5,
-            }
-        )
+        link: dict[str, Any] = {"id": link_id, "type": kind, "name": _name(zh, en)}
+        if kind in ("dlt645", "cjt188"):
+            link["transport"] = "tcp"
+        link.update({"host": self.shape.host, "port": self.port, "timeout": 0.5})
+        if kind in ("dlt645", "cjt188"):
+            link["timeout"] = 1.0  # 2400 baud: a 901F reply alone takes 0.16 s on the line
+        self.links.append(link)
         self.port += 1
         return link_id
+
+    def meter_floor(self, bid: str, floors: int) -> int | None:
+        """The floor of ``bid`` on DL/T 645 meters, if any."""
+        floor = self.shape.dlt645_floor
+        if bid != "dorm-1" or floor is None or not 1 <= floor <= floors:
+            return None
+        return floor
+
+    def hot_water(self, group: str, bid: str, **place: Any) -> dict[str, Any]:
+        """The fields of a building's hot-water meter: on a CJ/T 188 bus of its own, or on
+        ``place``'s Modbus link."""
+        if not self.shape.cjt188_hot_water:
+            return {"profile": "generic/tuf2000m", **place}
+        link = self.link(f"m188-{bid}", "cjt188", f"{group}热水表总线", f"{group} hot-water meters")
+        number = len([x for x in self.links if x["type"] == "cjt188"])
+        fields = {k: v for k, v in place.items() if k not in ("profile", "link", "unit_id")}
+        return {"profile": _CJT188_HOT_WATER, "link": link, "address": f"{number:014d}", **fields}
 
     def device(self, group: str, **fields: Any) -> None:
         self.devices.setdefault(group, []).append(
@@ -110,16 +138,19 @@ class _Builder:
                     f"{b + 1}号楼{floor}层 485 网关",
                     f"Dorm {b + 1} floor {floor} RS-485",
                 )
-            for suffix, profile, unit, circuit in _BUILDING_DEVICES:
-                self.device(
-                    bid,
-                    id=f"{bid}.{suffix}",
-                    profile=profile,
-                    building=bid,
-                    link=f"gw-{bid}-f1",
-                    unit_id=unit,
-                    circuit=circuit,
+            meter_floor = self.meter_floor(bid, floors)
+            if meter_floor is not None:
+                self.link(
+                    f"m645-{bid}-f{meter_floor}",
+                    "dlt645",
+                    f"{b + 1}号楼{meter_floor}层 DL/T 645 电表总线",
+                    f"Dorm {b + 1} floor {meter_floor} DL/T 645 meters",
                 )
+            for suffix, profile, unit, circuit in _BUILDING_DEVICES:
+                place = {"profile": profile, "link": f"gw-{bid}-f1", "unit_id": unit}
+                if suffix == "hot-water":
+                    place = self.hot_water(f"{b + 1}号楼", bid, **place)
+                self.device(bid, id=f"{bid}.{suffix}", building=bid, circuit=circuit, **place)
             if s.layout == "templates":
                 self._dorm_templates(building, left)
             else:
@@ -133,18 +164,16 @@ class _Builder:
             layout["count"] = rooms
         building["room_layout"] = layout
         link = "gw-{building}-f{floor}"
-        building["floor_devices"] = [
-            {
-                "id": "{building}.f{floor}.lighting",
-                "profile": _LIGHTING[0],
-                "link": link,
-                "unit_id": _FLOOR_LIGHTING_UNIT,
-                "circuit": _LIGHTING[1],
-                "parent": "{building}.main",
-                "tags": ["floor-{floor}"],
-            }
-        ]
-        building["room_devices"] = [
+        lighting: dict[str, Any] = {
+            "id": "{building}.f{floor}.lighting",
+            "profile": _LIGHTING[0],
+            "link": link,
+            "unit_id": _FLOOR_LIGHTING_UNIT,
+            "circuit": _LIGHTING[1],
+            "parent": "{building}.main",
+            "tags": ["floor-{floor}"],
+        }
+        rooms_: list[dict[str, Any]] = [
             {
                 "id": f"{{building}}.{{room}}.{suffix}",
                 "profile": profile,
@@ -159,6 +188,24 @@ class _Builder:
             }
             for suffix, profile, offset, circuit in _ROOM_DEVICES
         ]
+        meter_floor = self.meter_floor(building["id"], building["floors"])
+        if meter_floor is not None:
+            modbus_floors = [f for f in range(1, building["floors"] + 1) if f != meter_floor]
+            lighting["floors"] = modbus_floors
+            rooms_[0]["floors"] = list(modbus_floors)
+            # fresh lists per template: shared ones would be written as YAML anchors
+            lighting_645 = {**lighting, "profile": _DLT645_LIGHTING, **_dlt645_floor(meter_floor)}
+            lighting_645["tags"] = list(lighting["tags"])
+            del lighting_645["unit_id"]
+            lighting_645["address"] = "9900000000{floor:02d}"
+            elec_645 = {**rooms_[0], "profile": _DLT645_ELEC, **_dlt645_floor(meter_floor)}
+            elec_645["address"] = "00000000{room}"
+            del elec_645["unit_id_start"]
+            building["floor_devices"] = [lighting, lighting_645]
+            building["room_devices"] = [rooms_[0], elec_645, *rooms_[1:]]
+        else:
+            building["floor_devices"] = [lighting]
+            building["room_devices"] = rooms_
 
     def _dorm_explicit(self, building: dict[str, Any], rooms: int) -> None:
         """Every room and device written out (what the templates expand to)."""
@@ -171,35 +218,54 @@ class _Builder:
                 {"id": f"{floor + 1}{r + 1:02d}", "floor": floor + 1, "capacity": s.capacity}
             )
         building["rooms"] = room_list
+        meter_floor = self.meter_floor(bid, building["floors"])
         for floor in range(1, building["floors"] + 1):
+            where: dict[str, Any] = {
+                "profile": _LIGHTING[0],
+                "link": f"gw-{bid}-f{floor}",
+                "unit_id": _FLOOR_LIGHTING_UNIT,
+            }
+            if floor == meter_floor:
+                where = {
+                    "profile": _DLT645_LIGHTING,
+                    "link": f"m645-{bid}-f{floor}",
+                    "address": f"9900000000{floor:02d}",
+                }
             self.device(
                 bid,
                 id=f"{bid}.f{floor}.lighting",
-                profile=_LIGHTING[0],
                 building=bid,
-                link=f"gw-{bid}-f{floor}",
-                unit_id=_FLOOR_LIGHTING_UNIT,
                 circuit=_LIGHTING[1],
                 parent=f"{bid}.main",
                 tags=[f"floor-{floor}"],
+                **where,
             )
         for room in room_list:
             r = int(room["id"][-2:])
             for suffix, profile, offset, circuit in _ROOM_DEVICES:
+                where = {
+                    "profile": profile,
+                    "link": f"gw-{bid}-f{room['floor']}",
+                    "unit_id": offset + r,
+                }
+                if suffix == "elec" and room["floor"] == meter_floor:
+                    where = {
+                        "profile": _DLT645_ELEC,
+                        "link": f"m645-{bid}-f{room['floor']}",
+                        "address": f"00000000{room['id']}",
+                    }
                 self.device(
                     bid,
                     id=f"{bid}.{room['id']}.{suffix}",
-                    profile=profile,
                     building=bid,
                     room=room["id"],
-                    link=f"gw-{bid}-f{room['floor']}",
-                    unit_id=offset + r,
                     circuit=circuit,
                     **(
                         {"parent": f"{bid}.{_ROOM_PARENTS[suffix]}"}
                         if suffix in _ROOM_PARENTS
                         else {}
                     ),
+                    **where,
                 )
 
     def canteen(self) -> None:
@@ -312,12 +378,10 @@ class _Builder:
         self.device(
             bid,
             id=f"{bid}.hot-water",
-            profile="generic/tuf2000m",
             building=bid,
             area="showers",
-            link=gw,
-            unit_id=2,
             circuit="hot_water",
+            **self.hot_water("浴室", bid, profile="generic/tuf2000m", link=gw, unit_id=2),
         )
         for v in range(1, self.shape.shower_valves + 1):
             self.device(
@@ -346,6 +410,7 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
         "links.yaml": b.links,
         "policies.yaml": default_policies(),
         "calendar.yaml": default_calendar(),
+        "holidays.yaml": default_holidays(),
     }
     for group, devices in b.devices.items():
         files[f"devices/{group}.yaml"] = devices
@@ -369,6 +434,11 @@ def default_policies() -> list[dict[str, Any]]:
             "name": _name("空调温度限制", "AC temperature limits"),
             "cool_min_c": 26,
             "heat_max_c": 20,
+            "seasons": [
+                {"name": "summer", "months": [6, 7, 8, 9], "modes": ["cool", "dry", "fan", "auto"]},
+                {"name": "winter", "months": [11, 12, 1, 2, 3], "modes": ["heat", "fan", "auto"]},
+            ],
+            "lock_remote_s": 1800,
         },
         {
             "id": "dorm-ac-hours",
@@ -377,6 +447,7 @@ def default_policies() -> list[dict[str, Any]]:
             "scope": dorms(),
             "allowed": [_window("12:00", "14:30"), _window("18:00", "08:00")],
             "days": {"include": ["teaching"]},
+            "lock_remote": True,
         },
         {
             "id": "dorm-curfew",
@@ -445,13 +516,15 @@ def default_policies() -> list[dict[str, Any]]:
             "per_bed_w": 300,
             "over_for_s": 10,
             "signature": {
-                "step_w": 300,
-                "min_pf": 0.95,
+                "ranges": [
+                    {"name": "电热毯 electric blanket", "min_w": 60, "max_w": 150, "min_pf": 0.97},
+                    {"name": "热得快、电水壶 heaters, kettles", "min_w": 300, "min_pf": 0.95},
+                ],
                 "persist_s": 60,
                 "whitelist": [{"name": "饮水机 water dispenser", "min_w": 400, "max_w": 600}],
             },
             "reclose_after_s": 900,
-            "lockout_after": 3,
+            "restores_per_day": 3,
         },
         {
             "id": "handwash-valves",
@@ -486,6 +559,7 @@ def default_policies() -> list[dict[str, Any]]:
 
 def default_calendar() -> dict[str, Any]:
     return {
+        "holidays_file": "holidays.yaml",
         "semesters": [
             {"name": "2026 秋季学期", "start": "2026-09-01", "end": "2027-01-15"},
             {"name": "2027 春季学期", "start": "2027-02-22", "end": "2027-07-02"},
@@ -496,6 +570,51 @@ def default_calendar() -> dict[str, Any]:
         ],
     }
 
+
+def _span(start: str, end: str, name: str) -> dict[str, Any]:
+    return {"start": dt.date.fromisoformat(start), "end": dt.date.fromisoformat(end), "name": name}
+
+
+def _day(date: str, name: str) -> dict[str, Any]:
+    return {"date": dt.date.fromisoformat(date), "name": name}
+
+
+def default_holidays() -> dict[str, Any]:
+    """The holidays file: the 2026 notice as a worked example (it agrees with chinese-calendar)."""
+    return {
+        "notice_years": [2026],
+        "holidays": [
+            _span("2026-01-01", "2026-01-03", "元旦"),
+            _span("2026-02-15", "2026-02-23", "春节"),
+            _span("2026-04-04", "2026-04-06", "清明节"),
+            _span("2026-05-01", "2026-05-05", "劳动节"),
+            _span("2026-06-19", "2026-06-21", "端午节"),
+            _span("2026-09-25", "2026-09-27", "中秋节"),
+            _span("2026-10-01", "2026-10-07", "国庆节"),
+        ],
+        "workdays": [
+            _day("2026-01-04", "元旦调休"),
+            _day("2026-02-14", "春节调休"),
+            _day("2026-02-28", "春节调休"),
+            _day("2026-05-09", "劳动节调休"),
+            _day("2026-09-20", "国庆节调休"),
+            _day("2026-10-10", "国庆节调休"),
+        ],
+    }
+
+
+_HOLIDAYS_HEADER = """\
+# Public holidays and make-up working days (调休): this file wins over every other source.
+# Each winter the State Council publishes next year's 国务院办公厅关于 YYYY 年部分节假日安排的通知.
+# Enter it here the day it comes out:
+#   "1月1日至3日放假，共3天"  ->  holidays: - {start: YYYY-01-01, end: YYYY-01-03, name: 元旦}
+#   "1月4日（周日）上班"      ->  workdays: - {date: YYYY-01-04, name: 元旦调休}
+# then add the year to notice_years and reload: POST /api/calendar/reload, or kill -HUP the
+# service (no restart). Check the result with: sanjie calendar site.yaml --year YYYY
+# Until a year is in notice_years (and chinese-calendar does not know it), its holidays are
+# provisional (computed, no make-up working days) and an alarm asks for the notice 60 days ahead.
+# The 2026 entries below are that year's notice, as a worked example.
+"""
 
 _SITE_HEADER = """\
 # Generated by `sanjie gen-site`; edit freely. Files are joined with !include.
@@ -511,6 +630,11 @@ calendar: !include calendar.yaml
 """
 
 
+def _dlt645_floor(floor: int) -> dict[str, Any]:
+    """The fields putting a floor template on that floor's DL/T 645 bus."""
+    return {"link": "m645-{building}-f{floor}", "floors": [floor]}
+
+
 def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
     """Write the generated site under ``out``; returns the path of ``site.yaml``."""
     (out / "devices").mkdir(parents=True, exist_ok=True)
@@ -520,7 +644,8 @@ def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
             stale.unlink()  # a smaller campus than last time: the glob include would pick it up
     for name, data in files.items():
         text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-        (out / name).write_text(text, encoding="utf-8")
+        header = _HOLIDAYS_HEADER if name == "holidays.yaml" else ""
+        (out / name).write_text(header + text, encoding="utf-8")
     site = out / "site.yaml"
     site.write_text(
         _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus"), encoding="utf-8"

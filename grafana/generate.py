@@ -739,8 +739,8 @@ def ac_compliance() -> dict[str, Any]:
             "Commands the policies sent (setpoint raised to the limit, unit switched off) and "
             "those that failed, from the controller's /api/metrics.",
             "short",
-            promql("sanjie_policies_commands", "commands", "A"),
-            promql("sanjie_policies_failed", "failed", "B"),
+            promql("sanjie_policy_commands_total", "commands", "A"),
+            promql("sanjie_policy_failed_total", "failed", "B"),
         ),
         w=24,
     )
@@ -761,7 +761,7 @@ def alarms_leaks() -> dict[str, Any]:
             "当前告警",
             "Alarms active now in the policy engine.",
             "short",
-            promql("sanjie_policies_active_alarms", "alarms"),
+            promql("sanjie_policy_active_alarms", "alarms"),
         ),
         w=6,
     )
@@ -834,7 +834,7 @@ def controller_health() -> dict[str, Any]:
             "总线轮询周期",
             "Seconds one polling cycle of each RS-485 bus takes (every device once).",
             "s",
-            promql("sanjie_modbus_buses_cycle_s", "{{key}}"),
+            promql("sanjie_modbus_last_cycle_seconds", "{{bus}}"),
         )
     )
     b.add(
@@ -843,8 +843,8 @@ def controller_health() -> dict[str, Any]:
             "通信错误",
             "Modbus errors and timeouts per bus (totals since start).",
             "short",
-            promql("sanjie_modbus_buses_errors", "{{key}} errors", "A"),
-            promql("sanjie_modbus_buses_timeouts", "{{key}} timeouts", "B"),
+            promql("sum by (bus) (sanjie_modbus_errors_total)", "{{bus}} errors", "A"),
+            promql("sanjie_modbus_timeouts_total", "{{bus}} timeouts", "B"),
         )
     )
     b.add(
@@ -853,7 +853,7 @@ def controller_health() -> dict[str, Any]:
             "发件箱积压",
             "Points waiting in the recorder's outbox for InfluxDB, and its event queue.",
             "short",
-            promql("sanjie_recorder_outbox_points", "outbox points", "A"),
+            promql("sanjie_recorder_outbox_points", "{{sink}} outbox points", "A"),
             promql("sanjie_recorder_queue_depth", "queue", "B"),
         )
     )
@@ -863,7 +863,9 @@ def controller_health() -> dict[str, Any]:
             "设备在线率",
             "Share of Modbus devices answering.",
             "percentunit",
-            promql("sanjie_modbus_available / sanjie_modbus_devices", "available"),
+            promql(
+                "sum(sanjie_modbus_devices_available) / sum(sanjie_modbus_devices)", "available"
+            ),
         ),
         w=6,
     )
@@ -873,7 +875,7 @@ def controller_health() -> dict[str, Any]:
             "InfluxDB 连接",
             "1 when the last write to InfluxDB succeeded.",
             "bool_yes_no",
-            promql("sanjie_recorder_backend_up", "up"),
+            promql("sanjie_recorder_backend_up", "{{sink}}"),
         ),
         w=6,
     )
@@ -884,8 +886,8 @@ def controller_health() -> dict[str, Any]:
             "Events waiting per event-bus subscriber (the lag between a reading and its "
             "consumers), and those dropped.",
             "short",
-            promql("sanjie_bus_subscribers_depth", "{{key}} waiting", "A"),
-            promql("sanjie_bus_subscribers_dropped", "{{key}} dropped", "B"),
+            promql("sanjie_bus_queue_depth", "{{subscriber}} waiting", "A"),
+            promql("sanjie_bus_dropped_total", "{{subscriber}} dropped", "B"),
         ),
         w=24,
     )

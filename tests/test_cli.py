@@ -21,7 +21,7 @@ runner = CliRunner()
 def test_check_config_of_the_example_campus_prints_a_summary() -> None:
     result = runner.invoke(app, ["check-config", str(EXAMPLE_SITE)])
     assert result.exit_code == 0, result.output
-    assert "4 buildings, 240 rooms, 16 links, 1039 devices, 5899 entities" in result.output
+    assert "4 buildings, 240 rooms, 20 links, 1039 devices, 12691 entities" in result.output
     assert "generic/dorm-prepaid-meter" in result.output
     assert "OK " in result.output
 
@@ -91,8 +91,9 @@ def test_gen_site_output_passes_check_config(tmp_path: Path, extra: list[str]) -
     assert result.exit_code == 0, result.output
     check = runner.invoke(app, ["check-config", str(out / "site.yaml")])
     assert check.exit_code == 0, check.output
-    # Two dorms (120 + 10 rooms), the canteen and the bathhouse.
-    assert "4 buildings, 130 rooms, 11 links, 594 devices" in check.output
+    # Two dorms (120 + 10 rooms), the canteen and the bathhouse; 11 Modbus and MQTT links,
+    # one DL/T 645 floor bus and three CJ/T 188 hot-water meter buses.
+    assert "4 buildings, 130 rooms, 15 links, 594 devices" in check.output
 
 
 def test_gen_site_removes_stale_device_files(tmp_path: Path) -> None:
@@ -134,7 +135,10 @@ def test_emulate_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             while "Ctrl-C stops" not in log.read_text() and time.monotonic() < deadline:
                 assert proc.poll() is None, log.read_text()
                 time.sleep(0.1)
-            assert "1005 devices on 15 gateways" in log.read_text()
+            text = log.read_text()
+            assert "981 devices on 15 gateways" in text
+            # one dorm floor on DL/T 645 (20 rooms and its lighting), three CJ/T 188 meters
+            assert "24 DL/T 645 and CJ/T 188 meters on 4 buses" in text
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0, log.read_text()
         finally:

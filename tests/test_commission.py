@@ -162,6 +162,15 @@ def test_cli_profiles_and_version() -> None:
     shown = runner.invoke(app, ["profiles", "eastron/sdm120"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0
     assert "0x0048" in shown.output
+    meter = runner.invoke(
+        app, ["profiles", "generic/dorm-prepaid-meter-dlt645"], env={"COLUMNS": "200"}
+    )
+    assert meter.exit_code == 0
+    assert "DI 04000503 bit 4" in meter.output
+    water = runner.invoke(
+        app, ["profiles", "generic/cjt188-cold-water-valve"], env={"COLUMNS": "200"}
+    )
+    assert "901F valve" in water.output
     missing = runner.invoke(app, ["profiles", "nobody/nothing"])
     assert missing.exit_code == 1
     assert "no profile" in missing.output

@@ -56,6 +56,13 @@ __all__ = ["billing_routes"]
 
 Format = Literal["json", "csv", "xlsx"]
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The table as CSV (default) or XLSX (``format=xlsx``).",
+        "content": {"text/csv": {}, _XLSX: {}},
+    }
+}
+"""How an export answers, for the OpenAPI document (a client reaching it learns the types)."""
 
 
 class TopUpRequest(BaseModel):
@@ -267,7 +274,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
     @router.get(
         "/accounts/{account_id}/statement",
         response_model=None,
-        responses=json_responses(401, 403, 404),
+        responses={**_FILE_RESPONSE, **json_responses(401, 403, 404)},
     )
     async def account_statement(
         account_id: str,
@@ -425,7 +432,11 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
         billing.changed(who.actor, "import", "campus-card", "batch file", **result.to_json())
         return result.to_json()
 
-    @router.get("/export", response_model=None, responses=json_responses(401, 403))
+    @router.get(
+        "/export",
+        response_model=None,
+        responses={**_FILE_RESPONSE, **json_responses(401, 403)},
+    )
     async def export(
         who: Viewer,
         start: float | None = None,

@@ -47,7 +47,8 @@ DESCRIPTIONS = {
     413: "The request body is larger than the API accepts.",
     422: "Invalid body, query or header: ``errors`` names each field and why.",
     423: "The account is locked after too many failed sign-ins; try again later.",
-    429: "Too many sign-in attempts from this address; wait a few minutes.",
+    429: "Too many requests: sign-in attempts from one address, or reports from one room's "
+    "public form; wait a few minutes.",
     500: "A bug in the controller (logged); the request had no effect or an unknown one.",
     502: "The device did not confirm the command.",
     503: "The component behind the route is not running.",

@@ -27,14 +27,27 @@ class EntityOut(BaseModel):
     state_class: str
     writable: bool
     tags: dict[str, str]
+    options: list[str] | None = Field(
+        default=None, description="The words the state can be (on/off points: off, on)."
+    )
+    write_options: list[str] | None = Field(
+        default=None, description="The words a command may send (writable word points)."
+    )
+    min: float | None = Field(default=None, description="Lowest value a command may send.")
+    max: float | None = Field(default=None, description="Highest value a command may send.")
 
 
 class StateOut(BaseModel):
+    """A state with what a reader needs to show it: name, unit and whether it is live."""
+
     entity_id: str
-    value: Value
-    timestamp: float | None
+    value: Value = Field(description='On/off points say "on" or "off".')
+    timestamp: float | None = Field(description="Epoch seconds of the reading.")
     quality: str | None
     available: bool
+    device_id: str = ""
+    name: str = ""
+    unit: str | None = None
 
 
 class CommandRequest(BaseModel):

@@ -1,65 +1,26 @@
-"""A command's value checked against its point's declaration before anything is sent.
+"""A command's value checked before anything is sent, as the API's field error.
 
 A setpoint of 99, JSON ``Infinity``, ``true`` for a number or an unknown enum word is the
 caller's mistake: it answers 422 naming the field and what is allowed, and the device is never
-asked. Only a device that really fails to confirm answers 502.
+asked. Only a device that really fails to confirm answers 502. The rules are
+``core.writecheck``'s, shared with the Home Assistant export.
 """
 
 from __future__ import annotations
 
-import math
-
 from controller.config.profile import Point
-from wire.modbus import DataType
+from controller.core import writecheck
 
 from .errors import FieldError
 
 __all__ = ["check_write"]
 
 _LOC: list[str | int] = ["body", "value"]
-_BOOL_TYPES = (DataType.BOOL, DataType.BITFIELD)
 
 
 def check_write(point: Point, value: object) -> FieldError | None:
-    """Why ``value`` cannot be written to ``point``, or None when it can be sent."""
-    if point.values is not None:
-        return _check_word(point, value)
-    if point.modbus is not None and point.modbus.type in _BOOL_TYPES and point.range is None:
-        if isinstance(value, bool):
-            return None
-        return FieldError(
-            loc=_LOC,
-            msg="this point takes true or false",
-            type="bool_type",
-            allowed={"type": "boolean"},
-        )
-    return _check_number(point, value)
-
-
-def _check_word(point: Point, value: object) -> FieldError | None:
-    choices = list(point.write_values or dict.fromkeys((point.values or {}).values()))
-    if isinstance(value, str) and value in choices:
+    """Why ``value`` cannot be written to ``point`` (the body's ``value``), or None."""
+    problem = writecheck.check_write(point, value)
+    if problem is None:
         return None
-    return FieldError(
-        loc=_LOC,
-        msg=f"{value!r} is not one of {', '.join(choices)}",
-        type="not_allowed",
-        allowed={"choices": choices},
-    )
-
-
-def _check_number(point: Point, value: object) -> FieldError | None:
-    allowed: dict[str, object] = {"type": "number"}
-    if point.range is not None:
-        allowed = {"min": point.range[0], "max": point.range[1], "unit": point.unit}
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        why, kind = "this point takes a number", "number_type"
-    elif not math.isfinite(value):
-        why, kind = "the value must be a finite number", "finite_number"
-    elif point.range is not None and not point.range[0] <= value <= point.range[1]:
-        unit = f" {point.unit}" if point.unit else ""
-        why = f"{value:g} is outside {point.range[0]:g}–{point.range[1]:g}{unit}"
-        kind = "out_of_range"
-    else:
-        return None
-    return FieldError(loc=_LOC, msg=why, type=kind, allowed=allowed)
+    return FieldError(loc=_LOC, msg=problem.msg, type=problem.type, allowed=problem.allowed)

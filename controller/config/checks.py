@@ -12,16 +12,19 @@ from typing import Any, Protocol
 
 from .collect import Collector, Entry, Origin
 from .errors import ConfigIssue, locate
-from .policies import DelayValvesPolicy, PolicyConfig, ScopeFilter
+from .policies import AcLimitsPolicy, DelayValvesPolicy, PolicyConfig, ScopeFilter
 from .profile import Profile
 from .site import (
     MODBUS_LINK_TYPES,
     AnyLink,
     Building,
+    Cjt188Link,
     Device,
+    Dlt645Link,
     ModbusTcpLink,
     RtuOverTcpLink,
     Sinks,
+    protocol_of_link,
 )
 
 __all__ = [
@@ -60,6 +63,7 @@ class _DeviceChecks:
         self.profiles: dict[str, Profile] = {}
         self._reported: set[str] = set()
         self._unit_ids: dict[tuple[str, int], str] = {}
+        self._addresses: dict[tuple[str, str], str] = {}
         # Sets, not lists: a check per device must not scan every room of its building.
         self._rooms = {bid: {r.id for r in e.item.rooms} for bid, e in buildings.items()}
         self._areas = {bid: {a.id for a in e.item.areas} for bid, e in buildings.items()}
@@ -108,9 +112,16 @@ class _DeviceChecks:
             return
         link = entry.item
         modbus_link = link.type in MODBUS_LINK_TYPES
-        if protocol is not None and (protocol == "modbus") != modbus_link:
+        if protocol is not None and protocol != protocol_of_link(link.type):
             message = f"{protocol} profile {device.profile!r} on {link.type} link {link.id!r}"
             self.col.from_origin(origin, "link", message)
+        if isinstance(link, Dlt645Link | Cjt188Link):
+            self._meter_address(device, origin, link)
+            return
+        if device.address is not None:
+            self.col.from_origin(
+                origin, "address", f"{link.type} link {link.id!r} takes no address"
+            )
         if not modbus_link:
             if device.unit_id is not None:
                 message = f"MQTT link {link.id!r} takes topic_base, not unit_id"
@@ -124,6 +135,26 @@ class _DeviceChecks:
         if owner != device.id:
             message = f"unit id {device.unit_id} is already used on bus {link.id!r} by {owner!r}"
             self.col.from_origin(origin, "unit_id", message)
+
+    def _meter_address(self, device: Device, origin: Origin, link: Dlt645Link | Cjt188Link) -> None:
+        """DL/T 645 and CJ/T 188 meters are addressed by meter number, unique on their bus."""
+        if device.unit_id is not None:
+            message = f"{link.type} link {link.id!r} addresses meters by 'address', not unit_id"
+            self.col.from_origin(origin, "unit_id", message)
+        if device.address is None:
+            message = f"required for a meter on {link.type} link {link.id!r}"
+            self.col.from_origin(origin, "address", message)
+            return
+        digits = 12 if link.type == "dlt645" else 14
+        if len(device.address) > digits:
+            message = f"a {link.type} address has at most {digits} digits"
+            self.col.from_origin(origin, "address", message)
+            return
+        number = device.address.zfill(digits)
+        owner = self._addresses.setdefault((link.id, number), device.id)
+        if owner != device.id:
+            message = f"address {number} is already used on bus {link.id!r} by {owner!r}"
+            self.col.from_origin(origin, "address", message)
 
 
 def check_devices(
@@ -141,12 +172,16 @@ def check_devices(
 
 
 def check_links(col: Collector, links: dict[str, Entry[AnyLink]]) -> None:
-    """Two Modbus links to one host and port would fight over the same gateway connection."""
+    """Two bus links to one host and port would fight over the same gateway connection."""
     endpoints: dict[tuple[str, int], str] = {}
     for link_id, entry in links.items():
         link = entry.item
-        if not isinstance(link, ModbusTcpLink | RtuOverTcpLink):
-            continue  # a serial port has no host and port; MQTT links may share a broker
+        # a serial port has no host and port; MQTT links may share a broker. Meter buses
+        # behind a transparent gateway (transport tcp) have a host.
+        if not isinstance(link, ModbusTcpLink | RtuOverTcpLink | Dlt645Link | Cjt188Link):
+            continue
+        if link.host is None:
+            continue
         owner = endpoints.setdefault((link.host, link.port), link_id)
         if owner != link_id:
             col.from_origin(
@@ -203,6 +238,8 @@ def check_policy_refs(
     filters: list[tuple[list[str | int], ScopeFilter]] = [(["scope"], policy.scope)]
     if policy.scope.exclude is not None:
         filters.append((["scope", "exclude"], policy.scope.exclude))
+    if isinstance(policy, AcLimitsPolicy):
+        filters.extend((["exempt", i], f) for i, f in enumerate(policy.exempt))
     for path, scope in filters:
         problems.extend(_scope_refs(path, scope, buildings, devices))
     if isinstance(policy, DelayValvesPolicy):

@@ -83,12 +83,17 @@ class _Stamp:
                 ("id", template.id),
                 ("link", template.link),
                 ("topic_base", template.topic_base),
+                ("address", template.address),
                 ("parent", template.parent),
             )
             if pattern is not None
         ]
         self.tags = template.tags
         self.name = template.name
+        self.floors = None if template.floors is None else frozenset(template.floors)
+
+    def on(self, floor: int) -> bool:
+        return self.floors is None or floor in self.floors
 
     def fields(self, values: dict[str, Any]) -> dict[str, Any]:
         out = dict(self.fixed)
@@ -110,6 +115,8 @@ def devices_from_templates(building: Building, rooms: list[Room]) -> Iterator[Ex
     for floor in range(1, building.floors + 1):
         values = {"building": building.id, "floor": floor}
         for t, stamp in enumerate(floor_stamps):
+            if not stamp.on(floor):
+                continue
             yield ExpandedDevice("floor_devices", t, stamp.fields(values))
     room_stamps = [
         (t, _Stamp(template, building), template.unit_id_start)
@@ -127,6 +134,8 @@ def devices_from_templates(building: Building, rooms: list[Room]) -> Iterator[Ex
         index = place[room.floor] = place.get(room.floor, 0) + 1
         values = {"building": building.id, "floor": room.floor, "room": room.id, "index": index}
         for t, stamp, unit_id_start in room_stamps:
+            if not stamp.on(room.floor):
+                continue
             fields = stamp.fields(values)
             fields["room"] = room.id
             if unit_id_start is not None:

@@ -16,10 +16,12 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from .alarms import AlarmsConfig, NotifyConfig, WorkOrdersConfig, check_alarms
 from .billing import BillingConfig
 from .checks import check_devices, check_links, check_policies, check_sinks
 from .collect import Collector, Entry, Origin
 from .common import paused_gc
+from .device_map import device_profile
 from .errors import (
     ConfigError,
     ConfigIssue,
@@ -48,6 +50,9 @@ _SECTIONS = {
     "sinks",
     "policies",
     "calendar",
+    "alarms",
+    "notify",
+    "workorders",
     "reports",
     "billing",
 }
@@ -79,11 +84,16 @@ class LoadedSite:
     policies: list[PolicyConfig]
     calendar: Calendar
     policy_positions: dict[str, Position | None] = field(default_factory=dict)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    workorders: WorkOrdersConfig | None = None
     reports: ReportSettings = field(default_factory=ReportSettings)
     billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
-        return self.profiles[device.profile]
+        """The device's profile, with its function code and CT/PT ratios applied."""
+        profile = self.profiles[device.profile]
+        return device_profile(profile, device) if device.rewires else profile
 
 
 class ProfileLibrary:
@@ -172,6 +182,11 @@ def _load_site(path: Path) -> LoadedSite:
     policies = _unique(col, col.items("policies", _validate_policy))
     sinks = col.one(Sinks.model_validate, root.get("sinks") or {}, ["sinks"])
     calendar = col.one(Calendar.model_validate, root.get("calendar") or {}, ["calendar"])
+    alarms = col.one(AlarmsConfig.model_validate, root.get("alarms") or {}, ["alarms"])
+    notify = col.one(NotifyConfig.model_validate, root.get("notify") or {}, ["notify"])
+    workorders = None
+    if root.get("workorders") is not None:
+        workorders = col.one(WorkOrdersConfig.model_validate, root["workorders"], ["workorders"])
     reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
     billing = _billing(col, root, buildings)
 
@@ -184,9 +199,18 @@ def _load_site(path: Path) -> LoadedSite:
     check_links(col, links)
     check_sinks(col, sinks, links, root.get("sinks"))
     check_policies(col, policies, buildings, devices)
+    check_alarms(col, (alarms, notify), (root.get("alarms"), root.get("notify")), set(devices))
     col.template_summaries()
 
-    if col.issues or campus is None or sinks is None or calendar is None or reports is None:
+    if (
+        col.issues
+        or campus is None
+        or sinks is None
+        or calendar is None
+        or reports is None
+        or alarms is None
+        or notify is None
+    ):
         raise ConfigError(sorted(col.issues, key=_reading_order))
     return LoadedSite(
         source=path,
@@ -199,6 +223,9 @@ def _load_site(path: Path) -> LoadedSite:
         policies=[entry.item for entry in policies.values()],
         calendar=calendar,
         policy_positions={pid: entry.origin.position for pid, entry in policies.items()},
+        alarms=alarms,
+        notify=notify,
+        workorders=workorders,
         reports=reports,
         billing=billing,
     )

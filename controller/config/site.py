@@ -11,7 +11,7 @@ import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from .common import DottedId, I18nName, Slug, StrictModel
 
@@ -23,9 +23,11 @@ __all__ = [
     "Calendar",
     "Campus",
     "Circuit",
+    "Cjt188Link",
     "DateSpan",
     "Device",
     "DeviceTemplate",
+    "Dlt645Link",
     "FloorDeviceTemplate",
     "HistorySink",
     "InfluxV1Sink",
@@ -87,6 +89,15 @@ def _port(value: int) -> int:
 
 
 Port = Annotated[int, AfterValidator(_port)]
+
+
+def _meter_address(value: str) -> str:
+    if not (value.isascii() and value.isdigit() and len(value) <= 14):
+        raise ValueError("a meter address is 1–14 digits (12 for DL/T 645, 14 for CJ/T 188)")
+    return value
+
+
+MeterAddress = Annotated[str, AfterValidator(_meter_address)]
 UnitId = Annotated[int, AfterValidator(_unit_id)]
 Seconds = Annotated[float, Field(gt=0, le=86400)]
 
@@ -182,6 +193,10 @@ class DeviceTemplate(StrictModel):
     link: str
     unit_id: UnitId | None = None
     topic_base: str | None = None
+    address: str | None = Field(
+        default=None,
+        description="DL/T 645 / CJ/T 188 meter address pattern, e.g. '0000000{floor}{room}'.",
+    )
     circuit: Circuit | None = None
     parent: str | None = Field(
         default=None, description="The upstream meter's device id (a pattern, like id)."
@@ -189,8 +204,12 @@ class DeviceTemplate(StrictModel):
     tags: list[str] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
+    floors: list[int] | None = Field(
+        default=None,
+        description="Only on these floors (one floor's meters on another bus or protocol).",
+    )
 
-    @field_validator("id", "link", "topic_base", "parent")
+    @field_validator("id", "link", "topic_base", "address", "parent")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
         return None if value is None else check_pattern(value, cls.PLACEHOLDERS)
@@ -340,6 +359,61 @@ class SerialLink(_PolledBus):
     inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.005
 
 
+class _MeterBusLink(_LinkBase):
+    """A bus of DL/T 645 or CJ/T 188 meters: a transparent RS-485-to-TCP gateway
+    (``transport: tcp``, host and port) or a local RS-485 port (``transport: serial``).
+    These lines usually run 2400 baud, 8 data bits, even parity, 1 stop bit."""
+
+    transport: Literal["tcp", "serial"] = "tcp"
+    host: str | None = None
+    port: Port = 8899
+    device: str | None = Field(default=None, description="Serial device path, e.g. /dev/ttyUSB0")
+    baudrate: int = 2400
+    parity: Literal["N", "E", "O"] = "E"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    timeout: Seconds = 2.0
+    inter_frame_gap: Annotated[float, Field(ge=0, le=5)] = 0.02
+
+    @model_validator(mode="after")
+    def _reachable(self) -> _MeterBusLink:
+        if self.transport == "tcp" and not self.host:
+            raise ValueError("a tcp meter link needs 'host'")
+        if self.transport == "serial" and not self.device:
+            raise ValueError("a serial meter link needs 'device' (e.g. /dev/ttyUSB0)")
+        return self
+
+
+class Dlt645Link(_MeterBusLink):
+    """DL/T 645-2007 electricity meters. ``relay_password`` (6 digits, level from the
+    profile) and ``operator_code`` (8 hex digits) command relays; without a password relay
+    writes are refused. The password is never logged."""
+
+    type: Literal["dlt645"]
+    relay_password: SecretStr | None = None
+    operator_code: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{8}$")] = "00000000"
+    time_broadcast: Annotated[float, Field(gt=0, le=720)] | None = Field(
+        default=None,
+        description="Hours between broadcasts of the controller's time to the bus (C 08; "
+        "the first once it connects); none: never. A meter's clock switches its tariffs.",
+    )
+
+    @field_validator("relay_password")
+    @classmethod
+    def _six_digits(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not (
+            value.get_secret_value().isdigit() and len(value.get_secret_value()) == 6
+        ):
+            raise ValueError("a DL/T 645 password is 6 digits")
+        return value
+
+
+class Cjt188Link(_MeterBusLink):
+    """CJ/T 188 water, hot-water and heat meters."""
+
+    type: Literal["cjt188"]
+
+
 class MqttLink(_LinkBase):
     """An MQTT broker. Without ``host`` the demo starts a broker itself."""
 
@@ -364,12 +438,19 @@ class MqttLink(_LinkBase):
         return str(value) if isinstance(value, int | float) else value
 
 
-AnyLink = ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink
+AnyLink = ModbusTcpLink | RtuOverTcpLink | SerialLink | MqttLink | Dlt645Link | Cjt188Link
 """A validated link of any type."""
 Link = Annotated[AnyLink, Field(discriminator="type")]
 """A link as written in a site file: ``type`` selects the model."""
 
 MODBUS_LINK_TYPES = ("modbus_tcp", "rtu_over_tcp", "serial")
+METER_LINK_TYPES = ("dlt645", "cjt188")
+"""Links whose devices are addressed by meter number (``address``), not unit id."""
+
+
+def protocol_of_link(link_type: str) -> str:
+    """The profile protocol a link type carries."""
+    return "modbus" if link_type in MODBUS_LINK_TYPES else link_type
 
 
 class Device(StrictModel):
@@ -383,6 +464,9 @@ class Device(StrictModel):
     link: Slug
     unit_id: UnitId | None = None
     topic_base: str | None = None
+    address: MeterAddress | None = Field(
+        default=None, description="DL/T 645 (12 digits) or CJ/T 188 (14 digits) meter address."
+    )
     circuit: Circuit | None = None
     parent: DottedId | None = Field(
         default=None,
@@ -392,13 +476,37 @@ class Device(StrictModel):
     tags: list[Slug] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
+    function_code: Literal[3, 4] | None = Field(
+        default=None,
+        description="Read the device's read-only registers with FC03 (holding) or FC04 (input) "
+        "whatever its profile says: some CHINT firmware answers only FC04.",
+    )
+    ct_ratio: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        default=None,
+        description="Current-transformer ratio (200/5 A → 40) for meters that report "
+        "secondary-side values: their CT-scaled points are multiplied by it.",
+    )
+    pt_ratio: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        default=None, description="Voltage-transformer ratio (10 kV/100 V → 100), likewise."
+    )
+
+    @property
+    def rewires(self) -> bool:
+        """Whether the device's settings change how its profile's registers are read."""
+        return (
+            self.function_code is not None or self.ct_ratio is not None or self.pt_ratio is not None
+        )
 
     @model_validator(mode="after")
     def _placed_once(self) -> Device:
         if self.room is not None and self.area is not None:
             raise ValueError("a device is in a room or an area, not both")
-        if self.unit_id is not None and self.topic_base is not None:
-            raise ValueError("unit_id is for Modbus devices, topic_base for MQTT: not both")
+        given = [k for k in ("unit_id", "topic_base", "address") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(
+                "unit_id is for Modbus devices, topic_base for MQTT, address for DL/T 645 and "
+                f"CJ/T 188 meters: give one, not {' and '.join(given)}"
+            )
         if self.parent == self.id:
             raise ValueError("a meter cannot be its own parent")
         return self
@@ -470,6 +578,13 @@ class MqttExportSink(StrictModel):
     )
     discovery: bool = Field(
         default=True, description="Publish Home Assistant discovery configs under homeassistant/."
+    )
+    commands_as: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Staff account (operator or above) that commands from Home Assistant are "
+        "checked and audited as; without it the export is read-only.",
     )
 
 

@@ -120,7 +120,14 @@ class CommandRouter:
                 error = f"driver error: {type(err).__name__}: {err}"
         ok = error is None
         if not ok:
-            _LOGGER.warning("Command %s := %r by %s failed: %s", entity_id, value, actor, error)
+            _LOGGER.warning(
+                "Command %s := %r by %s failed: %s",
+                entity_id,
+                value,
+                actor,
+                error,
+                extra={"device": entity.device_id} if entity is not None else None,
+            )
         self.bus.publish(
             CommandCompleted(entity_id, value, ok, actor, reason, self.clock.time(), error, source)
         )

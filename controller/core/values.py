@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 from controller.config.profile import Point
-from wire.modbus import DataType
 
 from .events import Value
 
@@ -98,7 +97,7 @@ def _pick(labels: list[str], words: tuple[str, ...]) -> str | None:
 
 def switch_values(point: Point) -> SwitchValues | None:
     """On/off values of a relay, power switch or valve point; None if it is not two-state."""
-    if point.modbus is not None and point.modbus.type in (DataType.BOOL, DataType.BITFIELD):
+    if point.is_binary:
         return SwitchValues(True, False, True, False)
     if not point.values:
         return None

@@ -15,14 +15,13 @@ from typing import Any
 from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, SerialLink
-from controller.core import Quality, entity_id
-from controller.core.commands import CommandError
-from controller.core.events import Value
+from controller.core import entity_id
+from controller.integrations.buses import PolledBuses, bus_line
+from controller.integrations.scaled import Scaling, rescale, scalings
 from drivers.modbus import (
     BusPoller,
     DeviceSpec,
     LinkSpec,
-    ModbusError,
     ModbusLink,
     PlanCache,
     PointSpec,
@@ -111,6 +110,8 @@ def point_spec(point: Point) -> PointSpec:
         write_range=point.range,
         write_labels=frozenset(point.write_values) if point.write_values else None,
         valid_range=point.valid_range,
+        mask=addr.mask,
+        not_available=frozenset(addr.not_available),
     )
 
 
@@ -149,21 +150,7 @@ def device_spec(
     )
 
 
-def _bus_line(bus: dict[str, Any]) -> dict[str, Any]:
-    """A bus's status in one short line (the full dict is ``BusPoller.status()``)."""
-    return {
-        "state": bus["state"],
-        "online": f"{bus['available']}/{bus['devices']}",
-        "requests": bus["requests"],
-        "errors": sum(bus["errors"].values()),
-        "timeouts": bus["timeouts"],
-        "busy": f"{bus['utilisation']:.0%}",
-        "cycle_s": bus["cycle_seconds"],
-        "last_error": bus["last_error"],
-    }
-
-
-class ModbusIntegration:
+class ModbusIntegration(PolledBuses[BusPoller]):
     """Polls every Modbus device of the controller's site; registered as their command handler.
 
     ``endpoints`` redirect links (link id → host, port), e.g. to emulators on free ports.
@@ -174,6 +161,7 @@ class ModbusIntegration:
     """
 
     name = "modbus"
+    what = "Modbus device"
 
     def __init__(
         self,
@@ -192,15 +180,19 @@ class ModbusIntegration:
         wanted = set(links) if links is not None else None
         per_link: dict[str, list[DeviceSpec]] = {}
         self._entity_ids: dict[str, dict[str, str]] = {}
-        shared: dict[str, tuple[PointSpec, ...]] = {}
+        self._scaled: dict[str, dict[str, Scaling]] = {}
+        shared: dict[tuple[str, int | None, float | None, float | None], tuple[PointSpec, ...]]
+        shared = {}
         configs = modbus_links(site)
         for device in site.devices.values():
             profile = site.profile_of(device)
             if profile.protocol != "modbus" or (wanted is not None and device.link not in wanted):
                 continue
-            points = shared.get(device.profile)
+            # Devices share their profile's specs unless their settings rewire it (FC, CT/PT).
+            wiring = (device.profile, device.function_code, device.ct_ratio, device.pt_ratio)
+            points = shared.get(wiring)
             if points is None:
-                points = shared[device.profile] = profile_points(profile)
+                points = shared[wiring] = profile_points(profile)
             bus = configs[device.link]
             spec = device_spec(
                 device,
@@ -212,6 +204,8 @@ class ModbusIntegration:
             )
             per_link.setdefault(device.link, []).append(spec)
             self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
+            if scaled := scalings(profile):
+                self._scaled[device.id] = scaled
         endpoints = endpoints or {}
         plans: PlanCache = {}
         self.pollers: dict[str, BusPoller] = {
@@ -231,18 +225,7 @@ class ModbusIntegration:
             )
             for link_id, specs in per_link.items()
         }
-        self._poller_of = {
-            device_id: poller for poller in self.pollers.values() for device_id in poller.devices
-        }
-        self.device_ids = tuple(self._poller_of)
-        for device_id in self._poller_of:
-            controller.commands.register(device_id, self)
-        # One supervisor per bus: a bus whose poll loop fails is restarted alone, its
-        # devices unavailable meanwhile, while the other buses keep polling.
-        self._buses = {
-            link_id: controller.supervisor(f"modbus.{link_id}", poller.run, poller.devices)
-            for link_id, poller in self.pollers.items()
-        }
+        self._register({link_id: f"modbus.{link_id}" for link_id in self.pollers})
 
     # -- Component ------------------------------------------------------------------------
     async def run(self) -> None:
@@ -269,30 +252,17 @@ class ModbusIntegration:
                 (b["cycle_seconds"] for b in buses if b["cycle_seconds"] is not None),
                 default=None,
             ),
-            "buses": {b["link"]: _bus_line(b) for b in buses},
+            "buses": {b["link"]: bus_line(b) for b in buses},
         }
 
     # -- PollListener ---------------------------------------------------------------------
     def snapshot(self, device_id: str, readings: Sequence[Reading], timestamp: float) -> None:
-        ids = self._entity_ids[device_id]
-        good, bad = Quality.GOOD, Quality.BAD
-        self.controller.states.set_many(
-            [(ids[key], value, good if ok else bad) for key, value, ok in readings], timestamp
-        )
-
-    def availability(self, device_id: str, available: bool, reason: str) -> None:
-        self.controller.states.set_available(device_id, available, reason)
-
-    # -- CommandHandler -------------------------------------------------------------------
-    async def write(self, device_id: str, point_key: str, value: Value) -> Value:
-        """Write and confirm by read-back; every driver failure becomes a CommandError."""
-        poller = self._poller_of.get(device_id)
-        if poller is None:
-            raise CommandError(f"{device_id} is not a Modbus device of this controller")
-        try:
-            return await poller.write(device_id, point_key, value)
-        except ModbusError as err:
-            raise CommandError(str(err)) from err
+        """As every bus, after the factors a meter's own settings select (``scale_by``)."""
+        scaled = self._scaled.get(device_id)
+        if scaled is not None:
+            ids, states = self._entity_ids[device_id], self.controller.states
+            readings = rescale(readings, scaled, lambda key: states.value(ids[key]))
+        super().snapshot(device_id, readings, timestamp)
 
     def device_status(self, device_id: str) -> dict[str, Any]:
         """One device's poll figures (for the API and the live view)."""

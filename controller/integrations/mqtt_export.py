@@ -1,9 +1,15 @@
-"""Publish the controller's entities over MQTT, with Home Assistant discovery.
+"""Publish the controller's entities over MQTT, with Home Assistant discovery and commands.
 
 Every entity gets a retained state topic ``<prefix>/<entity_id>/state`` (updated when its value
 changes) and every device a retained availability topic. With discovery on, a retained config
-under ``homeassistant/`` lets an existing Home Assistant show the campus meters without any
-set-up. Read-only: commands stay with the controller's own API.
+under ``homeassistant/`` makes each point the Home Assistant entity it is (``ha_discovery``).
+
+With ``sinks.mqtt.commands_as`` naming a staff account, writable points also get a command
+topic ``<prefix>/<entity_id>/set``: a command published there goes through the same checks as
+one from the API (the point's words or range, then the policies' guards in the command router)
+and is audited under that account, with source ``homeassistant``. A command the account's
+buildings do not include, or that the point refuses, is not sent; the current state is
+published again so Home Assistant shows what really is.
 
 The connection is the driver's (``drivers.mqtt.MqttPublisher``: reconnects, LWT, TLS); this
 module only maps entities to topics and payloads, and publishes everything again after each
@@ -15,92 +21,71 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
+from dataclasses import dataclass
 from typing import Any
 
+from controller.accounts import Account, Role
 from controller.app import Controller
 from controller.config import LoadedSite
-from controller.config.profile import DeviceClass, StateClass
+from controller.config.profile import Point
 from controller.config.site import MqttLink
-from controller.core import AvailabilityChanged, BusClosed, Entity, StateChanged, Subscription
-from controller.core.events import Value
+from controller.core import AvailabilityChanged, BusClosed, StateChanged, Subscription
+from controller.core.vocabulary import from_api, is_switch
+from controller.core.writecheck import check_write
+from controller.logs import device as about
 from drivers.mqtt import BrokerSpec, MqttPublisher, PublishFailed
-from wire.modbus import DataType
 
+from .ha_discovery import command_topic, discovery, state_payload, state_topic
 from .mqtt import broker_spec
 
-__all__ = ["MqttExport", "discovery_config", "export_link", "mqtt_export", "state_payload"]
+__all__ = [
+    "SOURCE",
+    "CommandAccount",
+    "CommandAccountError",
+    "MqttExport",
+    "command_account",
+    "export_link",
+    "mqtt_export",
+    "state_payload",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
-_BIT_TYPES = (DataType.BOOL, DataType.BITFIELD)
-
-# Device classes Home Assistant knows for sensors; ours that it does not are left out.
-_HA_SENSOR_CLASSES = {
-    DeviceClass.ENERGY: "energy",
-    DeviceClass.POWER: "power",
-    DeviceClass.VOLTAGE: "voltage",
-    DeviceClass.CURRENT: "current",
-    DeviceClass.POWER_FACTOR: "power_factor",
-    DeviceClass.FREQUENCY: "frequency",
-    DeviceClass.WATER: "water",
-    DeviceClass.VOLUME_FLOW_RATE: "volume_flow_rate",
-    DeviceClass.TEMPERATURE: "temperature",
-    DeviceClass.DURATION: "duration",
-    DeviceClass.MONETARY: "monetary",
-}
+SOURCE = "homeassistant"
+"""The ``source`` of commands from the export, in the audit log and for the policies."""
+REASON = "Home Assistant"
+_QUEUE = 200  # commands waiting; a flood beyond it is dropped, not buffered
 
 
-def _object_id(entity_id: str) -> str:
-    return entity_id.replace(".", "_")
+class CommandAccountError(ValueError):
+    """``sinks.mqtt.commands_as`` names an account that cannot send commands."""
 
 
-def state_payload(value: Value) -> str:
-    """A state as Home Assistant reads it: numbers as text, bools as ON/OFF, None as unknown."""
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "ON" if value else "OFF"
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else "None"
-    return str(value)
+@dataclass(frozen=True, slots=True)
+class CommandAccount:
+    """Who commands from Home Assistant act as: the label audited, the buildings allowed."""
+
+    actor: str
+    buildings: frozenset[str] | None
+
+    def sees(self, building: str) -> bool:
+        return self.buildings is None or building in self.buildings
 
 
-def discovery_config(
-    entity: Entity, prefix: str, campus: str, *, numeric: bool
-) -> tuple[str, dict[str, Any]]:
-    """(config topic, config) of one entity for Home Assistant MQTT discovery.
-
-    Labels (valve "open", relay "on") become text sensors; only ``numeric`` entities get a
-    device class and state class, which Home Assistant requires to be numbers.
-    """
-    object_id = _object_id(entity.entity_id)
-    config: dict[str, Any] = {
-        "name": entity.name_en or entity.name_zh,
-        "unique_id": f"sanjie_{campus}_{object_id}",
-        "object_id": object_id,
-        "state_topic": f"{prefix}/{entity.entity_id}/state",
-        "availability_topic": f"{prefix}/{entity.device_id}/availability",
-        "device": {
-            "identifiers": [f"sanjie_{campus}_{_object_id(entity.device_id)}"],
-            "name": entity.device_id,
-            "model": entity.tags.get("profile", ""),
-            "manufacturer": "sanjie",
-            "suggested_area": entity.tags.get("room") or entity.tags.get("area") or "",
-        },
-    }
-    if numeric:
-        if entity.device_class in _HA_SENSOR_CLASSES:
-            config["device_class"] = _HA_SENSOR_CLASSES[entity.device_class]
-        if entity.unit:
-            config["unit_of_measurement"] = entity.unit
-        if entity.state_class is not StateClass.NONE:
-            config["state_class"] = entity.state_class.value
-    return f"homeassistant/sensor/sanjie_{campus}/{object_id}/config", config
+def command_account(account: Account) -> CommandAccount:
+    """The export's command identity from a staff account (an operator or above)."""
+    if account.disabled:
+        raise CommandAccountError(f"sinks.mqtt.commands_as: account {account.name} is disabled")
+    if not account.at_least(Role.OPERATOR):
+        raise CommandAccountError(
+            f"sinks.mqtt.commands_as: account {account.name} is {account.role}; commands need "
+            "the operator role"
+        )
+    return CommandAccount(account.label, account.buildings)
 
 
 class MqttExport:
-    """A Controller component mirroring entity states to a broker."""
+    """A Controller component mirroring entity states to a broker (and taking commands)."""
 
     def __init__(
         self,
@@ -109,20 +94,38 @@ class MqttExport:
         *,
         prefix: str = "sanjie",
         discovery: bool = True,
+        commands: CommandAccount | None = None,
     ) -> None:
         self.name = f"mqtt-export:{broker.host}:{broker.port}"
         self.controller = controller
         self.broker = broker
         self.prefix = prefix
         self.discovery = discovery
+        self.commands = commands
+        self.received = 0
+        self.refused = 0
         self.connected = asyncio.Event()
         """Set once everything is published on the current connection."""
+        site = controller.site
+        self._points: dict[str, Point] = {
+            e.entity_id: site.profile_of(site.devices[e.device_id]).point(e.point_key)
+            for e in controller.registry
+        }
+        self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(_QUEUE)
         self.publisher = MqttPublisher(
             broker,
             client_id=f"{broker.client_id}-export",
             will=(f"{prefix}/status", "offline"),
             name=self.name,
+            subscriptions=[command_topic(prefix, "+")] if commands is not None else [],
+            on_message=self._arrived,
         )
+
+    def use_account(self, account: Account) -> None:
+        """Take commands as ``account`` (set by the composition root before ``run``)."""
+        self.commands = command_account(account)
+        if not self.publisher.subscriptions:
+            self.publisher.subscriptions.append(command_topic(self.prefix, "+"))
 
     @property
     def published(self) -> int:
@@ -138,6 +141,9 @@ class MqttExport:
             "connected": self.connected.is_set(),
             "published": self.published,
             "last_error": self.last_error,
+            "commands": self.received,
+            "commands_refused": self.refused,
+            "commands_as": self.commands.actor if self.commands else None,
         }
 
     async def run(self) -> None:
@@ -148,10 +154,12 @@ class MqttExport:
         try:
             async with asyncio.TaskGroup() as group:
                 connection = group.create_task(self.publisher.run(), name=f"{self.name}.connection")
+                commands = group.create_task(self._command_loop(), name=f"{self.name}.commands")
                 try:
                     await self._mirror(sub)
                 except BusClosed:
                     connection.cancel()
+                    commands.cancel()
         finally:
             self.connected.clear()
             sub.close()
@@ -173,24 +181,24 @@ class MqttExport:
     async def _publish(self, topic: str, payload: str) -> None:
         await self.publisher.publish(topic, payload, qos=1, retain=True)
 
+    async def _publish_state(self, entity_id: str) -> None:
+        state = self.controller.states.get(entity_id)
+        if state is not None:
+            payload = state_payload(self._points[entity_id], state.value)
+            await self._publish(state_topic(self.prefix, entity_id), payload)
+
     async def _publish_all(self) -> None:
         """Status, discovery configs, availability and current states (all retained)."""
         controller = self.controller
-        campus = controller.site.campus.id
-        site = controller.site
         await self._publish(f"{self.prefix}/status", "online")
+        account = self.commands
         for entity in controller.registry:
             if self.discovery:
-                point = site.profile_of(site.devices[entity.device_id]).point(entity.point_key)
-                bits = point.modbus is not None and point.modbus.type in _BIT_TYPES
-                numeric = point.values is None and not bits
-                topic, config = discovery_config(entity, self.prefix, campus, numeric=numeric)
-                await self._publish(topic, json.dumps(config, ensure_ascii=False))
-            state = controller.states.get(entity.entity_id)
-            if state is not None:
-                await self._publish(
-                    f"{self.prefix}/{entity.entity_id}/state", state_payload(state.value)
-                )
+                point = self._points[entity.entity_id]
+                commands = account is not None and account.sees(entity.building)
+                found = discovery(controller.site, entity, point, self.prefix, commands=commands)
+                await self._publish(found.topic, json.dumps(found.config, ensure_ascii=False))
+            await self._publish_state(entity.entity_id)
         for device_id in controller.registry.device_ids:
             online = controller.states.is_available(device_id)
             await self._publish(
@@ -200,11 +208,92 @@ class MqttExport:
     async def _publish_event(self, event: object) -> None:
         if isinstance(event, StateChanged):
             if event.changed and event.new.available:
-                topic = f"{self.prefix}/{event.entity_id}/state"
-                await self._publish(topic, state_payload(event.new.value))
+                topic = state_topic(self.prefix, event.entity_id)
+                await self._publish(
+                    topic, state_payload(self._points[event.entity_id], event.new.value)
+                )
         elif isinstance(event, AvailabilityChanged):
             topic = f"{self.prefix}/{event.device_id}/availability"
             await self._publish(topic, "online" if event.available else "offline")
+
+    # -- commands from Home Assistant ------------------------------------------------------
+
+    def _arrived(self, topic: str, payload: bytes) -> None:
+        """Called by the publisher as a message arrives: queue it, never block the client."""
+        try:
+            self._inbox.put_nowait((topic, payload))
+        except asyncio.QueueFull:
+            self.refused += 1
+            _LOGGER.warning("%s: %d commands waiting; dropped one on %s", self.name, _QUEUE, topic)
+
+    async def _command_loop(self) -> None:
+        while True:
+            topic, payload = await self._inbox.get()
+            self.received += 1
+            try:
+                await self._command(topic, payload)
+            except PublishFailed as err:  # the state could not be re-published: next connect
+                _LOGGER.debug("%s: %s", self.name, err)
+
+    async def _command(self, topic: str, payload: bytes) -> None:
+        entity_id = topic.removeprefix(f"{self.prefix}/").removesuffix("/set")
+        entity = self.controller.registry.get(entity_id)
+        account = self.commands
+        if entity is None or account is None or not entity.writable:
+            self.refused += 1
+            _LOGGER.warning("%s: no writable entity for command topic %s", self.name, topic)
+            return
+        why = self._refusal(entity.building, account, payload)
+        point = self._points[entity_id]
+        value: object = None
+        if why is None:
+            value = _parse(point, payload.decode("utf-8", "replace").strip())
+            why = _check(point, value)
+        if why is not None:
+            self.refused += 1
+            _LOGGER.warning(
+                "%s: command %r for %s refused: %s",
+                self.name,
+                payload[:40],
+                entity_id,
+                why,
+                extra=about(entity.device_id),
+            )
+            await self._publish_state(entity_id)
+            return
+        assert isinstance(value, float | int | str | bool)
+        result = await self.controller.commands.send(
+            entity_id, value, actor=account.actor, reason=REASON, source=SOURCE
+        )
+        if not result.ok:
+            self.refused += 1
+        await self._publish_state(entity_id)  # what really is, refused or not
+
+    def _refusal(self, building: str, account: CommandAccount, payload: bytes) -> str | None:
+        if not account.sees(building):
+            return f"account {account.actor} may not act on building {building}"
+        if len(payload) > 64:
+            return "payload longer than 64 bytes"
+        return None
+
+
+def _parse(point: Point, text: str) -> object:
+    """A command payload as the API would take it: on/off for switches, words stay words,
+    numbers are numbers (an integer register gets an int)."""
+    if is_switch(point):
+        return from_api(point, text)
+    if point.values is not None:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def _check(point: Point, value: object) -> str | None:
+    problem = check_write(point, value)
+    return None if problem is None else problem.msg
 
 
 def export_link(site: LoadedSite) -> MqttLink | None:
@@ -224,6 +313,7 @@ def mqtt_export(
     """The export component the site's ``sinks.mqtt`` asks for (None without one).
 
     ``host``/``port`` serve a link without a host: the local broker the service started.
+    Commands stay off until ``use_account`` names the account of ``sinks.mqtt.commands_as``.
     """
     site = controller.site
     link = export_link(site)

@@ -30,6 +30,7 @@ from controller.calendar import SiteCalendar
 from controller.core.bus import BusClosed, Overflow, Subscription
 from controller.core.events import AvailabilityChanged, StateChanged
 from controller.scheduler import Scheduler
+from drivers.timing import EVALUATION_BUCKETS, Durations
 
 from .admin import PolicyAdmin
 from .context import EngineContext
@@ -92,6 +93,8 @@ class PolicyEngine:
         self._running = False
         self.counters = {"evaluations": 0, "commands": 0, "failed": 0}
         self.last_eval_ms = 0.0
+        self.evaluation_times = Durations(EVALUATION_BUCKETS)
+        """How long evaluations take (the ``/api/metrics`` histogram)."""
         self._store_failing = False
         _LOGGER.info(
             "Policy engine: %d policies, %d units, %d overrides and %d alarms restored",
@@ -172,7 +175,9 @@ class PolicyEngine:
         outcome = self.core.evaluate(now, self.controller.states)
         self.counters["evaluations"] += 1
         self._carry_out(outcome, now.timestamp())
-        self.last_eval_ms = (time.perf_counter() - started) * 1000
+        took = time.perf_counter() - started
+        self.last_eval_ms = took * 1000
+        self.evaluation_times.observe(took)
         self.wakeups.follow(self.core.next_deadline())
         return outcome
 
@@ -264,6 +269,7 @@ class PolicyEngine:
             "decide_failures": sum(core.failures.values()),
             **self.counters,
             "refused": self.guard.refused,
+            **core.device_change_status(),
             "actions": {
                 f"{self._local(n['ts'])} #{i}": {k: v for k, v in n.items() if k != "ts"}
                 for i, n in reversed(list(enumerate(recent)))

@@ -18,7 +18,7 @@ import httpx
 
 from .dbthread import DbThread
 from .errors import QueryError
-from .history import History
+from .history import History, StoredReading
 from .lineproto import CONSUMPTION_MEASUREMENT, to_ms
 from .query import ConsumptionQuery, ConsumptionRow, HourlySum, aggregate
 
@@ -48,6 +48,14 @@ class HistoryConsumption:
                 await db.call(history.close)
         finally:
             db.close()
+
+    async def readings(
+        self, entity_id: str, start: float, end: float, limit: int, offset: int
+    ) -> tuple[list[StoredReading], int]:
+        """A page of raw readings in [start, end) and the total (``History.readings_page``)."""
+        return await self._db.call(
+            self._history.readings_page, entity_id, start, end, limit, offset
+        )
 
     async def consumption(self, query: ConsumptionQuery) -> list[ConsumptionRow]:
         sums = await self._db.call(

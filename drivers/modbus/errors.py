@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ..errors import DriverError
+from ..link import errors as link_errors
 
 __all__ = [
     "LinkClosed",
@@ -86,27 +87,11 @@ class ModbusExceptionReply(ModbusError):
         return self.code in (10, 11)
 
 
-class WriteRefused(ModbusError):
-    """A write the profile does not allow: unknown or read-only point, value out of range."""
-
-    kind = "refused"
-
-    def __init__(self, device: str, point: str, value: object, reason: str) -> None:
-        super().__init__(f"{device}.{point} := {value!r} refused: {reason}", device=device)
-        self.point = point
-        self.value = value
-        self.reason = reason
+class WriteRefused(link_errors.WriteRefused, ModbusError):
+    """A write the profile does not allow: unknown or read-only point, value out of range
+    (the link's ``WriteRefused``, and a ``ModbusError``)."""
 
 
-class WriteNotConfirmed(ModbusError):
-    """The write went through but reading the point back shows another value."""
-
-    kind = "unconfirmed"
-
-    def __init__(self, device: str, point: str, wanted: object, read_back: object) -> None:
-        super().__init__(
-            f"{device}.{point}: wrote {wanted!r} but read back {read_back!r}", device=device
-        )
-        self.point = point
-        self.wanted = wanted
-        self.read_back = read_back
+class WriteNotConfirmed(link_errors.WriteNotConfirmed, ModbusError):
+    """The write went through but reading the point back shows another value (the link's
+    ``WriteNotConfirmed``, and a ``ModbusError``)."""

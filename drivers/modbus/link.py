@@ -1,22 +1,17 @@
-"""One link per physical bus: a TCP gateway or a serial port, one transaction at a time.
+"""One link per physical bus for Modbus: the protocol-neutral ``BusLink`` with Modbus reads
+and writes on top.
 
 The link owns the bus's channel (``channel.py``: pymodbus frames on our own asyncio connection,
-or pymodbus's serial client) and its connection. ``run()`` keeps the connection up,
-reconnecting with capped, jittered exponential backoff; transactions go through a priority
-gate so a write waits for at most the transaction in flight, never behind queued polls, and
-an inter-frame gap is kept between transactions (RS-485 devices need the silence).
+or pymodbus's serial client). Connection upkeep, the priority gate, the inter-frame gap and
+the quiet time after a timeout are ``drivers.link.BusLink``'s, shared with DL/T 645 and
+CJ/T 188; this module maps them to Modbus requests and errors.
 """
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
-from enum import IntEnum, StrEnum
 
 from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.bit_message import WriteSingleCoilRequest
@@ -25,16 +20,16 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
-from drivers.backoff import Backoff
 from wire.modbus import Table
 
-from .channel import make_channel
-from .counters import BusCounters
+from ..errors import DriverError
+from ..link.bus import BusLink, LinkState
+from ..link.gate import Priority
+from .channel import Channel, make_channel
 from .errors import (
     LinkClosed,
     MalformedReply,
     ModbusConnectionError,
-    ModbusError,
     ModbusExceptionReply,
     ModbusTimeout,
 )
@@ -42,7 +37,6 @@ from .spec import LinkSpec
 
 __all__ = ["LinkState", "ModbusLink", "Priority"]
 
-_LOGGER = logging.getLogger(__name__)
 _BIT_TABLES = frozenset({Table.COIL, Table.DISCRETE})
 
 # pymodbus logs every unanswered request at ERROR; the link logs a failing device once and
@@ -51,138 +45,21 @@ if logging.getLogger("pymodbus").level == logging.NOTSET:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
-class LinkState(StrEnum):
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    CLOSED = "closed"
+class ModbusLink(BusLink[Channel]):
+    """A Modbus bus. Run ``run()`` in a task; call ``read``/``write`` from pollers."""
 
-
-class Priority(IntEnum):
-    WRITE = 0
-    POLL = 1
-
-
-class _PriorityGate:
-    """A lock whose waiters are served by priority, then arrival order."""
-
-    def __init__(self) -> None:
-        self._busy = False
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    @property
-    def waiting(self) -> int:
-        return sum(1 for *_, f in self._waiters if not f.done())
-
-    async def acquire(self, priority: int) -> None:
-        if not self._busy and not self._waiters:
-            self._busy = True
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, next(self._seq), future))
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # we were handed the gate as we were cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            _, _, future = heapq.heappop(self._waiters)
-            if not future.done():
-                future.set_result(None)
-                return
-        self._busy = False
-
-
-class ModbusLink:
-    """A bus. Run ``run()`` in a task; call ``read``/``write`` from pollers."""
+    # A late reply must not be taken for the next request's (RTU has no transaction id).
+    _settle_errors = (ModbusTimeout, MalformedReply)
 
     def __init__(self, spec: LinkSpec, *, rng: random.Random | None = None) -> None:
         self.spec = spec
-        self.counters = BusCounters()
-        self.state = LinkState.DISCONNECTED
-        self.last_error: str | None = None
-        self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
-        self._channel = make_channel(spec, self._on_connection)
-        self._gate = _PriorityGate()
-        self._up = asyncio.Event()
-        self._down = asyncio.Event()
-        self._idle_at = 0.0
-        self._settle = min(0.1, spec.timeout / 4)
-        self._failing = False
+        super().__init__(spec, lambda up: make_channel(spec, up), rng=rng)
 
-    @property
-    def link_id(self) -> str:
-        return self.spec.link_id
+    def _not_connected(self) -> DriverError:
+        return ModbusConnectionError(f"link {self.link_id} not connected", link=self.link_id)
 
-    @property
-    def connected(self) -> bool:
-        return self.state is LinkState.CONNECTED and self._channel.connected
-
-    @property
-    def queued(self) -> int:
-        """Transactions waiting for the bus."""
-        return self._gate.waiting
-
-    def _on_connection(self, up: bool) -> None:
-        if not up:
-            self._up.clear()
-            self._down.set()
-
-    async def wait_connected(self) -> None:
-        await self._up.wait()
-
-    # -- connection -----------------------------------------------------------------------
-    async def run(self) -> None:
-        """Keep the bus connected until cancelled."""
-        backoff = Backoff(self.spec.reconnect_min, self.spec.reconnect_max)
-        failures = 0
-        try:
-            while True:
-                self.state = LinkState.CONNECTING
-                self._down.clear()
-                connected = await self._channel.connect()
-                if connected:
-                    self._connected()
-                    up_since = time.monotonic()
-                    await self._down.wait()
-                    self._lost("connection dropped")
-                    # Only a connection that held resets the backoff: a gateway that accepts
-                    # and drops at once must not be hammered.
-                    if time.monotonic() - up_since >= self.spec.reconnect_max:
-                        failures = 0
-                else:
-                    self._lost("cannot connect")
-                self.state = LinkState.DISCONNECTED
-                failures += 1
-                await asyncio.sleep(backoff.delay(failures, self._rng))
-        finally:
-            self.state = LinkState.CLOSED
-            self._up.clear()
-            self._channel.close()
-
-    def _connected(self) -> None:
-        self.state = LinkState.CONNECTED
-        self._up.set()
-        if self._failing:
-            _LOGGER.info("Link %s (%s) is connected again", self.link_id, self.spec.where)
-            self._failing = False
-        else:
-            _LOGGER.debug("Link %s connected to %s", self.link_id, self.spec.where)
-
-    def _lost(self, why: str) -> None:
-        self._up.clear()
-        self.counters.reconnects += 1
-        self.last_error = why
-        if not self._failing:
-            _LOGGER.warning("Link %s (%s): %s; reconnecting", self.link_id, self.spec.where, why)
-            self._failing = True
-        else:
-            _LOGGER.debug("Link %s: %s", self.link_id, why)
-        self._channel.close()
+    def _closed_while_queued(self) -> DriverError:
+        return LinkClosed("connection lost while queued", link=self.link_id)
 
     # -- transactions ---------------------------------------------------------------------
     async def read(
@@ -190,7 +67,7 @@ class ModbusLink:
     ) -> list[int]:
         """``count`` registers (or bits as 0/1) of ``table`` from ``start``."""
         channel = self._channel
-        reply = await self._transact(lambda: channel.read(unit, table, start, count), priority)
+        reply = await self._modbus(lambda: channel.read(unit, table, start, count), priority)
         if table in _BIT_TABLES:
             bits = reply.bits
             if len(bits) < count:
@@ -212,51 +89,19 @@ class ModbusLink:
             request = WriteMultipleRegistersRequest(address=address, registers=data, dev_id=unit)
         else:
             raise ValueError(f"cannot write {data!r} to the {table} table")
-        await self._transact(lambda: self._channel.execute(request), Priority.WRITE)
+        await self._modbus(lambda: self._channel.execute(request), Priority.WRITE)
 
     def _malformed(self, what: str, unit: int) -> MalformedReply:
         self.counters.error(MalformedReply.kind)
         return MalformedReply(f"unit {unit}: {what}", link=self.link_id)
 
-    async def _transact(
+    async def _modbus(
         self, call: Callable[[], Awaitable[ModbusPDU]], priority: Priority
     ) -> ModbusPDU:
-        if not self.connected:
-            # not a bus error: the drop was counted once, as a reconnect
-            raise ModbusConnectionError(f"link {self.link_id} not connected", link=self.link_id)
-        await self._gate.acquire(priority)
-        try:
-            wait = self._idle_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if not self.connected:
-                raise self._count(LinkClosed("connection lost while queued", link=self.link_id))
-            started = time.monotonic()
-            quiet = self.spec.inter_frame_gap
-            try:
-                reply = await call()
-            except (ModbusTimeout, MalformedReply) as err:
-                # A late reply must not be taken for the next request's (RTU has no
-                # transaction id): keep the bus quiet a moment so it arrives and is dropped.
-                quiet = max(quiet, self._settle)
-                raise self._count(err) from None
-            except ModbusError as err:
-                raise self._count(err) from None
-            finally:
-                now = time.monotonic()
-                self.counters.transaction(now - started)
-                self._idle_at = now + quiet
-            if reply.isError():
-                code = getattr(reply, "exception_code", 0)
-                raise self._count(
-                    ModbusExceptionReply(
-                        code, function=reply.function_code & 0x7F, link=self.link_id
-                    )
-                )
-            return reply
-        finally:
-            self._gate.release()
-
-    def _count(self, err: ModbusError) -> ModbusError:
-        self.counters.error(err.kind)
-        return err
+        reply = await self._transact(call, priority)
+        if reply.isError():
+            code = getattr(reply, "exception_code", 0)
+            raise self._count(
+                ModbusExceptionReply(code, function=reply.function_code & 0x7F, link=self.link_id)
+            )
+        return reply

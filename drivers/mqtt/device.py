@@ -56,6 +56,7 @@ class DeviceState:
 
     __slots__ = (
         "_burst",
+        "_extra",
         "_last_warning",
         "available",
         "device_id",
@@ -82,13 +83,16 @@ class DeviceState:
         self.waiters: dict[str, list[Waiter]] = {}
         self._burst = 0
         self._last_warning = -math.inf
+        self._extra = {"device": spec.device_id}  # the log lines' device field
 
     def problem(self, problem: Problem, topic: str, detail: str) -> None:
         """Count a bad payload; log the first of a burst loudly, the rest quietly."""
         self.problems[problem] = self.problems.get(problem, 0) + 1
         self._burst += 1
         if self._burst > 1:
-            _LOGGER.debug("%s: %s on %s: %s", self.device_id, problem, topic, detail)
+            _LOGGER.debug(
+                "%s: %s on %s: %s", self.device_id, problem, topic, detail, extra=self._extra
+            )
             return
         now = time.monotonic()
         level = logging.WARNING if now - self._last_warning > LOG_QUIET_SECONDS else logging.DEBUG
@@ -101,6 +105,7 @@ class DeviceState:
             topic,
             problem,
             detail,
+            extra=self._extra,
         )
 
     def seen(self, now: float) -> None:
@@ -108,7 +113,10 @@ class DeviceState:
         self.last_seen = now
         if self._burst:
             _LOGGER.info(
-                "%s: payloads are good again after %d problem(s)", self.device_id, self._burst
+                "%s: payloads are good again after %d problem(s)",
+                self.device_id,
+                self._burst,
+                extra=self._extra,
             )
             self._burst = 0
         if self.available is not True:
@@ -120,7 +128,12 @@ class DeviceState:
         self.available = available
         level = logging.INFO if available else logging.WARNING
         _LOGGER.log(
-            level, "%s is %s: %s", self.device_id, "online" if available else "offline", reason
+            level,
+            "%s is %s: %s",
+            self.device_id,
+            "online" if available else "offline",
+            reason,
+            extra=self._extra,
         )
         self.notify(self.device_id, available, reason)
 

@@ -7,7 +7,10 @@ connection and its reconnect loop (capped, jittered backoff, ``drivers.backoff``
 drops the connection, so the next one starts clean. The ``will`` (LWT) is published by the
 broker when the connection is lost without a DISCONNECT.
 
-Plain client session (clean start): a publisher has no subscriptions to keep.
+Plain client session (clean start). A publisher may also listen on a few ``subscriptions``
+(the export's command topics): they are subscribed again on every connection, and each message
+is handed to ``on_message`` as it arrives (QoS 0: a command sent while we are away is not
+queued for later, which is what a switch in Home Assistant expects).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import logging
 import math
 import random
+from collections.abc import Callable, Sequence
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -44,6 +48,8 @@ class MqttPublisher:
         client_id: str,
         will: tuple[str, str] | None = None,
         name: str | None = None,
+        subscriptions: Sequence[str] = (),
+        on_message: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.broker = broker
         self.client_id = client_id
@@ -53,6 +59,9 @@ class MqttPublisher:
         """How many connections so far; a new value means retained state must go out again."""
         self.last_error: str | None = None
         self._will = will
+        self.subscriptions = list(subscriptions)
+        """Topic filters subscribed on each connection (changes apply from the next one)."""
+        self._on_message = on_message
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
@@ -130,6 +139,8 @@ class MqttPublisher:
         self._lost.clear()
         try:
             async with client:
+                if self.subscriptions:
+                    await self._subscribe(client)
                 self._client = client
                 self.connection += 1
                 self._connected.set()
@@ -147,12 +158,23 @@ class MqttPublisher:
             raise BrokerUnavailable(self.broker.host, self.broker.port, str(err)) from err
         raise BrokerUnavailable(self.broker.host, self.broker.port, "a publish failed")
 
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        try:
+            async with asyncio.timeout(self.broker.timeout):  # see publish() on timeout=inf
+                await client.subscribe([(t, 0) for t in self.subscriptions], timeout=math.inf)
+        except TimeoutError as err:
+            host, port = self.broker.host, self.broker.port
+            raise BrokerUnavailable(host, port, "no SUBACK in time") from err
+
     async def _until_lost(self, client: aiomqtt.Client) -> None:
         """Return when a publish failed; raise MqttError when the connection drops."""
 
         async def drained() -> None:
-            async for _ in client.messages:  # no subscriptions: ends only with the connection
-                pass
+            async for message in client.messages:  # ends only with the connection
+                if self._on_message is not None:
+                    payload = message.payload
+                    data = payload if isinstance(payload, bytes) else str(payload).encode()
+                    self._on_message(message.topic.value, data)
 
         watch = asyncio.ensure_future(drained())
         lost = asyncio.ensure_future(self._lost.wait())

@@ -21,7 +21,7 @@ from .device import EmulatedDevice
 from .faults import GatewayFaults
 from .frames import crc16, mbap_frame, rtu_frame, split_mbap, split_rtu
 
-__all__ = ["EmulatedGateway", "Framing", "GatewayCounters", "transaction_time"]
+__all__ = ["EmulatedGateway", "Framing", "GatewayCounters", "Peer", "transaction_time"]
 
 _LOGGER = logging.getLogger(__name__)
 _GATEWAY_TARGET_FAILED = 0x0B
@@ -54,7 +54,7 @@ class GatewayCounters:
     overruns: int = 0
 
 
-class _Peer(Protocol):
+class Peer(Protocol):
     """A master's side of the wire: a TCP connection or a serial line (pty)."""
 
     buffer: bytearray
@@ -208,7 +208,7 @@ class EmulatedGateway:
             self.counters.dropped_connections += 1
 
     # -- request path ---------------------------------------------------------------------
-    def received(self, conn: _Peer) -> None:
+    def received(self, conn: Peer) -> None:
         if self.framing is Framing.TCP:
             requests, bad = split_mbap(conn.buffer)
             for tid, unit, pdu in requests:
@@ -220,7 +220,7 @@ class EmulatedGateway:
         if bad:
             self.counters.framing_errors += 1
 
-    def _dispatch(self, conn: _Peer, tid: int, unit: int, pdu: bytes, size: int) -> None:
+    def _dispatch(self, conn: Peer, tid: int, unit: int, pdu: bytes, size: int) -> None:
         counters = self.counters
         counters.requests += 1
         every = self.faults.drop_every
@@ -247,6 +247,12 @@ class EmulatedGateway:
         delay = self._bus_time(size, len(frame))
         if device is not None:
             delay += device.faults.extra_latency
+        self.deliver(conn, frame, delay)
+
+    def deliver(self, conn: Peer, frame: bytes, delay: float) -> None:
+        """Send ``frame`` after ``delay`` of bus time, behind what the bus is already busy with
+        (a reply the buffer has no room for is lost)."""
+        counters = self.counters
         counters.replies += 1
         if delay <= 0:
             conn.send(frame)

@@ -9,8 +9,9 @@ collide with a running demo). Serial links are served as RTU on a pseudo-termina
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from controller.config import LoadedSite
 from controller.config.site import ModbusTcpLink, RtuOverTcpLink, SerialLink
@@ -19,7 +20,7 @@ from ..models import BoundDevice, ModelClock, build_model
 from .device import EmulatedDevice
 from .gateway import EmulatedGateway, Framing
 
-__all__ = ["Endpoint", "SiteEmulator"]
+__all__ = ["Endpoint", "GatewaySite", "SiteEmulator"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,7 +36,47 @@ class Endpoint:
     devices: int
 
 
-class SiteEmulator:
+class GatewaySite:
+    """What a site's emulated buses share, whatever they speak: started together (a TCP
+    listener each, or a pseudo-terminal for a serial link), closed together, and an async
+    context that closes what it started even when a later start fails."""
+
+    what: ClassVar[str] = "devices"
+    site: LoadedSite
+    devices: Mapping[str, object]
+    gateways: Mapping[str, EmulatedGateway]
+
+    def _on_pty(self, link_id: str) -> bool:
+        """Whether ``link_id`` is served on a pseudo-terminal rather than on TCP."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        for link_id, gateway in self.gateways.items():
+            if self._on_pty(link_id):
+                await gateway.start_pty()
+            else:
+                await gateway.start()
+        _LOGGER.info(
+            "Emulating %d %s on %d buses", len(self.devices), self.what, len(self.gateways)
+        )
+
+    async def close(self) -> None:
+        for gateway in self.gateways.values():
+            await gateway.close()
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class SiteEmulator(GatewaySite):
     """All Modbus gateways of ``site``. Use ``async with emulator:``; ``endpoints`` then tells
     where each link listens.
 
@@ -43,6 +84,8 @@ class SiteEmulator:
     for RS-485 links, none for Modbus TCP). ``free_ports``: ignore the site's ports.
     ``links``: emulate only these link ids.
     """
+
+    what = "Modbus devices"
 
     def __init__(
         self,
@@ -105,30 +148,8 @@ class SiteEmulator:
             baudrate=baud,
         )
 
-    async def start(self) -> None:
-        for link_id, gateway in self.gateways.items():
-            if isinstance(self.site.links[link_id], SerialLink):
-                await gateway.start_pty()
-            else:
-                await gateway.start()
-        _LOGGER.info(
-            "Emulating %d Modbus devices on %d gateways", len(self.devices), len(self.gateways)
-        )
-
-    async def close(self) -> None:
-        for gateway in self.gateways.values():
-            await gateway.close()
-
-    async def __aenter__(self) -> SiteEmulator:
-        try:
-            await self.start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    def _on_pty(self, link_id: str) -> bool:
+        return isinstance(self.site.links[link_id], SerialLink)
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:

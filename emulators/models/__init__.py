@@ -11,7 +11,7 @@ Canonical value names (what profiles' point keys resolve to, see ``binding.model
   relay (bool), balance (kWh), overload_trip, load_trip (bool)
 - water meter: volume (m³), flow (m³/h), valve ("open"/"closed"), low_battery
 - heat meter: flow (m³/h), volume, volume_fraction (m³), heat_power (kW), heat_energy (kWh),
-  supply_temperature, return_temperature (°C), error_code
+  supply_temperature, return_temperature (°C), error_code, low_battery
 - AC unit: power_switch ("on"/"off"), mode, fan, setpoint, room_temperature (°C), power (W),
   energy (kWh)
 - delayed-closing valve: valve, command, delay, max_open (s), enabled ("on"/"off"), presses,

@@ -157,7 +157,7 @@ def test_link_errors(site_with: SiteWith) -> None:
     assert issues_of(path) == [
         f"{path}:13:59 links[2].port: 127.0.0.1:15020 is already the endpoint of link 'gw-1'",
         f"{path}:14:5 links[3]: unknown type 'modbus'; expected 'modbus_tcp', 'rtu_over_tcp', "
-        "'serial', 'mqtt'",
+        "'serial', 'mqtt', 'dlt645', 'cjt188'",
         f"{path}:15:57 links[4].port: must be 1–65535",
     ]
 

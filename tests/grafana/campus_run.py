@@ -1,10 +1,10 @@
 """An emulated campus run that fills a real InfluxDB, for the dashboard tests.
 
-The demo's steps (every Modbus and MQTT device emulated on the wire, the recorder, the
-policies) on a scaled clock that starts a few emulated minutes before an hour boundary, so
-the run writes complete hours, running hours and readings of every kind. It ends when
-InfluxDB holds a complete hour of every main meter and a running hour (a deadline
-fails the test), and returns the window it covered and the controller's ``/api/metrics``.
+The demo's steps (every Modbus, DL/T 645, CJ/T 188 and MQTT device emulated on the wire, the
+recorder, the policies) on a scaled clock that starts a few emulated minutes before an hour
+boundary, so the run writes complete hours, running hours and readings of every kind. It ends
+when InfluxDB holds a complete hour of every main meter and a running hour (a deadline fails
+the test), and returns the window it covered and the controller's ``/api/metrics``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from controller.api import create_api
 from controller.assemble import ControllerOptions, build_controller
 from controller.config import load_site
 from controller.core import ScaledClock
-from controller.demo import DemoOptions, DemoRun, modbus_emulators, mqtt_emulators
+from controller.demo import (
+    DemoOptions,
+    DemoRun,
+    meter_emulators,
+    modbus_emulators,
+    mqtt_emulators,
+)
 from tests.conftest import EXAMPLE_SITE
 from tests.servers import InfluxServer
 
@@ -88,10 +94,14 @@ async def run_campus(folder: Path, influx: InfluxServer, database: str) -> Campu
     async with contextlib.AsyncExitStack() as stack:
         run = DemoRun(options, site, clock, stack, Console(file=io.StringIO()))
         await modbus_emulators(run)
+        await meter_emulators(run)  # the DL/T 645 floor and the CJ/T 188 hot-water meters
         assembly = await build_controller(
             site,
             ControllerOptions(
-                data_dir=folder / "data", api_port=None, modbus_endpoints=run.endpoints
+                data_dir=folder / "data",
+                api_port=None,
+                modbus_endpoints=run.endpoints,
+                meter_endpoints=run.endpoints,
             ),
             stack,
             clock=clock,

@@ -37,7 +37,7 @@ async def test_every_modbus_entity_of_the_example_campus(campus: LoadedSite) -> 
     modbus_devices = {
         d.id for d in campus.devices.values() if campus.profile_of(d).protocol == "modbus"
     }
-    assert len(modbus_devices) > 1000
+    assert len(modbus_devices) > 950  # one floor and the hot-water meters speak DL/T 645, CJ/T 188
     clock = ScaledClock(30.0, tz=campus.campus.timezone)
     async with running_campus(campus, clock=clock, scan_interval=30.0, link_timeout=0.5) as run:
         registry, states = run.controller.registry, run.controller.states

@@ -31,7 +31,7 @@ async def _join_connect_threads() -> AsyncIterator[None]:
     ("value", "text"), [(12.5, "12.5"), (3, "3"), (True, "ON"), ("open", "open"), (None, "None")]
 )
 def test_state_payload(value: object, text: str) -> None:
-    assert state_payload(value) == text  # type: ignore[arg-type]
+    assert state_payload(None, value) == text  # type: ignore[arg-type]
 
 
 async def test_states_and_discovery_are_published(
@@ -50,7 +50,7 @@ async def test_states_and_discovery_are_published(
         controller.states.set_available("bath-1.plug.p1", False, "test")
         async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
             await client.subscribe(f"{prefix}/#")
-            await client.subscribe("homeassistant/sensor/sanjie_mqtt-test/#")
+            await client.subscribe("homeassistant/+/sanjie_mqtt-test/#")
 
             async def collect() -> None:
                 async for message in client.messages:
@@ -72,6 +72,20 @@ async def test_states_and_discovery_are_published(
     assert energy["state_class"] == "total_increasing"
     assert energy["unit_of_measurement"] == "kWh"
     assert energy["state_topic"] == f"{prefix}/bath-1.plug.p1.energy/state"
-    valve = json.loads(seen["homeassistant/sensor/sanjie_mqtt-test/bath-1_shower_s01_valve/config"])
-    assert "device_class" not in valve  # a label, not a number
-    assert "state_class" not in valve
+    assert energy["device"]["manufacturer"] == "Tasmota"
+    assert energy["device"]["suggested_area"] == "浴室 淋浴间"
+    # Without commands_as the export is read-only: two-state points are binary sensors.
+    ha = "homeassistant/binary_sensor/sanjie_mqtt-test"
+    relay = json.loads(seen[f"{ha}/bath-1_plug_p1_relay/config"])
+    assert (relay["payload_on"], relay["payload_off"]) == ("on", "off")
+    assert "command_topic" not in relay
+    valve = json.loads(seen[f"{ha}/bath-1_shower_s01_valve/config"])
+    assert (valve["payload_on"], valve["payload_off"], valve["device_class"]) == (
+        "open",
+        "closed",
+        "opening",
+    )
+    configs = [json.loads(v) for t, v in seen.items() if t.startswith("homeassistant/")]
+    configs = [c for c in configs if c["state_topic"].startswith(f"{prefix}/")]  # this test's
+    assert configs
+    assert not any("command_topic" in c for c in configs)

@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 
 from controller.core import FakeClock
+from drivers.link.gate import PriorityGate
 from drivers.modbus import (
     BusCounters,
     BusPoller,
@@ -25,7 +26,6 @@ from drivers.modbus import (
     WriteNotConfirmed,
     WriteRefused,
 )
-from drivers.modbus.link import _PriorityGate
 from wire.modbus import DataType, Table
 
 
@@ -33,7 +33,7 @@ class FakeLink:
     """Answers from ``registers[unit]``; units in ``dead`` time out. Records every request."""
 
     def __init__(self, clock: FakeClock) -> None:
-        self.spec = LinkSpec(link_id="bus", transport=Transport.TCP, host="fake")
+        self.spec = self.bus_spec = LinkSpec(link_id="bus", transport=Transport.TCP, host="fake")
         self.counters = BusCounters()
         self.clock = clock
         self.registers: dict[int, list[int]] = {}
@@ -186,7 +186,7 @@ async def test_an_unconfirmed_write_is_an_error(clock: FakeClock) -> None:
 
 
 async def test_the_gate_serves_writes_before_queued_polls() -> None:
-    gate = _PriorityGate()
+    gate = PriorityGate()
     order: list[str] = []
     await gate.acquire(Priority.POLL)  # a poll is on the bus
 

@@ -1,0 +1,236 @@
+"""The alarm service as a controller component: manager, notifier and work orders on one loop.
+
+Every alarm of the controller ends up in the one ``AlarmManager``:
+
+* bus events — ``AlarmRaised``/``AlarmCleared`` from policies, the recorder and supervision
+  (``component.*``), ``AvailabilityChanged`` from drivers, ``StateChanged`` for threshold rules;
+* ``sources`` polled each tick, each answering its whole active set: the policy engine's alarm
+  book (``policy_source``, which also carries the engine's acknowledgements over) and the
+  detectors of ``detectors.py`` (broker, database, outbox, calendar).
+
+Alarms the manager raises itself (devices, buses, rules, detectors) are published on the bus
+like any other, so the audit log and live views see them. Acknowledging a policy alarm here
+acknowledges it in the engine too (audited there); other acknowledgements are audited here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from controller.core import AlarmCleared, AlarmRaised, EventBus
+from controller.core.bus import BusClosed
+from controller.core.events import AvailabilityChanged, Event, StateChanged
+
+from .detectors import Source
+from .manager import OWN_SOURCES, AlarmManager
+from .model import AlarmError, AlarmRecord, AlarmScope, Severity
+from .notify.outbox import Outbox
+from .notify.router import Notifier
+
+__all__ = ["AlarmService", "Source", "alarm_service", "policy_source"]
+
+_LOGGER = logging.getLogger(__name__)
+
+POLICY_SOURCE = "policies"
+
+
+def policy_source(engine: Any) -> Source:
+    """The policy engine's active alarms as records, read through its public views."""
+
+    def poll() -> tuple[str, list[AlarmRecord]]:
+        records = []
+        for active in engine.views.active_alarms():
+            a = active.alarm
+            record = AlarmRecord(
+                key=a.key,
+                kind=a.kind,
+                severity=Severity.parse(a.severity),
+                scope=AlarmScope.DEVICE if a.entity_id else AlarmScope.SITE,
+                target=a.entity_id or a.policy_id,
+                message_zh=a.message_zh,
+                message_en=a.message_en,
+                first_seen=active.raised_at,
+                last_seen=active.raised_at,
+                evidence={**dict(a.evidence), "policy_id": a.policy_id},
+                acked_by=active.acked_by,
+                acked_at=active.acked_at,
+            )
+            records.append(record)
+        return POLICY_SOURCE, records
+
+    return poll
+
+
+def alarm_service(components: Sequence[Any]) -> AlarmService | None:
+    """The running alarm service among ``components`` (None: the policy engine's list is
+    the only one, e.g. a test controller without the service)."""
+    return next((c for c in components if isinstance(c, AlarmService)), None)
+
+
+class AlarmService:
+    """The one alarm list of the controller; see the module docstring."""
+
+    name = "alarms"
+
+    def __init__(
+        self,
+        manager: AlarmManager,
+        bus: EventBus,
+        *,
+        notifier: Notifier | None = None,
+        outbox: Outbox | None = None,
+        workorders: Any = None,
+        sources: Sequence[Source] = (),
+        engine: Any = None,
+        audit: Any = None,
+        tick_s: float = 5.0,
+    ) -> None:
+        self.manager, self.bus, self.notifier = manager, bus, notifier
+        self.outbox = outbox if outbox is not None else notifier.outbox if notifier else None
+        self.workorders, self.engine, self.audit = workorders, engine, audit
+        self.sources = list(sources)
+        if engine is not None:
+            self.sources.insert(0, policy_source(engine))
+        self.tick_s = tick_s
+        self.rounds = 0
+        self.bad_events = 0
+        """Events refused (e.g. an unknown severity): counted and logged, the rest go on."""
+        manager.listeners.append(self._announce)
+        if notifier is not None:
+            manager.listeners.append(notifier)
+        if workorders is not None:
+            manager.listeners.append(workorders.alarm_listener)
+
+    def alarms(self, *, history: bool = False, limit: int = 1000) -> list[AlarmRecord]:
+        """Active alarms, worst and oldest first; with ``history`` the latest of every kind
+        (active and cleared), newest first."""
+        if history:
+            return self.manager.store.history(limit)
+        return self.manager.active()
+
+    def ack(self, key: str, actor: str) -> AlarmRecord | None:
+        """``actor`` (an authenticated account) acknowledges ``key``; None if not active."""
+        record = self.manager.get(key)
+        if record is None or not record.active:
+            return None
+        if record.evidence.get("source") == POLICY_SOURCE and self.engine is not None:
+            self.engine.staff.acknowledge(key, actor=actor)  # audited by the engine
+        elif self.audit is not None and record.acked_at is None:
+            self.audit.record(
+                actor, "alarm.ack", record.target, reason=record.message_en, source="alarm"
+            )
+        return self.manager.ack(key, actor)
+
+    def step(self) -> None:
+        """One round of everything that waits on time (``run`` calls it; tests may too)."""
+        for source in self.sources:
+            try:
+                name, records = source()
+            except Exception:  # one broken detector must not stop alarm keeping
+                _LOGGER.exception("alarm source %r failed", source)
+                continue
+            self.manager.sync(name, records)
+        self.manager.tick()
+        if self.notifier is not None:
+            self.notifier.check(self.manager)
+        if self.workorders is not None:
+            self.workorders.check_sla()
+        self.rounds += 1
+
+    def handle(self, event: Event) -> None:
+        """One bus event; an ``AlarmCleared`` (supervision's, or our own coming back: then a
+        no-op) clears the alarm of its id."""
+        if isinstance(event, AlarmCleared):
+            self.manager.clear(event.alarm_id, event.timestamp)
+        elif isinstance(event, AlarmRaised) and event.evidence.get("source") in OWN_SOURCES:
+            return  # our own announcement coming back
+        else:
+            self.manager.handle(event)
+
+    async def run(self) -> None:
+        kinds: list[type[Event]] = [AvailabilityChanged, AlarmRaised, AlarmCleared, StateChanged]
+        sub = self.bus.subscribe("alarms", kinds)
+        try:
+            while True:
+                try:
+                    batch = await asyncio.wait_for(sub.get_batch(1000), self.tick_s)
+                except TimeoutError:
+                    batch = []
+                except BusClosed:
+                    return
+                for event in batch:
+                    try:
+                        self.handle(event)
+                    except AlarmError as err:  # one bad announcement must not stop the rest
+                        self.bad_events += 1
+                        _LOGGER.warning("Alarm event %s refused: %s", type(event).__name__, err)
+                self.step()
+                if self.notifier is not None:  # network I/O off the event loop
+                    try:
+                        await asyncio.to_thread(self.notifier.deliver)
+                    except sqlite3.Error:  # a full disk must not stop alarm keeping
+                        _LOGGER.exception("alarm delivery round failed")
+        finally:
+            sub.close()
+
+    def _announce(self, change: str, record: AlarmRecord) -> None:
+        """Publish the alarms the manager raised itself, for the audit log and live views."""
+        if record.evidence.get("source") not in OWN_SOURCES:
+            return
+        if change == "raised":
+            self.bus.publish(
+                AlarmRaised(
+                    record.key,
+                    str(record.severity),
+                    record.message_zh,
+                    record.message_en,
+                    record.first_seen,
+                    record.target if record.scope is AlarmScope.DEVICE else None,
+                    dict(record.evidence),
+                )
+            )
+        elif change == "cleared":
+            self.bus.publish(
+                AlarmCleared(
+                    record.key,
+                    record.cleared_at or record.last_seen,
+                    f"已恢复：{record.message_zh}",
+                    f"cleared: {record.message_en}",
+                )
+            )
+
+    def describe(self) -> str:
+        """One line for the start-up log."""
+        channels = len(self.notifier.channels) if self.notifier is not None else 0
+        rules = self.manager.rules.count if self.manager.rules is not None else 0
+        orders = "on" if self.workorders is not None else "off"
+        return (
+            f"{len(self.sources)} sources, {rules} threshold rules, "
+            f"{channels} notification channels, work orders {orders}"
+        )
+
+    def close(self) -> None:
+        """Close the files (after the controller stopped)."""
+        self.manager.store.close()
+        if self.outbox is not None:
+            self.outbox.close()
+        if self.workorders is not None:
+            self.workorders.store.close()
+
+    def status(self) -> dict[str, Any]:
+        active = self.manager.active()
+        out: dict[str, Any] = {
+            "rounds": self.rounds,
+            "bad_events": self.bad_events,
+            "active": len(active),
+            "critical": sum(1 for r in active if r.severity is Severity.CRITICAL),
+            "unacknowledged": sum(1 for r in active if r.acked_at is None),
+        }
+        if self.notifier is not None:
+            out["pending_deliveries"] = self.notifier.outbox.count("pending")
+            out["failed_deliveries"] = self.notifier.outbox.count("failed")
+        return out

@@ -1,0 +1,15 @@
+"""Repair work orders (网上报修): from alarms, by staff, or by students via a room link."""
+
+from .model import Category, Status, WorkOrder, WorkOrderError
+from .service import RateLimited, WorkOrders
+from .store import WorkOrderStore
+
+__all__ = [
+    "Category",
+    "RateLimited",
+    "Status",
+    "WorkOrder",
+    "WorkOrderError",
+    "WorkOrderStore",
+    "WorkOrders",
+]
