@@ -23,6 +23,7 @@ from controller.recorder import Recorder
 from controller.scheduler import CronTrigger, Scheduler
 
 from .build import ReportRequest, baseline_of
+from .delivery import send_report, unknown_channels
 from .errors import ReportInputError
 from .generate import generate_from
 from .sources import SiteStores
@@ -58,8 +59,13 @@ class ReportService:
         self._lock = asyncio.Lock()
         self.generated = 0
         self.failed = 0
+        self.delivered = 0
+        self.undelivered = 0
         for schedule in controller.site.reports.schedules:
             problem = _scope_problem(schedule.scope, controller)
+            missing = unknown_channels(schedule.send_to, controller.site.notify)
+            if missing and problem is None:
+                problem = f"send_to names no channel of notify.channels: {', '.join(missing)}"
             if problem is not None:
                 _LOGGER.error("Report schedule %s is not scheduled: %s", schedule.id, problem)
                 continue
@@ -115,6 +121,10 @@ class ReportService:
         )
         stored = await self.create(request, schedule.formats, by="schedule", schedule=schedule.id)
         _LOGGER.info("Scheduled report %s stored as %s", schedule.id, stored.id)
+        if schedule.send_to:
+            outcome = await send_report(stored, schedule.send_to, self.controller.site.notify)
+            self.delivered += sum(1 for v in outcome.values() if v == "ok")
+            self.undelivered += sum(1 for v in outcome.values() if v != "ok")
 
     async def run(self) -> None:
         await self.scheduler.run()
@@ -123,6 +133,8 @@ class ReportService:
         return {
             "generated": self.generated,
             "failed": self.failed,
+            "delivered": self.delivered,
+            "undelivered": self.undelivered,
             "schedules": len(self.controller.site.reports.schedules),
         }
 
