@@ -1,9 +1,9 @@
 """Tell people a scheduled report is ready: through the site's ``notify.channels`` (the alarm
 package's webhook, SMTP, WeCom and DingTalk channels), named by the schedule's ``send_to``.
 
-The message names the stored report (id, period, scope, files) so the reader downloads it from
-``/api/reports/<id>``; the files themselves are not attached. One attempt per channel, no
-outbox: a failed delivery is logged and counted, the stored report stays listed either way.
+The message names the stored report (id, period, scope, files) and lists the
+``/api/reports/<id>/<file>`` paths to download it from; the files are not attached. One attempt
+per channel, no outbox: a failed delivery is logged and counted, the report stays stored.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def report_message(stored: StoredReport) -> dict[str, Any]:
         "message_zh": f"三节成效报告已生成：{stored.period}（{stored.scope}），文件 {files}",
         "message_en": f"Campaign report ready: {stored.period} ({stored.scope}), files {files}",
         "report": stored.to_json(),
-        "download": f"/api/reports/{stored.id}",
+        "download": [f"/api/reports/{stored.id}/{name}" for name in stored.files],
     }
 
 

@@ -83,7 +83,7 @@ async def test_a_stored_report_is_mailed_and_posted() -> None:
             assert webhook_signed(posted, "s3cret")
             body = posted.json()
             assert body["report"]["id"] == STORED.id
-            assert body["download"] == f"/api/reports/{STORED.id}"
+            assert body["download"] == [f"/api/reports/{STORED.id}/{n}" for n in STORED.files]
             rcpt, mail = inbox.mails[0]
             assert rcpt == ["logistics@campus.example"]
             assert str(mail["Subject"]).startswith("[报告][info] 三节成效报告已生成")
