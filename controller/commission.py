@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from controller.config import Point, Profile
 from controller.integrations.modbus import profile_points
+from drivers.link.bus import BusLink
 from drivers.modbus import (
     DeviceSpec,
     LinkSpec,
@@ -32,8 +34,11 @@ __all__ = [
     "ProbedPoint",
     "adhoc_link",
     "probe_device",
+    "running",
     "scan_bus",
 ]
+
+L = TypeVar("L", bound=BusLink[Any])
 
 
 class BusUnreachable(ConnectionError):
@@ -76,22 +81,24 @@ def adhoc_link(target: str, *, baudrate: int = 9600, parity: str = "N") -> LinkS
 
 
 @contextlib.asynccontextmanager
-async def _open(spec: LinkSpec) -> AsyncIterator[ModbusLink]:
-    """A running link, connected, closed on exit."""
-    link = ModbusLink(spec)
-    task = asyncio.create_task(link.run(), name=f"commission-{spec.link_id}")
+async def running(link: L) -> AsyncIterator[L]:
+    """``link`` running and connected (any protocol's bus link), stopped on exit."""
+    task = asyncio.create_task(link.run(), name=f"commission-{link.link_id}")
     try:
         try:
-            async with asyncio.timeout(spec.timeout * 3):
+            async with asyncio.timeout(link.bus_spec.timeout * 3):
                 await link.wait_connected()
         except TimeoutError:
-            where = spec.serial_port or f"{spec.host}:{spec.port}"
-            raise BusUnreachable(f"cannot connect to {where}") from None
+            raise BusUnreachable(f"cannot connect to {link.bus_spec.where}") from None
         yield link
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _open(spec: LinkSpec) -> contextlib.AbstractAsyncContextManager[ModbusLink]:
+    return running(ModbusLink(spec))
 
 
 async def probe_device(spec: LinkSpec, unit_id: int, profile: Profile) -> list[ProbedPoint]:
