@@ -48,6 +48,12 @@ LinkArgument = Annotated[
     str,
     typer.Argument(help="A link id of --site, tcp://HOST:PORT, rtu+tcp://HOST:PORT or /dev/tty…"),
 ]
+BaudOption = Annotated[
+    int | None, typer.Option(help="Serial ports only (Modbus 9600, meters 2400).")
+]
+ParityOption = Annotated[
+    str | None, typer.Option(help="Serial ports only: N, E or O (Modbus N, meters E).")
+]
 SiteOption = Annotated[
     Path | None,
     typer.Option("--site", help="A site file whose link ids and profile folders to use."),
@@ -214,12 +220,8 @@ def probe(
     ],
     *,
     site: SiteOption = None,
-    baudrate: Annotated[
-        int | None, typer.Option(help="Serial ports only (Modbus 9600, meters 2400).")
-    ] = None,
-    parity: Annotated[
-        str | None, typer.Option(help="Serial ports only: N, E or O (Modbus N, meters E).")
-    ] = None,
+    baudrate: BaudOption = None,
+    parity: ParityOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Read one device now and print every point decoded (nothing is recorded).
@@ -294,12 +296,8 @@ def scan(
         float | None,
         typer.Option(min=0.05, max=10, help="Seconds per try (Modbus 0.3, meters 1.0)."),
     ] = None,
-    baudrate: Annotated[
-        int | None, typer.Option(help="Serial ports only (Modbus 9600, meters 2400).")
-    ] = None,
-    parity: Annotated[
-        str | None, typer.Option(help="Serial ports only: N, E or O (Modbus N, meters E).")
-    ] = None,
+    baudrate: BaudOption = None,
+    parity: ParityOption = None,
 ) -> None:
     """Which devices answer on a bus. Exits 1 when none does or the bus cannot be reached.
 

@@ -33,6 +33,7 @@ __all__ = [
     "BusUnreachable",
     "ProbedPoint",
     "adhoc_link",
+    "host_port",
     "probe_device",
     "running",
     "scan_bus",
@@ -54,6 +55,14 @@ class ProbedPoint:
     error: str | None = None
 
 
+def host_port(target: str, scheme: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` after ``scheme`` in a command-line address, or None if it is not one."""
+    if not target.startswith(scheme):
+        return None
+    host, sep, port = target.removeprefix(scheme).rpartition(":")
+    return (host, int(port)) if sep and port.isdigit() and host else None
+
+
 def adhoc_link(target: str, *, baudrate: int = 9600, parity: str = "N") -> LinkSpec:
     """A link from a command-line address, for a bus no site file describes yet.
 
@@ -69,11 +78,8 @@ def adhoc_link(target: str, *, baudrate: int = 9600, parity: str = "N") -> LinkS
             parity=parity,
         )
     for scheme, transport in (("tcp://", Transport.TCP), ("rtu+tcp://", Transport.RTU_OVER_TCP)):
-        if target.startswith(scheme):
-            host, sep, port = target.removeprefix(scheme).rpartition(":")
-            if not sep or not port.isdigit() or not host:
-                break
-            return LinkSpec(link_id=target, transport=transport, host=host, port=int(port))
+        if (where := host_port(target, scheme)) is not None:
+            return LinkSpec(link_id=target, transport=transport, host=where[0], port=where[1])
     raise ValueError(
         f"{target!r} is not a link id of the site, tcp://HOST:PORT, rtu+tcp://HOST:PORT "
         "or a serial device path"

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from controller.commission import ProbedPoint, running
+from controller.commission import ProbedPoint, host_port, running
 from controller.config import Profile
 from controller.integrations.meters import cjt188_points, dlt645_points
 from drivers import cjt188, dlt645
@@ -48,27 +48,17 @@ def adhoc_frame_link(
 ) -> FrameSpec:
     """A meter bus from a command-line address: ``tcp://HOST:PORT`` (or ``rtu+tcp://``) is a
     transparent RS-485 gateway, a path such as ``/dev/ttyUSB0`` a local serial port."""
+    common: dict[str, Any] = {
+        "link_id": target,
+        "baudrate": baudrate,
+        "parity": parity,
+        "timeout": timeout,
+    }
     if target.startswith("/"):
-        return FrameSpec(
-            link_id=target,
-            transport=FrameTransport.SERIAL,
-            serial_port=target,
-            baudrate=baudrate,
-            parity=parity,
-            timeout=timeout,
-        )
-    for scheme in ("tcp://", "rtu+tcp://"):
-        if target.startswith(scheme):
-            host, sep, port = target.removeprefix(scheme).rpartition(":")
-            if sep and port.isdigit() and host:
-                return FrameSpec(
-                    link_id=target,
-                    transport=FrameTransport.TCP,
-                    host=host,
-                    port=int(port),
-                    timeout=timeout,
-                )
-            break
+        return FrameSpec(transport=FrameTransport.SERIAL, serial_port=target, **common)
+    where = host_port(target, "tcp://") or host_port(target, "rtu+tcp://")
+    if where is not None:
+        return FrameSpec(transport=FrameTransport.TCP, host=where[0], port=where[1], **common)
     raise ValueError(
         f"{target!r} is not a link id of the site, tcp://HOST:PORT or a serial device path"
     )
