@@ -26,7 +26,14 @@ from controller.redaction import register_secrets
 from controller.workorders import Category, WorkOrder, WorkOrders, WorkOrderStore
 
 from .component import AlarmService
-from .detectors import Source, calendar_source, mqtt_source, outbox_source, recorder_source
+from .detectors import (
+    Source,
+    calendar_source,
+    delivery_source,
+    mqtt_source,
+    outbox_source,
+    recorder_source,
+)
 from .manager import AlarmManager
 from .model import Severity
 from .notify import (
@@ -232,6 +239,8 @@ def build_alarms(
             outbox_source(recorder, clock, conf.outbox_warn_ratio),
         ]
     notifier = _notifier(site.notify, outbox, clock)
+    if notifier is not None:
+        sources.append(delivery_source(outbox))
     orders = None
     if site.workorders is not None:
         wo = site.workorders
