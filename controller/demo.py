@@ -139,6 +139,27 @@ async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
         )
 
 
+DEMO_ADMIN = "demo-admin"
+
+
+def _demo_admin(assembly: Assembly) -> list[str]:
+    """An admin account for this run, with a random password printed once: there is no
+    default password, and the demo's accounts live in its temporary folder."""
+    import secrets
+
+    from controller.accounts import Role
+
+    api = assembly.api
+    if api is None or api.accounts is None:
+        return []
+    password = secrets.token_urlsafe(12)
+    api.accounts.add(DEMO_ADMIN, Role.ADMIN, password, display_name="演示管理员")
+    return [
+        f"Web app: http://{api.host}:{api.port}/ sign in as {DEMO_ADMIN} with password "
+        f"{password} (this run only)"
+    ]
+
+
 def _api_port(options: DemoOptions) -> int | None:
     if options.api_port is None or not options.free_ports:
         return options.api_port
@@ -171,6 +192,7 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
         await mqtt_emulators(run, assembly)
         run.started += assembly.describe()
         run.started.append(f"Files (history, policies, audit) in {data}")
+        run.started += _demo_admin(assembly)
         for line in run.started:
             console.print(f"[green]started[/green] {line}")
         controller = assembly.controller

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from controller.accounts import Role
 from controller.audit import AuditLog
 from controller.backup import BackupError, backup, hold_lock, restore
 from controller.cli import app
@@ -20,6 +21,7 @@ from controller.policies.store import PolicyStore, StoreError
 from controller.schema_version import STORES, SchemaTooNew, migrate
 from controller.service import ServiceOptions, run_service, state_dir
 from emulators.modbus import SiteEmulator
+from tests.auth_helpers import service_token
 from tests.integrations.modbus_harness import wait_until
 from tests.servers import free_port
 
@@ -88,11 +90,16 @@ policies:
 """
 
 
+TOKEN: dict[str, str] = {}
+"""The operator's API token of the running service (``_request`` sends it)."""
+
+
 def _request(url: str, body: dict[str, object] | None = None) -> object:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
     req.add_header("Content-Type", "application/json")
-    req.add_header("X-Sanjie-User", "ops")
+    for key, value in TOKEN.items():
+        req.add_header(key, value)
     with urllib.request.urlopen(req, timeout=5) as reply:
         return json.loads(reply.read())
 
@@ -142,6 +149,7 @@ async def test_backup_while_running_restores_into_a_controller_that_resumes(
         api = f"http://127.0.0.1:{port}"
         stop = asyncio.Event()
         first = ServiceOptions(site_path, tmp_path / "first", "127.0.0.1", port)
+        TOKEN.update(service_token(first.data_dir, role=Role.OPERATOR))
         async with asyncio.TaskGroup() as group:
             group.create_task(run_service(first, stop, site=site))
             await _until_up(f"{api}/api/health")
@@ -161,7 +169,7 @@ async def test_backup_while_running_restores_into_a_controller_that_resumes(
             manifest = backup(state_dir(first.data_dir), saved)  # while it runs
             stop.set()
         names = {f.name for f in manifest.files}
-        assert {"audit.sqlite3", "policies.sqlite3", "history.sqlite3"} <= names
+        assert {"audit.sqlite3", "policies.sqlite3", "history.sqlite3", "accounts.sqlite3"} <= names
         assert all(f.schema_version >= 1 for f in manifest.files)
         assert oct(saved.stat().st_mode & 0o777) == "0o700"
 

@@ -48,17 +48,31 @@ async def test_demo_serves_live_readings_over_the_api() -> None:
     options = DemoOptions(site=EXAMPLE_SITE, speed=30, duration=25, free_ports=True, headless=True)
     demo = asyncio.create_task(run_demo(options, Console(file=out, width=200)))
     try:
-        port = None
+        found = None
         for _ in range(300):
-            found = re.search(r"API: http://127\.0\.0\.1:(\d+)/", out.getvalue())
+            found = re.search(
+                r"Web app: http://127\.0\.0\.1:(\d+)/ sign in as (\S+) with password (\S+)",
+                out.getvalue(),
+            )
             if found:
-                port = int(found.group(1))
                 break
             await asyncio.sleep(0.1)
-        assert port, out.getvalue()
+        assert found, out.getvalue()
+        port, name, password = int(found.group(1)), found.group(2), found.group(3)
+        assert name == "demo-admin"
         base = f"http://127.0.0.1:{port}/api"
         energy: list[dict[str, object]] = []
         async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(200):
+                try:
+                    signed_in = await client.post(
+                        f"{base}/login", json={"name": name, "password": password}
+                    )
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+                    continue
+                assert signed_in.status_code == 200, signed_in.text
+                break
             for _ in range(200):
                 try:
                     reply = await client.get(

@@ -11,10 +11,12 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from controller.accounts import Role
 from controller.config import ConfigError, load_site
 from controller.core import SystemClock
 from controller.service import ServiceOptions, run_service, state_dir
 from emulators.modbus import SiteEmulator
+from tests.auth_helpers import service_token
 from tests.servers import MosquittoServer, free_port
 
 
@@ -43,8 +45,8 @@ def _site(tmp_path: Path, meter_port: int, *, broker_port: int = 0, extra: str =
     return site
 
 
-def _get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=2) as reply:
+def _get_json(url: str, headers: dict[str, str]) -> object:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as reply:
         return json.loads(reply.read())
 
 
@@ -53,6 +55,7 @@ async def test_the_service_polls_records_serves_and_stops(tmp_path: Path) -> Non
     site_path = _site(tmp_path, free_port())
     api_port = free_port()
     options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
+    token = service_token(options.data_dir, role=Role.VIEWER)
     stop = asyncio.Event()
     emulator = SiteEmulator(load_site(site_path), SystemClock(), latency=0)
     async with emulator, asyncio.TaskGroup() as group:
@@ -63,7 +66,7 @@ async def test_the_service_polls_records_serves_and_stops(tmp_path: Path) -> Non
             while not (isinstance(state, dict) and state.get("value") is not None):
                 await asyncio.sleep(0.2)
                 try:
-                    state = await asyncio.to_thread(_get_json, url)
+                    state = await asyncio.to_thread(_get_json, url, token)
                 except OSError:
                     continue  # the API is not up yet, or the first poll has not happened
         stop.set()

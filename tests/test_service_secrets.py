@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from controller.accounts import Role
 from controller.config import load_site
 from controller.core import SystemClock
 from controller.service import ServiceOptions, run_service
 from emulators.modbus import SiteEmulator
+from tests.auth_helpers import service_token
 from tests.recorder.test_secrets import SECRETS, secured_influx
 from tests.servers import MosquittoServer, ServerError, free_port
 
@@ -64,8 +66,8 @@ def _site(tmp_path: Path, meter_port: int, broker_port: int, influx_url: str) ->
     return site
 
 
-def _status(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as reply:
+def _status(url: str, headers: dict[str, str]) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as reply:
         return json.loads(reply.read())
 
 
@@ -80,6 +82,7 @@ async def test_no_secret_of_a_running_service_reaches_a_log(
     site_path = _site(tmp_path, free_port(), secured_broker.port, secured_influx.url)
     api_port = free_port()
     options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
+    token = service_token(options.data_dir, role=Role.VIEWER)
     stop = asyncio.Event()
     emulator = SiteEmulator(load_site(site_path), SystemClock(), latency=0)
     done = False
@@ -90,7 +93,7 @@ async def test_no_secret_of_a_running_service_reaches_a_log(
                 await asyncio.sleep(0.2)
                 try:
                     status = await asyncio.to_thread(
-                        _status, f"http://127.0.0.1:{api_port}/api/status"
+                        _status, f"http://127.0.0.1:{api_port}/api/status", token
                     )
                 except OSError:
                     continue

@@ -28,7 +28,8 @@ from controller.core.vocabulary import allowed, from_api, to_api
 from controller.web import LiveHub, web_routes
 
 from .alarm_center import alarm_center_routes
-from .deps import Actor, known_query
+from .auth import Caller, Operator, Viewer
+from .deps import known_query
 from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
@@ -48,6 +49,7 @@ from .schemas import (
 )
 from .session import session_routes
 from .states import check_filters, point_of, state_out
+from .visibility import visible
 from .writes import check_write
 
 __all__ = ["STATIC_DIR", "create_api"]
@@ -56,6 +58,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 COMMON_ERRORS = (413, 422, 500, 504)
 """Statuses any route can answer: body too large, bad query, a bug, no answer in time."""
+AUTH_ERRORS = (401, 403)
+"""Statuses of every route that needs an account: not signed in, not allowed."""
 
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="Language of names: zh or en.")]
 
@@ -79,20 +83,48 @@ def _entity_out(ctrl: Controller, entity: Entity, lang: str) -> EntityOut:
     )
 
 
-def _filter(entities: list[Entity], filters: dict[str, str | None]) -> list[Entity]:
+def _filter(found: Caller, entities: list[Entity], filters: dict[str, str | None]) -> list[Entity]:
+    """The entities matching every given tag, in the account's buildings (403 for a building
+    filter outside them)."""
+    if filters.get("building") is not None:
+        found.check_building(filters["building"])
     wanted = {k: v for k, v in filters.items() if v is not None}
-    return [e for e in entities if all(e.tags.get(k) == v for k, v in wanted.items())]
+    matching = [e for e in entities if all(e.tags.get(k) == v for k, v in wanted.items())]
+    return visible(found, matching, lambda e: (e.building,))
 
 
-def _routes(ctrl: Controller) -> APIRouter:
+def _entity(ctrl: Controller, found: Caller, entity_id: str) -> Entity:
+    """The entity, 404 when unknown, 403 when in a building outside the account's."""
+    entity = ctrl.registry.get(entity_id)
+    if entity is None:
+        raise HTTPException(404, f"unknown entity {entity_id!r}")
+    found.check_building(entity.building)
+    return entity
+
+
+def _public_routes(ctrl: Controller) -> APIRouter:
+    """The routes without an account: liveness, and the Prometheus scrape target."""
     router = APIRouter(prefix="/api")
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
+        """Liveness for service managers and proxies: no credentials, no site data."""
         return {"ok": True, "version": __version__, "time": ctrl.clock.time()}
 
+    @router.get("/metrics", response_class=Response, responses=json_responses(*COMMON_ERRORS))
+    async def metrics() -> Response:
+        """Prometheus text format: counters, gauges and the bus cycle-time histograms."""
+        return Response(render_metrics(ctrl), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _routes(ctrl: Controller) -> APIRouter:
+    router = APIRouter(prefix="/api", responses=responses(*AUTH_ERRORS))
+
     @router.get("/site")
-    async def site(lang: Lang = "zh") -> SiteOut:
+    async def site(found: Viewer, lang: Lang = "zh") -> SiteOut:
+        """The campus and the buildings the account may see."""
         devices = Counter(d.building for d in ctrl.site.devices.values())
         return SiteOut(
             campus=ctrl.site.campus.id,
@@ -108,28 +140,27 @@ def _routes(ctrl: Controller) -> APIRouter:
                     devices=devices[b.id],
                 )
                 for b in ctrl.site.buildings.values()
+                if found.account.sees(b.id)
             ],
             devices=len(ctrl.site.devices),
             entities=len(ctrl.registry),
         )
 
     @router.get("/status")
-    async def status() -> dict[str, Any]:
-        """Each component's figures (outbox depth, polls, policies) and the bus queues."""
+    async def status(found: Viewer) -> dict[str, Any]:
+        """Each component's figures (outbox depth, polls, policies) and the bus queues
+        (campus-wide: unrestricted accounts only)."""
+        found.check_building(None)
         return {
             "components": ctrl.status(),
             "bus": [dataclasses.asdict(s) for s in ctrl.bus.stats()],
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
 
-    @router.get("/metrics", response_class=Response, responses=json_responses(*COMMON_ERRORS))
-    async def metrics() -> Response:
-        """Prometheus text format: counters, gauges and the bus cycle-time histograms."""
-        return Response(render_metrics(ctrl), media_type=CONTENT_TYPE_LATEST)
-
     @router.get("/entities")
     async def entities(
         *,
+        found: Viewer,
         paging: Paging,
         lang: Lang = "zh",
         building: str | None = None,
@@ -139,7 +170,8 @@ def _routes(ctrl: Controller) -> APIRouter:
         circuit: str | None = None,
     ) -> Page[EntityOut]:
         check_filters(ctrl, building=building, room=room, device=device, kind=kind)
-        found = _filter(
+        matching = _filter(
+            found,
             list(ctrl.registry),
             {
                 "building": building,
@@ -149,18 +181,16 @@ def _routes(ctrl: Controller) -> APIRouter:
                 "circuit": circuit,
             },
         )
-        return paginate(found, paging, lambda e: _entity_out(ctrl, e, lang))
+        return paginate(matching, paging, lambda e: _entity_out(ctrl, e, lang))
 
     @router.get("/entities/{entity_id}", responses=responses(404))
-    async def entity(entity_id: str, lang: Lang = "zh") -> EntityOut:
-        found = ctrl.registry.get(entity_id)
-        if found is None:
-            raise HTTPException(404, f"unknown entity {entity_id!r}")
-        return _entity_out(ctrl, found, lang)
+    async def entity(entity_id: str, found: Viewer, lang: Lang = "zh") -> EntityOut:
+        return _entity_out(ctrl, _entity(ctrl, found, entity_id), lang)
 
     @router.get("/states")
     async def states(
         *,
+        found: Viewer,
         paging: Paging,
         lang: Lang = "zh",
         building: str | None = None,
@@ -169,26 +199,25 @@ def _routes(ctrl: Controller) -> APIRouter:
         kind: str | None = None,
     ) -> Page[StateOut]:
         check_filters(ctrl, building=building, room=room, device=device, kind=kind)
-        found = _filter(
+        matching = _filter(
+            found,
             list(ctrl.registry),
             {"building": building, "room": room, "device": device, "kind": kind},
         )
-        return paginate(found, paging, lambda e: state_out(ctrl, e, lang))
+        return paginate(matching, paging, lambda e: state_out(ctrl, e, lang))
 
     @router.get("/states/{entity_id}", responses=responses(404))
-    async def state(entity_id: str, lang: Lang = "zh") -> StateOut:
-        found = ctrl.registry.get(entity_id)
-        if found is None:
-            raise HTTPException(404, f"unknown entity {entity_id!r}")
-        return state_out(ctrl, found, lang)
+    async def state(entity_id: str, found: Viewer, lang: Lang = "zh") -> StateOut:
+        return state_out(ctrl, _entity(ctrl, found, entity_id), lang)
 
     @router.post("/commands", responses=responses(404, 409, 502))
-    async def command(body: CommandRequest, actor: Actor) -> CommandResponse:
-        """Write a point, confirmed by read-back. The value is checked against the point's
-        declared range, words or type first (422); 502 means the device did not confirm."""
-        entity = ctrl.registry.get(body.entity_id)
-        if entity is None:
-            raise HTTPException(404, f"unknown entity {body.entity_id!r}")
+    async def command(body: CommandRequest, found: Operator) -> CommandResponse:
+        """Write a point, confirmed by read-back, audited under the signed-in account. The
+        value is checked against the point's declared range, words or type first (422);
+        502: refused by a guard or not confirmed by the device (the reason says which). A
+        staff command that goes against a running policy goes out and becomes a manual
+        override of it (``policies.guard``)."""
+        entity = _entity(ctrl, found, body.entity_id)
         if not entity.writable:
             raise HTTPException(409, f"{body.entity_id} is read-only / 只读，不能下发命令")
         point = point_of(ctrl, entity)
@@ -197,7 +226,7 @@ def _routes(ctrl: Controller) -> APIRouter:
             raise ApiError(422, f"{body.entity_id}: {problem.msg}", [problem])
         assert isinstance(value, float | int | str | bool)
         result = await ctrl.commands.send(
-            body.entity_id, value, actor=actor, reason=body.reason, source="api"
+            body.entity_id, value, actor=found.actor, reason=body.reason, source="api"
         )
         if not result.ok:
             raise HTTPException(502, f"command not confirmed: {result.error}")
@@ -239,6 +268,7 @@ def create_api(
     )
     install_error_handlers(api)
     _mount_docs(api)
+    api.include_router(_public_routes(ctrl))
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))

@@ -56,6 +56,13 @@ __all__ = ["billing_routes"]
 
 Format = Literal["json", "csv", "xlsx"]
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The table as CSV (default) or XLSX (``format=xlsx``).",
+        "content": {"text/csv": {}, _XLSX: {}},
+    }
+}
+"""How an export answers, for the OpenAPI document (a client reaching it learns the types)."""
 
 
 class TopUpRequest(BaseModel):
@@ -267,7 +274,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
     @router.get(
         "/accounts/{account_id}/statement",
         response_model=None,
-        responses=json_responses(401, 403, 404),
+        responses={**_FILE_RESPONSE, **json_responses(401, 403, 404)},
     )
     async def account_statement(
         account_id: str,
@@ -428,16 +435,7 @@ def billing_routes(billing: BillingComponent) -> APIRouter:  # noqa: PLR0915 (on
     @router.get(
         "/export",
         response_model=None,
-        responses={
-            200: {
-                "description": "The summary as CSV or XLSX (``format``).",
-                "content": {
-                    "text/csv": {},
-                    _XLSX: {},
-                },
-            },
-            **json_responses(401, 403),
-        },
+        responses={**_FILE_RESPONSE, **json_responses(401, 403)},
     )
     async def export(
         who: Viewer,

@@ -1,13 +1,16 @@
-"""Shared pieces of the routers: the acting user, component lookup and error translation."""
+"""Shared pieces of the routers: unknown query parameters, component lookup and error translation.
+
+Who acts is no longer a header the client chooses: it is the authenticated account
+(``auth.Caller``), which every route takes.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import unicodedata
 from collections.abc import Iterator
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,47 +19,9 @@ from controller.app import Controller
 
 from .errors import ApiError, FieldError
 
-__all__ = ["Actor", "Reason", "acting_user", "component", "known_query", "translate_errors"]
+__all__ = ["Reason", "component", "known_query", "translate_errors"]
 
 T = TypeVar("T")
-
-
-def acting_user(
-    user: Annotated[
-        str,
-        Header(
-            alias="X-Sanjie-User",
-            min_length=1,
-            max_length=100,
-            description="Who acts (staff account). Every change is audited under this name; "
-            "control and format characters are refused.",
-        ),
-    ],
-) -> str:
-    """The acting staff account: the one place that decides who acts (accounts replace the
-    header later). Control characters would forge lines in the audit log and in logs.
-
-    HTTP headers travel as bytes and Starlette reads them as Latin-1, so ``王丽`` sent as
-    UTF-8 arrives as ``çŽ‹ä¸½``: a value that is valid UTF-8 is read as UTF-8."""
-    # Not UTF-8 bytes: a Latin-1 name stays as it came.
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        user = user.encode("latin-1").decode("utf-8")
-    if user != user.strip() or any(unicodedata.category(c)[0] == "C" for c in user):
-        raise ApiError(
-            422,
-            "X-Sanjie-User holds control characters or surrounding spaces",
-            [
-                FieldError(
-                    loc=["header", "X-Sanjie-User"],
-                    msg="printable characters only, no surrounding spaces",
-                    type="string_pattern_mismatch",
-                )
-            ],
-        )
-    return user
-
-
-Actor = Annotated[str, Depends(acting_user)]
 
 
 def known_query(request: Request) -> None:

@@ -1,7 +1,8 @@
 """Routes over the recorder: consumption per group and period, and staff meter-swap records.
 
 Reports and the web app read consumption only through this query (the embedded history always
-holds the hourly statistics, whichever InfluxDB is configured).
+holds the hourly statistics, whichever InfluxDB is configured). A building-limited account
+gets its buildings' rows only: the query is narrowed to them before it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.recorder import (
     ConsumptionQuery,
     HistoryConsumption,
@@ -22,7 +24,8 @@ from controller.recorder import (
     unmetered,
 )
 
-from .deps import Actor, component, translate_errors
+from .auth import Caller, Operator, Viewer
+from .deps import component, translate_errors
 from .errors import ApiError, FieldError, responses
 from .paging import Page, Paging, paginate
 
@@ -51,6 +54,17 @@ def _filters(where: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _narrow(found: Caller, where: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filters, limited to the account's buildings (403 for a building outside them)."""
+    limit = found.account.buildings
+    if limit is None:
+        return where
+    asked = where.get("building")
+    for building in asked or ():
+        found.check_building(building)
+    return {**where, "building": list(asked) if asked else sorted(limit)}
+
+
 def _source(recorder: Recorder) -> HistoryConsumption:
     try:
         return recorder.consumption
@@ -59,11 +73,12 @@ def _source(recorder: Recorder) -> HistoryConsumption:
 
 
 def history_routes(ctrl: Controller) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["history"], responses=responses(503))
+    router = APIRouter(prefix="/api", tags=["history"], responses=responses(401, 403, 503))
 
     @router.get("/consumption")
     async def consumption(
         *,
+        found: Viewer,
         paging: Paging,
         start: dt.datetime,
         end: dt.datetime,
@@ -79,7 +94,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 end=end if end.tzinfo else end.replace(tzinfo=tz),
                 period=period,
                 group_by=tuple(group_by),
-                where=_filters(where),
+                where=_narrow(found, _filters(where)),
             )
         rows = await _source(component(ctrl, Recorder)).consumption(query)
         return paginate(
@@ -97,6 +112,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
     @router.get("/consumption/unmetered")
     async def consumption_unmetered(
         *,
+        found: Viewer,
         paging: Paging,
         start: dt.datetime,
         end: dt.datetime,
@@ -115,7 +131,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
                 end if end.tzinfo else end.replace(tzinfo=tz),
                 kind,
                 period=period,
-                where=_filters(where),
+                where=_narrow(found, _filters(where)),
             )
         return paginate(
             rows,
@@ -133,11 +149,12 @@ def history_routes(ctrl: Controller) -> APIRouter:
         )
 
     @router.post("/meter-swaps", status_code=201, responses=responses(404, 409))
-    async def meter_swap(body: MeterSwapRequest, actor: Actor) -> dict[str, Any]:
+    async def meter_swap(body: MeterSwapRequest, found: Operator) -> dict[str, Any]:
         """Record a meter replacement so consumption stays right across the counter reset."""
         entity = ctrl.registry.get(body.entity_id)
         if entity is None:
             raise HTTPException(404, f"unknown entity {body.entity_id!r}")
+        found.check_building(entity.building)
         if not entity.is_cumulative:
             raise HTTPException(422, f"{body.entity_id} is not a cumulative meter reading")
         recorder = component(ctrl, Recorder)
@@ -145,13 +162,17 @@ def history_routes(ctrl: Controller) -> APIRouter:
             raise HTTPException(503, "the recorder is not running")
         try:
             swap = await recorder.record_meter_swap(
-                body.entity_id, body.at, body.old_final, body.new_start, actor=actor
+                body.entity_id, body.at, body.old_final, body.new_start, actor=found.actor
             )
         except SwapRecordError as err:
             if err.field is None:
                 raise HTTPException(409, str(err)) from err
             problem = FieldError(loc=["body", err.field], msg=err.reason, type="out_of_bounds")
             raise ApiError(422, str(err), [problem]) from err
-        return {name: getattr(swap, name) for name in swap.__slots__}
+        record = {name: getattr(swap, name) for name in swap.__slots__}
+        log = next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
+        if log is not None:  # the swap keeps its actor too; the audit log is where staff look
+            log.record(found.actor, "meter.swap", body.entity_id, source="api", details=record)
+        return record
 
     return router

@@ -48,6 +48,7 @@ class ApiServer:
     ) -> None:
         self.host = host
         self.port = port
+        self.accounts = accounts
         config = uvicorn.Config(
             create_api(ctrl, accounts=accounts, live=live, max_body=max_body, timeout=timeout),
             host=host,

@@ -32,6 +32,7 @@ __all__ = [
     "SyncHistoryReader",
     "dry_run_history",
     "dry_run_now",
+    "samples_from",
 ]
 
 _CONTEXT_KINDS = (
@@ -76,15 +77,21 @@ class SyncHistoryReader:
     async def read(
         self, entity_ids: Sequence[str], start: float, end: float
     ) -> dict[str, list[tuple[float, Value]]]:
-        out: dict[str, list[tuple[float, Value]]] = {}
-        for entity in entity_ids:
-            rows = self.history.readings(entity, start - self.lookback_s, end)
-            before = [r for r in rows if r.timestamp < start]
-            samples = [(float(r.timestamp), r.value) for r in rows if r.timestamp >= start]
-            if before:
-                samples.insert(0, (start, before[-1].value))
-            out[entity] = samples
-        return out
+        since = start - self.lookback_s
+        return {
+            entity: samples_from(self.history.readings(entity, since, end), start)
+            for entity in entity_ids
+        }
+
+
+def samples_from(rows: Sequence[Any], start: float) -> list[tuple[float, Value]]:
+    """Stored rows (``timestamp``, ``value``, oldest first, some before ``start``) → the
+    replay's samples from ``start``: the last one before it first, moved to ``start``."""
+    before = [r for r in rows if r.timestamp < start]
+    samples = [(float(r.timestamp), r.value) for r in rows if r.timestamp >= start]
+    if before:
+        samples.insert(0, (start, before[-1].value))
+    return samples
 
 
 @dataclass

@@ -45,7 +45,7 @@ from .alerts import Alerts
 from .counters import counter_specs
 from .dbthread import DbThread
 from .errors import RecorderError, WriteError
-from .history import History
+from .history import History, StoredReading
 from .lineproto import LineFormatter
 from .outbox import Outbox, encode_batch
 from .sender import Backoff, Sender, SenderStats
@@ -516,6 +516,20 @@ class Recorder:
         if self._storage is None or self._db is None or not self._running:
             raise RuntimeError("the recorder is not running")
         return HistoryConsumption(self._storage.history, self._db, self.controller.clock.tz)
+
+    async def readings(
+        self, entity_ids: Sequence[str], start: float, end: float
+    ) -> dict[str, list[StoredReading]]:
+        """Each entity's stored readings in [start, end), oldest first, read on the database
+        thread (the web app replays a policy over them before it is saved)."""
+        if self._storage is None or self._db is None or not self._running:
+            raise RuntimeError("the recorder is not running")
+        history = self._storage.history
+
+        def read() -> dict[str, list[StoredReading]]:
+            return {e: history.readings(e, start, end) for e in entity_ids}
+
+        return await self._db.call(read)
 
     def last_hour(self) -> tuple[float, dict[str, dict[str, float]]]:
         """The last complete local hour and its consumption per building and kind (from the

@@ -10,78 +10,33 @@ the web app and scripts share one code path and one set of checks.
 from __future__ import annotations
 
 import urllib.parse
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from controller import __version__
 from controller.accounts import AccountStore, BadCredentials, LockedOut
-from controller.api.auth import COOKIE, Caller, LoginLimiter, caller
+from controller.api.auth import COOKIE, LoginLimiter, caller
 from controller.app import Controller
 
 from .billing import building_billing, room_billing
 from .i18n import LANGS, Translator
 from .live import LiveHub
+from .render import READER, lang_of, page, signed_in, to_login
+from .staff_pages import staff_routes
 from .views import NotVisible, building_view, overview, room_view, series_view
 
 __all__ = ["web_routes"]
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 MAX_WATCHED = 500
 """Entities one page may watch live (a room has a few dozen, a building page a few hundred)."""
-
-
-def _lang(request: Request, found: Caller | None) -> str:
-    asked = request.query_params.get("lang") or request.cookies.get("sanjie_lang")
-    if asked in LANGS:
-        return str(asked)
-    return found.account.lang if found is not None else "zh"
-
-
-def _page(
-    request: Request,
-    template: str,
-    found: Caller | None,
-    data: dict[str, Any],
-    *,
-    status: int = 200,
-) -> Response:
-    if request.query_params.get("format") == "json":
-        return JSONResponse(data, status_code=status)
-    t = Translator(_lang(request, found))
-    context = {
-        "request": request,
-        "t": t,
-        "me": found.account if found else None,
-        "csrf": found.csrf if found else "",
-        "data": data,
-        "version": __version__,
-        "path": request.url.path,
-    }
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
-
-
-async def _signed_in(request: Request) -> Caller | None:
-    try:
-        return await caller(request)
-    except HTTPException as err:
-        if err.status_code == 401:
-            return None
-        raise
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    target = urllib.parse.quote(str(request.url.path), safe="/")
-    return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
 def web_routes(ctrl: Controller, store: AccountStore, live: LiveHub | None) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     _signin_routes(router, store)
     _view_routes(router, ctrl, live)
+    router.include_router(staff_routes(ctrl, store))
     return router
 
 
@@ -90,7 +45,7 @@ def _signin_routes(router: APIRouter, store: AccountStore) -> None:
 
     @router.get("/login")
     async def login_page(request: Request, next: str = "/") -> Response:
-        return _page(request, "login.html", None, {"next": _safe_next(next), "error": None})
+        return page(request, "login.html", None, {"next": _safe_next(next), "error": None})
 
     @router.post("/login")
     async def login_form(
@@ -112,7 +67,7 @@ def _signin_routes(router: APIRouter, store: AccountStore) -> None:
                 error, status = "wrong_login", 401
         if error is not None:
             data = {"next": _safe_next(next), "error": error, "name": name}
-            return _page(request, "login.html", None, data, status=status)
+            return page(request, "login.html", None, data, status=status)
         secret, _ = store.open_session(account)
         response = RedirectResponse(_safe_next(next), status_code=303)
         proto = request.headers.get("x-forwarded-proto", request.url.scheme)
@@ -152,40 +107,40 @@ def _signin_routes(router: APIRouter, store: AccountStore) -> None:
 def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> None:
     @router.get("/")
     async def overview_page(request: Request) -> Response:
-        found = await _signed_in(request)
+        found = await signed_in(request)
         if found is None:
-            return _to_login(request)
-        t = Translator(_lang(request, found))
-        return _page(request, "overview.html", found, await overview(ctrl, found.account, t))
+            return to_login(request)
+        t = Translator(lang_of(request, found))
+        return page(request, "overview.html", found, await overview(ctrl, found.account, t))
 
     @router.get("/b/{building}")
     async def building_page(request: Request, building: str) -> Response:
-        found = await _signed_in(request)
+        found = await signed_in(request)
         if found is None:
-            return _to_login(request)
-        t = Translator(_lang(request, found))
+            return to_login(request)
+        t = Translator(lang_of(request, found))
         try:
             data = building_view(ctrl, found.account, building, t)
         except NotVisible:
-            return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+            return page(request, "error.html", found, {"error": "not_found"}, status=404)
         marks = await building_billing(ctrl, building)
         for floor in data["floors"]:
             for room_data in floor["rooms"]:
                 room_data["billing"] = marks.get(room_data["id"])
-        return _page(request, "building.html", found, data)
+        return page(request, "building.html", found, data)
 
     @router.get("/b/{building}/r/{room}")
     async def room_page(request: Request, building: str, room: str) -> Response:
-        found = await _signed_in(request)
+        found = await signed_in(request)
         if found is None:
-            return _to_login(request)
-        t = Translator(_lang(request, found))
+            return to_login(request)
+        t = Translator(lang_of(request, found))
         try:
             data = room_view(ctrl, found.account, building, room, t)
         except NotVisible:
-            return _page(request, "error.html", found, {"error": "not_found"}, status=404)
+            return page(request, "error.html", found, {"error": "not_found"}, status=404)
         data["billing"] = await room_billing(ctrl, building, room)
-        return _page(request, "room.html", found, data)
+        return page(request, "room.html", found, data)
 
     @router.get("/web/series")
     async def series(
@@ -194,7 +149,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
         room: str | None = None,
         hours: Annotated[int, Query(ge=1, le=24 * 400)] = 24,
     ) -> dict[str, Any]:
-        found = await caller(request)
+        found = await READER(request)
         try:
             return await series_view(ctrl, found.account, building, room, hours=hours)
         except NotVisible:
@@ -204,7 +159,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
     async def live_values(
         request: Request, entities: Annotated[str, Query(max_length=40_000)]
     ) -> Response:
-        found = await caller(request)
+        found = await READER(request)
         if live is None:
             raise HTTPException(503, "live values are not running in this controller")
         wanted = [e for e in entities.split(",") if e][:MAX_WATCHED]

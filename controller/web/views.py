@@ -7,6 +7,7 @@ Everything is filtered by the account's buildings *here*, before any template se
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from controller.accounts import Account
 from controller.app import Controller
 from controller.config.site import Building
-from controller.core import Entity
+from controller.core import Entity, EntityRegistry
 from controller.recorder import ConsumptionQuery, Period, Recorder
 from controller.recorder.query import ConsumptionRow
 
@@ -136,6 +137,22 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
     return [a.to_json() for a in engine.views.active_alarms()]
 
 
+def _acting(ctrl: Controller) -> dict[str, Counter[str]]:
+    """Building → policy → points it holds now (a curfew holding 120 socket relays)."""
+    from controller.policies.engine import PolicyEngine
+
+    engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    if engine is None:
+        return out
+    registry = ctrl.registry
+    for entity_id, want in engine.core.holds().items():
+        entity = registry.get(entity_id)
+        if entity is not None:
+            out[entity.building][want.policy_id] += 1
+    return out
+
+
 def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
     scope = alarm.get("scope")
     nested = scope if isinstance(scope, dict) else {}  # the alarm service's scope is a word
@@ -153,6 +170,40 @@ def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Places:
+    """Devices and entities by building and room, built once per registry: a page then reads
+    one room's few dozen entities instead of walking the campus's hundreds of thousands."""
+
+    devices: dict[str, dict[str, list[str]]]
+    """building → room ("" for shared devices) → device ids."""
+    entities: dict[tuple[str, str], list[Entity]]
+    """(building, room) → entities."""
+    device_count: dict[str, int]
+    occupants: dict[str, int]
+    """building → beds of its rooms."""
+
+
+_PLACES: weakref.WeakKeyDictionary[EntityRegistry, _Places] = weakref.WeakKeyDictionary()
+
+
+def _places(ctrl: Controller) -> _Places:
+    found = _PLACES.get(ctrl.registry)
+    if found is None:
+        devices: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for device in ctrl.site.devices.values():
+            devices[device.building][device.room or ""].append(device.id)
+        entities: dict[tuple[str, str], list[Entity]] = defaultdict(list)
+        for entity in ctrl.registry:
+            if entity.room is not None:
+                entities[(entity.building, entity.room)].append(entity)
+        count = {b: sum(len(ids) for ids in rooms.values()) for b, rooms in devices.items()}
+        beds = {b.id: sum(r.capacity or 0 for r in b.rooms) for b in ctrl.site.buildings.values()}
+        found = _Places(dict(devices), dict(entities), count, beds)
+        _PLACES[ctrl.registry] = found
+    return found
+
+
 async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[str, Any]:
     """Per building: today so far against yesterday and the same day last week, alarms and
     offline devices; plus the campus's open alarms."""
@@ -164,7 +215,8 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
         for d in ctrl.states.unavailable_devices
         if d in ctrl.site.devices
     )
-    devices = Counter(d.building for d in ctrl.site.devices.values())
+    places = _places(ctrl)
+    acting = _acting(ctrl)
     alarms = [a for a in _alarms(ctrl) if account.sees(_alarm_building(ctrl, a))]
     alarms_by_building = Counter(_alarm_building(ctrl, a) for a in alarms)
     buildings: list[dict[str, Any]] = []
@@ -188,11 +240,12 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
                 "name": t.name(b.name.zh, b.name.en),
                 "kind": b.kind.value,
                 "rooms": len(b.rooms),
-                "occupants": sum(r.capacity or 0 for r in b.rooms),
-                "devices": devices[b.id],
+                "occupants": places.occupants.get(b.id, 0),
+                "devices": places.device_count.get(b.id, 0),
                 "offline": offline[b.id],
                 "alarms": alarms_by_building[b.id],
                 "figures": figures,
+                "acting": sorted(acting[b.id].items()) if b.id in acting else [],
             }
         )
     return {
@@ -227,17 +280,14 @@ def building_view(
 ) -> dict[str, Any]:
     """A building's floors and rooms, each room with its power entity for the live view."""
     building = _building(ctrl, account, building_id)
+    places = _places(ctrl)
+    devices_of = places.devices.get(building_id, {})
     power: dict[str, str] = {}
-    devices_of: dict[str, list[str]] = defaultdict(list)
-    for device in ctrl.site.devices.values():
-        if device.building != building_id:
-            continue
-        devices_of[device.room or ""].append(device.id)
-    for entity in ctrl.registry:
-        if entity.building != building_id or entity.room is None:
-            continue
-        if entity.kind.value == "active_power" and entity.room not in power:
-            power[entity.room] = entity.entity_id
+    for room in building.rooms:
+        for entity in places.entities.get((building_id, room.id), ()):
+            if entity.kind.value == "active_power":
+                power[room.id] = entity.entity_id
+                break
     unavailable = ctrl.states.unavailable_devices
     floors: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for room in building.rooms:
@@ -269,9 +319,8 @@ def room_view(
     if room is None:
         raise NotVisible(f"{building_id}/{room_id}")
     by_device: dict[str, list[Entity]] = defaultdict(list)
-    for entity in ctrl.registry:
-        if entity.building == building_id and entity.room == room_id:
-            by_device[entity.device_id].append(entity)
+    for entity in _places(ctrl).entities.get((building_id, room_id), ()):
+        by_device[entity.device_id].append(entity)
     devices = []
     unavailable = ctrl.states.unavailable_devices
     for device_id, entities in sorted(by_device.items()):

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from controller.accounts import Role
 from controller.service import ServiceOptions, run_service, state_dir
+from tests.auth_helpers import service_token
 from tests.servers import free_port
 from tests.test_service import _site
 
@@ -22,8 +24,8 @@ pytestmark = pytest.mark.integration
 SECRET = "svc-hook-secret-91"
 
 
-def _get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=2) as reply:
+def _get_json(url: str, headers: dict[str, str]) -> object:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as reply:
         return json.loads(reply.read())
 
 
@@ -47,6 +49,7 @@ async def test_sanjie_run_raises_and_delivers_a_bus_alarm(
         site_path = _site(tmp_path, free_port(), extra=extra)  # no gateway listens there
         api_port = free_port()
         options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
+        token = service_token(options.data_dir, role=Role.VIEWER)
         stop = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             service = group.create_task(run_service(options, stop), name="service")
@@ -55,7 +58,9 @@ async def test_sanjie_run_raises_and_delivers_a_bus_alarm(
                 "the bus alarm at the webhook",
                 limit=30,
             )
-            listed = await asyncio.to_thread(_get_json, f"http://127.0.0.1:{api_port}/api/alarms")
+            listed = await asyncio.to_thread(
+                _get_json, f"http://127.0.0.1:{api_port}/api/alarms", token
+            )
             stop.set()
         controller = service.result()
     hook = next(r for r in rx.got if r.path == "/hook" and r.json()["key"] == "bus:gw-1")

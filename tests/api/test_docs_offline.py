@@ -7,9 +7,10 @@ import re
 import httpx
 
 from controller.api.app import STATIC_DIR
-from tests.api.test_api import client, controller
+from tests.api.test_api import accounts, client, controller, staff
 
-__all__ = ["client", "controller"]  # the fixtures of the API tests, on their small site
+# the fixtures of the API tests, on their small site
+__all__ = ["accounts", "client", "controller", "staff"]
 
 
 async def test_docs_page_loads_only_local_assets(client: httpx.AsyncClient) -> None:

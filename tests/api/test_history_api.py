@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from controller.accounts import Role
 from controller.api import create_api
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.config import load_site
 from controller.core import FakeClock
 from controller.recorder import Recorder
+from tests.auth_helpers import bearer, fast_store
 
 from .test_api import SITE
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 H0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=TZ).timestamp()
-USER = {"X-Sanjie-User": "li.na"}
 
 
 @pytest.fixture
@@ -29,19 +31,43 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Controller, Recorder]]:
     ctrl = Controller(load_site(site_file), FakeClock(H0))
     recorder = Recorder.from_site(ctrl, data_dir=tmp_path)
     ctrl.add(recorder)
-    async with ctrl.running():
-        await recorder.wait_started()
-        yield ctrl, recorder
+    audit = AuditLog(tmp_path / "audit.sqlite3", ctrl.clock, ctrl.bus)
+    ctrl.add(audit)
+    try:
+        async with ctrl.running():
+            await recorder.wait_started()
+            yield ctrl, recorder
+    finally:
+        audit.close()
 
 
-async def test_hourly_consumption_per_room(running: tuple[Controller, Recorder]) -> None:
+@pytest.fixture
+def api(
+    running: tuple[Controller, Recorder], tmp_path: Path
+) -> Iterator[Callable[[], httpx.AsyncClient]]:
+    """Clients of the API signed in as the operator li.na."""
+    ctrl = running[0]
+    accounts = fast_store(tmp_path / "accounts.sqlite3", ctrl.clock)
+    headers = bearer(accounts, "li.na", Role.OPERATOR)
+    app = create_api(ctrl, accounts=accounts)
+
+    def client() -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app)
+        return httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers)
+
+    yield client
+    accounts.close()
+
+
+async def test_hourly_consumption_per_room(
+    running: tuple[Controller, Recorder], api: Callable[[], httpx.AsyncClient]
+) -> None:
     ctrl, recorder = running
     energy = "dorm-1.101.elec.energy"
     for minutes, kwh in [(0, 100.0), (30, 100.4), (60, 100.9), (90, 101.0), (120, 101.5)]:
         ctrl.states.set(energy, kwh, H0 + minutes * 60)
     await recorder.flush()
-    transport = httpx.ASGITransport(app=create_api(ctrl))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with api() as client:
         reply = await client.get(
             "/api/consumption",
             params={
@@ -78,15 +104,17 @@ async def test_hourly_consumption_per_room(running: tuple[Controller, Recorder])
         assert "tag=value" in typo.text
 
 
-async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> None:
+async def test_meter_swap_is_recorded(
+    running: tuple[Controller, Recorder], api: Callable[[], httpx.AsyncClient]
+) -> None:
     ctrl, recorder = running
+    audit = next(c for c in ctrl.components if isinstance(c, AuditLog))
     energy = "dorm-1.101.elec.energy"
     ctrl.states.set(energy, 500.0, H0)
     await recorder.flush()
     assert isinstance(ctrl.clock, FakeClock)
     ctrl.clock.set(H0 + 15 * 60)  # staff enter the 08:10 swap at 08:15
-    transport = httpx.ASGITransport(app=create_api(ctrl))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with api() as client:
         reply = await client.post(
             "/api/meter-swaps",
             json={
@@ -95,11 +123,12 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
                 "old_final": 500.2,
                 "new_start": 0.0,
             },
-            headers=USER,
         )
         assert reply.status_code == 201, reply.text
         assert reply.json()["manual"] is True
         assert reply.json()["actor"] == "li.na"
+        (entry,) = audit.query(action="meter.swap")
+        assert (entry.actor, entry.target) == ("li.na", energy)
         not_counter = await client.post(
             "/api/meter-swaps",
             json={
@@ -108,7 +137,6 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
                 "old_final": 1,
                 "new_start": 0,
             },
-            headers=USER,
         )
         assert not_counter.status_code == 422
 
@@ -126,7 +154,11 @@ async def test_meter_swap_is_recorded(running: tuple[Controller, Recorder]) -> N
     ],
 )
 async def test_meter_swaps_out_of_bounds_are_422_and_change_nothing(
-    running: tuple[Controller, Recorder], change: dict[str, object], field: str, needle: str
+    running: tuple[Controller, Recorder],
+    api: Callable[[], httpx.AsyncClient],
+    change: dict[str, object],
+    field: str,
+    needle: str,
 ) -> None:
     """Issue 11 defect 1: staff records that create history are bounded and validated."""
     ctrl, recorder = running
@@ -143,14 +175,13 @@ async def test_meter_swaps_out_of_bounds_are_422_and_change_nothing(
         "new_start": 0.0,
         **change,
     }
-    transport = httpx.ASGITransport(app=create_api(ctrl))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        reply = await client.post("/api/meter-swaps", json=body, headers=USER)
+    async with api() as client:
+        reply = await client.post("/api/meter-swaps", json=body)
         infinite = await client.post(
             "/api/meter-swaps",
             content=b'{"entity_id": "dorm-1.101.elec.energy", "at": "2026-11-02T08:10:00+08:00",'
             b' "old_final": Infinity, "new_start": 0}',
-            headers={**USER, "Content-Type": "application/json"},
+            headers={"Content-Type": "application/json"},
         )
     assert reply.status_code == 422, reply.text
     assert reply.json()["errors"][0]["loc"] == ["body", field]
@@ -178,8 +209,12 @@ async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
             ctrl.states.set(entity, last, H0 + 3600)
         ctrl.states.set("dorm-1.main.energy", 1006.0, H0 + 5400)
         await recorder.flush(partials=True)
-        transport = httpx.ASGITransport(app=create_api(ctrl))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        accounts = fast_store(tmp_path / "accounts.sqlite3", ctrl.clock)
+        headers = bearer(accounts, "li.na", Role.VIEWER)
+        transport = httpx.ASGITransport(app=create_api(ctrl, accounts=accounts))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=headers
+        ) as client:
             window = {"start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}
             reply = await client.get(
                 "/api/consumption/unmetered", params={**window, "where": ["building=dorm-1"]}
@@ -201,3 +236,29 @@ async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
                 "/api/consumption/unmetered", params={**window, "where": ["colour=red"]}
             )
             assert bad.status_code == 422
+        accounts.close()
+
+
+async def test_recorder_reads_stored_readings_for_a_replay(
+    running: tuple[Controller, Recorder],
+) -> None:
+    """``Recorder.readings`` feeds the web app's policy preview over a past period."""
+    from controller.policies.dryrun import samples_from
+
+    ctrl, recorder = running
+    power = "dorm-1.101.elec.power"
+    for minutes, watts in [(0, 100.0), (10, 250.0), (20, 90.0)]:
+        ctrl.states.set(power, watts, H0 + minutes * 60)
+    await recorder.flush()
+    rows = await recorder.readings([power, "dorm-1.101.elec.energy"], H0, H0 + 3600)
+    assert [(r.timestamp - H0, r.value) for r in rows[power]] == [
+        (0.0, 100.0),
+        (600.0, 250.0),
+        (1200.0, 90.0),
+    ]
+    assert rows["dorm-1.101.elec.energy"] == []
+    assert samples_from(rows[power], H0 + 300) == [
+        (H0 + 300, 100.0),
+        (H0 + 600, 250.0),
+        (H0 + 1200, 90.0),
+    ]

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from argon2 import PasswordHasher
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import DataGenerationMethod
 from schemathesis.checks import (
@@ -29,12 +28,12 @@ from schemathesis.checks import (
 )
 from schemathesis.runner import events
 
-from controller.accounts import AccountStore, Role
+from controller.accounts import Role
 from controller.config import load_site
 from controller.core import SystemClock
-from controller.core.files import private_dir
-from controller.service import ServiceOptions, run_service, state_dir
+from controller.service import ServiceOptions, run_service
 from emulators.modbus import SiteEmulator
+from tests.auth_helpers import service_token
 from tests.servers import free_port
 
 EXAMPLES = int(os.environ.get("SANJIE_FUZZ_EXAMPLES", "100"))
@@ -76,12 +75,12 @@ def _site(tmp_path: Path, port: int) -> Path:
     return site
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as reply:
+def _get(url: str, headers: dict[str, str]) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as reply:
         return json.loads(reply.read())
 
 
-def _fuzz(base: str, token: str) -> list[str]:
+def _fuzz(base: str, token: dict[str, str]) -> list[str]:
     """Run schemathesis over every operation; the failures, one line each."""
     schemathesis.experimental.OPEN_API_3_1.enable()  # FastAPI documents OpenAPI 3.1
     schema = schemathesis.from_uri(
@@ -108,8 +107,7 @@ def _fuzz(base: str, token: str) -> list[str]:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         ),
-        # A viewer's token: the account-guarded reads answer for real, not only 401.
-        headers={"X-Sanjie-User": "fuzz", "Authorization": f"Bearer {token}"},
+        headers=token,  # an API token: the account-guarded routes answer for real, not 401
         request_timeout=10_000,
         seed=11,
         count_links=False,
@@ -143,12 +141,8 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
     api_port = free_port()
     base = f"http://127.0.0.1:{api_port}"
     options = ServiceOptions(site_path, tmp_path / "data", "127.0.0.1", api_port)
-    state = private_dir(state_dir(tmp_path / "data"))
-    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    accounts = AccountStore(state / "accounts.sqlite3", SystemClock(), hasher=fast)
-    accounts.add("fuzz", Role.VIEWER, "correct horse battery")
-    token = accounts.create_token("fuzz")[1]
-    accounts.close()
+    # A viewer's token (as on main): reads answer for real, writes are checked for 403.
+    token = service_token(options.data_dir, role=Role.VIEWER)
     stop = asyncio.Event()
     emulator = SiteEmulator(load_site(site_path), SystemClock(), latency=0)
     async with emulator, asyncio.TaskGroup() as group:
@@ -159,12 +153,12 @@ async def test_the_api_keeps_its_openapi_promises(tmp_path: Path) -> None:
                 await asyncio.sleep(0.2)
                 try:
                     state = await asyncio.to_thread(
-                        _get, f"{base}/api/states/dorm-1.101.ac.setpoint"
+                        _get, f"{base}/api/states/dorm-1.101.ac.setpoint", token
                     )
                 except OSError:
                     continue  # not up yet, or not polled yet
         try:
-            paths = (await asyncio.to_thread(_get, f"{base}/openapi.json"))["paths"]
+            paths = (await asyncio.to_thread(_get, f"{base}/openapi.json", token))["paths"]
             assert "/api/billing/accounts/{account_id}/top-up" in paths  # billing is fuzzed too
             problems = await asyncio.to_thread(_fuzz, base, token)
         finally:

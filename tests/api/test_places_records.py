@@ -95,7 +95,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     accounts = AccountStore(tmp_path / "accounts.sqlite3", clock, hasher=fast)
     accounts.add("wangli", Role.VIEWER, PASSWORD, display_name="王丽")
     accounts.add("mgr1", Role.VIEWER, PASSWORD, buildings=frozenset({"dorm-1"}))
-    tokens = {name: accounts.create_token(name)[1] for name in ("wangli", "mgr1")}
+    accounts.add("lina", Role.OPERATOR, PASSWORD, display_name="李娜")
+    tokens = {name: accounts.create_token(name)[1] for name in ("wangli", "mgr1", "lina")}
     try:
         async with ctrl.running():
             await recorder.wait_started()
@@ -205,7 +206,9 @@ async def test_unknown_filters_and_filter_values_are_422(
     assert typo.status_code == 422
     assert typo.json()["errors"][0]["loc"] == ["query", "buildng"]
     for path in ("/api/entities", "/api/states"):
-        nowhere = await client.get(path, params={"building": "dorm-9", "kind": "relais"})
+        nowhere = await client.get(
+            path, params={"building": "dorm-9", "kind": "relais"}, headers=who
+        )
         assert nowhere.status_code == 422, path
         assert {tuple(e["loc"]) for e in nowhere.json()["errors"]} == {
             ("query", "building"),
@@ -216,14 +219,17 @@ async def test_unknown_filters_and_filter_values_are_422(
     ).status_code == 404
 
 
-async def test_entities_carry_options_and_ranges(client: httpx.AsyncClient) -> None:
-    page = (await client.get("/api/entities", params={"device": "dorm-1.101.ac"})).json()
+async def test_entities_carry_options_and_ranges(client: httpx.AsyncClient, rig: Rig) -> None:
+    who = rig.as_("wangli")
+    page = (
+        await client.get("/api/entities", params={"device": "dorm-1.101.ac"}, headers=who)
+    ).json()
     by_key = {e["entity_id"].rsplit(".", 1)[1]: e for e in page["items"]}
     assert by_key["power_switch"]["options"] == ["off", "on"]
     assert by_key["mode"]["options"] == ["auto", "heat", "dry", "fan", "cool"]
     assert by_key["setpoint"]["min"] == 17
     assert by_key["setpoint"]["max"] == 30
-    relay = (await client.get("/api/entities/dorm-1.101.elec.relay")).json()
+    relay = (await client.get("/api/entities/dorm-1.101.elec.relay", headers=who)).json()
     assert (relay["options"], relay["write_options"]) == (["off", "on"], ["off", "on"])
 
 
@@ -242,7 +248,7 @@ async def test_on_off_commands_accept_both_forms(
     reply = await client.post(
         "/api/commands",
         json={"entity_id": entity, "value": sent, "reason": "巡检"},
-        headers={"X-Sanjie-User": "wang.li"},
+        headers=rig.as_("lina"),
     )
     assert reply.status_code == 200, reply.text
     assert reply.json()["confirmed_value"] == shown
@@ -289,10 +295,10 @@ async def test_the_audit_log_pages_and_keeps_chinese_names(
     for target in ("dorm-1.101.elec.relay", "dorm-1.101.ac.power_switch"):
         rig.audit.record(staff.label, "override", target, reason="宿舍检查")
     rig.audit.record("admin", "policy.update", "curfew", reason="寒假")
-    reply = await client.post(  # a Chinese name in the header arrives as UTF-8 bytes
+    reply = await client.post(  # audited under the account's Chinese display name
         "/api/commands",
         json={"entity_id": "dorm-2.101.elec.relay", "value": "off", "reason": "欠费"},
-        headers={"X-Sanjie-User": "李娜".encode()},
+        headers=rig.as_("lina"),
     )
     assert reply.status_code == 200, reply.text
     who = rig.as_("wangli")
@@ -308,7 +314,7 @@ async def test_the_audit_log_pages_and_keeps_chinese_names(
     items = page["items"]
     assert isinstance(items, list)
     assert [(e["actor"], e["target"]) for e in items] == [
-        ("李娜", "dorm-2.101.elec.relay"),
+        ("李娜 (lina)", "dorm-2.101.elec.relay"),
         ("admin", "curfew"),
     ]
     mine = await entries(actor="王丽 (wangli)")

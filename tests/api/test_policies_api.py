@@ -8,11 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from controller.accounts import AccountStore, Role
 from controller.api import create_api
 from controller.app import Controller
 from controller.config import load_site
 from controller.core import FakeClock
 from controller.policies.engine import PolicyEngine
+from tests.auth_helpers import bearer, fast_store
 
 from .test_api import SITE
 
@@ -22,7 +24,6 @@ policies:
      per_bed: 8, action: cut}
   - {id: ac-limits, type: ac_limits, scope: {circuits: [ac]}}
 """
-USER = {"X-Sanjie-User": "zhang.wei"}
 
 
 @pytest.fixture
@@ -37,9 +38,18 @@ def engine(tmp_path: Path) -> Iterator[PolicyEngine]:
 
 
 @pytest.fixture
-async def client(engine: PolicyEngine) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_api(engine.controller))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+def accounts(tmp_path: Path, engine: PolicyEngine) -> Iterator[AccountStore]:
+    store = fast_store(tmp_path / "accounts.sqlite3", engine.controller.clock)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+async def client(engine: PolicyEngine, accounts: AccountStore) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as the admin zhang.wei (every change is audited under that name)."""
+    headers = bearer(accounts, "zhang.wei", Role.ADMIN)
+    transport = httpx.ASGITransport(app=create_api(engine.controller, accounts=accounts))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
         yield c
 
 
@@ -58,7 +68,6 @@ async def test_override_granted_listed_and_ended(client: httpx.AsyncClient) -> N
             "reason": "病假，医生证明",
             "duration_s": 3600,
         },
-        headers=USER,
     )
     assert grant.status_code == 201, grant.text
     override = grant.json()
@@ -66,7 +75,7 @@ async def test_override_granted_listed_and_ended(client: httpx.AsyncClient) -> N
     listed = (await client.get("/api/overrides")).json()["items"]
     assert [o["id"] for o in listed] == [override["id"]]
     ended = await client.request(
-        "DELETE", f"/api/overrides/{override['id']}", json={"reason": "已康复"}, headers=USER
+        "DELETE", f"/api/overrides/{override['id']}", json={"reason": "已康复"}
     )
     assert ended.status_code == 200
     assert (await client.get("/api/overrides")).json()["items"] == []
@@ -84,7 +93,7 @@ async def test_override_granted_listed_and_ended(client: httpx.AsyncClient) -> N
 async def test_bad_overrides_are_refused_with_the_reason(
     client: httpx.AsyncClient, body: dict[str, object], status: int, needle: str
 ) -> None:
-    reply = await client.post("/api/overrides", json=body, headers=USER)
+    reply = await client.post("/api/overrides", json=body)
     assert reply.status_code == status, reply.text
     assert needle in reply.text
 
@@ -104,7 +113,7 @@ async def test_override_until_takes_iso_or_epoch(
     client: httpx.AsyncClient, until: object, status: int
 ) -> None:
     body = {"scope": {"rooms": ["dorm-1/101"]}, "reason": "病假", "until": until}
-    reply = await client.post("/api/overrides", json=body, headers=USER)
+    reply = await client.post("/api/overrides", json=body)
     assert reply.status_code == status, reply.text
     if status == 201:
         assert reply.json()["expires_at"] == 1_780_030_000
@@ -112,13 +121,13 @@ async def test_override_until_takes_iso_or_epoch(
         assert reply.json()["errors"][0]["loc"][:2] == ["body", "until"]
 
 
-async def test_changes_need_a_user(client: httpx.AsyncClient) -> None:
+async def test_changes_need_an_account(client: httpx.AsyncClient) -> None:
     reply = await client.post(
         "/api/overrides",
         json={"scope": {}, "reason": "x", "duration_s": 60},
+        headers={"Authorization": "", "X-Sanjie-User": "zhang.wei"},
     )
-    assert reply.status_code == 422
-    assert "X-Sanjie-User" in reply.text
+    assert reply.status_code == 401
 
 
 async def test_quota_balance_and_top_up(client: httpx.AsyncClient) -> None:
@@ -128,7 +137,6 @@ async def test_quota_balance_and_top_up(client: httpx.AsyncClient) -> None:
         "/api/quotas/quota-elec/top-up",
         params={"room": "dorm-1/101"},
         json={"amount": 10, "reason": "考试周补贴"},
-        headers=USER,
     )
     assert reply.status_code == 200, reply.text
     assert reply.json()["topup"] == 10.0
@@ -136,7 +144,6 @@ async def test_quota_balance_and_top_up(client: httpx.AsyncClient) -> None:
         "/api/quotas/quota-elec/top-up",
         params={"room": "dorm-1/999"},
         json={"amount": 10, "reason": "x"},
-        headers=USER,
     )
     assert missing.status_code == 404
 
@@ -147,14 +154,12 @@ async def test_policy_edit_is_validated_and_persisted(
     bad = await client.put(
         "/api/policies/ac-limits",
         json={"config": {"type": "ac_limits", "cool_min_c": 5}, "reason": "x"},
-        headers=USER,
     )
     assert bad.status_code == 422
     assert "cool_min_c" in bad.text
     good = await client.put(
         "/api/policies/ac-limits",
         json={"config": {"type": "ac_limits", "cool_min_c": 27}, "reason": "迎峰度夏"},
-        headers=USER,
     )
     assert good.status_code == 200, good.text
     assert engine.admin.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
@@ -175,8 +180,11 @@ async def test_engine_missing_is_503(tmp_path: Path) -> None:
     site_file = tmp_path / "site.yaml"
     site_file.write_text(SITE, encoding="utf-8")
     ctrl = Controller(load_site(site_file))
-    transport = httpx.ASGITransport(app=create_api(ctrl))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    accounts = fast_store(tmp_path / "accounts.sqlite3", ctrl.clock)
+    headers = bearer(accounts, "zhang.wei", Role.VIEWER)
+    transport = httpx.ASGITransport(app=create_api(ctrl, accounts=accounts))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
         reply = await c.get("/api/alarms")
+    accounts.close()
     assert reply.status_code == 503
     assert "PolicyEngine" in reply.text

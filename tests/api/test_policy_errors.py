@@ -13,9 +13,9 @@ from controller.api.errors import policy_error_response
 from controller.policies.engine import PolicyEngine
 from controller.policies.errors import Invalid, NotFound, PolicyError, Refused
 
-from .test_policies_api import USER, client, engine
+from .test_policies_api import accounts, client, engine
 
-__all__ = ["client", "engine"]  # the fixtures, re-used
+__all__ = ["accounts", "client", "engine"]  # the fixtures, re-used
 
 
 @pytest.mark.parametrize(
@@ -47,16 +47,14 @@ def test_each_error_type_has_its_status(err: PolicyError, status: int, body: Any
 
 
 async def test_unknown_alarm_is_404(client: httpx.AsyncClient) -> None:
-    reply = await client.post("/api/alarms/nope/ack", headers=USER)
+    reply = await client.post("/api/alarms/nope/ack")
     assert reply.status_code == 404
     assert reply.json()["detail"] == "unknown alarm nope"
 
 
 async def test_invalid_names_the_field_and_reason(client: httpx.AsyncClient) -> None:
     reply = await client.post(
-        "/api/overrides",
-        json={"scope": {"rooms": ["dorm-9/999"]}, "reason": "x", "duration_s": 60},
-        headers=USER,
+        "/api/overrides", json={"scope": {"rooms": ["dorm-9/999"]}, "reason": "x", "duration_s": 60}
     )
     assert reply.status_code == 422
     assert reply.json()["errors"] == [
@@ -65,7 +63,6 @@ async def test_invalid_names_the_field_and_reason(client: httpx.AsyncClient) -> 
     bad = await client.put(
         "/api/policies/ac-limits",
         json={"config": {"type": "ac_limits", "cool_min_c": "warm"}, "reason": "x"},
-        headers=USER,
     )
     assert bad.status_code == 422
     (issue,) = bad.json()["errors"]
@@ -73,15 +70,12 @@ async def test_invalid_names_the_field_and_reason(client: httpx.AsyncClient) -> 
 
 
 async def test_top_up_of_a_disabled_quota_is_refused(client: httpx.AsyncClient) -> None:
-    off = await client.post(
-        "/api/policies/quota-elec/disable", json={"reason": "假期"}, headers=USER
-    )
+    off = await client.post("/api/policies/quota-elec/disable", json={"reason": "假期"})
     assert off.status_code == 200, off.text
     reply = await client.post(
         "/api/quotas/quota-elec/top-up",
         params={"room": "dorm-1/101"},
         json={"amount": 5, "reason": "x"},
-        headers=USER,
     )
     assert reply.status_code == 409
     assert "disabled" in reply.json()["detail"]
@@ -101,7 +95,7 @@ async def test_a_bug_in_a_handler_is_a_logged_500(
     monkeypatch.setattr(engine.staff, "acknowledge", broken)
     monkeypatch.setattr(engine.views, "quota_balances", broken)
     with caplog.at_level(logging.ERROR, logger="controller.api.errors"):
-        ack = await client.post("/api/alarms/a1/ack", headers=USER)
+        ack = await client.post("/api/alarms/a1/ack")
         listed = await client.get("/api/quotas")
     for reply in (ack, listed):
         assert reply.status_code == 500
@@ -119,7 +113,6 @@ async def test_http_errors_and_request_validation_pass_through(client: httpx.Asy
         "/api/quotas/quota-elec/top-up",
         params={"room": "dorm-1/101"},
         json={"amount": -1, "reason": "x"},
-        headers=USER,
     )
     assert reply.status_code == 422
     assert reply.json()["errors"][0]["loc"] == ["body", "amount"]

@@ -8,6 +8,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from controller.config import LoadedSite, load_site
+from controller.policies.alarms import ActiveAlarm
+from controller.policies.engine import PolicyEngine
+from controller.policies.model import Alarm
 from tests.conftest import EXAMPLE_SITE
 
 from .harness import WebCampus, artifacts, chromium, sign_in, web_campus
@@ -97,6 +100,127 @@ async def test_dorm_manager_sees_only_their_building(campus: WebCampus, browser:
     assert [b["id"] for b in (await data.json())["buildings"]] == ["dorm-1"]
 
 
+def _engine(campus: WebCampus) -> PolicyEngine:
+    return next(c for c in campus.controller.components if isinstance(c, PolicyEngine))
+
+
+def _raise_alarm(campus: WebCampus) -> str:
+    """An alarm as a policy raises it (the leak watch's evidence), into the running engine."""
+    alarm = Alarm(
+        "leak-watch:dorm-1.101.cold",
+        "leak",
+        "critical",
+        "疑似漏水：夜间持续用水",
+        "Suspected leak: water running all night",
+        "leak-watch",
+        "dorm-1.101.cold.volume",
+        {"flow_l_min": 2.4, "minutes": 180, "device": "dorm-1.101.cold"},
+    )
+    engine = _engine(campus)
+    engine.core.alarms[alarm.key] = ActiveAlarm(alarm, campus.controller.clock.time())
+    return alarm.key
+
+
+async def test_invalid_policy_value_shows_the_message(campus: WebCampus, browser: Browser) -> None:
+    page = await _page(browser)
+    await sign_in(page, campus.url, "admin1")
+    await page.goto(f"{campus.url}/policies/ac-limits")
+    await page.fill("input[name=cool_min_c]", "5")
+    await page.click("#preview-now")
+    message = page.locator('.field-error[data-for="cool_min_c"]')
+    await expect(message).not_to_be_empty()
+    await expect(page.locator("input[name=cool_min_c]")).to_have_class("invalid")
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top
+    await page.screenshot(path=artifacts() / "policy-invalid-desktop.png", full_page=True)
+
+
+async def test_preview_and_save_a_valid_policy(campus: WebCampus, browser: Browser) -> None:
+    page = await _page(browser)
+    await sign_in(page, campus.url, "admin1")
+    await page.goto(f"{campus.url}/policies/ac-limits")
+    await page.fill("input[name=cool_min_c]", "27")
+    await page.click("#preview-now")
+    await expect(page.locator("#preview-result")).to_contain_text("现在会执行")
+    today = campus.controller.clock.now().date().isoformat()
+    await page.fill("input[name=start]", today)
+    await page.fill("input[name=end]", today)
+    await page.click("#preview-period")
+    await expect(page.locator("#preview-result")).to_contain_text("期间会控制")
+    await page.fill("input[name=reason]", "迎峰度夏")
+    await page.click("#policy-save")
+    await expect(page.locator("#save-result")).to_have_text("已保存")
+    assert _engine(campus).admin.configs["ac-limits"].cool_min_c == 27  # type: ignore[union-attr]
+    await page.goto(f"{campus.url}/policies?q=ac-limits")
+    await expect(page.locator('tr[data-policy="ac-limits"]')).to_contain_text("网页/接口修改")
+
+
+async def test_a_copy_becomes_a_new_policy(campus: WebCampus, browser: Browser) -> None:
+    page = await _page(browser)
+    await sign_in(page, campus.url, "admin1")
+    await page.goto(f"{campus.url}/policies/dorm-curfew?copy=true")
+    await page.fill("input[name=reason]", "考试周提前熄灯")
+    await page.fill("input[name=id]", "dorm-curfew")  # taken: saving would replace it
+    await page.click("#policy-save")
+    await expect(page.locator('.field-error[data-for="id"]')).to_have_text("该编号已被其他策略使用")
+    await page.fill("input[name=id]", "exam-curfew")
+    await page.click("#policy-save")
+    await page.wait_for_url("**/policies/exam-curfew")
+    configs = _engine(campus).admin.configs
+    assert configs["exam-curfew"].type == configs["dorm-curfew"].type == "curfew"
+
+
+async def test_grant_an_override_and_see_it_end(campus: WebCampus, browser: Browser) -> None:
+    page = await _page(browser)
+    await sign_in(page, campus.url, "manager1")
+    await page.goto(f"{campus.url}/overrides")
+    await page.fill("#grant-form input[name=room]", "101")
+    await page.fill("#grant-form input[name=hours]", "2")
+    await page.fill("#grant-form input[name=reason]", "病假，医生证明")
+    await page.click("#grant-form button[type=submit]")
+    row = page.locator("#override-list tr[data-override]")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("病假，医生证明")
+    await expect(row).to_contain_text("王丽 (manager1)")
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top
+    await page.screenshot(path=artifacts() / "overrides-granted-desktop.png", full_page=True)
+    await row.locator("button.end-override").click()
+    await page.fill("#reason-form input[name=reason]", "已康复")
+    await page.click("#reason-ok")
+    await expect(page.locator("#override-list tr[data-override]")).to_have_count(0)
+    assert _engine(campus).views.overrides() == []
+
+
+async def test_send_a_command_and_see_its_confirmation(campus: WebCampus, browser: Browser) -> None:
+    page = await _page(browser)
+    await sign_in(page, campus.url, "manager1")
+    await page.goto(f"{campus.url}/b/dorm-1/r/101")
+    await page.click('button.cmd[data-entity="dorm-1.101.ac.setpoint"]')
+    await page.fill("#command-form input[name=value]", "99")
+    await page.fill("#command-form input[name=reason]", "测试")
+    await page.click("#command-send")
+    await expect(page.locator("#command-form .outcome")).to_contain_text("命令被拒绝")
+    await page.fill("#command-form input[name=value]", "27")
+    await page.click("#command-send")
+    outcome = page.locator("#command-form .outcome")
+    await expect(outcome).to_contain_text("设备已确认", timeout=15_000)
+    await expect(outcome).to_contain_text("27")
+    await page.screenshot(path=artifacts() / "command-confirmed-desktop.png", full_page=True)
+
+
+async def test_acknowledge_an_alarm(campus: WebCampus, browser: Browser) -> None:
+    key = _raise_alarm(campus)
+    page = await _page(browser)
+    await sign_in(page, campus.url, "manager1")
+    await page.goto(f"{campus.url}/alarms")
+    alarm = page.locator(f'article[data-alarm="{key}"]')
+    await expect(alarm).to_contain_text("疑似漏水")
+    await alarm.locator("summary").click()
+    await expect(alarm.locator(".evidence")).to_contain_text("flow_l_min")
+    await alarm.locator("button.ack-alarm").click()
+    await expect(page.locator(f'article[data-alarm="{key}"] .ack')).to_contain_text("王丽")
+    assert _engine(campus).core.alarms[key].acked_by == "王丽 (manager1)"
+
+
 @pytest.mark.parametrize(("label", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
 async def test_screenshots_of_every_main_page(
     campus: WebCampus, browser: Browser, label: str, viewport: dict[str, int]
@@ -114,5 +238,26 @@ async def test_screenshots_of_every_main_page(
     await expect(page.locator("#chart-day")).to_have_attribute("data-drawn", "0", timeout=15_000)
     await expect(page.locator(".live[data-entity]").first).not_to_have_text("—", timeout=15_000)
     await page.screenshot(path=out / f"room-{label}.png", full_page=True)
-    for name in ("login", "overview", "building", "room"):
+    _raise_alarm(campus)
+    _engine(campus).staff.grant_override(
+        {"rooms": ["dorm-1/102"]}, actor="李主任 (admin1)", reason="设备检修", duration_s=7200
+    )
+    for name, path in [
+        ("policies", "/policies"),
+        ("policy", "/policies/dorm-curfew"),
+        ("overrides", "/overrides"),
+        ("alarms", "/alarms"),
+        ("audit", "/audit"),
+        ("users", "/users"),
+        ("calendar", "/calendar"),
+    ]:
+        await page.goto(f"{campus.url}{path}")
+        await page.wait_for_load_state("networkidle")
+        await page.screenshot(path=out / f"{name}-{label}.png", full_page=True)
+    await page.click("#lang-switch")
+    await page.goto(f"{campus.url}/b/dorm-1/r/101")
+    await expect(page.locator(".live[data-entity]").first).not_to_have_text("—", timeout=15_000)
+    await page.screenshot(path=out / f"room-en-{label}.png", full_page=True)
+    names = ["login", "overview", "building", "room", "policies", "policy", "overrides"]
+    for name in [*names, "alarms", "audit", "users", "calendar", "room-en"]:
         assert (out / f"{name}-{label}.png").stat().st_size > 5_000

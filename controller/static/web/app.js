@@ -80,12 +80,13 @@ async function drawChart(el) {
     itemStyle: { color: COLORS[utility] },
     data: points.map(([when, value]) => [when, value]),
   }));
+  const narrow = el.clientWidth < 480;
   chart.setOption({
     animation: false,
-    grid: { left: 48, right: 48, top: 32, bottom: 28 },
-    legend: { top: 0 },
+    grid: { left: 44, right: 44, top: 56, bottom: 28 },
+    legend: { top: 0, type: "scroll" },
     tooltip: { trigger: "axis" },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", splitNumber: narrow ? 3 : 6, axisLabel: { hideOverlap: true } },
     yAxis: [{ type: "value", name: "kWh" }, { type: "value", name: "m³" }],
     series,
   });
@@ -148,8 +149,180 @@ function describe(data) {
   return JSON.stringify(data);
 }
 
+// -- staff actions: one JSON helper, one reason dialog -----------------------------------
+async function api(method, url, body) {
+  const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": CSRF } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const reply = await fetch(url, init);
+  const data = await reply.json().catch(() => ({}));
+  return { ok: reply.ok, status: reply.status, data };
+}
+
+function askReason(title) {
+  const dialog = document.getElementById("reason-dialog");
+  const form = document.getElementById("reason-form");
+  form.querySelector(".title").textContent = title;
+  form.elements.reason.value = "";
+  form.querySelector(".outcome").textContent = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    const done = (ev) => {
+      if (ev.submitter?.value === "ok" && !form.elements.reason.value.trim()) {
+        ev.preventDefault();
+        form.querySelector(".outcome").textContent = WORDS.required;
+        return;
+      }
+      form.removeEventListener("submit", done);
+      resolve(ev.submitter?.value === "ok" ? form.elements.reason.value.trim() : null);
+    };
+    form.addEventListener("submit", done);
+  });
+}
+
+function showOutcome(el, ok, text) {
+  el.textContent = text;
+  el.className = `outcome ${ok ? "ok" : "bad"}`;
+}
+
+function onClick(selector, handler) {
+  document.querySelectorAll(selector).forEach((b) => b.addEventListener("click", () => handler(b)));
+}
+
+function startStaffActions() {
+  onClick("button.toggle-policy", async (b) => {
+    const enable = b.dataset.enable === "true";
+    const reason = await askReason(`${enable ? WORDS.enable : WORDS.disable} ${b.dataset.id}`);
+    if (reason === null) return;
+    const reply = await api("POST", `/api/policies/${encodeURIComponent(b.dataset.id)}/${enable ? "enable" : "disable"}`, { reason });
+    if (reply.ok) location.reload(); else alert(describe(reply.data));
+  });
+  onClick("button.end-override", async (b) => {
+    const reason = await askReason(WORDS.end);
+    if (reason === null) return;
+    const reply = await api("DELETE", `/api/overrides/${encodeURIComponent(b.dataset.id)}`, { reason });
+    if (reply.ok) location.reload(); else alert(describe(reply.data));
+  });
+  onClick("button.ack-alarm", async (b) => {
+    const reply = await api("POST", `/api/alarms/${encodeURIComponent(b.dataset.key)}/ack`);
+    if (reply.ok) location.reload(); else alert(describe(reply.data));
+  });
+  onClick("button.user-action", async (b) => {
+    const reply = await api("POST", `/web/users/${encodeURIComponent(b.dataset.name)}/${b.dataset.action}`);
+    if (!reply.ok) { alert(describe(reply.data)); return; }
+    if (reply.data.password) alert(`${b.dataset.name}: ${reply.data.password}\n${WORDS.password_once}`);
+    else location.reload();
+  });
+  const grant = document.getElementById("grant-form");
+  grant?.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = grant.elements;
+    const room = f.room.value.trim();
+    const body = {
+      scope: room ? { rooms: [`${f.building.value}/${room}`] } : { buildings: [f.building.value] },
+      policy_id: f.policy_id.value || null,
+      reason: f.reason.value.trim(),
+      duration_s: Number(f.hours.value) * 3600,
+    };
+    const reply = await api("POST", "/api/overrides", body);
+    if (reply.ok) { showOutcome(grant.querySelector(".outcome"), true, WORDS.granted); location.reload(); }
+    else showOutcome(grant.querySelector(".outcome"), false, describe(reply.data));
+  });
+  const users = document.getElementById("user-form");
+  users?.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = users.elements;
+    const list = f.buildings.value.split(/[,，\s]+/).filter(Boolean);
+    const body = { name: f.name.value.trim(), display_name: f.display_name.value.trim(), role: f.role.value, buildings: list.length ? list : null };
+    const reply = await api("POST", "/web/users", body);
+    const out = users.querySelector(".outcome");
+    if (reply.ok) showOutcome(out, true, `${reply.data.name}: ${reply.data.password} — ${WORDS.password_once}`);
+    else showOutcome(out, false, describe(reply.data));
+  });
+}
+
+// -- the policy form: the same validation as the site file, shown next to each field ------
+function policyConfig(form) {
+  const config = { id: form.elements.id.value.trim(), type: form.dataset.type, enabled: form.dataset.enabled === "true" };
+  const bad = {};
+  form.querySelectorAll("[data-kind]").forEach((el) => {
+    const kind = el.dataset.kind;
+    if (kind === "bool") config[el.name] = el.checked;
+    else if (kind === "number") {
+      const v = el.value.trim();
+      config[el.name] = v !== "" && !Number.isNaN(Number(v)) ? Number(v) : v;
+    } else if (kind === "json") {
+      try { config[el.name] = JSON.parse(el.value); } catch (e) { bad[el.name] = e.message; }
+    } else config[el.name] = el.value;
+  });
+  return { config, bad };
+}
+
+function showFieldErrors(form, errors) {
+  form.querySelectorAll(".field-error").forEach((el) => { el.textContent = ""; });
+  form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+  const general = [];
+  for (const { loc, msg } of errors) {
+    const parts = (loc || []).map(String);
+    const key = parts.find((p) => form.querySelector(`.field-error[data-for="${CSS.escape(p)}"]`));
+    if (key === undefined) { general.push(`${parts.filter((p) => p !== "body").join(".")}: ${msg}`); continue; }
+    const slot = form.querySelector(`.field-error[data-for="${CSS.escape(key)}"]`);
+    slot.textContent = slot.textContent ? `${slot.textContent}; ${msg}` : msg;
+    form.elements[key]?.classList.add("invalid");
+  }
+  form.querySelector(".form-error").textContent = general.join("; ");
+}
+
+function reportText(r) {
+  const lines = [LANG === "zh" ? r.summary_zh : r.summary_en];
+  for (const c of (r.commands || []).slice(0, 8)) lines.push(`→ ${c.entity_id} := ${JSON.stringify(c.value)}`);
+  for (const a of (r.alarms || []).slice(0, 5)) lines.push(`⚠ ${LANG === "zh" ? a.message_zh : a.message_en}`);
+  return lines.filter(Boolean).join("\n");
+}
+
+function startPolicyForm() {
+  const form = document.getElementById("policy-form");
+  if (!form) return;
+  const result = document.getElementById("preview-result");
+  const clientErrors = (bad) => Object.entries(bad).map(([k, m]) => ({ loc: [k], msg: m }));
+  async function preview(period) {
+    const { config, bad } = policyConfig(form);
+    if (Object.keys(bad).length) { showFieldErrors(form, clientErrors(bad)); return; }
+    const body = { config };
+    if (period) { body.start = form.elements.start.value || null; body.end = form.elements.end.value || null; }
+    result.textContent = "…";
+    const reply = await api("POST", "/web/policies/preview", body);
+    showFieldErrors(form, reply.ok ? [] : reply.data.errors || []);
+    result.className = `preview-result ${reply.ok ? "ok" : "bad"}`;
+    result.textContent = reply.ok ? reportText(reply.data) : `${WORDS.preview_invalid}: ${describe(reply.data)}`;
+  }
+  document.getElementById("preview-now").addEventListener("click", () => preview(false));
+  document.getElementById("preview-period").addEventListener("click", () => preview(true));
+  document.getElementById("policy-save")?.addEventListener("click", async () => {
+    const { config, bad } = policyConfig(form);
+    const out = document.getElementById("save-result");
+    if (Object.keys(bad).length) { showFieldErrors(form, clientErrors(bad)); showOutcome(out, false, WORDS.fix_fields); return; }
+    const id = config.id;
+    const taken = JSON.parse(form.dataset.taken || "[]");
+    if (!form.elements.id.readOnly && (!id || taken.includes(id))) {
+      showFieldErrors(form, [{ loc: ["id"], msg: id ? WORDS.id_taken : WORDS.required }]);
+      showOutcome(out, false, WORDS.fix_fields);
+      return;
+    }
+    delete config.id;
+    const reply = await api("PUT", `/api/policies/${encodeURIComponent(id)}`, { config, reason: form.elements.reason.value.trim() });
+    showFieldErrors(form, reply.ok ? [] : (reply.data.errors || []).map((e) => ({ ...e, loc: (e.loc || []).filter((p) => p !== "config") })));
+    showOutcome(out, reply.ok, reply.ok ? WORDS.saved : describe(reply.data));
+    if (reply.ok && form.elements.id.readOnly === false) location.assign(`/policies/${encodeURIComponent(id)}`);
+  });
+}
+
 window.addEventListener("DOMContentLoaded", () => {
   startLive();
   startCommands();
+  startStaffActions();
+  startPolicyForm();
   document.querySelectorAll(".chart").forEach((el) => { drawChart(el); });
 });
