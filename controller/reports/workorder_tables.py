@@ -9,7 +9,7 @@ orders of the period that stayed open (not done or closed) longer than their cat
 
 from __future__ import annotations
 
-import datetime as dt
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -118,7 +118,11 @@ def workorder_table(
 
 
 def add_workorders(
-    report: Report, site: LoadedSite, store_path: Path, request: ReportRequest, tz: dt.tzinfo
+    report: Report,
+    site: LoadedSite,
+    store_path: Path,
+    request: ReportRequest,
+    tz: zoneinfo.ZoneInfo,
 ) -> None:
     """Add the table to ``report`` (in its alarms section) when the site keeps work orders."""
     if site.workorders is None or not store_path.exists():
@@ -135,7 +139,7 @@ def add_workorders(
         scope=request.scope,
         start=start.timestamp(),
         end=end.timestamp(),
-        sla_s=dict(site.workorders.sla_s),
+        sla_s={str(k): v for k, v in site.workorders.sla_s.items()},
         lang=request.language,
     )
     report.tables.append(table)
