@@ -137,8 +137,9 @@ def alarms_ack(key: str, *, actor: As, data_dir: DataDir = Path()) -> None:
     )
     if record.evidence.get("source") == "policies":
         console.print(
-            "a policy alarm: the running service passes the acknowledgement to the policy"
-            " engine on its next tick (not before the service runs again, if it is stopped)",
+            "a policy alarm: a running service passes the acknowledgement to the policy"
+            " engine on its next tick; if the service is stopped, acknowledge it again once it"
+            " runs",
             highlight=False,
         )
 
