@@ -11,7 +11,8 @@ module starts). What it builds, in order:
   integration per MQTT link;
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
-* the audit log and the policy engine (SQLite files under ``state_dir``);
+* the audit log and the policy engine (SQLite files under ``state_dir``), and the calendar
+  watch (the provisional-year alarm; SIGHUP re-reads the holidays file);
 * the alarm service: one alarm list, notifications, work orders (``controller.alarms.build``);
 * prepaid billing (its ledger under ``state_dir``) when the site has a ``billing:`` section;
 * the staff accounts store and the web app's live hub, and the HTTP API serving both, unless
@@ -146,6 +147,7 @@ async def build_controller(
     from controller.backup import hold_lock
     from controller.billing import billing_component
     from controller.broker import local_broker
+    from controller.calendar_watch import CalendarWatch
     from controller.core.files import private_dir
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
     from controller.integrations.mqtt_export import export_link, mqtt_export
@@ -179,7 +181,8 @@ async def build_controller(
     stack.callback(audit.close)
     engine = PolicyEngine(controller, store_path=state / "policies.sqlite3", audit=audit)
     stack.callback(engine.close)
-    for component in (audit, engine, _reports(controller, recorder, audit)):
+    calendar = CalendarWatch(controller, engine.ctx.calendar)
+    for component in (audit, engine, calendar, _reports(controller, recorder, audit)):
         controller.add(component)
     alarms = build_alarms(
         controller, state, engine=engine, audit=audit, recorder=recorder, mqtt=mqtt

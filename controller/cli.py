@@ -168,6 +168,34 @@ def policies(
     console.print(table)
 
 
+@app.command("calendar")
+def calendar(
+    path: Annotated[Path, typer.Argument(help="The site file (site.yaml).")],
+    year: Annotated[
+        int | None, typer.Option(min=2000, max=2100, help="Default: this year.")
+    ] = None,
+) -> None:
+    """Print every non-ordinary day of a year (holidays, make-up working days) with its source."""
+    import datetime as dt
+    import zoneinfo
+
+    from controller.calendar import SiteCalendar
+    from controller.calendar_report import year_table
+
+    site = load_or_exit(path)
+    try:
+        site_calendar = SiteCalendar.from_site(site)
+    except ConfigError as err:
+        for issue in err.issues:
+            err_console.print(str(issue), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    console.print(
+        year_table(
+            site_calendar, year or dt.datetime.now(zoneinfo.ZoneInfo(site.campus.timezone)).year
+        )
+    )
+
+
 @app.command("schema")
 def schema(
     out: Annotated[Path, typer.Option(help="Folder to write the schemas into.")] = Path("schema"),

@@ -3,9 +3,9 @@
 The components ``controller.assemble.build_controller`` builds (the same as the demo's, without
 emulators), on the wall clock: the Modbus and MQTT integrations (with a local broker for MQTT
 links that name no host), the MQTT export, the recorder, the policy engine with its audit log,
-and the HTTP API. State lives in SQLite files under
+the calendar watch and the HTTP API. State lives in SQLite files under
 ``<data_dir>/var`` (see docs/operations.md for backups). SIGTERM (systemd's stop) and Ctrl-C
-end the components in order and close the files.
+end the components in order and close the files; SIGHUP re-reads the holidays file.
 """
 
 from __future__ import annotations

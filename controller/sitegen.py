@@ -13,6 +13,7 @@ building.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ _ROOM_DEVICES = (
     ("elec", "generic/dorm-prepaid-meter", 0, "sockets"),
     ("cold", "xintai/water-meter-valve", 20, "cold_water"),
     ("hot", "xintai/water-meter-valve", 40, "hot_water"),
-    ("ac", "intesis/ac-gateway", 60, "ac"),
+    ("ac", "intesis/ac-gateway-panasonic", 60, "ac"),
 )
 _ROOM_PARENTS = {"elec": "main", "hot": "hot-water", "ac": "main"}
 """The building meter upstream of each room device (the rooms' cold water has none)."""
@@ -409,6 +410,7 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
         "links.yaml": b.links,
         "policies.yaml": default_policies(),
         "calendar.yaml": default_calendar(),
+        "holidays.yaml": default_holidays(),
     }
     for group, devices in b.devices.items():
         files[f"devices/{group}.yaml"] = devices
@@ -432,6 +434,11 @@ def default_policies() -> list[dict[str, Any]]:
             "name": _name("空调温度限制", "AC temperature limits"),
             "cool_min_c": 26,
             "heat_max_c": 20,
+            "seasons": [
+                {"name": "summer", "months": [6, 7, 8, 9], "modes": ["cool", "dry", "fan", "auto"]},
+                {"name": "winter", "months": [11, 12, 1, 2, 3], "modes": ["heat", "fan", "auto"]},
+            ],
+            "lock_remote_s": 1800,
         },
         {
             "id": "dorm-ac-hours",
@@ -440,6 +447,7 @@ def default_policies() -> list[dict[str, Any]]:
             "scope": dorms(),
             "allowed": [_window("12:00", "14:30"), _window("18:00", "08:00")],
             "days": {"include": ["teaching"]},
+            "lock_remote": True,
         },
         {
             "id": "dorm-curfew",
@@ -508,13 +516,15 @@ def default_policies() -> list[dict[str, Any]]:
             "per_bed_w": 300,
             "over_for_s": 10,
             "signature": {
-                "step_w": 300,
-                "min_pf": 0.95,
+                "ranges": [
+                    {"name": "电热毯 electric blanket", "min_w": 60, "max_w": 150, "min_pf": 0.97},
+                    {"name": "热得快、电水壶 heaters, kettles", "min_w": 300, "min_pf": 0.95},
+                ],
                 "persist_s": 60,
                 "whitelist": [{"name": "饮水机 water dispenser", "min_w": 400, "max_w": 600}],
             },
             "reclose_after_s": 900,
-            "lockout_after": 3,
+            "restores_per_day": 3,
         },
         {
             "id": "handwash-valves",
@@ -549,6 +559,7 @@ def default_policies() -> list[dict[str, Any]]:
 
 def default_calendar() -> dict[str, Any]:
     return {
+        "holidays_file": "holidays.yaml",
         "semesters": [
             {"name": "2026 秋季学期", "start": "2026-09-01", "end": "2027-01-15"},
             {"name": "2027 春季学期", "start": "2027-02-22", "end": "2027-07-02"},
@@ -559,6 +570,51 @@ def default_calendar() -> dict[str, Any]:
         ],
     }
 
+
+def _span(start: str, end: str, name: str) -> dict[str, Any]:
+    return {"start": dt.date.fromisoformat(start), "end": dt.date.fromisoformat(end), "name": name}
+
+
+def _day(date: str, name: str) -> dict[str, Any]:
+    return {"date": dt.date.fromisoformat(date), "name": name}
+
+
+def default_holidays() -> dict[str, Any]:
+    """The holidays file: the 2026 notice as a worked example (it agrees with chinese-calendar)."""
+    return {
+        "notice_years": [2026],
+        "holidays": [
+            _span("2026-01-01", "2026-01-03", "元旦"),
+            _span("2026-02-15", "2026-02-23", "春节"),
+            _span("2026-04-04", "2026-04-06", "清明节"),
+            _span("2026-05-01", "2026-05-05", "劳动节"),
+            _span("2026-06-19", "2026-06-21", "端午节"),
+            _span("2026-09-25", "2026-09-27", "中秋节"),
+            _span("2026-10-01", "2026-10-07", "国庆节"),
+        ],
+        "workdays": [
+            _day("2026-01-04", "元旦调休"),
+            _day("2026-02-14", "春节调休"),
+            _day("2026-02-28", "春节调休"),
+            _day("2026-05-09", "劳动节调休"),
+            _day("2026-09-20", "国庆节调休"),
+            _day("2026-10-10", "国庆节调休"),
+        ],
+    }
+
+
+_HOLIDAYS_HEADER = """\
+# Public holidays and make-up working days (调休): this file wins over every other source.
+# Each winter the State Council publishes next year's 国务院办公厅关于 YYYY 年部分节假日安排的通知.
+# Enter it here the day it comes out:
+#   "1月1日至3日放假，共3天"  ->  holidays: - {start: YYYY-01-01, end: YYYY-01-03, name: 元旦}
+#   "1月4日（周日）上班"      ->  workdays: - {date: YYYY-01-04, name: 元旦调休}
+# then add the year to notice_years and reload: POST /api/calendar/reload, or kill -HUP the
+# service (no restart). Check the result with: sanjie calendar site.yaml --year YYYY
+# Until a year is in notice_years (and chinese-calendar does not know it), its holidays are
+# provisional (computed, no make-up working days) and an alarm asks for the notice 60 days ahead.
+# The 2026 entries below are that year's notice, as a worked example.
+"""
 
 _SITE_HEADER = """\
 # Generated by `sanjie gen-site`; edit freely. Files are joined with !include.
@@ -588,7 +644,8 @@ def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
             stale.unlink()  # a smaller campus than last time: the glob include would pick it up
     for name, data in files.items():
         text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-        (out / name).write_text(text, encoding="utf-8")
+        header = _HOLIDAYS_HEADER if name == "holidays.yaml" else ""
+        (out / name).write_text(header + text, encoding="utf-8")
     site = out / "site.yaml"
     site.write_text(
         _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus"), encoding="utf-8"

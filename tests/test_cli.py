@@ -21,7 +21,7 @@ runner = CliRunner()
 def test_check_config_of_the_example_campus_prints_a_summary() -> None:
     result = runner.invoke(app, ["check-config", str(EXAMPLE_SITE)])
     assert result.exit_code == 0, result.output
-    assert "4 buildings, 240 rooms, 20 links, 1039 devices, 5855 entities" in result.output
+    assert "4 buildings, 240 rooms, 20 links, 1039 devices, 12691 entities" in result.output
     assert "generic/dorm-prepaid-meter" in result.output
     assert "OK " in result.output
 

@@ -27,7 +27,7 @@ from controller.core.events import AvailabilityChanged, Event, StateChanged
 
 from .detectors import Source
 from .manager import OWN_SOURCES, AlarmManager
-from .model import AlarmRecord, AlarmScope, Severity
+from .model import AlarmError, AlarmRecord, AlarmScope, Severity
 from .notify.outbox import Outbox
 from .notify.router import Notifier
 
@@ -97,6 +97,8 @@ class AlarmService:
             self.sources.insert(0, policy_source(engine))
         self.tick_s = tick_s
         self.rounds = 0
+        self.bad_events = 0
+        """Events refused (e.g. an unknown severity): counted and logged, the rest go on."""
         manager.listeners.append(self._announce)
         manager.listeners.append(self._ack_in_engine)
         if notifier is not None:
@@ -162,7 +164,11 @@ class AlarmService:
                 except BusClosed:
                     return
                 for event in batch:
-                    self.handle(event)
+                    try:
+                        self.handle(event)
+                    except AlarmError as err:  # one bad announcement must not stop the rest
+                        self.bad_events += 1
+                        _LOGGER.warning("Alarm event %s refused: %s", type(event).__name__, err)
                 self.step()
                 if self.notifier is not None:  # network I/O off the event loop
                     try:
@@ -234,6 +240,7 @@ class AlarmService:
         active = self.manager.active()
         out: dict[str, Any] = {
             "rounds": self.rounds,
+            "bad_events": self.bad_events,
             "active": len(active),
             "critical": sum(1 for r in active if r.severity is Severity.CRITICAL),
             "unacknowledged": sum(1 for r in active if r.acked_at is None),

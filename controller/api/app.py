@@ -29,6 +29,7 @@ from controller.web import LiveHub, web_routes
 
 from .alarm_center import alarm_center_routes
 from .auth import Caller, Operator, Viewer
+from .calendar import calendar_routes
 from .deps import known_query
 from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
@@ -272,6 +273,7 @@ def create_api(
     api.include_router(_routes(ctrl))
     api.include_router(policy_routes(ctrl))
     api.include_router(history_routes(ctrl))
+    api.include_router(calendar_routes(ctrl))
     api.include_router(alarm_center_routes(ctrl))
     api.include_router(place_routes(ctrl))
     api.include_router(record_routes(ctrl))

@@ -23,6 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from controller.app import Controller
+from controller.integrations.meters import MeterIntegration
 from controller.integrations.modbus import ModbusIntegration
 from controller.integrations.mqtt import MqttIntegration
 from controller.integrations.mqtt_export import MqttExport
@@ -86,7 +87,9 @@ class ControllerCollector(Collector):
         for component in self.ctrl.components:
             families: Iterable[Metric]
             if isinstance(component, ModbusIntegration):
-                families = _modbus(component)
+                families = _buses(component, "sanjie_modbus")
+            elif isinstance(component, MeterIntegration):
+                families = _buses(component, "sanjie_meterbus")
             elif isinstance(component, Recorder):
                 families = _recorder(component.status())
             elif isinstance(component, PolicyEngine):
@@ -160,27 +163,30 @@ class ControllerCollector(Collector):
         return figures
 
 
-def _modbus(integration: ModbusIntegration) -> Iterator[Metric]:
+def _buses(integration: ModbusIntegration | MeterIntegration, prefix: str) -> Iterator[Metric]:
+    """Per-bus figures of the Modbus buses (``sanjie_modbus_*``) or of the DL/T 645 and
+    CJ/T 188 buses (``sanjie_meterbus_*``, with bad frames per meter and why)."""
+
     def counter(name: str, doc: str, *extra: str) -> CounterMetricFamily:
         return CounterMetricFamily(name, doc, labels=["bus", *extra])
 
     def gauge(name: str, doc: str) -> GaugeMetricFamily:
         return GaugeMetricFamily(name, doc, labels=["bus"])
 
-    requests = counter("sanjie_modbus_requests", "Modbus transactions.")
-    errors = counter("sanjie_modbus_errors", "Failed transactions.", "kind")
-    timeouts = counter("sanjie_modbus_timeouts", "Transactions timed out.")
-    retries = counter("sanjie_modbus_retries", "Transactions retried.")
-    reconnects = counter("sanjie_modbus_reconnects", "Link reconnections.")
-    busy = counter("sanjie_modbus_busy_seconds", "Time spent on the wire.")
-    utilisation = gauge("sanjie_modbus_utilisation", "Share of recent time the bus was busy.")
-    connected = gauge("sanjie_modbus_connected", "1 while the link is up.")
-    devices = gauge("sanjie_modbus_devices", "Devices on the bus.")
-    available = gauge("sanjie_modbus_devices_available", "Devices answering on the bus.")
-    queued = gauge("sanjie_modbus_queued", "Transactions waiting.")
-    last_cycle = gauge("sanjie_modbus_last_cycle_seconds", "The last full round's time.")
+    requests = counter(f"{prefix}_requests", "Modbus transactions.")
+    errors = counter(f"{prefix}_errors", "Failed transactions.", "kind")
+    timeouts = counter(f"{prefix}_timeouts", "Transactions timed out.")
+    retries = counter(f"{prefix}_retries", "Transactions retried.")
+    reconnects = counter(f"{prefix}_reconnects", "Link reconnections.")
+    busy = counter(f"{prefix}_busy_seconds", "Time spent on the wire.")
+    utilisation = gauge(f"{prefix}_utilisation", "Share of recent time the bus was busy.")
+    connected = gauge(f"{prefix}_connected", "1 while the link is up.")
+    devices = gauge(f"{prefix}_devices", "Devices on the bus.")
+    available = gauge(f"{prefix}_devices_available", "Devices answering on the bus.")
+    queued = gauge(f"{prefix}_queued", "Transactions waiting.")
+    last_cycle = gauge(f"{prefix}_last_cycle_seconds", "The last full round's time.")
     cycle = HistogramMetricFamily(
-        "sanjie_modbus_cycle_seconds",
+        f"{prefix}_cycle_seconds",
         "Time one full round of every healthy device on the bus takes.",
         labels=["bus"],
     )
@@ -206,6 +212,17 @@ def _modbus(integration: ModbusIntegration) -> Iterator[Metric]:
         _observe(cycle, bus, counters.cycle_times)
     yield from (requests, errors, timeouts, retries, reconnects, busy, utilisation)
     yield from (connected, devices, available, queued, last_cycle, cycle)
+    if isinstance(integration, MeterIntegration):
+        bad = CounterMetricFamily(
+            f"{prefix}_bad_frames",
+            "Replies refused per meter and why (checksum, garbage, truncated, address, stale).",
+            labels=["bus", "device", "why"],
+        )
+        for poller in integration.pollers.values():
+            for device_id in poller.devices:
+                for why, count in sorted(poller.link.bad_frame_counts(device_id).items()):
+                    bad.add_metric([poller.link_id, device_id, why], count)
+        yield bad
 
 
 def _observe(family: HistogramMetricFamily, labels: list[str], durations: Durations) -> None:

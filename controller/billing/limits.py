@@ -171,7 +171,7 @@ class Limits:
         self.bus.publish(BalanceCutOff(account.id, str(balance), now, points))
         self._raise(
             "cut_off",
-            "major",
+            "warning",  # the prepaid rule working as agreed, not an emergency at 3 a.m.
             account,
             balance,
             f"{account.id} 预付费余额用尽（{balance} 元），已断电/关阀",

@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from .common import StrictModel
 from .errors import ConfigError, ConfigIssue, issues_from_validation
@@ -66,13 +67,21 @@ class _DayEntry(StrictModel):
 
 
 class HolidaysFile(StrictModel):
-    """An editable list of days off and make-up working days; it wins over the library."""
+    """An editable list of days off and make-up working days; it wins over every other source."""
 
+    notice_years: list[Annotated[int, Field(ge=2000, le=2100)]] = Field(
+        default=[],
+        description="Years whose State Council notice is entered here in full: no provisional "
+        "days and no alarm for them.",
+    )
     holidays: list[dt.date | _DayEntry] = []
     workdays: list[dt.date | _DayEntry] = []
 
     def holiday_names(self) -> dict[dt.date, str | None]:
         return _expand(self.holidays)
+
+    def workday_names(self) -> dict[dt.date, str | None]:
+        return _expand(self.workdays)
 
     def workday_dates(self) -> set[dt.date]:
         return set(_expand(self.workdays))

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from .collect import Collector, Entry, Origin
 from .errors import ConfigIssue, locate
-from .policies import DelayValvesPolicy, PolicyConfig, ScopeFilter
+from .policies import AcLimitsPolicy, DelayValvesPolicy, PolicyConfig, ScopeFilter
 from .profile import Profile
 from .site import (
     MODBUS_LINK_TYPES,
@@ -238,6 +238,8 @@ def check_policy_refs(
     filters: list[tuple[list[str | int], ScopeFilter]] = [(["scope"], policy.scope)]
     if policy.scope.exclude is not None:
         filters.append((["scope", "exclude"], policy.scope.exclude))
+    if isinstance(policy, AcLimitsPolicy):
+        filters.extend((["exempt", i], f) for i, f in enumerate(policy.exempt))
     for path, scope in filters:
         problems.extend(_scope_refs(path, scope, buildings, devices))
     if isinstance(policy, DelayValvesPolicy):

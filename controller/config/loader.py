@@ -21,6 +21,7 @@ from .billing import BillingConfig
 from .checks import check_devices, check_links, check_policies, check_sinks
 from .collect import Collector, Entry, Origin
 from .common import paused_gc
+from .device_map import device_profile
 from .errors import (
     ConfigError,
     ConfigIssue,
@@ -90,7 +91,9 @@ class LoadedSite:
     billing: BillingConfig | None = None
 
     def profile_of(self, device: Device) -> Profile:
-        return self.profiles[device.profile]
+        """The device's profile, with its function code and CT/PT ratios applied."""
+        profile = self.profiles[device.profile]
+        return device_profile(profile, device) if device.rewires else profile
 
 
 class ProfileLibrary:

@@ -27,7 +27,9 @@ from .common import I18nName, Slug, StrictModel
 from .site import BuildingKind, Circuit
 
 __all__ = [
+    "AcKindLimits",
     "AcLimitsPolicy",
+    "AcSeason",
     "AcWindowsPolicy",
     "CanteenHoursPolicy",
     "ClockTime",
@@ -35,9 +37,11 @@ __all__ = [
     "DayRule",
     "DelayValvesPolicy",
     "LeakPolicy",
+    "NightLeakPolicy",
     "OverloadPolicy",
     "PolicyBase",
     "PolicyConfig",
+    "PowerRange",
     "QuotaPolicy",
     "Scope",
     "ScopeFilter",
@@ -205,16 +209,87 @@ class PolicyBase(StrictModel):
     priority: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
+CoolMin = Annotated[float, Field(ge=16, le=32)]
+HeatMax = Annotated[float, Field(ge=10, le=30)]
+Month = Annotated[int, Field(ge=1, le=12)]
+
+
+class AcKindLimits(StrictModel):
+    """The limits for one building kind, where they differ from the policy's."""
+
+    cool_min_c: CoolMin | None = None
+    heat_max_c: HeatMax | None = None
+
+
+class AcSeason(StrictModel):
+    """In ``months`` only ``modes`` may run (a unit in ``auto`` counts as what it is doing).
+
+    A unit found in another mode is set to ``set_mode`` or, without one, switched off; commands
+    to another mode are refused. Months in no season are free.
+    """
+
+    name: str | None = None
+    months: Annotated[list[Month], Field(min_length=1)]
+    modes: Annotated[list[str], Field(min_length=1)]
+    set_mode: str | None = None
+    building_kinds: list[BuildingKind] = Field(
+        default=[], description="The building kinds the season holds in (default all)."
+    )
+
+    @model_validator(mode="after")
+    def _set_mode_allowed(self) -> AcSeason:
+        if self.set_mode is not None and self.set_mode not in self.modes:
+            raise ValueError(f"set_mode {self.set_mode!r} is not one of modes {self.modes}")
+        if len(set(self.months)) != len(self.months):
+            raise ValueError(f"a month is listed twice: {self.months}")
+        return self
+
+
 class AcLimitsPolicy(PolicyBase):
     """Cooling setpoints never below ``cool_min_c``, heating never above ``heat_max_c``."""
 
     type: Literal["ac_limits"]
-    cool_min_c: Annotated[float, Field(ge=16, le=32)] = 26.0
-    heat_max_c: Annotated[float, Field(ge=10, le=30)] = 20.0
+    cool_min_c: CoolMin = 26.0
+    heat_max_c: HeatMax = 20.0
     cooling_modes: list[str] = ["cool", "dry"]
     heating_modes: list[str] = ["heat"]
+    auto_modes: list[str] = Field(
+        default=["auto"],
+        description="Modes that cool or heat as the unit decides: held to the limit of what "
+        "they are doing (the gateway's effective mode, else the season, else the room "
+        "temperature against the setpoint).",
+    )
     only_when_on: bool = True
     schedule: list[Window] = Field(default=[], description="When limits apply (default always).")
+    by_kind: dict[BuildingKind, AcKindLimits] = Field(
+        default={}, description="Limits per building kind (dorms, teaching buildings)."
+    )
+    exempt: list[ScopeFilter] = Field(
+        default=[],
+        description="Devices matching any of these are left alone (a clinic, a lab).",
+    )
+    seasons: list[AcSeason] = Field(default=[], description="Seasonal mode locks.")
+    lock_remote_s: Seconds | None = Field(
+        default=None,
+        description="Lock the unit's remote (a gateway's remote-control disablement) while it "
+        "is out of limits and for this long after the last correction; None: never.",
+    )
+
+    @model_validator(mode="after")
+    def _seasons_apart(self) -> AcLimitsPolicy:
+        if any(f.is_empty for f in self.exempt):
+            raise ValueError("an empty exempt filter would exempt every unit")
+        taken: dict[tuple[str, int], int] = {}
+        kinds = [k.value for k in BuildingKind]
+        for i, season in enumerate(self.seasons):
+            for kind in [k.value for k in season.building_kinds] or kinds:
+                for month in season.months:
+                    other = taken.setdefault((kind, month), i)
+                    if other != i:
+                        raise ValueError(
+                            f"seasons {other} and {i} both hold month {month} in {kind} buildings"
+                        )
+        return self
 
 
 class AcWindowsPolicy(PolicyBase):
@@ -223,6 +298,10 @@ class AcWindowsPolicy(PolicyBase):
     type: Literal["ac_windows"]
     allowed: Annotated[list[Window], Field(min_length=1)]
     days: DayRule = Field(default=DayRule(), description="Days the windows restrict (else free).")
+    lock_remote: bool = Field(
+        default=False,
+        description="Also lock the remote where the gateway can (unlocked when a window opens).",
+    )
 
 
 class SupplyWindowsPolicy(PolicyBase):
@@ -289,6 +368,31 @@ class LeakPolicy(PolicyBase):
     hysteresis: Annotated[float, Field(ge=0, lt=1)] = 0.1
 
 
+class NightLeakPolicy(PolicyBase):
+    """Meters without a flow register: water used in each of ``hours`` consecutive night hours
+    above ``min_l_per_hour`` → the leak alarm (and the zone valve closed)."""
+
+    type: Literal["night_leak"]
+    night: Window = Field(
+        default=Window(start="00:00", end="05:00"),
+        description="The night, in whole hours (an hour counts when it starts inside it).",
+    )
+    hours: Annotated[int, Field(ge=1, le=12)] = 3
+    min_l_per_hour: Annotated[float, Field(gt=0)] = 10.0
+    close_valve: bool = True
+    only_without_flow: bool = Field(
+        default=True,
+        description="Only meters without a flow point (pulse and CJ/T 188 meters); the flow "
+        "rule (type leak) watches the others.",
+    )
+
+    @model_validator(mode="after")
+    def _whole_hours(self) -> NightLeakPolicy:
+        if self.night.start % 3600 or self.night.end % 3600:
+            raise ValueError("the night starts and ends on the hour, e.g. '00:00'–'05:00'")
+        return self
+
+
 class WhitelistEntry(StrictModel):
     """An allowed appliance: a load step inside ``[min_w, max_w]`` is not a violation."""
 
@@ -303,17 +407,59 @@ class WhitelistEntry(StrictModel):
         return self
 
 
+class PowerRange(StrictModel):
+    """A controlled range: an added load of ``min_w``–``max_w`` W whose own PF is ≥ ``min_pf``.
+
+    Electric blankets are 60–150 W at PF ≥ 0.97; kettles and 热得快 1–2 kW at PF ≥ 0.95.
+    """
+
+    name: str | None = None
+    min_w: Annotated[float, Field(gt=0)]
+    max_w: Annotated[float, Field(gt=0)] | None = Field(default=None, description="None: no top.")
+    min_pf: Annotated[float, Field(gt=0, le=1)] = 0.95
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PowerRange:
+        if self.max_w is not None and self.max_w < self.min_w:
+            raise ValueError(f"max_w {self.max_w} is below min_w {self.min_w}")
+        return self
+
+    def holds(self, added_w: float, step_pf: float) -> bool:
+        top = self.max_w if self.max_w is not None else float("inf")
+        return self.min_w <= added_w <= top and step_pf >= self.min_pf
+
+
 class SignatureRule(StrictModel):
-    """A resistive-load signature (恶性负载): a persistent power step with a high step PF."""
+    """A resistive-load signature (恶性负载): a persistent power step with a high step PF.
+
+    ``ranges`` lists the controlled power ranges; without them one range applies, from
+    ``step_w`` up, at ``min_pf``.
+    """
 
     step_w: Annotated[float, Field(gt=0)] = 300.0
     min_pf: Annotated[float, Field(gt=0, le=1)] = 0.95
+    ranges: list[PowerRange] = []
     persist_s: Seconds = 30.0
     whitelist: list[WhitelistEntry] = []
 
+    @model_validator(mode="after")
+    def _ranges_or_step(self) -> SignatureRule:
+        if self.ranges and self.model_fields_set & {"step_w", "min_pf"}:
+            raise ValueError("give ranges, or step_w and min_pf, not both")
+        return self
+
+    def controlled(self) -> list[PowerRange]:
+        """The ranges that count as prohibited appliances."""
+        return self.ranges or [PowerRange(min_w=self.step_w, min_pf=self.min_pf)]
+
 
 class OverloadPolicy(PolicyBase):
-    """Room power over a limit for T s, or a prohibited-appliance signature → trip the relay."""
+    """Room power over a limit for T s, or a prohibited-appliance signature → trip the relay.
+
+    ``detection: meter`` leaves detection to meters that implement it (the prepaid meter
+    profile): the controller writes the limit and the ranges to the meter and supervises and
+    audits its trips, restoring and locking out as it does for its own.
+    """
 
     type: Literal["overload"]
     limit_w: Annotated[float, Field(gt=0)] | None = None
@@ -321,9 +467,24 @@ class OverloadPolicy(PolicyBase):
     over_for_s: Seconds = 10.0
     signature: SignatureRule | None = None
     action: Literal["trip", "alarm"] = "trip"
+    detection: Literal["controller", "meter"] = "controller"
     reclose_after_s: Annotated[float, Field(gt=0, le=DAY)] = 900.0
-    lockout_after: Annotated[int, Field(ge=1, le=100)] = 3
+    restores_per_day: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=3,
+        description="Automatic restores per local day; the trip after the last one locks the "
+        "relay off until staff release it.",
+    )
     hysteresis: Annotated[float, Field(ge=0, lt=1)] = 0.1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lockout_after" in data:
+            raise ValueError(
+                "lockout_after is now restores_per_day, the automatic restores per day "
+                "(lockout_after: N is restores_per_day: N-1)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _something_to_detect(self) -> OverloadPolicy:
@@ -331,6 +492,8 @@ class OverloadPolicy(PolicyBase):
             raise ValueError("give limit_w or per_bed_w, not both")
         if self.limit_w is None and self.per_bed_w is None and self.signature is None:
             raise ValueError("give a power limit (limit_w or per_bed_w), a signature, or both")
+        if self.detection == "meter" and self.action != "trip":
+            raise ValueError("a meter that detects trips its relay itself: action must be trip")
         return self
 
 
@@ -361,6 +524,7 @@ PolicyConfig = Annotated[
     | CurfewPolicy
     | QuotaPolicy
     | LeakPolicy
+    | NightLeakPolicy
     | OverloadPolicy
     | DelayValvesPolicy
     | CanteenHoursPolicy,

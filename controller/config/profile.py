@@ -23,6 +23,7 @@ __all__ = [
     "DeviceClass",
     "Dlt645Address",
     "Dlt645ProfileOptions",
+    "Flag",
     "ModbusAddress",
     "ModbusProfileOptions",
     "MqttAddress",
@@ -54,8 +55,12 @@ class PointKind(StrEnum):
     TEMPERATURE = "temperature"
     SETPOINT = "setpoint"
     AC_MODE = "ac_mode"
+    AC_EFFECTIVE_MODE = "ac_effective_mode"
+    """What an ``auto`` unit is actually doing (heat, cool...), where the gateway reports it."""
     FAN_SPEED = "fan_speed"
     POWER_SWITCH = "power_switch"
+    REMOTE_LOCK = "remote_lock"
+    """Whether the occupants' remote control is disabled (values ``locked``/``unlocked``)."""
     VALVE_STATE = "valve_state"
     VALVE_COMMAND = "valve_command"
     VALVE_DELAY = "valve_delay"
@@ -118,6 +123,8 @@ DEVICE_CLASS_OF_KIND: dict[PointKind, DeviceClass] = {
     PointKind.TEMPERATURE: DeviceClass.TEMPERATURE,
     PointKind.SETPOINT: DeviceClass.TEMPERATURE,
     PointKind.AC_MODE: DeviceClass.ENUM,
+    PointKind.AC_EFFECTIVE_MODE: DeviceClass.ENUM,
+    PointKind.REMOTE_LOCK: DeviceClass.ENUM,
     PointKind.FAN_SPEED: DeviceClass.ENUM,
     PointKind.POWER_SWITCH: DeviceClass.SWITCH,
     PointKind.RELAY: DeviceClass.SWITCH,
@@ -145,6 +152,7 @@ CUMULATIVE_KINDS = frozenset(
 
 
 _BIT_TABLES = (Table.COIL, Table.DISCRETE)
+_MASKABLE = (DataType.ENUM, DataType.UINT16, DataType.INT16)
 
 
 class ModbusAddress(StrictModel):
@@ -161,6 +169,16 @@ class ModbusAddress(StrictModel):
     offset: float = 0.0
     bit: Annotated[int, Field(ge=0, le=15)] | None = Field(
         default=None, description="For bitfield: which bit of the register (0 = least significant)."
+    )
+    mask: Annotated[int, Field(ge=1, le=0xFFFF)] | None = Field(
+        default=None,
+        description="For 16-bit enum and integer points: only these bits of the raw value count "
+        "(a status word whose low bits are the valve and high bits other flags).",
+    )
+    not_available: list[int] = Field(
+        default=[],
+        description="Raw values that mean 'no value' (e.g. -32768, not initialised): the point "
+        "reads as unavailable, not as a reading.",
     )
 
     @property
@@ -209,6 +227,8 @@ class ModbusAddress(StrictModel):
             raise ValueError("bitfield points need 'bit'")
         if self.type is not DataType.BITFIELD and self.bit is not None:
             raise ValueError("'bit' is only for bitfield points")
+        if self.mask is not None and self.type not in _MASKABLE:
+            raise ValueError("'mask' is only for 16-bit enum and integer points")
         if self.address + self.register_count - 1 > 0xFFFF:
             raise ValueError("point runs past register 65535")
         return self
@@ -230,6 +250,25 @@ class MqttAddress(StrictModel):
     command_path: str | None = Field(
         default=None, description="JSON field to set in the command payload; plain value if None."
     )
+
+
+class Flag(StrictModel):
+    """One bit of a status register, served as its own boolean point (entity)."""
+
+    key: Annotated[str, Field(pattern=POINT_KEY_PATTERN)]
+    name: I18nName
+    kind: PointKind = PointKind.STATUS
+
+
+class ScaleBy(StrictModel):
+    """A factor chosen by another point's reading: ``{point: totaliser_unit, factors: {L: 0.001}}``.
+
+    Meters that count in a unit and multiplier set on the meter (the TUF-2000M's totaliser)
+    publish raw counts; the factor for the setting read turns them into the profile's unit.
+    """
+
+    point: Annotated[str, Field(pattern=POINT_KEY_PATTERN)]
+    factors: Annotated[dict[str, float], Field(min_length=1)]
 
 
 class Dlt645Address(StrictModel):
@@ -331,6 +370,25 @@ class Point(StrictModel):
     max_per_hour: float | None = Field(
         default=None, description="For counters: the most one device can add in an hour."
     )
+    flags: dict[Annotated[int, Field(ge=0, le=15)], Flag] | None = Field(
+        default=None,
+        description="Bit number → flag: each set bit of this register is its own boolean point "
+        "(1 open, 2 closed, 4 abnormal, 8 low battery → four points; 'closed + low battery' "
+        "reads as both).",
+    )
+    flag_of: str | None = Field(
+        default=None, description="Set by the profile loader on a flag's point: its register's."
+    )
+    ratio: Literal["ct", "pt", "ct_pt"] | None = Field(
+        default=None,
+        description="A secondary-side value: multiplied by the device's CT ratio (currents), PT "
+        "ratio (voltages) or both (power, energy); see the site's ct_ratio/pt_ratio.",
+    )
+    scale_by: list[ScaleBy] = Field(
+        default=[],
+        description="Factors the meter's own settings select (a totaliser's unit and "
+        "multiplier): the value is multiplied by each; unknown settings make it unavailable.",
+    )
 
     @property
     def device_class(self) -> DeviceClass:
@@ -362,6 +420,10 @@ class Point(StrictModel):
             raise ValueError("writable points must declare 'range' or 'values'")
         if self.modbus is not None and self.modbus.type is DataType.ENUM and not self.values:
             raise ValueError("enum points need 'values'")
+        if self.flags is not None and (
+            self.modbus is None or self.modbus.type not in (*_MASKABLE, DataType.BITFIELD)
+        ):
+            raise ValueError("'flags' are for 16-bit Modbus registers (enum, uint16, int16)")
         if self.write_values is not None:
             unknown = set(self.write_values) - set((self.values or {}).values())
             if unknown:
@@ -442,11 +504,29 @@ class Profile(StrictModel):
     name: I18nName | None = None
     source: str = Field(description="Manual or document (with version) the register map is from.")
     notes: str | None = None
+    reference_map: bool = Field(
+        default=False,
+        description="A reference register map, not a commercial model's: map a real device by "
+        "copying the profile and changing addresses to its manual's.",
+    )
     modbus: ModbusProfileOptions = ModbusProfileOptions()
     mqtt: MqttProfileOptions = MqttProfileOptions()
     dlt645: Dlt645ProfileOptions = Dlt645ProfileOptions()
     cjt188: Cjt188ProfileOptions = Cjt188ProfileOptions()
     points: Annotated[list[Point], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _expand_flags(self) -> Profile:
+        """Each declared flag becomes a bitfield point on its register, after its point."""
+        if not any(p.flags for p in self.points):
+            return self
+        expanded: list[Point] = []
+        for point in self.points:
+            expanded.append(point)
+            if point.flags and point.modbus is not None:
+                expanded.extend(_flag_points(point, point.modbus))
+        object.__setattr__(self, "points", expanded)  # frozen model: set once, at load time
+        return self
 
     def point(self, key: str) -> Point:
         """The point with ``key``; KeyError if the profile has none."""
@@ -463,6 +543,21 @@ class Profile(StrictModel):
         if problems:
             raise ValueError("; ".join(f"{_loc(loc)}: {message}" for loc, message in problems))
         return self
+
+
+def _flag_points(point: Point, addr: ModbusAddress) -> list[Point]:
+    return [
+        Point(
+            key=flag.key,
+            name=flag.name,
+            kind=flag.kind,
+            modbus=ModbusAddress(
+                table=addr.table, address=addr.address, type=DataType.BITFIELD, bit=bit
+            ),
+            flag_of=point.key,
+        )
+        for bit, flag in sorted(point.flags.items() if point.flags else ())
+    ]
 
 
 POSITIONED_CHECKS = "sanjie.positioned_checks"
@@ -493,6 +588,24 @@ def profile_problems(profile: Profile) -> list[Problem]:
             problems.append((("points", i), f"point {point.key!r} has no mqtt address"))
         problems.extend(_meter_problems(profile, point, i))
     problems.extend(_overlaps(profile.points))
+    problems.extend(_scale_refs(profile.points))
+    return problems
+
+
+def _scale_refs(points: list[Point]) -> list[Problem]:
+    """``scale_by`` names an enum point of the same profile, and only its labels."""
+    by_key = {p.key: p for p in points}
+    problems: list[Problem] = []
+    for i, point in enumerate(points):
+        for j, scale in enumerate(point.scale_by):
+            where = ("points", i, "scale_by", j)
+            ref = by_key.get(scale.point)
+            if ref is None or not ref.values:
+                problems.append((where, f"scale_by point {scale.point!r} is not an enum point"))
+                continue
+            unknown = sorted(set(scale.factors) - {str(v) for v in ref.values.values()})
+            if unknown:
+                problems.append((where, f"{scale.point} has no labels {unknown}"))
     return problems
 
 
@@ -546,6 +659,8 @@ def _overlaps(points: list[Point]) -> list[Problem]:
             both_bits = addr.type is DataType.BITFIELD and other.modbus.type is DataType.BITFIELD
             if both_bits and addr.bit != other.modbus.bit:
                 continue
+            if point.flag_of == other.key or other.flag_of == point.key:
+                continue  # a flag shares its register's word by design
             register = max(start, o_start)
             problems.append(
                 (

@@ -476,6 +476,26 @@ class Device(StrictModel):
     tags: list[Slug] = Field(default_factory=list)
     scan_interval: Seconds | None = None
     name: I18nName | None = None
+    function_code: Literal[3, 4] | None = Field(
+        default=None,
+        description="Read the device's read-only registers with FC03 (holding) or FC04 (input) "
+        "whatever its profile says: some CHINT firmware answers only FC04.",
+    )
+    ct_ratio: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        default=None,
+        description="Current-transformer ratio (200/5 A → 40) for meters that report "
+        "secondary-side values: their CT-scaled points are multiplied by it.",
+    )
+    pt_ratio: Annotated[float, Field(gt=0, le=100_000)] | None = Field(
+        default=None, description="Voltage-transformer ratio (10 kV/100 V → 100), likewise."
+    )
+
+    @property
+    def rewires(self) -> bool:
+        """Whether the device's settings change how its profile's registers are read."""
+        return (
+            self.function_code is not None or self.ct_ratio is not None or self.pt_ratio is not None
+        )
 
     @model_validator(mode="after")
     def _placed_once(self) -> Device:

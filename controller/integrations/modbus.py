@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from controller.app import Controller
@@ -17,6 +17,7 @@ from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, SerialLink
 from controller.core import entity_id
 from controller.integrations.buses import PolledBuses, bus_line
+from controller.integrations.scaled import Scaling, rescale, scalings
 from drivers.modbus import (
     BusPoller,
     DeviceSpec,
@@ -24,6 +25,7 @@ from drivers.modbus import (
     ModbusLink,
     PlanCache,
     PointSpec,
+    Reading,
     Transport,
 )
 
@@ -108,6 +110,8 @@ def point_spec(point: Point) -> PointSpec:
         write_range=point.range,
         write_labels=frozenset(point.write_values) if point.write_values else None,
         valid_range=point.valid_range,
+        mask=addr.mask,
+        not_available=frozenset(addr.not_available),
     )
 
 
@@ -176,15 +180,19 @@ class ModbusIntegration(PolledBuses[BusPoller]):
         wanted = set(links) if links is not None else None
         per_link: dict[str, list[DeviceSpec]] = {}
         self._entity_ids: dict[str, dict[str, str]] = {}
-        shared: dict[str, tuple[PointSpec, ...]] = {}
+        self._scaled: dict[str, dict[str, Scaling]] = {}
+        shared: dict[tuple[str, int | None, float | None, float | None], tuple[PointSpec, ...]]
+        shared = {}
         configs = modbus_links(site)
         for device in site.devices.values():
             profile = site.profile_of(device)
             if profile.protocol != "modbus" or (wanted is not None and device.link not in wanted):
                 continue
-            points = shared.get(device.profile)
+            # Devices share their profile's specs unless their settings rewire it (FC, CT/PT).
+            wiring = (device.profile, device.function_code, device.ct_ratio, device.pt_ratio)
+            points = shared.get(wiring)
             if points is None:
-                points = shared[device.profile] = profile_points(profile)
+                points = shared[wiring] = profile_points(profile)
             bus = configs[device.link]
             spec = device_spec(
                 device,
@@ -196,6 +204,8 @@ class ModbusIntegration(PolledBuses[BusPoller]):
             )
             per_link.setdefault(device.link, []).append(spec)
             self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
+            if scaled := scalings(profile):
+                self._scaled[device.id] = scaled
         endpoints = endpoints or {}
         plans: PlanCache = {}
         self.pollers: dict[str, BusPoller] = {
@@ -244,6 +254,15 @@ class ModbusIntegration(PolledBuses[BusPoller]):
             ),
             "buses": {b["link"]: bus_line(b) for b in buses},
         }
+
+    # -- PollListener ---------------------------------------------------------------------
+    def snapshot(self, device_id: str, readings: Sequence[Reading], timestamp: float) -> None:
+        """As every bus, after the factors a meter's own settings select (``scale_by``)."""
+        scaled = self._scaled.get(device_id)
+        if scaled is not None:
+            ids, states = self._entity_ids[device_id], self.controller.states
+            readings = rescale(readings, scaled, lambda key: states.value(ids[key]))
+        super().snapshot(device_id, readings, timestamp)
 
     def device_status(self, device_id: str) -> dict[str, Any]:
         """One device's poll figures (for the API and the live view)."""

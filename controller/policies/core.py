@@ -193,7 +193,19 @@ class EngineCore:
             new.overrides.add(override)
         for active in self.alarms.values():
             new.load_alarm(active)
+        new.planner.device_changes = self.planner.device_changes
         return new
+
+    def device_change_status(self, top: int = 8) -> dict[str, Any]:
+        """Confirmed commands later changed at the device: the total and the top devices."""
+        changes = self.planner.device_changes
+        return {
+            "changed_at_device": sum(changes.values()),
+            "changed_at": {
+                f"{device} ({policy})": {"count": count}
+                for (device, policy), count in changes.most_common(top)
+            },
+        }
 
     # -------------------------------------------------------------- evaluate
 

@@ -269,6 +269,7 @@ class PolicyEngine:
             "decide_failures": sum(core.failures.values()),
             **self.counters,
             "refused": self.guard.refused,
+            **core.device_change_status(),
             "actions": {
                 f"{self._local(n['ts'])} #{i}": {k: v for k, v in n.items() if k != "ts"}
                 for i, n in reversed(list(enumerate(recent)))

@@ -12,18 +12,27 @@ import datetime as dt
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from controller.config.calendar import DayType
 from controller.config.policies import LeakPolicy
-from controller.config.profile import PointKind
+from controller.config.profile import Point, PointKind
 
 from .base import Actuator, Policy, Tick, find_valve, number
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import edge_times, in_any_window
 from .scope import DeviceInfo, SiteIndex
 
-__all__ = ["FLOW_TO_LPM", "Leak", "LeakMemory", "LeakUnit"]
+__all__ = [
+    "FLOW_TO_LPM",
+    "VOLUME_TO_L",
+    "Leak",
+    "LeakMemory",
+    "LeakUnit",
+    "leak_valve",
+    "unit_factor",
+    "zone_valve",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +49,55 @@ FLOW_TO_LPM = {
     "m3/s": 60_000.0,
 }
 """Factors from a flow point's unit to litres per minute."""
+
+VOLUME_TO_L = {"m³": 1000.0, "m3": 1000.0, "L": 1.0, "l": 1.0}
+"""Factors from a volume point's unit to litres."""
+
+
+def unit_factor(
+    policy_id: str, device_id: str, point: Point, factors: dict[str, float]
+) -> float | None:
+    """The factor for ``point``'s unit; None (and a warning: the device is skipped) without."""
+    factor = factors.get(point.unit or "")
+    if factor is None:
+        _LOGGER.warning(
+            "Policy %s skips %s: unknown unit %r of %s", policy_id, device_id, point.unit, point.key
+        )
+    return factor
+
+
+def leak_valve(
+    policy: Policy[Any, Any], device: DeviceInfo, index: SiteIndex, reason: str, close: bool
+) -> tuple[Actuator | None, tuple[Want, ...], tuple[str, ...]]:
+    """A leak unit's zone valve, the want that closes it (restored on release; none unless
+    ``close``) and the devices an override must cover (the meter and the valve's device)."""
+    valve = zone_valve(device, index)
+    if valve is None:
+        return None, (), (device.id,)
+    wants: tuple[Want, ...] = ()
+    if close:
+        wants = (
+            valve.want(
+                False, policy_id=policy.id, priority=policy.priority, reason=reason, restore=True
+            ),
+        )
+    return valve, wants, (device.id, valve.entity.rpartition(".")[0])
+
+
+def zone_valve(device: DeviceInfo, index: SiteIndex) -> Actuator | None:
+    """The meter's own valve, else a valve on the same circuit in the same room or area."""
+    own = find_valve(device)
+    if own is not None:
+        return own
+    place = device.room_ref or device.area_ref
+    if place is None:
+        return None
+    for other in index.in_place(place):
+        if other.id != device.id and other.circuit == device.circuit:
+            valve = find_valve(other)
+            if valve is not None:
+                return valve
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,47 +136,14 @@ class Leak(Policy[LeakPolicy, LeakUnit]):
             flows = device.points_of(PointKind.FLOW)
             if not flows:
                 continue
-            factor = FLOW_TO_LPM.get(flows[0].unit or "")
+            factor = unit_factor(self.id, device.id, flows[0], FLOW_TO_LPM)
             if factor is None:
-                _LOGGER.warning(
-                    "Leak policy %s skips %s: unknown flow unit %r",
-                    self.id,
-                    device.id,
-                    flows[0].unit,
-                )
                 continue
-            valve = find_valve(device) or self._zone_valve(device, index)
-            close: tuple[Want, ...] = ()
-            if valve is not None and self.config.close_valve:
-                reason = f"leak: continuous flow at {device.id}"
-                close = (
-                    valve.want(
-                        False,
-                        policy_id=self.id,
-                        priority=self.priority,
-                        reason=reason,
-                        restore=True,
-                    ),
-                )
+            reason = f"leak: continuous flow at {device.id}"
+            valve, close, owners = leak_valve(self, device, index, reason, self.config.close_valve)
             flow = device.entity(flows[0])
-            devices_of_unit = (
-                (device.id,) if valve is None else (device.id, valve.entity.rpartition(".")[0])
-            )
-            units.append(LeakUnit(device.id, devices_of_unit, (flow,), flow, factor, valve, close))
+            units.append(LeakUnit(device.id, owners, (flow,), flow, factor, valve, close))
         return units
-
-    @staticmethod
-    def _zone_valve(device: DeviceInfo, index: SiteIndex) -> Actuator | None:
-        """A valve on the same circuit in the same room or area, if the meter has none."""
-        place = device.room_ref or device.area_ref
-        if place is None:
-            return None
-        for other in index.in_place(place):
-            if other.id != device.id and other.circuit == device.circuit:
-                valve = find_valve(other)
-                if valve is not None:
-                    return valve
-        return None
 
     def phase(self, now: dt.datetime) -> Hashable:
         """True while the strict rule applies (night windows, or a vacation day)."""

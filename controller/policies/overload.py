@@ -17,13 +17,19 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from controller.config.policies import OverloadPolicy
-from controller.config.profile import PointKind
+from controller.config.profile import Point, PointKind
 
 from .base import Policy, Tick, find_switch, number
+from .meter_trips import MeterDetection, meter_detection
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["Overload", "OverloadMemory", "OverloadUnit", "step_power_factor"]
+
+
+def _totals_first(points: list[Point], total_key: str) -> list[Point]:
+    """The device total (its conventional key) ahead of per-phase points of the same kind."""
+    return sorted(points, key=lambda p: p.key != total_key)
 
 
 def step_power_factor(p1: float, pf1: float, p2: float, pf2: float) -> float:
@@ -50,6 +56,8 @@ class OverloadUnit(Unit):
     pf: str | None
     limit_w: float | None
     trip: tuple[Want, ...]
+    meter: MeterDetection | None = None
+    """Set when the meter detects by itself (``detection: meter``)."""
 
 
 class OverloadMemory(NamedTuple):
@@ -70,6 +78,11 @@ class OverloadMemory(NamedTuple):
     step_since: float | None = None
     step_base_w: float | None = None
     step_pf_now: float | None = None
+    step_min_w: float | None = None
+    flagged: bool = False
+    """A meter's own trip flag was seen set (``detection: meter``)."""
+    reopened_at: float | None = None
+    """When the controller switched a meter-tripped relay back on (``detection: meter``)."""
 
     def with_base(self, power: float, pf: float | None) -> OverloadMemory:
         """A new baseline reading (the hot path: built positionally, not with ``replace``)."""
@@ -89,6 +102,9 @@ class OverloadMemory(NamedTuple):
             self.step_since,
             self.step_base_w,
             self.step_pf_now,
+            self.step_min_w,
+            self.flagged,
+            self.reopened_at,
         )
 
 
@@ -107,17 +123,19 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
         "after_w",
         "pf",
         "step_pf",
+        "flagged",
     )
 
     def bind(self, devices: list[DeviceInfo], index: SiteIndex) -> list[OverloadUnit]:
         cfg = self.config
         units = []
         for device in devices:
-            powers = device.points_of(PointKind.ACTIVE_POWER)
+            powers = _totals_first(device.points_of(PointKind.ACTIVE_POWER), "power")
             relay = find_switch(device, (PointKind.RELAY, PointKind.POWER_SWITCH))
             if not powers or relay is None:
                 continue
-            pfs = device.points_of(PointKind.POWER_FACTOR)
+            # The total power factor, not phase L1's (a three-phase meter lists both).
+            pfs = _totals_first(device.points_of(PointKind.POWER_FACTOR), "power_factor")
             limit = cfg.limit_w
             if limit is None and cfg.per_bed_w is not None and device.capacity:
                 limit = cfg.per_bed_w * device.capacity
@@ -134,7 +152,20 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
             power = device.entity(powers[0])
             pf = device.entity(pfs[0]) if pfs else None
             watch = (power,) if pf is None else (power, pf)
-            units.append(OverloadUnit(device.id, (device.id,), watch, power, pf, limit, trip))
+            meter = None
+            if cfg.detection == "meter":
+                meter = meter_detection(
+                    cfg, device, relay, limit, policy_id=self.id, priority=self.priority
+                )
+                if meter is None:
+                    continue  # the meter cannot detect: not this policy's unit
+                watch = (*watch, *(entity for entity, _ in meter.flags))
+            units.append(
+                OverloadUnit(device.id, (device.id,), watch, power, pf, limit, trip, meter)
+            )
+        sig = cfg.signature
+        self._ranges = sig.controlled() if sig is not None else []
+        self._smallest = min((r.min_w for r in self._ranges), default=0.0)
         return units
 
     def phase(self, now: dt.datetime) -> Hashable:
@@ -150,6 +181,14 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
         m = memory if isinstance(memory, OverloadMemory) else _FRESH
         if m.day != tick.phase:
             m = m._replace(day=str(tick.phase), trips=0)
+        if unit.meter is not None:
+            return self._decide_meter(tick, unit, unit.meter, states, m)
+        return self._decide_own(tick, unit, states, m)
+
+    def _decide_own(
+        self, tick: Tick, unit: OverloadUnit, states: StateReader, m: OverloadMemory
+    ) -> Decision:
+        """The controller's own detection: the power limit, then the signature."""
         if m.locked:
             return Decision(unit.trip, (self._alarm(unit, m),), m)
         if m.tripped_at is not None:
@@ -171,6 +210,43 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
                 m = m.with_base(power, pf)
             return Decision(memory=m, wake_at=wake)
         return self._check_signature(tick, unit, m, reading, wake)
+
+    def _decide_meter(
+        self,
+        tick: Tick,
+        unit: OverloadUnit,
+        meter: MeterDetection,
+        states: StateReader,
+        m: OverloadMemory,
+    ) -> Decision:
+        """The meter's own trips: hold its settings, count and restore its trips."""
+        held = meter.settings
+        cause = meter.cause(states)
+        if m.locked:
+            return Decision((*held, *unit.trip), (self._alarm(unit, m),), m)
+        if m.tripped_at is not None:
+            until = m.tripped_at + self.config.reclose_after_s
+            if tick.ts < until:
+                return Decision((*held, *unit.trip), (self._alarm(unit, m),), m, until)
+            reopened = m.reopened_at if m.reopened_at is not None else tick.ts
+            m = m._replace(reopened_at=reopened)
+            relay = states.get(meter.reopen.entity_id)
+            if relay is None or relay.timestamp <= reopened:
+                return Decision((*held, meter.reopen), memory=m)  # switch it back on
+            # The relay was read after it was switched on: restored, or tripped again at once.
+            m = m._replace(tripped_at=None, flagged=False, base_w=None, reopened_at=None)
+        if cause is not None and not m.flagged:
+            pf = number(good_value(states.get(unit.pf))) if unit.pf else None
+            before = m.base_w if m.base_w is not None else 0.0
+            decision = self._trip(tick, unit, m, cause=cause, before=m.base_w, after=before, pf=pf)
+            mem = decision.memory._replace(flagged=True)
+            return Decision((*held, *decision.wants), decision.alarms, mem, decision.wake_at)
+        if cause is None and m.flagged:
+            m = m._replace(flagged=False)
+        power = number(good_value(states.get(unit.power)))
+        if cause is None and power is not None and power > 0 and m.base_w != power:
+            m = m.with_base(power, None)
+        return Decision(held, memory=m)
 
     def _check_limit(
         self, tick: Tick, unit: OverloadUnit, m: OverloadMemory, r: _Reading
@@ -204,7 +280,8 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
         sig = cfg.signature
         assert sig is not None
         if m.step_since is not None and m.step_base_w is not None:
-            if r.power >= m.step_base_w + sig.step_w * (1 - cfg.hysteresis):
+            step_min = m.step_min_w if m.step_min_w is not None else sig.step_w
+            if r.power >= m.step_base_w + step_min * (1 - cfg.hysteresis):
                 end = m.step_since + sig.persist_s
                 if tick.ts >= end:
                     return self._trip(
@@ -218,14 +295,20 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
                         step_pf=m.step_pf_now,
                     )
                 return Decision(memory=m, wake_at=_earliest(wake, end))
-            m = m._replace(step_since=None, step_base_w=None, step_pf_now=None)
+            m = m._replace(step_since=None, step_base_w=None, step_pf_now=None, step_min_w=None)
         elif m.base_w is not None and m.base_pf is not None and r.pf is not None:
             added = r.power - m.base_w
-            if added >= sig.step_w and not any(e.min_w <= added <= e.max_w for e in sig.whitelist):
+            if added >= self._smallest and not any(
+                e.min_w <= added <= e.max_w for e in sig.whitelist
+            ):
                 step_pf = step_power_factor(m.base_w, m.base_pf, r.power, r.pf)
-                if step_pf >= sig.min_pf:
+                hit = next((c for c in self._ranges if c.holds(added, step_pf)), None)
+                if hit is not None:
                     m = m._replace(
-                        step_since=r.seen, step_base_w=m.base_w, step_pf_now=round(step_pf, 4)
+                        step_since=r.seen,
+                        step_base_w=m.base_w,
+                        step_pf_now=round(step_pf, 4),
+                        step_min_w=hit.min_w,
                     )
                     return Decision(memory=m, wake_at=_earliest(wake, r.seen + sig.persist_s))
         if m.over_since is None and (m.base_w != r.power or m.base_pf != r.pf):
@@ -246,7 +329,7 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
     ) -> Decision:
         cfg = self.config
         trips = m.trips + 1
-        locked = cfg.action == "trip" and trips >= cfg.lockout_after
+        locked = cfg.action == "trip" and trips > cfg.restores_per_day
         m = m._replace(
             trips=trips,
             tripped_at=tick.ts,
@@ -260,6 +343,7 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
             step_since=None,
             step_base_w=None,
             step_pf_now=None,
+            step_min_w=None,
             base_w=None,
         )
         wake = None if locked else tick.ts + cfg.reclose_after_s
@@ -267,8 +351,11 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
 
     def _alarm(self, unit: OverloadUnit, m: OverloadMemory) -> Alarm:
         cfg = self.config
-        what_zh = "功率超限" if m.cause == "overload" else "疑似违规电器（阻性负载）"
-        what_en = "power over the limit" if m.cause == "overload" else "prohibited appliance"
+        overload = m.cause is not None and m.cause.endswith("overload")
+        what_zh = "功率超限" if overload else "疑似违规电器（阻性负载）"
+        what_en = "power over the limit" if overload else "prohibited appliance"
+        if m.cause is not None and m.cause.startswith("meter_"):
+            what_zh, what_en = f"电表判定{what_zh}", f"{what_en}, detected by the meter"
         evidence = {
             "cause": m.cause,
             "before_w": m.before_w,
@@ -294,7 +381,7 @@ class Overload(Policy[OverloadPolicy, OverloadUnit]):
         action_en = "relay tripped" if cfg.action == "trip" else "alarm only"
         return Alarm(
             f"{self.id}:trip:{unit.key}",
-            "overload" if m.cause == "overload" else "prohibited_appliance",
+            "overload" if overload else "prohibited_appliance",
             "warning",
             f"{unit.key} {what_zh}：{m.before_w} W → {m.after_w} W，PF {m.pf}（{action_zh}）",
             f"{unit.key} {what_en}: {m.before_w} W → {m.after_w} W, PF {m.pf} ({action_en})",

@@ -10,13 +10,17 @@ switched off (on) again within ``min_on_s`` (``min_off_s``) unless a safety poli
 a confirmed command is not repeated until a newer reading contradicts it (or ``settle_s``
 passes without one); failures retry with exponential backoff and raise an alarm after
 ``alarm_after_failures`` attempts. No I/O: the engine sends what ``plan`` returns.
+
+A confirmed command that a later reading contradicts was *changed at the device* (an occupant's
+remote, a local button): that is no failed command. It is counted per device and policy
+(``device_changes``) and the point is re-asserted within the same anti-flap limits.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +78,8 @@ class _Actuation:
     switch_on: bool | None = None
     switch_at: float = float("-inf")
     wake_at: float | None = None
+    change_seen_at: float = float("-inf")
+    """``last_at`` of the confirmed command whose later contradiction was last counted."""
 
     def persisted(self) -> dict[str, Any] | None:
         """What must survive a restart: a restore owed to this point."""
@@ -102,6 +108,8 @@ class Planner:
         self._device_cmds: dict[str, deque[float]] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
+        self.device_changes: Counter[tuple[str, str]] = Counter()
+        """(device, policy) → confirmed commands later changed at the device."""
 
     # ----------------------------------------------------------------- inputs
 
@@ -223,6 +231,7 @@ class Planner:
             return
         if act.in_flight:
             return
+        self._note_device_change(act, target, state.timestamp)
         if target.restore and ts < self.grace_end:
             not_before = self.grace_end  # after a start, a policy may still take it back
         else:
@@ -269,6 +278,16 @@ class Planner:
             True,
             act.restore,
         )
+
+    def _note_device_change(self, act: _Actuation, target: PlannedCommand, seen: float) -> None:
+        """Count a reading newer than a confirmed command that no longer shows its value."""
+        if (
+            act.last_ok
+            and seen > act.last_at > act.change_seen_at
+            and same_value(act.last_value, target.value)
+        ):
+            act.change_seen_at = act.last_at
+            self.device_changes[(device_of(act.entity_id), target.policy_id)] += 1
 
     def _wake(self, act: _Actuation, when: float) -> None:
         if act.wake_at != when:

@@ -13,6 +13,7 @@ from .base import Policy
 from .canteen import CanteenHours
 from .curfew import Curfew
 from .leak import Leak
+from .night_leak import NightLeak
 from .overload import Overload
 from .quota import Quota
 from .scope import SiteIndex
@@ -30,6 +31,7 @@ POLICY_TYPES: dict[str, type[Policy[Any, Any]]] = {
         Curfew,
         Quota,
         Leak,
+        NightLeak,
         Overload,
         DelayValves,
         CanteenHours,

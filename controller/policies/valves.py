@@ -21,12 +21,11 @@ from controller.config.profile import PointKind
 from controller.core.values import is_open, same_value
 
 from .base import Actuator, Policy, Tick, find_valve, number
+from .leak import VOLUME_TO_L
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .scope import DeviceInfo, SiteIndex
 
 __all__ = ["DelayValves", "ValveMemory", "ValveStats", "ValveUnit"]
-
-_LITRES = {"m³": 1000.0, "m3": 1000.0, "L": 1.0, "l": 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +98,7 @@ class DelayValves(Policy[DelayValvesPolicy, ValveUnit]):
                     settings,
                     device.entity(presses[0]) if presses else None,
                     device.entity(volumes[0]) if volumes else None,
-                    _LITRES.get(volumes[0].unit or "", 1.0) if volumes else 1.0,
+                    VOLUME_TO_L.get(volumes[0].unit or "", 1.0) if volumes else 1.0,
                 )
             )
         return units

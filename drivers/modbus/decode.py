@@ -118,6 +118,21 @@ def _byte_reader(point: PointSpec) -> ByteReader:
     return lambda data, at: unpack(pack(*words_in(data, at)))[0]
 
 
+def _screened(point: PointSpec, read_raw: ByteReader) -> ByteReader:
+    """``read_raw`` with the point's "no value" codes turned into None and its mask applied."""
+    absent, mask = point.not_available, point.mask
+    if not absent and mask is None:
+        return read_raw
+
+    def screened(data: bytes, at: int) -> Any:
+        raw = read_raw(data, at)
+        if raw is None or raw in absent:
+            return None
+        return raw & mask if mask is not None else raw
+
+    return screened
+
+
 isfinite = math.isfinite
 _reading = tuple.__new__  # Reading(...) without the Python-level __new__: the hot path
 
@@ -129,7 +144,7 @@ def _byte_decoder(point: PointSpec) -> Callable[[bytes, int], Reading]:
         mask = 1 << (point.bit or 0)
         word = struct.Struct(">H").unpack_from
         return lambda data, at: _reading(Reading, (key, bool(word(data, at)[0] & mask), True))
-    read_raw = _byte_reader(point)
+    read_raw = _screened(point, _byte_reader(point))
     if point.labels is not None:
         labels = point.labels
 
@@ -148,7 +163,7 @@ def _byte_decoder(point: PointSpec) -> Callable[[bytes, int], Reading]:
 
         def real(data: bytes, at: int) -> Reading:
             raw = read_raw(data, at)
-            if not isfinite(raw):
+            if raw is None or not isfinite(raw):
                 return _reading(Reading, (key, None, False))
             value = raw * scale + offset
             value = round(value, fixed) if fixed is not None else _round_sig(value, 7)

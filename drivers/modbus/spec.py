@@ -66,7 +66,8 @@ class LinkSpec:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PointSpec:
     """One point. ``labels`` maps raw codes to enum words; ``write_range`` is in engineering
-    units; ``valid_range`` bounds plausible readings (outside is bad quality)."""
+    units; ``valid_range`` bounds plausible readings (outside is bad quality). ``mask`` keeps
+    only some bits of a 16-bit raw value; raw values in ``not_available`` read as no value."""
 
     key: str
     table: Table
@@ -81,6 +82,8 @@ class PointSpec:
     write_range: tuple[float, float] | None = None
     write_labels: frozenset[str] | None = None
     valid_range: tuple[float, float] | None = None
+    mask: int | None = None
+    not_available: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.table.is_bits != (self.dtype is DataType.BOOL):

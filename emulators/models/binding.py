@@ -70,6 +70,12 @@ _MEASUREMENT_KINDS = frozenset(
 )
 
 
+_FROM_CANONICAL: dict[tuple[PointKind, str | None], float] = {
+    (PointKind.HEAT_POWER, "GJ/h"): 0.0036,  # models give kW; 1 kW for an hour is 3.6 MJ
+}
+"""Factors from a model's canonical unit to a profile point's own unit."""
+
+
 def model_key(key: str, kind: PointKind, available: Mapping[str, ModelValue]) -> str | None:
     """The model value serving point ``key``: same name, a known alias, or by kind."""
     for candidate in (key, _ALIASES.get(key), _BY_KIND.get(kind)):
@@ -106,6 +112,11 @@ class BoundDevice:
         self._words = {p.key: _label_words(p.values) for p in profile.points if p.values}
         self._counters = {p.key for p in profile.points if p.is_cumulative}
         self._measurements = {p.key for p in profile.points if p.kind in _MEASUREMENT_KINDS}
+        self._unit_factors = {
+            p.key: _FROM_CANONICAL[(p.kind, p.unit)]
+            for p in profile.points
+            if (p.kind, p.unit) in _FROM_CANONICAL
+        }
 
     @property
     def unserved(self) -> list[str]:
@@ -120,6 +131,10 @@ class BoundDevice:
         out: dict[str, ModelValue] = {}
         for key, source in self._keys.items():
             out[key] = self._coerce(key, values[source])
+        for key, factor in self._unit_factors.items():
+            value = out.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[key] = round(value * factor, 6)
         for key, offset in self.faults.counter_offsets.items():
             value = out.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):

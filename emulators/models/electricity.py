@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .base import CommandRejected, DeviceModel, ModelClock, ModelValue, switch
+from .base import CommandRejected, DeviceModel, ModelClock, ModelValue, number, switch
 from .daily import CONSTANT, Shape
 
 __all__ = ["Appliance", "ElectricityMeter", "LoadProfile"]
@@ -91,7 +91,10 @@ class ElectricityMeter(DeviceModel):
 
     ``trip_w``: the meter opens its relay above this power (overload trip). ``detect_loads``:
     the meter itself trips on prohibited appliances (恶性负载识别); ``prepaid``: the balance
-    falls with use, the relay opens at zero and students top up now and then.
+    falls with use, the relay opens at zero and students top up now and then. A controller may
+    write the trip limit and up to two controlled ranges (``range<N>_min_w``, ``_max_w``,
+    ``_min_pf``; 0 W is off): once a range is set, a running appliance trips the relay when its
+    power and PF fall in one, whatever its ``prohibited`` flag says.
     """
 
     def __init__(
@@ -111,6 +114,8 @@ class ElectricityMeter(DeviceModel):
         self.trip_w = trip_w
         self.detect_loads = detect_loads
         self.prepaid = prepaid
+        self.ranges: list[list[float]] = [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+        """Per slot: [from W, to W, minimum PF]; a slot from 0 W is off."""
         start = rng.uniform(500, 5000) if energy is None else energy
         self.state = _MeterState(energy=start, balance=rng.uniform(30, 150))
         self._imbalance = tuple(rng.uniform(0.85, 1.15) for _ in range(3))
@@ -160,7 +165,7 @@ class ElectricityMeter(DeviceModel):
                 st.balance -= kwh
         st.running = [r for r in st.running if r.end > end]
         self._recompute(end)
-        self._protect(end)
+        self._protect(end, dt)
 
     def _recompute(self, t: float) -> None:
         """Instantaneous power and reactive power at ``t`` (what the meter displays)."""
@@ -179,22 +184,28 @@ class ElectricityMeter(DeviceModel):
                 reactive += _q(run.appliance.watts, run.appliance.pf)
         st.power, st.reactive = power, reactive
 
-    def _protect(self, t: float) -> None:
+    def _protect(self, t: float, dt: float) -> None:
         st = self.state
         if not st.relay:
             return
         if self.trip_w is not None and st.power > self.trip_w:
             st.relay, st.overload_trip = False, True
-        elif self.detect_loads and any(
-            r.appliance.prohibited and r.start <= t < r.end for r in st.running
-        ):
+        elif any(self._detects(r.appliance) and r.start <= t < r.end for r in st.running):
             st.relay, st.load_trip = False, True
         elif self.prepaid and st.balance <= 0:
             st.relay = False
-        if self.prepaid and st.balance < 2 and self.rng.random() < 0.02:
-            st.balance += 50.0  # a student tops up
+        # A student tops up within 25 minutes on average (per time: the model steps on reads).
+        if self.prepaid and st.balance < 2 and self.rng.random() < -math.expm1(-dt / 1500.0):
+            st.balance += 50.0
         if not st.relay:
             st.power = st.reactive = 0.0
+
+    def _detects(self, appliance: Appliance) -> bool:
+        """Whether the meter's own detection trips on ``appliance``."""
+        slots = [r for r in self.ranges if r[0] > 0]
+        if slots:
+            return any(lo <= appliance.watts <= hi and appliance.pf >= pf for lo, hi, pf in slots)
+        return self.detect_loads and appliance.prohibited
 
     # -- interface ------------------------------------------------------------------------
     def _snapshot(self) -> Mapping[str, ModelValue]:
@@ -219,7 +230,13 @@ class ElectricityMeter(DeviceModel):
             "balance": round(st.balance, 2),
             "overload_trip": st.overload_trip,
             "load_trip": st.load_trip,
+            "pt_ratio": 1,  # the ratios a meter shows on its own registers (direct-connected)
+            "ct_ratio": 1,
+            "trip_limit_w": round(self.trip_w or 0),
         }
+        for i, (lo, hi, pf) in enumerate(self.ranges, start=1):
+            out[f"range{i}_min_w"], out[f"range{i}_max_w"] = round(lo), round(hi)
+            out[f"range{i}_min_pf"] = round(pf, 3)
         weights = self._imbalance if phases == 3 else (3.0, 0.0, 0.0)
         total = sum(weights)
         for name, w in zip("abc", weights, strict=True):
@@ -231,6 +248,15 @@ class ElectricityMeter(DeviceModel):
         return out
 
     def _apply(self, key: str, value: ModelValue) -> None:
+        if key == "trip_limit_w":
+            limit = number(key, value, 0.0, 13000.0)
+            self.trip_w = limit or None
+            return
+        if key.startswith("range") and key[5:6] in ("1", "2") and key[6:] in _RANGE_FIELDS:
+            field_index = _RANGE_FIELDS[key[6:]]
+            top = 1.0 if field_index == 2 else 13000.0
+            self.ranges[int(key[5]) - 1][field_index] = number(key, value, 0.0, top)
+            return
         if key != "relay":
             raise CommandRejected(key, value, "not a writable point of an electricity meter")
         on = switch(key, value)
@@ -239,6 +265,9 @@ class ElectricityMeter(DeviceModel):
         if on:
             st.overload_trip = st.load_trip = False
         self._recompute(self._t)
+
+
+_RANGE_FIELDS = {"_min_w": 0, "_max_w": 1, "_min_pf": 2}
 
 
 def _q(watts: float, pf: float) -> float:

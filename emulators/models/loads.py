@@ -38,6 +38,8 @@ DORM_APPLIANCES = (
     Appliance("kettle", 1500.0, 1.0, 5.0, 0.05, _EVENING, prohibited=True),
     Appliance("immersion_heater", 1000.0, 1.0, 15.0, 0.02, _EVENING, prohibited=True),
     Appliance("monitor", 60.0, 0.7, 120.0, 0.3, _EVENING),
+    # a small resistive load: only a 60–150 W range at PF ≥ 0.97 tells it from a monitor
+    Appliance("electric_blanket", 100.0, 1.0, 180.0, 0.03, _EVENING, prohibited=True),
 )
 
 

@@ -70,6 +70,7 @@ class _WaterState:
     volume: float
     valve_open: bool = True
     flow: float = 0.0
+    low_battery: bool = False
     running: list[_Use] = field(default_factory=list)
 
 
@@ -127,7 +128,14 @@ class WaterMeter(DeviceModel):
             "volume": round(st.volume, 5),
             "flow": round(st.flow if st.valve_open else 0.0, 4),
             "valve": "open" if st.valve_open else "closed",
-            "low_battery": False,
+            "valve_open": st.valve_open,
+            "valve_closed": not st.valve_open,
+            "valve_abnormal": False,
+            "low_battery": st.low_battery,
+            "reverse_volume": 0.0,
+            "pipe_status": 0,
+            "battery": 3.6 if not st.low_battery else 3.1,
+            "prepaid_remaining": 100.0,  # m³ left on a prepaid meter (campuses rarely use it)
         }
 
     def _apply(self, key: str, value: ModelValue) -> None:
@@ -144,12 +152,18 @@ class WaterMeter(DeviceModel):
             self.state.flow = 0.0
 
 
+_TOTALISER_M3 = {"m³": 1.0, "L": 0.001, "US gal": 0.003785411784, "ft³": 0.028316846592}
+"""m³ per totaliser unit the emulated heat meter can be set to."""
+
+
 class HeatMeter(DeviceModel):
     """A building's hot-water heat meter (TUF-2000M style) behind ``people`` users.
 
-    Canonical values: flow (m³/h), volume (m³), volume_fraction, heat_power (kW),
-    heat_energy (kWh), supply_temperature and return_temperature (°C), error_code,
-    low_battery (battery-powered CJ/T 188 heat meters report it; never set here).
+    Canonical values: flow (m³/h), volume and volume_fraction (the totaliser's whole counts
+    and fraction, in ``totaliser_unit`` × ``totaliser_multiplier`` as a real meter counts them),
+    heat_power (kW; the binding serves GJ/h to the TUF-2000M's REG3), heat_energy (kWh),
+    supply_temperature and return_temperature (°C), error_code, low_battery (battery-powered
+    CJ/T 188 heat meters report it; never set here).
     """
 
     def __init__(
@@ -172,6 +186,8 @@ class HeatMeter(DeviceModel):
         self.flow = 0.0
         self.supply = supply_c
         self.inlet = 15.0
+        self.totaliser_unit = "m³"
+        self.totaliser_multiplier = "1"
 
     def _demand(self, t: float) -> float:
         """Expected flow in m³/h at ``t``."""
@@ -190,10 +206,15 @@ class HeatMeter(DeviceModel):
 
     def _snapshot(self) -> Mapping[str, ModelValue]:
         heat_kw = self.flow * (self.supply - self.inlet) * WATER_HEAT_KWH_PER_M3K
+        counts = self.volume / (
+            _TOTALISER_M3[self.totaliser_unit] * float(self.totaliser_multiplier)
+        )
         return {
             "flow": round(self.flow, 4),
-            "volume": round(self.volume, 4),
-            "volume_fraction": round(self.volume - math.floor(self.volume), 4),
+            "volume": math.floor(counts),
+            "volume_fraction": round(counts - math.floor(counts), 4),
+            "totaliser_unit": self.totaliser_unit,
+            "totaliser_multiplier": self.totaliser_multiplier,
             "heat_power": round(heat_kw, 3),
             "heat_energy": round(self.heat_energy, 3),
             "supply_temperature": round(self.supply, 2),

@@ -32,10 +32,14 @@ from controller.audit import AuditLog
 from controller.config import LoadedSite, load_site
 from controller.config.paths import builtin_dir
 from controller.core import SystemClock
+from controller.integrations.meters import MeterIntegration
 from controller.integrations.modbus import ModbusIntegration
+from emulators.meterbus.site import MeterSiteEmulator
 from emulators.modbus import SiteEmulator
 
 BATH = "gw-bath-1"
+HEAT_LINK = "m188-bath-1"
+"""The bathhouse's CJ/T 188 bus: its hot-water heat meter."""
 HOT_WATER = "bath-1.hot-water"
 SMTP_USER, SMTP_PASSWORD = "ops", "smtp-pw-7Hq"
 
@@ -111,35 +115,51 @@ class Running:
     modbus: ModbusIntegration
     alarms: AlarmService
     audit: AuditLog
+    meter_emulator: MeterSiteEmulator
+    """The bathhouse's CJ/T 188 hot-water heat meter, emulated on its own gateway."""
 
 
 @asynccontextmanager
 async def running_controller(
     site: LoadedSite, emulator: SiteEmulator, state: Path, clock: ShiftedClock
 ) -> AsyncIterator[Running]:
-    """One controller life: Modbus on the emulated bathhouse bus, audit log, alarm service."""
-    controller = Controller(site, clock)
-    modbus = ModbusIntegration(
-        controller,
-        endpoints={k: (e.host, e.port) for k, e in emulator.endpoints.items()},
-        scan_interval=0.25,
-        links=[BATH],
-        timeout=0.2,
-        inter_frame_gap=0.0,
-        fail_threshold=2,
-        backoff_max=0.5,
-    )
-    controller.add(modbus)
-    audit = AuditLog(state / "audit.sqlite3", clock, controller.bus)
-    controller.add(audit)
-    alarms = build_alarms(controller, state, audit=audit, tick_s=0.05)
-    controller.add(alarms)
-    try:
-        async with controller.running():
-            yield Running(controller, modbus, alarms, audit)
-    finally:
-        alarms.close()
-        audit.close()
+    """One controller life: Modbus on the emulated bathhouse bus, the bathhouse's CJ/T 188
+    heat meter on its emulated gateway, audit log, alarm service."""
+    async with MeterSiteEmulator(
+        site, clock, free_ports=True, latency=0.0, links=[HEAT_LINK]
+    ) as meter_emulator:
+        controller = Controller(site, clock)
+        fast: dict[str, Any] = {
+            "scan_interval": 0.25,
+            "timeout": 0.2,
+            "inter_frame_gap": 0.0,
+            "fail_threshold": 2,
+            "backoff_max": 0.5,
+        }
+        modbus = ModbusIntegration(
+            controller,
+            endpoints={k: (e.host, e.port) for k, e in emulator.endpoints.items()},
+            links=[BATH],
+            **fast,
+        )
+        controller.add(modbus)
+        meters = MeterIntegration(
+            controller,
+            endpoints={k: (e.host, e.port) for k, e in meter_emulator.endpoints.items()},
+            links=[HEAT_LINK],
+            **fast,
+        )
+        controller.add(meters)
+        audit = AuditLog(state / "audit.sqlite3", clock, controller.bus)
+        controller.add(audit)
+        alarms = build_alarms(controller, state, audit=audit, tick_s=0.05)
+        controller.add(alarms)
+        try:
+            async with controller.running():
+                yield Running(controller, modbus, alarms, audit, meter_emulator)
+        finally:
+            alarms.close()
+            audit.close()
 
 
 def bath_devices(site: LoadedSite) -> list[str]:

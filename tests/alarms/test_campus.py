@@ -234,8 +234,8 @@ def _at_local(clock: ShiftedClock, hour: int, minute: int = 0) -> None:
     clock.shift((target - now).total_seconds())
 
 
-def _hot_water(emu: SiteEmulator, supply_c: float) -> None:
-    emu.devices[HOT_WATER].bound.model.supply_c = supply_c  # type: ignore[attr-defined]
+def _hot_water(run: Running, supply_c: float) -> None:
+    run.meter_emulator.devices[HOT_WATER].bound.model.supply_c = supply_c
 
 
 def _supply(run: Running) -> float | None:
@@ -258,7 +258,7 @@ async def test_quiet_hours_hold_a_warning_not_a_critical_and_escalation_fires(
             ):
                 await wait_until(lambda: _all_up(run, devices), "the bathhouse online")
                 # a warning at night: the heater fails, the rule raises, nobody is woken
-                _hot_water(emu, 48.0)
+                _hot_water(run, 48.0)
                 await wait_until(lambda: (_supply(run) or 99) < 55, "water below 55 °C")
                 clock.shift(61)
                 await wait_until(
@@ -310,7 +310,7 @@ async def test_threshold_rule_on_hot_water_raises_and_clears_with_hysteresis(
         key = f"rule:{RULE}"
         manager = run.alarms.manager
         await wait_until(lambda: (_supply(run) or 0) > 55, "hot water at its normal 58 °C")
-        _hot_water(emu, 48.0)
+        _hot_water(run, 48.0)
         await wait_until(lambda: (_supply(run) or 99) < 55, "water below 55 °C")
         clock.shift(1000)  # below, but not yet for 30 minutes
         await wait_until(lambda: (_supply(run) or 99) < 55, "a later reading below 55 °C")
@@ -318,10 +318,10 @@ async def test_threshold_rule_on_hot_water_raises_and_clears_with_hysteresis(
         clock.shift(801)
         await wait_until(lambda: manager.get(key) is not None, "the rule alarm")
         # back just over the threshold but inside the hysteresis band: still raised
-        _hot_water(emu, 55.8)  # readings 54.3-57.3 °C: never the 57 °C that clears
+        _hot_water(run, 55.8)  # readings 54.3-57.3 °C: never the 57 °C that clears
         await wait_until(lambda: 55 <= (_supply(run) or 0) < 57, "water at 55-57 °C")
         assert manager.get(key).active  # type: ignore[union-attr]
-        _hot_water(emu, 61.0)  # readings 59.5-62.5 °C
+        _hot_water(run, 61.0)  # readings 59.5-62.5 °C
         await wait_until(lambda: not manager.get(key).active, "the clear")  # type: ignore[union-attr]
         cleared = manager.get(key)
         assert cleared is not None

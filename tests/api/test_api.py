@@ -95,7 +95,7 @@ async def test_site_summary_in_chinese_and_english(client: httpx.AsyncClient) ->
     assert zh["name"] == "测试校区"
     assert en["buildings"][0]["name"] == "Dorm 1"
     assert zh["devices"] == 2
-    assert zh["entities"] == 16
+    assert zh["entities"] == 26
 
 
 async def test_bad_language_is_422(client: httpx.AsyncClient) -> None:
@@ -181,17 +181,17 @@ async def test_bad_commands_get_a_4xx_or_5xx_with_the_reason(
         (
             '{"entity_id": "dorm-1.101.ac.setpoint", "value": 99, "reason": "x"}',
             "out_of_range",
-            {"min": 17.0, "max": 30.0, "unit": "°C"},
+            {"min": 16.0, "max": 32.0, "unit": "°C"},
         ),
         (
             '{"entity_id": "dorm-1.101.ac.setpoint", "value": Infinity, "reason": "x"}',
             "finite_number",
-            {"min": 17.0, "max": 30.0, "unit": "°C"},
+            {"min": 16.0, "max": 32.0, "unit": "°C"},
         ),
         (
             '{"entity_id": "dorm-1.101.ac.setpoint", "value": true, "reason": "x"}',
             "number_type",
-            {"min": 17.0, "max": 30.0, "unit": "°C"},
+            {"min": 16.0, "max": 32.0, "unit": "°C"},
         ),
         (
             '{"entity_id": "dorm-1.101.ac.mode", "value": "turbo", "reason": "x"}',
@@ -275,14 +275,14 @@ async def test_bodies_over_the_bound_are_413_before_parsing(
 async def test_lists_page_with_total_and_next(client: httpx.AsyncClient) -> None:
     """Issue 11 defect 7: nothing is cut silently."""
     first = (await client.get("/api/states", params={"limit": 5})).json()
-    assert (first["total"], first["limit"], first["offset"]) == (16, 5, 0)
+    assert (first["total"], first["limit"], first["offset"]) == (26, 5, 0)
     seen = [s["entity_id"] for s in first["items"]]
     url = first["next"]
     while url:
         page = (await client.get(url)).json()
         seen += [s["entity_id"] for s in page["items"]]
         url = page["next"]
-    assert len(seen) == len(set(seen)) == 16
+    assert len(seen) == len(set(seen)) == 26
     too_many = await client.get("/api/states", params={"limit": 1001})
     assert too_many.status_code == 422
     assert too_many.json()["errors"][0]["loc"] == ["query", "limit"]

@@ -16,8 +16,8 @@ TREE = """\
 - {id: dorm-1.main, profile: acrel/adl400, building: dorm-1, link: gw-1, unit_id: 1}
 - {id: dorm-1.101.elec, profile: eastron/sdm120, building: dorm-1, room: "101", link: gw-1,
    unit_id: 2, parent: dorm-1.main}
-- {id: dorm-1.101.ac, profile: intesis/ac-gateway, building: dorm-1, room: "101", link: gw-1,
-   unit_id: 3, parent: dorm-1.101.elec}
+- {id: dorm-1.101.ac, profile: intesis/ac-gateway-panasonic, building: dorm-1, room: "101",
+   link: gw-1, unit_id: 3, parent: dorm-1.101.elec}
 """
 
 

@@ -13,9 +13,9 @@ def test_every_point_of_every_device_is_an_entity(
     campus: LoadedSite, registry: EntityRegistry
 ) -> None:
     expected = sum(len(campus.profile_of(d).points) for d in campus.devices.values())
-    # 5855 since the example campus has a DL/T 645 dorm floor and CJ/T 188 hot-water meters,
-    # whose profiles expose fewer points than the Modbus ones they replace
-    assert len(registry) == expected == 5855
+    # the example campus has a DL/T 645 dorm floor and CJ/T 188 hot-water meters (fewer points
+    # than the Modbus ones they replace); the prepaid meter's threshold points add 7 a room
+    assert len(registry) == expected == 12691
     assert set(registry.device_ids) == set(campus.devices)
 
 
@@ -58,8 +58,16 @@ def test_lookups(registry: EntityRegistry) -> None:
         registry["dorm-2.620.ac.nope"]
     assert [e.point_key for e in registry.of_device("dorm-1.101.cold")] == [
         "volume",
+        "reverse_volume",
         "flow",
+        "pipe_status",
+        "prepaid_remaining",
+        "battery",
         "valve",
+        "valve_open",  # the valve status register's flags, one entity each
+        "valve_closed",
+        "valve_abnormal",
+        "low_battery",
     ]
     assert registry.of_device("nope") == []
     relays = registry.select(building="dorm-2", kind="relay")

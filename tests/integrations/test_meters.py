@@ -138,8 +138,11 @@ async def test_bad_frames_are_counted_per_meter_and_never_stall_the_bus(
 
         await wait_for(counted, f"{why} frames counted")
         assert w.meters.status()["bad_frames"]["dorm-1.101.elec"][why] >= 2
-        metrics = render_metrics({"meters": w.meters.status()})
-        assert f'sanjie_meters_bad_frames_{why}{{key="dorm-1.101.elec"}}' in metrics
+        metrics = render_metrics(w.controller).decode()
+        assert (
+            f'sanjie_meterbus_bad_frames_total{{bus="elec-f1",device="dorm-1.101.elec",why="{why}"}}'
+            in metrics
+        )
         await wait_for(lambda: healthy.polls >= before + 3, "the healthy meter still polled")
         assert healthy.available
         assert poller.link.bad_frame_counts("dorm-1.f1.lighting") == {}

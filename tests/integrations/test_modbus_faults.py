@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from controller.config import LoadedSite, load_site
-from controller.core import AvailabilityChanged, Quality, ScaledClock
+from controller.core import AvailabilityChanged, Quality
 from emulators.modbus.inject import inject
 from tests.conftest import EXAMPLE_SITE
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 
 VALVES = "gw-canteen-1-valves"  # RTU over TCP, 20 delayed-closing valves, units 1–20
 METERS = "gw-canteen-1"  # Modbus TCP, 7 meters
+DORM_FLOOR = "gw-dorm-1-f1"  # RTU over TCP, a floor of dorm meters (integer counters)
 TARGET = "canteen-1.handwash.v07"
 SCAN = 0.25
 
@@ -137,22 +138,18 @@ async def test_a_replaced_meter_restarts_its_counter(campus: LoadedSite) -> None
 
 
 async def test_a_counter_rolls_over_at_its_register_maximum(campus: LoadedSite) -> None:
-    target = "canteen-1.main"  # ADL400: energy is uint32 × 0.01 kWh
-    speed = 60.0  # the counter must move within seconds
-    clock = ScaledClock(speed, tz=campus.campus.timezone)
-    async with running_campus(
-        campus, links=[METERS], clock=clock, scan_interval=SCAN * speed
-    ) as run:
+    target = "dorm-1.101.elec"  # dorm prepaid meter: energy is uint32 × 0.01 kWh
+    async with running_campus(campus, links=[DORM_FLOOR], scan_interval=SCAN) as run:
         states = run.controller.states
         energy = f"{target}.energy"
         await wait_until(lambda: states.get(energy) is not None, "first reading")
         device = run.emulator.devices[target]
-        watts = device.bound.model.values()["power"]
-        assert isinstance(watts, float)
-        raw_per_second = watts / 3.6e6 / 0.01 * speed
-        device.rollover(margin=max(3, int(raw_per_second * 1.5)))  # wraps in ~1.5 s
+        device.rollover(margin=3)  # three raw steps below the register maximum
         top = 0xFFFFFFFF * 0.01
         await wait_until(lambda: states.value(energy) > top - 10, "a reading at the top")  # type: ignore[operator]
+        # The room uses 0.05 kWh (five raw steps): whatever its load, the register wraps.
+        device.bound.faults.counter_offsets["energy"] = 0.05
+        device.rebuild()
         await wait_until(lambda: states.value(energy) < 1000, "the wrapped reading")  # type: ignore[operator]
         assert states.get(energy).quality is Quality.GOOD  # type: ignore[union-attr]
 

@@ -91,6 +91,24 @@ def test_unknown_places_in_a_scope_are_positioned(site_dir: Path, tmp_path: Path
     assert any("scope.exclude.devices[0]: unknown device 'nope'" in i for i in issues), issues
 
 
+def test_unknown_places_in_ac_exempt_scopes_are_positioned(site_dir: Path, tmp_path: Path) -> None:
+    path = _site_with_policies(
+        site_dir,
+        tmp_path,
+        "- id: x\n"
+        "  type: ac_limits\n"
+        "  exempt:\n"
+        "    - {tags: [clinic]}\n"
+        "    - {rooms: [dorm-1/999]}\n",
+    )
+    issues = _issues(path)
+    assert any("policies.yaml:5:" in i and "exempt[1].rooms[0]" in i for i in issues), issues
+    empty = _site_with_policies(
+        site_dir, tmp_path / "empty", "- {id: x, type: ac_limits, exempt: [{}]}\n"
+    )
+    assert any("would exempt every unit" in i for i in _issues(empty))
+
+
 def test_round_trip_through_json_keeps_times() -> None:
     adapter = policy_adapter()
     policy = adapter.validate_python(

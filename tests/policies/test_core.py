@@ -271,3 +271,19 @@ def test_large_sweeps_run_in_chunks(make_policy: Any) -> None:
     assert second.evaluated == 1
     assert [c.entity_id for c in second.commands] == ["dorm-1.202.elec.relay"]
     assert not w.core.has_work()
+
+
+def test_a_confirmed_command_changed_at_the_device_is_counted_not_failed(make_policy: Any) -> None:
+    """Issue 12: an occupant's change after a confirmed write is "changed at the device"."""
+    w = world(make_policy, CURFEW)
+    relay = "dorm-1.101.elec.relay"
+    w.set(relay, True, at(2026, 3, 2, 22, 0))
+    w.run(at(2026, 3, 2, 22, 0))
+    w.run(at(2026, 3, 2, 23, 0))  # cut, confirmed
+    assert w.states[relay].value is False
+    w.set(relay, True, at(2026, 3, 2, 23, 5))  # someone switched it back on at the meter
+    w.run(at(2026, 3, 2, 23, 5))
+    changes = w.core.device_change_status()
+    assert changes["changed_at_device"] == 1
+    assert list(changes["changed_at"]) == ["dorm-1.101.elec (curfew)"]
+    assert w.sent[-1] == (relay, False)  # re-asserted (min_on_s has passed)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from controller.calendar import SiteCalendar
+from controller.config import LoadedSite
 from controller.policies.model import IDLE
+from controller.policies.scope import SiteIndex
+from controller.policies.types import build_policy
 
 from .conftest import at
 
@@ -61,3 +65,21 @@ def test_restore_can_be_disabled(make_policy: Any) -> None:
     policy = make_policy({**CURFEW, "restore": False})
     (want,) = policy.decide(policy.tick(at(2026, 3, 2, 23, 0)), policy.units[0], {}, None).wants
     assert want.restore is None
+
+
+def test_the_example_curfew_does_not_cut_on_new_years_eve_2026(site: LoadedSite) -> None:
+    """Issue 12: chinese-calendar stops at 2026, so 1 Jan 2027 came out a working day and the
+    curfew ("nights before a working day") cut sockets on 31 December 2026."""
+    config = next(p for p in site.policies if p.id == "dorm-curfew")
+    policy = build_policy(config, SiteIndex.from_site(site), SiteCalendar.from_site(site))
+    unit = policy.units[0]
+
+    def cuts(*when: int) -> bool:
+        return policy.decide(policy.tick(at(*when)), unit, {}, None) is not IDLE
+
+    assert cuts(2026, 12, 30, 23, 30)  # Wednesday night before Thursday 31st: a working day
+    assert not cuts(2026, 12, 31, 23, 30)  # New Year's Eve: 1 January 2027 is a holiday
+    assert not cuts(2027, 1, 1, 1, 0)
+    assert not cuts(2027, 2, 7, 23, 30)  # Spring Festival 2027 (provisional)
+    assert not cuts(2027, 9, 30, 23, 30)  # National Day 2027 (provisional)
+    assert cuts(2027, 3, 1, 23, 30)  # an ordinary Monday night

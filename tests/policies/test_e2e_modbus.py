@@ -14,7 +14,7 @@ from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.core import FakeClock
 from emulators.modbus import SiteEmulator
-from emulators.models import LoadProfile, WaterUse
+from emulators.models import Appliance, LoadProfile, WaterUse
 from emulators.models.daily import CONSTANT
 from emulators.models.water import _Use  # no public leak hook yet: start a use that never ends
 
@@ -55,6 +55,30 @@ async def test_an_ac_set_to_18_is_back_at_26(
         assert w.value(f"{AC}.setpoint") == 26.0
         (entry,) = w.audit.query(target=f"{AC}.setpoint")
         assert (entry.actor, entry.result) == ("policy:ac-limits", "ok")
+
+
+async def test_an_auto_ac_at_20_in_july_cools_at_26_with_its_remote_locked(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    """Issue 12 item 3: auto is held by what the unit does (the gateway's register 37 says
+    cool), and the remote (register 8) stays locked for a while after the correction."""
+    clock = FakeClock(at(2026, 7, 1, 14, 0))
+    policy = {"id": "ac-limits", "type": "ac_limits", "lock_remote_s": 600}
+    async with emulated(site, [policy], store, clock, calendar, [FLOOR_1], prepare=quiet_acs) as w:
+        ac = w.model(AC)
+        ac.room = 31.0
+        for key, value in (("power_switch", "on"), ("mode", "auto"), ("setpoint", 20.0)):
+            ac.command(key, value)  # a student with the remote
+        await w.until(
+            lambda: (ac.mode, ac.setpoint, ac.remote_locked) == ("cool", 26.0, True),
+            "AC in cool at 26 °C, remote locked",
+        )
+        took = await w.until(lambda: not ac.remote_locked, "remote unlocked again", step=5)
+        assert 600 - 60 <= took <= 600 + 60
+        actions = {(e.target, e.result) for e in w.audit.query(actor="policy:ac-limits")}
+        assert {(f"{AC}.setpoint", "ok"), (f"{AC}.mode", "ok"), (f"{AC}.remote_lock", "ok")} <= (
+            actions
+        )
 
 
 def steady_meters(emulator: SiteEmulator) -> None:
@@ -131,7 +155,7 @@ async def test_a_resistive_load_trips_the_relay_and_locks_out(
         "type": "overload",
         "signature": {"step_w": 300, "min_pf": 0.95, "persist_s": 20},
         "reclose_after_s": 120,
-        "lockout_after": 2,
+        "restores_per_day": 1,
     }
     async with emulated(
         site, [overload], store, clock, calendar, [FLOOR_1], prepare=steady_meters
@@ -162,6 +186,52 @@ async def test_a_resistive_load_trips_the_relay_and_locks_out(
         )
         meter.load = LoadProfile(base_w=100.0, base_pf=0.6, noise=0.0)
         await w.until(lambda: meter.state.relay, "released", limit=300)
+
+
+async def test_the_meter_detects_a_blanket_with_the_ranges_the_controller_wrote(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    """Issue 12 item 5: thresholds written to the prepaid meter over Modbus, its own trip
+    supervised (alarm, audit), restored once, then locked out."""
+    clock = FakeClock(at(2026, 3, 2, 22, 0))
+    overload = {
+        "id": "load",
+        "type": "overload",
+        "per_bed_w": 300,
+        "detection": "meter",
+        "signature": {"ranges": [{"min_w": 60, "max_w": 150, "min_pf": 0.97}]},
+        "reclose_after_s": 120,
+        "restores_per_day": 1,
+    }
+    async with emulated(
+        site, [overload], store, clock, calendar, [FLOOR_1], prepare=steady_meters
+    ) as w:
+        meter = w.model("dorm-1.101.elec")
+        await w.until(lambda: meter.ranges[0] == [60.0, 150.0, 0.97], "ranges written", limit=60)
+        assert meter.trip_w == 1200.0
+        assert meter.ranges[1] == [0.0, 0.0, 1.0]  # the unused slot is off
+        blanket = Appliance("electric_blanket", 100.0, 1.0, 600.0, 20_000.0, per_person=False)
+        meter.load = LoadProfile(base_w=100.0, base_pf=0.6, noise=0.0, appliances=(blanket,))
+        await w.until(lambda: not meter.state.relay, "the meter trips", limit=60)
+        await w.until(lambda: bool(w.engine.views.active_alarms()), "trip noticed", limit=60)
+        (alarm,) = w.engine.views.active_alarms()
+        assert (alarm.alarm.kind, alarm.alarm.evidence["cause"]) == (
+            "prohibited_appliance",
+            "meter_appliance",
+        )
+        await w.until(lambda: meter.state.relay, "restored after the delay", limit=300)
+        await w.until(lambda: not meter.state.relay, "second trip", limit=120)
+        await w.until(
+            lambda: [a.alarm.kind for a in w.engine.views.active_alarms()] == ["lockout"],
+            "locked out",
+            limit=60,
+        )
+        await w.advance(600, step=30)
+        assert not meter.state.relay
+        audited = {e.action for e in w.audit.query(target="dorm-1.101.elec.power")}
+        assert "alarm.raise" in audited
+        written = {e.target for e in w.audit.query(actor="policy:load", action="command")}
+        assert "dorm-1.101.elec.range1_min_w" in written
 
 
 def idle_valves(emulator: SiteEmulator) -> None:

@@ -149,7 +149,7 @@ async def test_restart_forgets_nothing(
         "type": "overload",
         "limit_w": 1000,
         "over_for_s": 0,
-        "lockout_after": 1,
+        "restores_per_day": 0,
     }
     clock = FakeClock(at(2026, 3, 10, 12, 0))
     async with running(site, [quota, overload, AC_HOURS], store, clock, calendar) as rig:

@@ -24,7 +24,7 @@ OVERLOAD = {
         "whitelist": [{"name": "饮水机", "min_w": 450, "max_w": 550}],
     },
     "reclose_after_s": 600,
-    "lockout_after": 3,
+    "restores_per_day": 2,
 }
 
 

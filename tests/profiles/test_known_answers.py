@@ -30,6 +30,7 @@ KNOWN_ANSWERS: list[tuple[str, str, list[int], float | str | bool]] = [
     ("eastron/sdm120", "energy", [0x4148, 0x0000], 12.5),
     ("eastron/sdm630", "voltage_l1", [0x4366, 0x3334], 230.2),
     ("eastron/sdm630", "power", [0x44BB, 0x8000], 1500.0),
+    ("eastron/sdm630", "power_factor", [0x3F7A, 0xE148], 0.98),
     ("eastron/sdm630", "energy", [0x449A, 0x5000], 1234.5),
     # CHINT DDSU666: float32 ABCD, power in kW on the wire
     ("chint/ddsu666", "voltage", [0x435C, 0x0000], 220.0),
@@ -43,35 +44,34 @@ KNOWN_ANSWERS: list[tuple[str, str, list[int], float | str | bool]] = [
     ("chint/dtsu666", "power_factor", [0x4476, 0x8000], 0.986),  # 986 × 0.001
     ("chint/dtsu666", "frequency", [0x459C, 0x4000], 50.0),  # 5000 × 0.01 Hz
     ("chint/dtsu666", "energy", [0x449A, 0x5000], 1234.5),
-    # Acrel ADL400: scaled integers, ABCD
-    ("acrel/adl400", "energy", [0x0001, 0xE240], 1234.56),  # 123456 × 0.01 kWh
-    ("acrel/adl400", "voltage_a", [0x089D], 220.5),
-    ("acrel/adl400", "current_a", [0x01F4], 5.0),
-    ("acrel/adl400", "power", [0xFFFF, 0xFA24], -1500),  # int32 × 0.001 kW = W
-    ("acrel/adl400", "power_factor", [0xFC18], -1.0),
-    ("acrel/adl400", "frequency", [0x1388], 50.0),
+    ("chint/dtsu666-101e", "energy", [0x449A, 0x5000], 1234.5),
+    # Acrel ADL400: primary-side float32 ABCD from 0x0800 (see test_manual_answers.py)
+    ("acrel/adl400", "energy", [0x449A, 0x51EC], 1234.56),
+    ("acrel/adl400", "voltage_a", [0x435C, 0x8000], 220.5),
+    ("acrel/adl400", "current_a", [0x40A0, 0x0000], 5.0),
+    ("acrel/adl400", "power", [0x3FC0, 0x0000], 1500.0),  # 1.5 kW on the wire
+    ("acrel/adl400", "power_factor", [0x3F7A, 0xE148], 0.98),
+    ("acrel/adl400", "frequency", [0x4248, 0x0000], 50.0),
     # Xintai water meter: float32 DCBA (little-endian bytes)
     ("xintai/water-meter-valve", "volume", [0x0080, 0xF642], 123.25),
     ("xintai/water-meter-valve", "flow", [0x0000, 0xC03F], 1.5),
     ("xintai/water-meter-valve", "valve", [1], "open"),
     ("xintai/water-meter-valve", "valve", [2], "closed"),
-    ("xintai/water-meter-valve", "valve", [4], "abnormal"),
-    ("xintai/water-meter-valve", "valve", [8], "low_battery"),
     # TUF-2000M: float32 and int32 low word first (CDAB)
     ("generic/tuf2000m", "supply_temperature", [0x806B, 0x4212], 36.625),  # DOMAIN.md
     ("generic/tuf2000m", "flow", [0x0000, 0x3FC0], 1.5),
     ("generic/tuf2000m", "volume", [0x1170, 0x0001], 70000),
     ("generic/tuf2000m", "heat_energy", [0xE240, 0x0001], 123456),
     ("generic/tuf2000m", "error_code", [0], 0),
-    # Intesis AC gateway: holding registers, temperatures × 10
+    # Intesis AC gateway: holding registers, temperatures × 10 (see test_manual_answers.py)
     ("intesis/ac-gateway", "power_switch", [1], "on"),
     ("intesis/ac-gateway", "mode", [4], "cool"),
     ("intesis/ac-gateway", "mode", [1], "heat"),
     ("intesis/ac-gateway", "fan", [3], "high"),
     ("intesis/ac-gateway", "setpoint", [260], 26.0),
     ("intesis/ac-gateway", "room_temperature", [0xFFEC], -2.0),
-    ("intesis/ac-gateway", "power", [850], 850),
-    ("intesis/ac-gateway", "energy", [0x0000, 0x3039], 123.45),
+    ("intesis/ac-gateway-panasonic", "setpoint", [260], 26.0),
+    ("intesis/ac-gateway-panasonic", "energy", [0x0001, 0xE240], 123.456),
     # Delayed-closing valve controller
     ("generic/delay-valve", "valve", [1], "open"),
     ("generic/delay-valve", "command", [2], "close"),
@@ -145,6 +145,10 @@ def test_profiles_point_types_match_the_manual_layouts() -> None:
     p = modbus_profiles()
     assert p["eastron/sdm120"].point("energy").modbus.address == 0x0048  # type: ignore[union-attr]
     assert p["chint/dtsu666"].point("energy").modbus.address == 0x401E  # type: ignore[union-attr]
-    assert p["acrel/adl400"].point("power").modbus.type is DataType.INT32  # type: ignore[union-attr]
+    adl_power = p["acrel/adl400"].point("power").modbus
+    assert adl_power is not None
+    assert (adl_power.address, adl_power.type) == (0x081A, DataType.FLOAT32)  # primary side
+    assert p["eastron/sdm630"].point("power_factor").modbus.address == 0x3E  # type: ignore[union-attr]
+    assert p["chint/dtsu666-101e"].point("energy").modbus.address == 0x101E  # type: ignore[union-attr]
     assert p["generic/tuf2000m"].point("error_code").modbus.address == 71  # type: ignore[union-attr]
     assert p["xintai/water-meter-valve"].point("valve").modbus.address == 0x1C  # type: ignore[union-attr]

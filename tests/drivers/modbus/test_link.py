@@ -68,9 +68,9 @@ async def test_a_dropped_gateway_is_reconnected(
         inject(emulator, f"{METERS}:refuse")
         await asyncio.sleep(0.5)  # the drop is noticed; refused reconnects back off
         with pytest.raises(ModbusConnectionError):
-            await link.read(1, Table.HOLDING, 0x0061, 1)
+            await link.read(1, Table.HOLDING, 0x0800, 2)
         assert not link.connected
         assert link.counters.reconnects >= 2
         inject(emulator, f"{METERS}:clear")
         await asyncio.wait_for(link.wait_connected(), 2)
-        assert len(await link.read(1, Table.HOLDING, 0x0061, 3)) == 3
+        assert len(await link.read(1, Table.HOLDING, 0x0800, 6)) == 6

@@ -73,8 +73,12 @@ async def test_a_gateway_serves_many_units_with_their_own_maps(emulator: SiteEmu
         sdm120 = await c.read_input_registers(0x0000, count=2, device_id=6)
         volts = c.convert_from_registers(sdm120.registers, c.DATATYPE.FLOAT32)
         assert 200 < volts < 250  # type: ignore[operator]
-        adl400 = await c.read_holding_registers(0x0061, count=3, device_id=1)
-        assert all(2000 < r < 2500 for r in adl400.registers)  # 0.1 V
+        adl400 = await c.read_holding_registers(0x0800, count=6, device_id=1)
+        phases = [
+            c.convert_from_registers(adl400.registers[i : i + 2], c.DATATYPE.FLOAT32)
+            for i in (0, 2, 4)
+        ]
+        assert all(200 < v < 250 for v in phases)  # type: ignore[operator]  # primary volts
         illegal = await c.read_holding_registers(0x5000, count=2, device_id=6)
         assert illegal.isError()
         assert illegal.exception_code == 2
@@ -133,9 +137,9 @@ async def test_gateway_drops_and_refuses_connections(emulator: SiteEmulator) -> 
     c = await client(emulator, TCP_LINK)
     try:
         for _ in range(2):
-            assert not (await c.read_holding_registers(0x0061, count=1, device_id=1)).isError()
+            assert not (await c.read_holding_registers(0x0800, count=2, device_id=1)).isError()
         with pytest.raises(ModbusIOException):
-            await c.read_holding_registers(0x0061, count=1, device_id=1)
+            await c.read_holding_registers(0x0800, count=2, device_id=1)
         assert gateway.counters.dropped_connections == 1
     finally:
         c.close()
