@@ -22,7 +22,7 @@ from rich.table import Table
 
 from controller.accounts import AccountError, AccountStore, Role
 from controller.alarms import AlarmRecord, AlarmStore
-from controller.alarms.build import site_places
+from controller.alarms.build import bus_devices, site_places
 from controller.alarms.model import AlarmError
 from controller.audit import AuditLog
 from controller.config import ConfigError, load_site
@@ -240,7 +240,7 @@ def orders_open(
         raise _fail(err) from None
     with _orders(data_dir) as orders:
         orders.places = frozenset(site_places(loaded))
-        orders.devices = frozenset(loaded.devices)
+        orders.devices = frozenset(loaded.devices) | frozenset(bus_devices(loaded))
         order = orders.open(room, category, description, actor=label, device=device)
     _show(order)
 

@@ -253,7 +253,7 @@ def build_alarms(
             public_limit=wo.public_limit,
             public_window_s=wo.public_window_s,
             places=site_places(site),
-            devices=set(site.devices),
+            devices=set(site.devices) | set(buses),  # an order from a bus alarm names the bus
             place_of=_place_of(site, _buildings(site, buses)),
             on_escalate=_sla_notice(notifier, site.notify),
         )
