@@ -16,6 +16,7 @@ from pathlib import Path
 from controller.config import LoadedSite
 from controller.workorders import Status, WorkOrder, WorkOrderStore
 
+from .i18n import named
 from .model import Column, Report, Table
 from .request import ReportRequest
 from .span import Scope
@@ -39,8 +40,7 @@ _TEXT: dict[str, tuple[str, str]] = {
 
 
 def _t(key: str, lang: str) -> str:
-    zh, en = _TEXT[key]
-    return zh if lang == "zh" else en
+    return named(_TEXT, key, lang)
 
 
 def _finished_at(order: WorkOrder) -> float | None:
@@ -98,7 +98,7 @@ def workorder_table(
     total = [0, 0, 0.0, 0]
     for category in sorted(figures):
         opened, closed, hours, late = figures[category]
-        label = _t(category, lang) if category in _TEXT else category
+        label = _t(category, lang)
         table.rows.append(
             (label, int(opened), int(closed), hours / closed if closed else None, int(late))
         )

@@ -4,6 +4,7 @@ there, acknowledged in both, and cleared when the command goes through."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from controller.alarms import AlarmManager, AlarmStore
 from controller.alarms.component import AlarmService
@@ -30,11 +31,9 @@ class Broken:
         return value
 
 
-async def test_a_failing_policy_command_reaches_the_one_list_and_clears(
-    site: LoadedSite, tmp_path: Path, calendar: SiteCalendar
-) -> None:
-    clock = FakeClock(at(2026, 3, 2, 22, 59, 50))
-    async with running(
+def _curfew(site: LoadedSite, tmp_path: Path, clock: FakeClock, calendar: SiteCalendar) -> Any:
+    """The curfew policy, its command alarmed after 3 failures retried every 10 s."""
+    return running(
         site,
         [CURFEW],
         tmp_path / "policies.sqlite3",
@@ -43,7 +42,14 @@ async def test_a_failing_policy_command_reaches_the_one_list_and_clears(
         retry_base_s=10,
         alarm_after_failures=3,
         min_interval_s=0,
-    ) as rig:
+    )
+
+
+async def test_a_failing_policy_command_reaches_the_one_list_and_clears(
+    site: LoadedSite, tmp_path: Path, calendar: SiteCalendar
+) -> None:
+    clock = FakeClock(at(2026, 3, 2, 22, 59, 50))
+    async with _curfew(site, tmp_path, clock, calendar) as rig:
         broken = Broken()
         rig.controller.commands.register("dorm-1.101.elec", broken)
         manager = AlarmManager(AlarmStore(tmp_path / "alarms.sqlite3"), clock)
@@ -77,16 +83,7 @@ async def test_an_acknowledgement_from_the_command_line_reaches_the_engine(
     """``sanjie alarms ack`` writes into the alarm store from another process; the service
     picks it up on its tick and acknowledges the policy engine's own record too."""
     clock = FakeClock(at(2026, 3, 2, 22, 59, 50))
-    async with running(
-        site,
-        [CURFEW],
-        tmp_path / "policies.sqlite3",
-        clock,
-        calendar,
-        retry_base_s=10,
-        alarm_after_failures=3,
-        min_interval_s=0,
-    ) as rig:
+    async with _curfew(site, tmp_path, clock, calendar) as rig:
         rig.controller.commands.register("dorm-1.101.elec", Broken())
         manager = AlarmManager(AlarmStore(tmp_path / "alarms.sqlite3"), clock)
         service = AlarmService(manager, rig.controller.bus, engine=rig.engine, audit=rig.audit)
