@@ -22,8 +22,10 @@ from rich.table import Table
 
 from controller.accounts import AccountError, AccountStore, Role
 from controller.alarms import AlarmRecord, AlarmStore
+from controller.alarms.build import bus_devices, site_places
 from controller.alarms.model import AlarmError
 from controller.audit import AuditLog
+from controller.config import ConfigError, load_site
 from controller.core import SystemClock
 from controller.service import state_dir
 from controller.workorders import WorkOrder, WorkOrderError, WorkOrders, WorkOrderStore
@@ -133,6 +135,13 @@ def alarms_ack(key: str, *, actor: As, data_dir: DataDir = Path()) -> None:
     console.print(
         f"acknowledged {key}" if fresh else f"{key} was already acknowledged", highlight=False
     )
+    if record.evidence.get("source") == "policies":
+        console.print(
+            "a policy alarm: a running service passes the acknowledgement to the policy"
+            " engine on its next tick; if the service is stopped, acknowledge it again once it"
+            " runs",
+            highlight=False,
+        )
 
 
 def _audit(data_dir: Path, actor: str, action: str, target: str, reason: str) -> None:
@@ -218,11 +227,20 @@ def orders_open(
     description: Annotated[str, typer.Option(help="What is wrong.")],
     device: Annotated[str | None, typer.Option(help="The device, if one is concerned.")] = None,
     actor: As,
+    site: Annotated[
+        Path, typer.Option(help="The site file: the room and device must be in it.")
+    ] = Path("site.yaml"),
     data_dir: DataDir = Path(),
 ) -> None:
-    """Open a work order."""
+    """Open a work order for a room (and device) of the site, as the API does."""
     label = _actor(data_dir, actor)
+    try:
+        loaded = load_site(site)
+    except ConfigError as err:
+        raise _fail(err) from None
     with _orders(data_dir) as orders:
+        orders.places = frozenset(site_places(loaded))
+        orders.devices = frozenset(loaded.devices) | frozenset(bus_devices(loaded))
         order = orders.open(room, category, description, actor=label, device=device)
     _show(order)
 

@@ -17,9 +17,24 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from controller.commission import BusUnreachable, ProbedPoint, adhoc_link, probe_device, scan_bus
+from controller.commission_meters import (
+    MeterProtocol,
+    MeterScan,
+    adhoc_frame_link,
+    probe_meter,
+    scan_meters,
+)
 from controller.config import ConfigError, LoadedSite, Profile, ProfileLibrary, load_site
-from controller.config.site import ModbusTcpLink, RtuOverTcpLink, SerialLink
+from controller.config.site import (
+    Cjt188Link,
+    Dlt645Link,
+    ModbusTcpLink,
+    RtuOverTcpLink,
+    SerialLink,
+)
+from controller.integrations.meters import frame_spec
 from controller.integrations.modbus import link_spec
+from drivers.link.frames import FrameSpec
 from drivers.modbus import LinkSpec
 from wire.modbus import Table
 
@@ -32,6 +47,12 @@ EXIT_FAILED = 1
 LinkArgument = Annotated[
     str,
     typer.Argument(help="A link id of --site, tcp://HOST:PORT, rtu+tcp://HOST:PORT or /dev/tty…"),
+]
+BaudOption = Annotated[
+    int | None, typer.Option(help="Serial ports only (Modbus 9600, meters 2400).")
+]
+ParityOption = Annotated[
+    str | None, typer.Option(help="Serial ports only: N, E or O (Modbus N, meters E).")
 ]
 SiteOption = Annotated[
     Path | None,
@@ -80,6 +101,37 @@ def _link(site: LoadedSite | None, target: str, baudrate: int, parity: str) -> L
         return adhoc_link(target, baudrate=baudrate, parity=parity)
     except ValueError as err:
         raise _fail(str(err)) from None
+
+
+def _meter_link(
+    site: LoadedSite | None,
+    target: str,
+    protocol: MeterProtocol,
+    *,
+    baudrate: int | None,
+    parity: str | None,
+    timeout: float | None,
+) -> FrameSpec:
+    """A DL/T 645 or CJ/T 188 bus: the site's link of that type, or an ad-hoc address
+    (2400 8E1 unless told, the usual setting of both kinds of meter)."""
+    if site is not None and target in site.links:
+        config = site.links[target]
+        if not isinstance(config, Dlt645Link | Cjt188Link) or config.type != protocol:
+            raise _fail(f"link {target!r} is a {config.type} link, not {protocol}")
+        return frame_spec(config, timeout=timeout)
+    try:
+        return adhoc_frame_link(
+            target, baudrate=baudrate or 2400, parity=parity or "E", timeout=timeout or 1.0
+        )
+    except ValueError as err:
+        raise _fail(str(err)) from None
+
+
+def _site_protocol(site: LoadedSite | None, target: str) -> str:
+    if site is not None and target in site.links:
+        kind = site.links[target].type
+        return kind if kind in ("dlt645", "cjt188") else "modbus"
+    return "modbus"
 
 
 def profiles(
@@ -154,29 +206,50 @@ def _value_text(probed: ProbedPoint) -> str:
 
 
 def probe(
-    link: Annotated[
+    link: LinkArgument,
+    unit: Annotated[
         str,
         typer.Argument(
-            help="A link id of --site, tcp://HOST:PORT, rtu+tcp://HOST:PORT or /dev/tty…"
+            metavar="UNIT_OR_ADDRESS",
+            help="Modbus unit id (1–247), or the meter's address as printed on its nameplate "
+            "(DL/T 645: 12 digits, CJ/T 188: 14 digits).",
         ),
     ],
-    unit: Annotated[int, typer.Argument(min=1, max=247, help="Modbus unit id.")],
-    profile: Annotated[str, typer.Argument(help="Profile id, e.g. eastron/sdm120.")],
+    profile: Annotated[
+        str, typer.Argument(help="Profile id, e.g. eastron/sdm120 or chint/ddsu666-dlt645.")
+    ],
     *,
     site: SiteOption = None,
-    baudrate: Annotated[int, typer.Option(help="Serial ports only.")] = 9600,
-    parity: Annotated[str, typer.Option(help="Serial ports only: N, E or O.")] = "N",
+    baudrate: BaudOption = None,
+    parity: ParityOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Read one device now and print every point decoded (nothing is recorded).
 
+    The profile's protocol says how: Modbus by unit id, DL/T 645 and CJ/T 188 by address.
     Exits 1 when the bus cannot be reached or no point could be read.
     """
     loaded = _site(site)
-    spec = _link(loaded, link, baudrate, parity)
     chosen = _profile(_library(site), profile)
+    notes: list[str] = []
     try:
-        points = asyncio.run(probe_device(spec, unit, chosen))
+        if chosen.protocol in ("dlt645", "cjt188"):
+            protocol: MeterProtocol = "dlt645" if chosen.protocol == "dlt645" else "cjt188"
+            spec = _meter_link(
+                loaded, link, protocol, baudrate=baudrate, parity=parity, timeout=None
+            )
+            try:
+                probed = asyncio.run(probe_meter(spec, protocol, unit, chosen))
+            except ValueError as err:
+                raise _fail(str(err)) from None
+            points, notes = probed.points, probed.notes
+        elif chosen.protocol == "modbus":
+            if not unit.isdigit() or not 1 <= int(unit) <= 247:
+                raise _fail(f"a Modbus unit id is 1–247, not {unit!r}")
+            modbus = _link(loaded, link, baudrate or 9600, parity or "N")
+            points = asyncio.run(probe_device(modbus, int(unit), chosen))
+        else:
+            raise _fail(f"profile {profile!r} is {chosen.protocol}: probe reads bus devices only")
     except BusUnreachable as err:
         raise _fail(str(err)) from None
     if as_json:
@@ -186,34 +259,68 @@ def probe(
         ]
         console.print_json(json.dumps(out, ensure_ascii=False))
     else:
-        table = RichTable("key", "name", "value", title=f"{link} unit {unit} · {profile}")
+        what = "unit" if chosen.protocol == "modbus" else "address"
+        table = RichTable("key", "name", "value", title=f"{link} {what} {unit} · {profile}")
         for p in points:
             table.add_row(p.point.key, p.point.name.zh, _value_text(p))
         console.print(table)
+    for note in notes:  # on stderr, so --json stays one document
+        err_console.print(f"[yellow]note[/yellow] {note}", highlight=False)
     if all(p.error is not None for p in points):
         raise typer.Exit(EXIT_FAILED)
 
 
 def scan(
-    link: Annotated[
-        str,
-        typer.Argument(
-            help="A link id of --site, tcp://HOST:PORT, rtu+tcp://HOST:PORT or /dev/tty…"
-        ),
-    ],
+    link: LinkArgument,
     *,
     site: SiteOption = None,
-    first: Annotated[int, typer.Option(min=1, max=247, help="First unit id to try.")] = 1,
-    last: Annotated[int, typer.Option(min=1, max=247, help="Last unit id to try.")] = 247,
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="modbus, dlt645 or cjt188 (default: the site link's type, else modbus)."),
+    ] = None,
+    meter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--meter",
+            help="DL/T 645 / CJ/T 188: a meter address to try (repeatable); with --site the "
+            "link's devices are tried too.",
+        ),
+    ] = None,
+    first: Annotated[int, typer.Option(min=1, max=247, help="Modbus: first unit id.")] = 1,
+    last: Annotated[int, typer.Option(min=1, max=247, help="Modbus: last unit id.")] = 247,
     table: Annotated[
-        str, typer.Option(help="Register table to read: holding, input, coil or discrete.")
+        str, typer.Option(help="Modbus: register table, holding, input, coil or discrete.")
     ] = "holding",
-    address: Annotated[int, typer.Option(min=0, max=65535, help="Register to read.")] = 0,
-    timeout: Annotated[float, typer.Option(min=0.05, max=10, help="Seconds per unit id.")] = 0.3,
-    baudrate: Annotated[int, typer.Option(help="Serial ports only.")] = 9600,
-    parity: Annotated[str, typer.Option(help="Serial ports only: N, E or O.")] = "N",
+    address: Annotated[int, typer.Option(min=0, max=65535, help="Modbus: register to read.")] = 0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(min=0.05, max=10, help="Seconds per try (Modbus 0.3, meters 1.0)."),
+    ] = None,
+    baudrate: BaudOption = None,
+    parity: ParityOption = None,
 ) -> None:
-    """Which unit ids answer on a bus (a Modbus exception reply counts as an answer)."""
+    """Which devices answer on a bus. Exits 1 when none does or the bus cannot be reached.
+
+    Modbus: every unit id in --first..--last (an exception reply counts as an answer).
+    DL/T 645 / CJ/T 188: the wildcard read-address request (names the meter only when it is
+    alone on the line), then a read at each known address (--meter, the site's devices).
+    """
+    loaded = _site(site)
+    kind = protocol or _site_protocol(loaded, link)
+    if kind in ("dlt645", "cjt188"):
+        meter_protocol: MeterProtocol = "dlt645" if kind == "dlt645" else "cjt188"
+        _scan_meters(
+            loaded,
+            link,
+            meter_protocol,
+            meter or [],
+            timeout=timeout,
+            baudrate=baudrate,
+            parity=parity,
+        )
+        return
+    if kind != "modbus":
+        raise typer.BadParameter("use modbus, dlt645 or cjt188", param_hint="--protocol")
     if last < first:
         raise typer.BadParameter("--last must not be below --first", param_hint="--last")
     try:
@@ -222,13 +329,66 @@ def scan(
         raise typer.BadParameter(
             "use holding, input, coil or discrete", param_hint="--table"
         ) from None
-    base = _link(_site(site), link, baudrate, parity)
-    spec = dataclasses.replace(base, timeout=timeout)
+    base = _link(loaded, link, baudrate or 9600, parity or "N")
+    spec = dataclasses.replace(base, timeout=timeout or 0.3)
     try:
         found = asyncio.run(scan_bus(spec, range(first, last + 1), table=chosen, address=address))
     except BusUnreachable as err:
         raise _fail(str(err)) from None
     typer.echo(f"{len(found)} unit(s) answer on {link}: {' '.join(map(str, found)) or '—'}")
+    if not found:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _scan_meters(
+    site: LoadedSite | None,
+    target: str,
+    protocol: MeterProtocol,
+    addresses: list[str],
+    *,
+    timeout: float | None,
+    baudrate: int | None,
+    parity: str | None,
+) -> None:
+    spec = _meter_link(site, target, protocol, baudrate=baudrate, parity=parity, timeout=timeout)
+    declared = []
+    if site is not None and target in site.links:
+        declared = [d.address for d in site.devices.values() if d.link == target and d.address]
+    try:
+        result = asyncio.run(scan_meters(spec, protocol, [*addresses, *declared]))
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    except BusUnreachable as err:
+        raise _fail(str(err)) from None
+    for line in _scan_lines(result, protocol):
+        typer.echo(line)
+    if result.alone is None and not result.found:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _scan_lines(result: MeterScan, protocol: MeterProtocol) -> list[str]:
+    wildcard = "AAAAAAAAAAAA" if protocol == "dlt645" else "AAAAAAAAAAAAAA"
+
+    def kind(address: str) -> str:
+        meter_type = result.meter_types.get(address)
+        return f" (type {meter_type:02X})" if meter_type is not None else ""
+
+    if result.alone is not None:
+        lines = [f"alone on the line ({wildcard}): {result.alone}{kind(result.alone)}"]
+    else:
+        lines = [
+            f"no single meter answered {wildcard} — none on the line, or several "
+            f"(their replies collide): {result.alone_error}"
+        ]
+    if result.tried:
+        missing = [a for a in result.tried if a not in result.found]
+        found = " ".join(a + kind(a) for a in result.found) or "—"
+        lines.append(f"{len(result.found)} of {len(result.tried)} address(es) answer: {found}")
+        if missing:
+            lines.append(f"silent: {' '.join(missing)}")
+    elif result.alone is None:
+        lines.append("give the meters' addresses (--meter, or --site) to check each")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

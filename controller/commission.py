@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from controller.config import Point, Profile
 from controller.integrations.modbus import profile_points
+from drivers.link.bus import BusLink
 from drivers.modbus import (
     DeviceSpec,
     LinkSpec,
@@ -31,9 +33,13 @@ __all__ = [
     "BusUnreachable",
     "ProbedPoint",
     "adhoc_link",
+    "host_port",
     "probe_device",
+    "running",
     "scan_bus",
 ]
+
+L = TypeVar("L", bound=BusLink[Any])
 
 
 class BusUnreachable(ConnectionError):
@@ -47,6 +53,14 @@ class ProbedPoint:
     point: Point
     value: float | int | bool | str | None
     error: str | None = None
+
+
+def host_port(target: str, scheme: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` after ``scheme`` in a command-line address, or None if it is not one."""
+    if not target.startswith(scheme):
+        return None
+    host, sep, port = target.removeprefix(scheme).rpartition(":")
+    return (host, int(port)) if sep and port.isdigit() and host else None
 
 
 def adhoc_link(target: str, *, baudrate: int = 9600, parity: str = "N") -> LinkSpec:
@@ -64,11 +78,8 @@ def adhoc_link(target: str, *, baudrate: int = 9600, parity: str = "N") -> LinkS
             parity=parity,
         )
     for scheme, transport in (("tcp://", Transport.TCP), ("rtu+tcp://", Transport.RTU_OVER_TCP)):
-        if target.startswith(scheme):
-            host, sep, port = target.removeprefix(scheme).rpartition(":")
-            if not sep or not port.isdigit() or not host:
-                break
-            return LinkSpec(link_id=target, transport=transport, host=host, port=int(port))
+        if (where := host_port(target, scheme)) is not None:
+            return LinkSpec(link_id=target, transport=transport, host=where[0], port=where[1])
     raise ValueError(
         f"{target!r} is not a link id of the site, tcp://HOST:PORT, rtu+tcp://HOST:PORT "
         "or a serial device path"
@@ -76,22 +87,24 @@ def adhoc_link(target: str, *, baudrate: int = 9600, parity: str = "N") -> LinkS
 
 
 @contextlib.asynccontextmanager
-async def _open(spec: LinkSpec) -> AsyncIterator[ModbusLink]:
-    """A running link, connected, closed on exit."""
-    link = ModbusLink(spec)
-    task = asyncio.create_task(link.run(), name=f"commission-{spec.link_id}")
+async def running(link: L) -> AsyncIterator[L]:
+    """``link`` running and connected (any protocol's bus link), stopped on exit."""
+    task = asyncio.create_task(link.run(), name=f"commission-{link.link_id}")
     try:
         try:
-            async with asyncio.timeout(spec.timeout * 3):
+            async with asyncio.timeout(link.bus_spec.timeout * 3):
                 await link.wait_connected()
         except TimeoutError:
-            where = spec.serial_port or f"{spec.host}:{spec.port}"
-            raise BusUnreachable(f"cannot connect to {where}") from None
+            raise BusUnreachable(f"cannot connect to {link.bus_spec.where}") from None
         yield link
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _open(spec: LinkSpec) -> contextlib.AbstractAsyncContextManager[ModbusLink]:
+    return running(ModbusLink(spec))
 
 
 async def probe_device(spec: LinkSpec, unit_id: int, profile: Profile) -> list[ProbedPoint]:

@@ -26,7 +26,14 @@ from controller.redaction import register_secrets
 from controller.workorders import Category, WorkOrder, WorkOrders, WorkOrderStore
 
 from .component import AlarmService
-from .detectors import Source, calendar_source, mqtt_source, outbox_source, recorder_source
+from .detectors import (
+    Source,
+    calendar_source,
+    delivery_source,
+    mqtt_source,
+    outbox_source,
+    recorder_source,
+)
 from .manager import AlarmManager
 from .model import Severity
 from .notify import (
@@ -44,7 +51,7 @@ from .notify.router import Escalation
 from .rules import ThresholdRule, ThresholdRules
 from .store import AlarmStore
 
-__all__ = ["build_alarms", "build_channel", "bus_devices"]
+__all__ = ["build_alarms", "build_channel", "bus_devices", "site_places"]
 
 _POLLED = frozenset({"modbus_tcp", "rtu_over_tcp", "serial"})
 
@@ -69,7 +76,7 @@ def _buildings(site: LoadedSite, buses: dict[str, list[str]]) -> dict[str, str]:
     return out
 
 
-def _places(site: LoadedSite) -> set[str]:
+def site_places(site: LoadedSite) -> set[str]:
     """What a work order may name: ``building/room``, ``building/area``, a building."""
     out = set(site.buildings)
     for building in site.buildings.values():
@@ -232,6 +239,8 @@ def build_alarms(
             outbox_source(recorder, clock, conf.outbox_warn_ratio),
         ]
     notifier = _notifier(site.notify, outbox, clock)
+    if notifier is not None:
+        sources.append(delivery_source(outbox))
     orders = None
     if site.workorders is not None:
         wo = site.workorders
@@ -243,7 +252,8 @@ def build_alarms(
             device_online=_online(controller, buses),
             public_limit=wo.public_limit,
             public_window_s=wo.public_window_s,
-            places=_places(site),
+            places=site_places(site),
+            devices=set(site.devices) | set(buses),  # an order from a bus alarm names the bus
             place_of=_place_of(site, _buildings(site, buses)),
             on_escalate=_sla_notice(notifier, site.notify),
         )

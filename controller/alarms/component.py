@@ -100,6 +100,7 @@ class AlarmService:
         self.bad_events = 0
         """Events refused (e.g. an unknown severity): counted and logged, the rest go on."""
         manager.listeners.append(self._announce)
+        manager.listeners.append(self._ack_in_engine)
         if notifier is not None:
             manager.listeners.append(notifier)
         if workorders is not None:
@@ -176,6 +177,20 @@ class AlarmService:
                         _LOGGER.exception("alarm delivery round failed")
         finally:
             sub.close()
+
+    def _ack_in_engine(self, change: str, record: AlarmRecord) -> None:
+        """Carry an acknowledgement of a policy alarm that did not come through ``ack`` (the
+        command line writes it into the alarm store; the manager picks it up on its tick) over
+        to the policy engine, whose own record the command line cannot reach."""
+        if change != "acked" or self.engine is None or record.acked_by is None:
+            return
+        if record.evidence.get("source") != POLICY_SOURCE:
+            return
+        for active in self.engine.views.active_alarms():
+            if active.alarm.key == record.key:
+                if active.acked_by is None:
+                    self.engine.staff.acknowledge(record.key, actor=record.acked_by)
+                return
 
     def _announce(self, change: str, record: AlarmRecord) -> None:
         """Publish the alarms the manager raised itself, for the audit log and live views."""

@@ -17,10 +17,12 @@ from controller.calendar import SiteCalendar
 from controller.core import Clock
 
 from .model import AlarmRecord, AlarmScope, Severity
+from .notify.outbox import Outbox
 
 __all__ = [
     "Source",
     "calendar_source",
+    "delivery_source",
     "mqtt_source",
     "outbox_source",
     "recorder_source",
@@ -178,5 +180,35 @@ def calendar_source(calendar: SiteCalendar, clock: Clock, ahead_days: int = 45) 
             if calendar.provisional(year)
         ]
         return "calendar", out
+
+    return poll
+
+
+def delivery_source(outbox: Outbox) -> Source:
+    """A channel that gave up on a delivery (``max_attempts`` spent): people are not being
+    told. One alarm per channel, cleared once the channel delivers again — the alarm's own
+    message to that channel is the probe that finds out."""
+
+    def poll() -> tuple[str, list[AlarmRecord]]:
+        out = [
+            _record(
+                f"notify.failed.{f.channel}",
+                kind="notify.failed",
+                severity=Severity.WARNING,
+                target=f.channel,
+                en=f"notification channel {f.channel} gave up on {f.failed} deliveries: "
+                f"{f.last_error or 'no answer'}",
+                zh=f"通知渠道 {f.channel} 有 {f.failed} 条通知发送失败，告警无法送达",
+                now=f.last_at,
+                evidence={
+                    "channel": f.channel,
+                    "failed": f.failed,
+                    "since": f.since,
+                    "last_error": f.last_error,
+                },
+            )
+            for f in outbox.failing_channels()
+        ]
+        return "notify", out
 
     return poll

@@ -38,7 +38,9 @@ Listener = Callable[[str, AlarmRecord], None]
 
 NO_DEVICE_ANSWERS = "no device answers"
 
-OWN_SOURCES = frozenset({"availability", "rules", "mqtt", "recorder", "outbox", "calendar"})
+OWN_SOURCES = frozenset(
+    {"availability", "rules", "mqtt", "recorder", "outbox", "calendar", "notify"}
+)
 """``evidence["source"]`` of the alarms this layer detects itself (the rest come in from the
 bus or the policy engine); the service announces these on the bus."""
 

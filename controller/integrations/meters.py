@@ -24,7 +24,9 @@ from drivers.link.meters import FramePoller, Meter
 __all__ = [
     "MeterIntegration",
     "cjt188_device",
+    "cjt188_points",
     "dlt645_device",
+    "dlt645_points",
     "frame_spec",
     "meter_links",
 ]
@@ -84,6 +86,26 @@ def _dlt645_point(point: Point) -> dlt645.PointSpec:
     )
 
 
+def dlt645_points(profile: Profile) -> tuple[dlt645.PointSpec, ...]:
+    """The driver's points of a DL/T 645 profile (the poller's and ``sanjie probe``'s)."""
+    return tuple(_dlt645_point(p) for p in profile.points if p.dlt645 is not None)
+
+
+def cjt188_points(profile: Profile) -> tuple[cjt188.PointSpec, ...]:
+    """The driver's points of a CJ/T 188 profile (the poller's and ``sanjie probe``'s)."""
+    return tuple(
+        cjt188.PointSpec(
+            key=p.key,
+            field=cjt188.Field(p.cjt188.field),
+            scale=p.cjt188.scale,
+            writable=p.writable,
+            valid_range=p.valid_range,
+        )
+        for p in profile.points
+        if p.cjt188 is not None
+    )
+
+
 def dlt645_device(
     device: Device,
     profile: Profile,
@@ -112,7 +134,7 @@ def dlt645_device(
     return dlt645.DeviceSpec(
         device_id=device.id,
         address=dlt645.address_bytes(device.address.zfill(12)),
-        points=tuple(_dlt645_point(p) for p in profile.points if p.dlt645 is not None),
+        points=dlt645_points(profile),
         scan_interval=scan_interval or device.scan_interval or options.scan_interval,
         fail_threshold=fail_threshold,
         backoff_max=backoff_max,
@@ -133,22 +155,11 @@ def cjt188_device(
     if device.address is None:
         raise ValueError(f"device {device.id} has no address")
     options = profile.cjt188
-    points = tuple(
-        cjt188.PointSpec(
-            key=p.key,
-            field=cjt188.Field(p.cjt188.field),
-            scale=p.cjt188.scale,
-            writable=p.writable,
-            valid_range=p.valid_range,
-        )
-        for p in profile.points
-        if p.cjt188 is not None
-    )
     return cjt188.DeviceSpec(
         device_id=device.id,
         meter_type=int(options.meter_type, 16),
         address=cjt188.address_bytes(device.address.zfill(14)),
-        points=points,
+        points=cjt188_points(profile),
         di_order=cjt188.DiOrder(options.di_order),
         scan_interval=scan_interval or device.scan_interval or options.scan_interval,
         fail_threshold=fail_threshold,

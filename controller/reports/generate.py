@@ -13,6 +13,7 @@ from .build import STEPS, ReportRequest, build_report
 from .model import Report
 from .render import write_formats
 from .sources import SiteStores, open_stores
+from .workorder_tables import add_workorders
 
 __all__ = ["generate", "generate_from", "report_stem", "total_steps"]
 
@@ -68,6 +69,9 @@ async def generate_from(
         meter_events=events,
         billing=billing,
         on_step=on_step,
+    )
+    await asyncio.to_thread(
+        add_workorders, report, site, stores.audit_path.parent / "workorders.sqlite3", request, tz
     )
     # rendering (WeasyPrint above all) is CPU work: off the event loop, so an API stays live
     files = await asyncio.to_thread(

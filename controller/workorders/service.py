@@ -56,6 +56,7 @@ class WorkOrders:
         public_limit: int = 3,
         public_window_s: float = 3600.0,
         places: Collection[str] | None = None,
+        devices: Collection[str] | None = None,
         place_of: Callable[[str], str] | None = None,
     ) -> None:
         """``places``: the rooms (``building/room``), areas and buildings an order may name
@@ -67,6 +68,7 @@ class WorkOrders:
         self.device_online, self.on_escalate = device_online, on_escalate
         self.public_limit, self.public_window_s = public_limit, public_window_s
         self.places = None if places is None else frozenset(places)
+        self.devices = None if devices is None else frozenset(devices)
         self.place_of = place_of
 
     def open(
@@ -85,6 +87,8 @@ class WorkOrders:
             raise WorkOrderError("room: must not be empty")
         if not known_place and self.places is not None and room not in self.places:
             raise WorkOrderError(f"room: no room, area or building {room!r} in this site")
+        if device is not None and self.devices is not None and device not in self.devices:
+            raise WorkOrderError(f"device: no device {device!r} in this site")
         if not description.strip() or len(description) > MAX_DESCRIPTION:
             raise WorkOrderError(f"description: 1 to {MAX_DESCRIPTION} characters")
         if len(photos) > MAX_PHOTOS:

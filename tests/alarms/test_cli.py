@@ -15,6 +15,8 @@ from controller.core import FakeClock, SystemClock
 from controller.core.events import AvailabilityChanged
 from controller.service import state_dir
 
+from .campus import example_site
+
 
 def _accounts(data: Path) -> None:
     fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -68,6 +70,8 @@ def test_alarms_list_and_ack_reach_the_running_manager(tmp_path: Path) -> None:
 def test_workorder_life_cycle_and_the_offline_device_check(tmp_path: Path) -> None:
     runner = CliRunner()
     data = ["--data-dir", str(tmp_path), "--as", "wangli"]
+    example_site(tmp_path, "")
+    site = ["--site", str(tmp_path / "campus" / "site.yaml")]
     _accounts(tmp_path)
     manager = _bus_down(tmp_path)
     opened = runner.invoke(
@@ -83,6 +87,7 @@ def test_workorder_life_cycle_and_the_offline_device_check(tmp_path: Path) -> No
             "房间没电",
             "--device",
             "dorm-1.101.elec",
+            *site,
             *data,
         ],
     )
@@ -110,11 +115,24 @@ def test_workorder_life_cycle_and_the_offline_device_check(tmp_path: Path) -> No
             "pets",
             "--description",
             "x",
+            *site,
             *data,
         ],
     )
     assert bad.exit_code == 1
     assert "category" in bad.output
+    base = ["workorder", "open", "--category", "water", "--description", "x", *site, *data]
+    no_room = runner.invoke(app, [*base, "--room", "dorm-1/999"])
+    assert no_room.exit_code == 1
+    assert "no room, area or building 'dorm-1/999'" in no_room.output
+    no_device = runner.invoke(app, [*base, "--room", "dorm-1/101", "--device", "dorm-1.999.x"])
+    assert no_device.exit_code == 1
+    assert "no device 'dorm-1.999.x'" in no_device.output
+    wrong = ["--room", "dorm-1/101", "--site", str(tmp_path / "nope.yaml")]
+    no_site = runner.invoke(
+        app, ["workorder", "open", "--category", "water", "--description", "x", *wrong, *data]
+    )
+    assert no_site.exit_code == 1
     link = runner.invoke(app, ["workorder", "link", "dorm-1/101", *data])
     assert link.output.startswith("/r/")
     manager.store.close()

@@ -26,7 +26,7 @@ from controller.schema_version import declare
 from ..sqlite import open_store
 from .channels import Channel, DeliveryError
 
-__all__ = ["Delivery", "Outbox"]
+__all__ = ["ChannelFailure", "Delivery", "Outbox"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +52,17 @@ class Delivery:
     attempts: int
     state: str
     next_at: float
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFailure:
+    """A channel whose deliveries were given up on since it last delivered one."""
+
+    channel: str
+    failed: int
+    since: float
+    last_at: float
     last_error: str | None
 
 
@@ -163,6 +174,34 @@ class Outbox:
         with self._lock:
             row = self._db.execute("SELECT COUNT(*) FROM deliveries WHERE state = ?", (state,))
             return int(row.fetchone()[0])
+
+    def failing_channels(self) -> list[ChannelFailure]:
+        """Channels with deliveries marked failed after their last successful attempt.
+
+        Only a later successful attempt on the same channel clears one (pruning aside), so
+        a channel that stays down keeps its failure however many rows it gives up on.
+        """
+        with self._lock:
+            ok = dict(
+                self._db.execute(
+                    "SELECT d.channel, MAX(a.ts) FROM attempts a JOIN deliveries d"
+                    " ON a.delivery = d.id WHERE a.ok = 1 GROUP BY d.channel"
+                ).fetchall()
+            )
+            failed = self._db.execute(
+                "SELECT d.channel, MAX(a.ts), d.last_error FROM deliveries d JOIN attempts a"
+                " ON a.delivery = d.id WHERE d.state = 'failed' GROUP BY d.id ORDER BY 2"
+            ).fetchall()
+        out: dict[str, ChannelFailure] = {}
+        for channel, at, error in failed:
+            if at <= ok.get(channel, float("-inf")):
+                continue
+            prev = out.get(channel)
+            since = prev.since if prev else at
+            out[channel] = ChannelFailure(
+                channel, (prev.failed if prev else 0) + 1, since, at, error
+            )
+        return sorted(out.values(), key=lambda f: f.channel)
 
     def attempts(self, delivery: int) -> list[tuple[float, bool, str | None]]:
         with self._lock:
