@@ -54,6 +54,11 @@ class ReportSchedule(StrictModel):
     scope: str = "campus"
     formats: tuple[Literal["xlsx", "pdf", "html", "csv"], ...] = ("xlsx", "pdf")
     language: Literal["zh", "en"] = "zh"
+    send_to: list[Slug] = Field(
+        default=[],
+        description="notify.channels ids (webhook, email, wecom, dingtalk) told when the "
+        "report is stored.",
+    )
 
 
 class ReportSettings(StrictModel):

@@ -16,6 +16,7 @@ from controller.config import LoadedSite
 from controller.recorder.history import MeterEvent
 from controller.recorder.query import ConsumptionSource
 
+from .billing import BillingFigures, billing_tables
 from .food import FoodFigures, fetch_food, food_tables
 from .i18n import text
 from .model import Chart, ChartSeries, Report
@@ -41,11 +42,13 @@ async def build_report(
     audit: Iterable[AuditEntry] = (),
     meter_events: Sequence[MeterEvent] = (),
     food: FoodFigures | None = None,
+    billing: BillingFigures | None = None,
     now: dt.datetime | None = None,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> Report:
     """The report for ``request``: ``source`` answers the consumption query (SQLite or
-    InfluxDB), ``audit`` holds the period's ``command`` and ``alarm.raise`` entries."""
+    InfluxDB), ``audit`` holds the period's ``command`` and ``alarm.raise`` entries, ``billing`` the
+    ledger's figures when the site bills (a billing section then)."""
     tz = zoneinfo.ZoneInfo(site.campus.timezone)
     places = Places(site)
     calendar = SiteCalendar.from_site(site)
@@ -111,6 +114,9 @@ async def build_report(
         alarms,
         quality(b, meter_events),
     ]
+    if billing is not None:
+        names = {bid: bld.name.get(lang) for bid, bld in site.buildings.items()}
+        report.tables.extend(billing_tables(billing, names, lang))
     report.charts = _charts(report, lang, b)
     food_keys = ["star_plate", "food"] if food is not None else []
     report.sections = [
@@ -124,6 +130,7 @@ async def build_report(
         (text("s_policies", lang), ["policies"]),
         (text("s_alarms", lang), ["alarms"]),
         (text("s_quality", lang), ["quality"]),
+        *([(text("s_billing", lang), ["billing", "billing_accounts"])] if billing else []),
     ]
     on_step("tables")
     return report

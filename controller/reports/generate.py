@@ -59,9 +59,16 @@ async def generate_from(
     start, end = request.span.bounds(tz)
     audit = await stores.audit(start.timestamp(), end.timestamp())
     events = await stores.meter_events(start.timestamp(), end.timestamp())
+    billing = await stores.billing(start.timestamp(), end.timestamp(), request.scope, audit)
     on_step("stores")
     report = await build_report(
-        site, stores.source, request, audit=audit, meter_events=events, on_step=on_step
+        site,
+        stores.source,
+        request,
+        audit=audit,
+        meter_events=events,
+        billing=billing,
+        on_step=on_step,
     )
     await asyncio.to_thread(
         add_workorders, report, site, stores.audit_path.parent / "workorders.sqlite3", request, tz

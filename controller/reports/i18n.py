@@ -114,6 +114,27 @@ _TEXT: dict[str, tuple[str, str]] = {
     "curfew_hours": ("断电时长（户·小时）", "Curfew off time (room-hours)"),
     "commands": ("下发命令", "Commands sent"),
     "failed": ("失败", "Failed"),
+    "s_billing": ("十一、预付费计费", "11. Prepaid billing"),
+    "t_billing": ("计费金额（按楼栋与能源）", "Charges by building and utility"),
+    "t_billing_accounts": (
+        "充值、欠费与断供（按楼栋）",
+        "Top-ups, arrears and cut-offs by building",
+    ),
+    "billing_note": (
+        "数据来自计费流水账；电量 kWh、水量 m³；“暂扣量”为可疑小时未计费的用量。",
+        "From the billing ledger; electricity kWh, water m³; held: suspect hours not charged.",
+    ),
+    "utility": ("能源", "Utility"),
+    "charged_qty": ("计费用量", "Quantity charged"),
+    "free_qty": ("免费额度用量", "Free allowance used"),
+    "held_qty": ("暂扣量", "Held"),
+    "amount_yuan": ("金额（元）", "Amount (yuan)"),
+    "accounts": ("账户数", "Accounts"),
+    "in_arrears": ("期末余额≤0账户", "Accounts at or below zero"),
+    "top_ups_yuan": ("充值（元）", "Top-ups (yuan)"),
+    "refunds_yuan": ("退款（元）", "Refunds (yuan)"),
+    "cut_offs": ("断电/关阀次数", "Cut-offs"),
+    "total": ("合计", "Total"),
 }
 
 CIRCUIT_NAMES: dict[str, tuple[str, str]] = {

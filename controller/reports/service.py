@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from controller.app import Controller
+from controller.billing.component import STORE_NAME
 from controller.config.reports import ReportSchedule
 from controller.recorder import Recorder
 from controller.scheduler import CronTrigger, Scheduler
 
 from .build import ReportRequest, baseline_of
+from .delivery import send_report, unknown_channels
 from .errors import ReportInputError
 from .generate import generate_from
 from .sources import SiteStores
@@ -57,8 +59,13 @@ class ReportService:
         self._lock = asyncio.Lock()
         self.generated = 0
         self.failed = 0
+        self.delivered = 0
+        self.undelivered = 0
         for schedule in controller.site.reports.schedules:
             problem = _scope_problem(schedule.scope, controller)
+            missing = unknown_channels(schedule.send_to, controller.site.notify)
+            if missing and problem is None:
+                problem = f"send_to names no channel of notify.channels: {', '.join(missing)}"
             if problem is not None:
                 _LOGGER.error("Report schedule %s is not scheduled: %s", schedule.id, problem)
                 continue
@@ -78,7 +85,10 @@ class ReportService:
     ) -> StoredReport:
         """Generate now and store; ``RuntimeError`` if the recorder is not running."""
         site = self.controller.site
-        stores = SiteStores(self.recorder.consumption, self.recorder.history_path, self.audit_path)
+        ledger = self.audit_path.parent / STORE_NAME if site.billing is not None else None
+        stores = SiteStores(
+            self.recorder.consumption, self.recorder.history_path, self.audit_path, ledger
+        )
         async with self._lock:
             report_id = self.store.new_id(self.controller.clock.now())
             folder = self.store.folder_of(report_id)
@@ -111,6 +121,10 @@ class ReportService:
         )
         stored = await self.create(request, schedule.formats, by="schedule", schedule=schedule.id)
         _LOGGER.info("Scheduled report %s stored as %s", schedule.id, stored.id)
+        if schedule.send_to:
+            outcome = await send_report(stored, schedule.send_to, self.controller.site.notify)
+            self.delivered += sum(1 for v in outcome.values() if v == "ok")
+            self.undelivered += sum(1 for v in outcome.values() if v != "ok")
 
     async def run(self) -> None:
         await self.scheduler.run()
@@ -119,6 +133,8 @@ class ReportService:
         return {
             "generated": self.generated,
             "failed": self.failed,
+            "delivered": self.delivered,
+            "undelivered": self.undelivered,
             "schedules": len(self.controller.site.reports.schedules),
         }
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.audit import AuditEntry, AuditLog
+from controller.billing.component import STORE_NAME
+from controller.billing.store import LedgerStore
 from controller.config import LoadedSite
 from controller.config.site import InfluxV1Sink
 from controller.core.clock import SystemClock
@@ -22,7 +24,9 @@ from controller.recorder import History, HistoryConsumption, InfluxV1Consumption
 from controller.recorder.history import MeterEvent
 from controller.recorder.query import ConsumptionSource
 
+from .billing import BillingFigures, fetch_billing
 from .errors import ReportStoreError
+from .span import Scope
 
 __all__ = ["SiteStores", "open_stores"]
 
@@ -34,6 +38,25 @@ class SiteStores:
     source: ConsumptionSource
     history_path: Path
     audit_path: Path
+    ledger_path: Path | None = None
+    """The billing ledger (``var/billing.sqlite3``) when the site bills and it exists."""
+
+    async def billing(
+        self, start: float, end: float, scope: Scope, audit: list[AuditEntry]
+    ) -> BillingFigures | None:
+        """The period's billing figures, or None without a ledger."""
+        path = self.ledger_path
+        if path is None or not path.exists():
+            return None
+
+        def read() -> BillingFigures:
+            store = LedgerStore(path, SystemClock())
+            try:
+                return fetch_billing(store, start, end, scope, audit)
+            finally:
+                store.close()
+
+        return await asyncio.to_thread(read)
 
     async def audit(self, since: float, until: float) -> list[AuditEntry]:
         if not self.audit_path.exists():
@@ -67,6 +90,7 @@ async def open_stores(site: LoadedSite, data_dir: Path) -> AsyncIterator[SiteSto
     tz = zoneinfo.ZoneInfo(site.campus.timezone)
     history_path = data_dir / site.sinks.history.path
     audit_path = data_dir / "var" / "audit.sqlite3"
+    ledger = data_dir / "var" / STORE_NAME if site.billing is not None else None
     influx = site.sinks.influxdb
     if isinstance(influx, InfluxV1Sink):
         async with InfluxV1Consumption(
@@ -77,9 +101,9 @@ async def open_stores(site: LoadedSite, data_dir: Path) -> AsyncIterator[SiteSto
             username=influx.username,
             password=influx.password,
         ) as source:
-            yield SiteStores(source, history_path, audit_path)
+            yield SiteStores(source, history_path, audit_path, ledger)
         return
     if not history_path.exists():
         raise ReportStoreError(f"no history at {history_path}: has the controller run here?")
     async with HistoryConsumption.open(history_path, tz) as history:
-        yield SiteStores(history, history_path, audit_path)
+        yield SiteStores(history, history_path, audit_path, ledger)

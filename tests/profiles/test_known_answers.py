@@ -81,6 +81,9 @@ KNOWN_ANSWERS: list[tuple[str, str, list[int], float | str | bool]] = [
     ("generic/delay-valve", "flow", [30], 3.0),
     ("generic/delay-valve", "stuck_open", [0b01], True),
     ("generic/delay-valve", "low_battery", [0b10], True),
+    # Canteen waste scale (reference map): kg × 100
+    ("generic/modbus-waste-scale", "waste", [0x0001, 0x0000], 655.36),
+    ("generic/modbus-waste-scale", "last_weighing", [1234], 12.34),
     # Dorm prepaid meter: 32-bit values byte-swapped within words (BADC)
     ("generic/dorm-prepaid-meter", "energy", [0x0100, 0x40E2], 1234.56),
     ("generic/dorm-prepaid-meter", "power", [0x0000, 0xDC05], 1500),

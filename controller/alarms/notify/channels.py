@@ -52,7 +52,13 @@ def redact_url(url: str) -> str:
 
 
 def _text(message: dict[str, Any]) -> str:
-    head = {"raised": "告警", "cleared": "恢复", "escalated": "升级", "digest": "日报"}
+    head = {
+        "raised": "告警",
+        "cleared": "恢复",
+        "escalated": "升级",
+        "digest": "日报",
+        "report": "报告",
+    }
     return (
         f"[{head.get(message.get('change', ''), '告警')}][{message.get('severity', '')}] "
         f"{message.get('message_zh') or message.get('message_en', '')}"
