@@ -57,5 +57,5 @@ async def test_offline_for_many_polls_logs_once_and_logs_the_recovery(
     line = OneLineFormatter(journald=False).format(warnings[0])
     stamp, level, component, where, *_ = line.split(" ")
     assert stamp[10] == "T"  # ISO 8601 timestamp first
-    assert (level, component, where) == ("WARNING", "drivers.modbus.poller", f"[{TARGET}]:")
+    assert (level, component, where) == ("WARNING", "drivers.link.schedule", f"[{TARGET}]:")
     assert "\n" not in line

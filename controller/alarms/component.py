@@ -157,8 +157,11 @@ class AlarmService:
         sub = self.bus.subscribe("alarms", kinds)
         try:
             while True:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+                # that arrives as the batch completes (a busy bus), and the controller hangs on stop
                 try:
-                    batch = await asyncio.wait_for(sub.get_batch(1000), self.tick_s)
+                    async with asyncio.timeout(self.tick_s):
+                        batch = await sub.get_batch(1000)
                 except TimeoutError:
                     batch = []
                 except BusClosed:

@@ -82,7 +82,7 @@ async def test_calendar_names_the_source_of_each_day(campus: Campus) -> None:
     assert len(days) == 365
     national = next(d for d in days if d["date"] == "2026-10-01")
     assert "holiday" in national["types"]
-    assert national["source"] in ("library", "site")
+    assert national["source"] in ("chinese_calendar", "holidays_file", "site")
     assert data["sources"]
 
 
