@@ -29,18 +29,18 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from modbus_poll import emulator_process, write_site  # noqa: E402
-from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
-from pymodbus.exceptions import ModbusException  # noqa: E402
-from pymodbus.framer import FramerType  # noqa: E402
+from modbus_poll import emulator_process, write_site
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerType
 
-from controller.app import Controller  # noqa: E402
-from controller.config import LoadedSite, load_site  # noqa: E402
-from controller.core import SystemClock  # noqa: E402
-from controller.integrations.modbus import ModbusIntegration, device_spec  # noqa: E402
-from controller.recorder import Backoff, InfluxV1Writer, Recorder  # noqa: E402
-from drivers.modbus import plan_reads  # noqa: E402
-from tests.servers import InfluxServer  # noqa: E402
+from controller.app import Controller
+from controller.config import LoadedSite, load_site
+from controller.core import SystemClock
+from controller.integrations.modbus import ModbusIntegration, device_spec
+from controller.recorder import Backoff, InfluxV1Writer, Recorder
+from drivers.modbus import plan_reads
+from tests.servers import InfluxServer
 
 
 def cpu_seconds(me: psutil.Process) -> float:
