@@ -45,7 +45,7 @@ from tests.servers import InfluxServer
 
 def cpu_seconds(me: psutil.Process) -> float:
     times = me.cpu_times()
-    return times.user + times.system
+    return float(times.user + times.system)
 
 
 async def bare_paced(
