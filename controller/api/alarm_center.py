@@ -74,6 +74,10 @@ class Reported(BaseModel):
     status: str
 
 
+OrderId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The work order's number.")]
+"""A work order's id: SQLite's integer range, so a huge number is a 422, not an overflow."""
+
+
 def _orders(ctrl: Controller) -> WorkOrders:
     orders = component(ctrl, AlarmService).workorders
     if not isinstance(orders, WorkOrders):
@@ -109,7 +113,7 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         orders = service.workorders if service is not None else None
         return orders if isinstance(orders, WorkOrders) else None
 
-    def visible(who: Viewer, order_id: int) -> WorkOrders:
+    def visible(who: Viewer, order_id: OrderId) -> WorkOrders:
         orders = _orders(ctrl)
         order = orders.store.get(order_id)
         if order is None:
@@ -138,7 +142,7 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         return _orders(ctrl).figures()
 
     @router.get("/workorders/{order_id}", responses=responses(401, 403, 404, 503))
-    async def order(order_id: int, who: Viewer) -> dict[str, Any]:
+    async def order(order_id: OrderId, who: Viewer) -> dict[str, Any]:
         return _call(visible(who, order_id).get, order_id)
 
     @router.post("/workorders", status_code=201, responses=responses(401, 403, 404, 503))
@@ -156,19 +160,19 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
         )
 
     @router.post("/workorders/{order_id}/assign", responses=responses(401, 403, 404, 503))
-    async def assign(order_id: int, body: Assign, who: Operator) -> dict[str, Any]:
+    async def assign(order_id: OrderId, body: Assign, who: Operator) -> dict[str, Any]:
         return _call(visible(who, order_id).assign, order_id, body.assignee, actor=who.actor)
 
     @router.post("/workorders/{order_id}/start", responses=responses(401, 403, 404, 503))
-    async def start(order_id: int, who: Operator) -> dict[str, Any]:
+    async def start(order_id: OrderId, who: Operator) -> dict[str, Any]:
         return _call(visible(who, order_id).start, order_id, actor=who.actor)
 
     @router.post("/workorders/{order_id}/done", responses=responses(401, 403, 404, 503))
-    async def done(order_id: int, body: Note, who: Operator) -> dict[str, Any]:
+    async def done(order_id: OrderId, body: Note, who: Operator) -> dict[str, Any]:
         return _call(visible(who, order_id).done, order_id, actor=who.actor, note=body.note)
 
     @router.post("/workorders/{order_id}/close", responses=responses(401, 403, 404, 503))
-    async def close(order_id: int, body: Note, who: Operator) -> dict[str, Any]:
+    async def close(order_id: OrderId, body: Note, who: Operator) -> dict[str, Any]:
         """Close with a note; an order about a device needs the device answering again."""
         return _call(visible(who, order_id).close, order_id, actor=who.actor, note=body.note)
 

@@ -68,6 +68,7 @@ def _site(tmp_path: Path, port: int) -> Path:
               tariffs:
                 - {{id: elec, utility: electricity, effective_from: 2026-03-01,
                     pricing: {{type: flat, price: "0.60"}}}}
+            workorders: {{sla_s: {{electricity: 86400}}}}
             """
         ),
         encoding="utf-8",
