@@ -65,11 +65,13 @@ async def test_summed_in_the_database_equals_the_hourly_fold(
         formatter.consumption(h.entity_id, h.hour, h.consumption, h.held_out, h.partial)
         for h in hours
     ]
-    httpx.post(
-        f"{influxdb.url}/write",
-        params={"db": unique_name, "precision": "ms"},
-        content="\n".join(line for line in lines if line).encode(),
-    ).raise_for_status()
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(
+            f"{influxdb.url}/write",
+            params={"db": unique_name, "precision": "ms"},
+            content="\n".join(line for line in lines if line).encode(),
+        )
+        reply.raise_for_status()
     begin, end = START - dt.timedelta(hours=3), START + dt.timedelta(hours=61)
     async with HistoryConsumption.open(tmp_path / "history.sqlite3", TZ) as sqlite:
         db = DbThread("fold")
