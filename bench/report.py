@@ -9,7 +9,10 @@ history (and, as the recorder's line protocol, into a fresh InfluxDB). The repor
 second half of the days, with the first half as its baseline. Per backend:
 
 * ``queries_s``: the report's own consumption queries (recorded while it builds, then replayed
-  alone) — the floor the report cannot beat;
+  alone through the same source: same backend, same in-database day/month sums) — the floor
+  the report cannot beat;
+* ``hourly_fold_queries_s``: the same queries answered the old way (hourly sums from the
+  backend, folded in Python; ``hourly_fold=True``), once, for comparison;
 * ``report_s``: ``build_report`` end to end (queries plus every table and chart), and
   ``report_over_queries``; medians of ``--runs`` alternating runs after one warm-up build;
 * ``peak_mb``: tracemalloc's peak during a second build (Python allocations, not the
@@ -138,6 +141,7 @@ async def _bare(source: ConsumptionSource, queries: list[ConsumptionQuery]) -> t
 async def _measure(
     site: LoadedSite,
     source: ConsumptionSource,
+    fold: ConsumptionSource,
     request: ReportRequest,
     out: Path,
     *,
@@ -163,6 +167,7 @@ async def _measure(
     formats = ["xlsx", "html", "csv", *(["pdf"] if pdf else [])]
     await asyncio.to_thread(write_formats, report, out, "bench", formats)
     render_s = time.perf_counter() - t0
+    fold_s, _ = await _bare(fold, recording.queries)
     queries = statistics.median(bare_s)
     built = statistics.median(report_s)
     return {
@@ -171,6 +176,7 @@ async def _measure(
         "queries_s": round(queries, 3),
         "report_s": round(built, 3),
         "report_over_queries": round(built / queries, 2) if queries else None,
+        "hourly_fold_queries_s": round(fold_s, 3),
         "peak_mb": round(peak / 2**20, 1),
         "render_s": round(render_s, 3),
         "rooms_in_report": len(report.table("rooms").rows),
@@ -212,14 +218,32 @@ async def main() -> None:
             if "sqlite" in backends:
                 note("report from SQLite")
                 async with HistoryConsumption.open(folder / "history.sqlite3", TZ) as source:
+                    fold = source.folding_hours()
                     result["sqlite"] = await _measure(
-                        site, source, request, folder / "out-sqlite", pdf=args.pdf, runs=args.runs
+                        site,
+                        source,
+                        fold,
+                        request,
+                        folder / "out-sqlite",
+                        pdf=args.pdf,
+                        runs=args.runs,
                     )
             if influx is not None:
                 note("report from InfluxDB")
-                async with InfluxV1Consumption(influx[0], influx[1], TZ, timeout=600) as source:
+                async with (
+                    InfluxV1Consumption(influx[0], influx[1], TZ, timeout=600) as source,
+                    InfluxV1Consumption(
+                        influx[0], influx[1], TZ, timeout=600, hourly_fold=True
+                    ) as fold_influx,
+                ):
                     result["influx"] = await _measure(
-                        site, source, request, folder / "out-influx", pdf=args.pdf, runs=args.runs
+                        site,
+                        source,
+                        fold_influx,
+                        request,
+                        folder / "out-influx",
+                        pdf=args.pdf,
+                        runs=args.runs,
                     )
         finally:
             if influx_server is not None:

@@ -26,7 +26,7 @@ from controller.schema_version import SchemaTooNew, declare, migrate
 
 from .errors import QueryError, RecorderError
 from .lineproto import CONSUMPTION_MEASUREMENT, SeriesKey, to_ms
-from .query import GROUP_KEYS, HourlySum
+from .query import GROUP_KEYS, HourlySum, PeriodSum, Window
 from .sqlite import connect, transaction
 from .stats import Adjustment, ConsumptionAnomaly, HourStat, MeterSwap
 
@@ -302,24 +302,14 @@ class History:
         filters: Sequence[tuple[str, Sequence[str]]],
     ) -> list[HourlySum]:
         """Consumption per group and hour for hours starting in [start, end)."""
-        for tag in (*group_by, *(k for k, _ in filters)):
-            if tag not in GROUP_KEYS:
-                raise QueryError(f"unknown tag {tag!r}")
+        filter_sql, params = self._where(group_by, filters)
         columns = "".join(f", s.{tag}" for tag in group_by)
-        where = ["h.hour >= ?", "h.hour < ?"]
-        params: list[Any] = [start, end]
-        for tag, values in filters:
-            where.append(f"s.{tag} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
         sql = (
             f"SELECT h.hour{columns}, sum(h.consumption), sum(h.held_out), max(h.partial) "  # noqa: S608 (whitelisted)
             "FROM consumption_hourly h JOIN series s ON s.id = h.series "
-            f"WHERE {' AND '.join(where)} GROUP BY h.hour{columns}"
+            f"WHERE h.hour >= ? AND h.hour < ?{filter_sql} GROUP BY h.hour{columns}"
         )
-        try:
-            rows = self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as err:
-            raise QueryError(f"history query failed: {err}") from err
+        rows = self._fetch(sql, [start, end, *params])
         width = len(group_by)
         return [
             HourlySum(
@@ -331,6 +321,59 @@ class History:
             )
             for row in rows
         ]
+
+    def period_sums(
+        self,
+        windows: Sequence[Window],
+        group_by: Sequence[str],
+        filters: Sequence[tuple[str, Sequence[str]]],
+    ) -> list[PeriodSum]:
+        """Consumption per group summed inside SQLite per window bucket (local day, or the
+        whole window): what ``hourly_sums`` would give, folded by the database."""
+        where, params = self._where(group_by, filters)
+        columns = "".join(f", s.{tag}" for tag in group_by)
+        width = len(group_by)
+        out: list[PeriodSum] = []
+        for window in windows:
+            key = "(h.hour + ?) / 86400" if window.daily else "?"
+            sql = (
+                f"SELECT {key} AS bucket{columns}, sum(h.consumption), sum(h.held_out), "  # noqa: S608 (whitelisted)
+                "max(h.partial) FROM consumption_hourly h JOIN series s ON s.id = h.series "
+                f"WHERE h.hour >= ? AND h.hour < ?{where} GROUP BY bucket{columns}"
+            )
+            first = window.shift if window.daily else 0
+            rows = self._fetch(sql, [first, window.start, window.end, *params])
+            out.extend(
+                PeriodSum(
+                    window.day_of(row[0]) if window.daily else window.first,
+                    tuple(row[1 : 1 + width]),
+                    row[1 + width],
+                    row[2 + width],
+                    bool(row[3 + width]),
+                )
+                for row in rows
+            )
+        return out
+
+    @staticmethod
+    def _where(
+        group_by: Sequence[str], filters: Sequence[tuple[str, Sequence[str]]]
+    ) -> tuple[str, list[Any]]:
+        for tag in (*group_by, *(k for k, _ in filters)):
+            if tag not in GROUP_KEYS:
+                raise QueryError(f"unknown tag {tag!r}")
+        where = ""
+        params: list[Any] = []
+        for tag, values in filters:
+            where += f" AND s.{tag} IN ({', '.join('?' for _ in values)})"
+            params.extend(values)
+        return where, params
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise QueryError(f"history query failed: {err}") from err
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

@@ -4,11 +4,17 @@ A query asks for consumption summed per group (any of the recorder's tags: build
 room, circuit, kind, ...) per period (hour, day or month in the campus's time zone). Every
 backend returns sums per group and *hour*; ``aggregate`` turns those into periods the same way
 for all of them and rounds to 1e-6, so InfluxDB and SQLite give identical numbers.
+
+For day and month queries the backends sum inside the database instead, per :class:`Window`
+(one UTC offset each, so a local day is ``(hour + offset) // 86400``), and return
+:class:`PeriodSum` rows that ``aggregate`` folds the same way: per-meter queries over a semester
+fold days, not hours.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +28,11 @@ __all__ = [
     "ConsumptionSource",
     "HourlySum",
     "Period",
+    "PeriodSum",
+    "Window",
     "aggregate",
     "period_start",
+    "windows",
 ]
 
 GROUP_KEYS = (
@@ -124,6 +133,102 @@ class HourlySum:
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodSum:
+    """What a backend returns for day and month queries: one group's consumption summed over
+    the hours of one :class:`Window` bucket (``day``: the local date the bucket starts on).
+
+    Summing inside the database makes Python fold days (or months), not hours: a semester of
+    hourly rows per meter is 24× (or 720×) more rows than the report needs.
+    """
+
+    day: dt.date
+    group: tuple[str, ...]
+    consumption: float
+    held_out: float = 0.0
+    partial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A stretch of a query the backend sums in one statement, at one UTC offset.
+
+    ``daily``: one bucket per local day, keyed ``(hour + shift) // 86400`` (days since
+    1970-01-01 in local time, exact because the offset is constant inside the window); else the
+    whole window is one bucket, starting on local date ``first``.
+    """
+
+    start: int
+    end: int
+    shift: int
+    daily: bool
+    first: dt.date
+
+    def day_of(self, key: int) -> dt.date:
+        return _EPOCH + dt.timedelta(days=key)
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _offset(ts: float, tz: zoneinfo.ZoneInfo) -> int:
+    offset = dt.datetime.fromtimestamp(ts, tz).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _changes(start: int, end: int, tz: zoneinfo.ZoneInfo) -> list[int]:
+    """The instants in (start, end) where the zone's UTC offset changes (DST, law changes).
+
+    Offsets are sampled daily and each change is bisected to the second, so no zone is assumed
+    to change on the hour.
+    """
+    out: list[int] = []
+    t = start
+    while t < end:
+        step = min(t + 86400, end)
+        if _offset(step - 1, tz) != _offset(t, tz):
+            lo, hi = t, step - 1  # offset(lo) differs from offset(hi)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset(mid, tz) == _offset(lo, tz):
+                    lo = mid
+                else:
+                    hi = mid
+            out.append(hi)
+            t = hi
+            continue
+        t = step
+    return out
+
+
+def windows(query: ConsumptionQuery, tz: zoneinfo.ZoneInfo) -> list[Window]:
+    """How a backend sums a day or month query: split at offset changes (and, for months, at
+    local month starts), so each window has one UTC offset and local days are plain arithmetic."""
+    if query.period is Period.HOUR:
+        raise ValueError("hourly queries are not summed in windows")
+    start, end = int(query.start_ts), int(query.end_ts)
+    cuts = set(_changes(start, end, tz))
+    if query.period is Period.MONTH:
+        month = period_start(start, Period.MONTH, tz)
+        while True:
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+            ts = int(month.timestamp())
+            if ts >= end:
+                break
+            cuts.add(ts)
+    bounds = [start, *sorted(cuts), end]
+    return [
+        Window(
+            a,
+            b,
+            _offset(a, tz),
+            query.period is Period.DAY,
+            dt.datetime.fromtimestamp(a, tz).date(),
+        )
+        for a, b in itertools.pairwise(bounds)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumptionRow:
     """One group's consumption in one period. ``group`` pairs the group_by tags with values."""
 
@@ -158,12 +263,13 @@ def period_start(hour: float, period: Period, tz: zoneinfo.ZoneInfo) -> dt.datet
 
 
 def aggregate(
-    sums: Iterable[HourlySum], query: ConsumptionQuery, tz: zoneinfo.ZoneInfo
+    sums: Iterable[HourlySum | PeriodSum], query: ConsumptionQuery, tz: zoneinfo.ZoneInfo
 ) -> list[ConsumptionRow]:
-    """Sum hourly group sums into the query's periods, in a fixed order, rounded to 1e-6."""
+    """Sum hourly (or daily) group sums into the query's periods, in a fixed order, rounded
+    to 1e-6."""
     totals: dict[tuple[dt.datetime, tuple[str, ...]], list[float]] = {}
-    for item in sorted(sums, key=lambda s: (s.group, s.hour)):
-        key = (period_start(item.hour, query.period, tz), item.group)
+    for item in sorted(sums, key=_order):
+        key = (_start_of(item, query.period, tz), item.group)
         acc = totals.setdefault(key, [0.0, 0.0, 0.0])
         acc[0] += item.consumption
         acc[1] += item.held_out
@@ -181,3 +287,16 @@ def aggregate(
     ]
     rows.sort(key=lambda r: (r.period_start, r.group))
     return rows
+
+
+def _order(item: HourlySum | PeriodSum) -> tuple[tuple[str, ...], float]:
+    if isinstance(item, HourlySum):
+        return item.group, item.hour
+    return item.group, float(item.day.toordinal())
+
+
+def _start_of(item: HourlySum | PeriodSum, period: Period, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    if isinstance(item, HourlySum):
+        return period_start(item.hour, period, tz)
+    day = item.day if period is Period.DAY else item.day.replace(day=1)
+    return dt.datetime.combine(day, dt.time(), tz)
