@@ -227,8 +227,8 @@ async def test_entities_carry_options_and_ranges(client: httpx.AsyncClient, rig:
     by_key = {e["entity_id"].rsplit(".", 1)[1]: e for e in page["items"]}
     assert by_key["power_switch"]["options"] == ["off", "on"]
     assert by_key["mode"]["options"] == ["auto", "heat", "dry", "fan", "cool"]
-    assert by_key["setpoint"]["min"] == 16  # the Panasonic gateway profile's range
-    assert by_key["setpoint"]["max"] == 30
+    assert by_key["setpoint"]["min"] == 16  # intesis/ac-gateway: range [16, 32]
+    assert by_key["setpoint"]["max"] == 32
     relay = (await client.get("/api/entities/dorm-1.101.elec.relay", headers=who)).json()
     assert (relay["options"], relay["write_options"]) == (["off", "on"], ["off", "on"])
 
