@@ -27,7 +27,8 @@ READER = require(Role.VIEWER)
 """Who may read pages, charts and live values: any signed-in account, not a top-up token."""
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-# JSON as people write it in a form: Chinese stays Chinese (``tojson`` escapes it to \uXXXX).
+# JSON as people write it in a form: Chinese stays Chinese (``tojson`` would escape every CJK
+# character to a backslash-u code).
 TEMPLATES.env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
 TEMPLATES.env.filters["scope_text"] = lambda scope: "; ".join(
     ", ".join(str(v) for v in values) if isinstance(values, list) else f"{key}: {values}"

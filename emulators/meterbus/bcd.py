@@ -17,7 +17,8 @@ def to_bcd(number: int, size: int, *, sign: bool = False) -> bytes:
     number sets the top bit. Values that do not fit are clamped to the largest that does
     (a meter's display saturates; it does not wrap into nonsense)."""
     negative = number < 0
-    # signed: the top digit gives up its high bit to the sign, so it runs 0-7 (X.XXX: 7.999)
+    # signed: the top digit gives up its high bit to the sign, so it runs 0-7 (four digits
+    # with three decimals reach 7.999)
     magnitude = min(abs(number), (8 * 10 ** (2 * size - 1) if sign else 10 ** (2 * size)) - 1)
     digits = f"{magnitude:0{2 * size}d}"
     out = bytearray(int(digits[i : i + 2], 16) for i in range(0, 2 * size, 2))

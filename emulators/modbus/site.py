@@ -9,6 +9,7 @@ collide with a running demo). Serial links are served as RTU on a pseudo-termina
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -36,7 +37,7 @@ class Endpoint:
     devices: int
 
 
-class GatewaySite:
+class GatewaySite(ABC):
     """What a site's emulated buses share, whatever they speak: started together (a TCP
     listener each, or a pseudo-terminal for a serial link), closed together, and an async
     context that closes what it started even when a later start fails."""
@@ -46,9 +47,9 @@ class GatewaySite:
     devices: Mapping[str, object]
     gateways: Mapping[str, EmulatedGateway]
 
+    @abstractmethod
     def _on_pty(self, link_id: str) -> bool:
         """Whether ``link_id`` is served on a pseudo-terminal rather than on TCP."""
-        raise NotImplementedError
 
     async def start(self) -> None:
         for link_id, gateway in self.gateways.items():

@@ -69,7 +69,8 @@ def _format(di: int) -> str:
 
 
 def _digits(fmt: str) -> tuple[int, int]:
-    """(bytes, decimals) of a package format such as ``XXXXXX.XX``."""
+    """(bytes, decimals) of a package format string: six digit places, a dot and two
+    decimals give (4, 2)."""
     whole, _, decimals = fmt.partition(".")
     return (len(whole) + len(decimals)) // 2, len(decimals)
 
@@ -82,7 +83,7 @@ def test_the_driver_packs_each_identifier_as_the_package_does(di: int) -> None:
     assert item.length == length
     if item.encoding is Encoding.BCD:
         assert item.decimals == decimals
-    else:  # a status word: the package calls it XXXX (two bytes, no decimals)
+    else:  # a status word: four digit places and no dot in the package (two bytes, no decimals)
         assert decimals == 0
 
 
