@@ -23,7 +23,8 @@ from controller import (
     cli_commission,
     cli_report,
 )
-from controller.config import ConfigError, LoadedSite, load_site
+from controller.cli_site import EXIT_INVALID, load_or_exit
+from controller.config import ConfigError, LoadedSite
 from controller.config.paths import builtin_dir
 from controller.config.profile import Profile
 
@@ -39,23 +40,10 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
-EXIT_INVALID = 1
-
 
 def example_site() -> Path:
     """The example campus shipped with sanjie."""
     return builtin_dir("examples") / "campus" / "site.yaml"
-
-
-def load_or_exit(path: Path) -> LoadedSite:
-    """Load a site, or print every configuration error and exit 1."""
-    try:
-        return load_site(path)
-    except ConfigError as err:
-        for issue in err.issues:
-            err_console.print(str(issue), markup=False, highlight=False)
-        err_console.print(f"[red]{len(err.issues)} error(s)[/red] in {path}")
-        raise typer.Exit(EXIT_INVALID) from None
 
 
 _MAX_BUILDING_ROWS = 20

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from controller.cli_site import load_or_exit
 from controller.commission import BusUnreachable, ProbedPoint, adhoc_link, probe_device, scan_bus
 from controller.commission_meters import (
     MeterProtocol,
@@ -24,7 +25,7 @@ from controller.commission_meters import (
     probe_meter,
     scan_meters,
 )
-from controller.config import ConfigError, LoadedSite, Profile, ProfileLibrary, load_site
+from controller.config import LoadedSite, Profile, ProfileLibrary
 from controller.config.site import (
     Cjt188Link,
     Dlt645Link,
@@ -68,12 +69,7 @@ def _fail(message: str) -> typer.Exit:
 def _site(path: Path | None) -> LoadedSite | None:
     if path is None:
         return None
-    try:
-        return load_site(path)
-    except ConfigError as err:
-        for issue in err.issues:
-            err_console.print(str(issue), markup=False, highlight=False)
-        raise _fail(f"{len(err.issues)} error(s) in {path}") from None
+    return load_or_exit(path)
 
 
 def _library(site_path: Path | None) -> ProfileLibrary:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from controller.config import ConfigError, LoadedSite, load_site
+from controller.cli_site import load_or_exit
 from controller.reports import ReportError, ReportRequest, parse_scope, parse_span
 from controller.reports.generate import generate, total_steps
 from controller.reports.render import parse_formats
@@ -19,16 +19,6 @@ __all__ = ["register"]
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
-
-
-def _load(path: Path) -> LoadedSite:
-    try:
-        return load_site(path)
-    except ConfigError as err:
-        for issue in err.issues:
-            err_console.print(str(issue), markup=False, highlight=False)
-        err_console.print(f"[red]{len(err.issues)} error(s)[/red] in {path}")
-        raise typer.Exit(1) from None
 
 
 def report_command(
@@ -54,7 +44,7 @@ def report_command(
     ] = Path(),
 ) -> None:
     """Build the 三节 campaign report for a period and scope."""
-    loaded = _load(site)
+    loaded = load_or_exit(site)
     try:
         if language not in ("zh", "en"):
             raise typer.BadParameter("use zh or en", param_hint="--lang")
