@@ -411,6 +411,7 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
         "policies.yaml": default_policies(),
         "calendar.yaml": default_calendar(),
         "holidays.yaml": default_holidays(),
+        "billing.yaml": default_billing(shape),
     }
     for group, devices in b.devices.items():
         files[f"devices/{group}.yaml"] = devices
@@ -557,6 +558,70 @@ def default_policies() -> list[dict[str, Any]]:
     ]
 
 
+_LOW_BALANCES = ("0.50", "2.00", "6.00", "9.00")
+"""Opening balances of dorm-1's first rooms: below the warning lines, one about to be cut off,
+so a newcomer sees a warning, a cut-off and (after a top-up) the supply back."""
+
+
+def default_billing(shape: SiteShape) -> dict[str, Any]:
+    """Prepaid electricity and water for every dorm room (see docs/billing.md).
+
+    Prices are typical of a Chinese campus: tiered electricity with a free allowance per bed,
+    cold water with a small allowance, hot water paid from the first litre. Every room opens
+    with 50 yuan except the first rooms of dorm-1 (``_LOW_BALANCES``).
+    """
+    first_floor = min(shape.rooms, shape.rooms_per_floor)
+    low = {
+        f"dorm-1.1{index:02d}": balance
+        for index, balance in enumerate(_LOW_BALANCES[:first_floor], start=1)
+    }
+    def since() -> dt.date:
+        return dt.date(2026, 1, 1)  # a fresh object each time: no YAML anchors
+
+    return {
+        "tariffs": [
+            {
+                "id": "elec-2026",
+                "utility": "electricity",
+                "effective_from": since(),
+                "free_per_bed": "10",
+                "vacation_free_per_bed": "3",
+                "pricing": {
+                    "type": "tiered",
+                    "tiers": [
+                        {"up_to": "60", "price": "0.56"},
+                        {"up_to": "120", "price": "0.61"},
+                        {"price": "0.86"},
+                    ],
+                },
+            },
+            {
+                "id": "cold-2026",
+                "utility": "cold_water",
+                "effective_from": since(),
+                "free_per_bed": "1",
+                "pricing": {"type": "flat", "price": "3.50"},
+            },
+            {
+                "id": "hot-2026",
+                "utility": "hot_water",
+                "effective_from": since(),
+                "pricing": {
+                    "type": "time_of_use",
+                    "periods": [{"start": "06:00", "end": "23:00", "price": "25"}],
+                    "default": "20",
+                },
+            },
+        ],
+        "vacation_months": [1, 2, 7, 8],
+        "warn_at": ["10", "5"],
+        "overdraft": "0",
+        "cut_off": ["electricity"],
+        "opening_balance": "50",
+        "opening_balances": low,
+    }
+
+
 def default_calendar() -> dict[str, Any]:
     return {
         "holidays_file": "holidays.yaml",
@@ -627,6 +692,7 @@ links: !include links.yaml
 devices: !include devices/*.yaml
 policies: !include policies.yaml
 calendar: !include calendar.yaml
+billing: !include billing.yaml
 """
 
 

@@ -257,7 +257,26 @@ def _billing(
             if bid not in buildings:
                 where = col.position(raw.get("buildings"), index) if isinstance(raw, dict) else None
                 col.add(where, ["billing", "buildings", index], f"unknown building {bid!r}")
+    if billing is not None:
+        _opening_rooms(col, raw, billing, buildings)
     return billing
+
+
+def _opening_rooms(
+    col: Collector, raw: Any, billing: BillingConfig, buildings: dict[str, Entry[Building]]
+) -> None:
+    """Each ``opening_balances`` key names a room of a building of the site."""
+    balances = raw.get("opening_balances") if isinstance(raw, dict) else None
+    for account in billing.opening_balances:
+        bid, _, room = account.partition(".")
+        entry = buildings.get(bid)
+        if entry is not None and any(r.id == room for r in entry.item.rooms):
+            continue
+        col.add(
+            col.position(balances, account),
+            ["billing", "opening_balances", account],
+            f"no room {account!r}: keys are <building>.<room> of the site's rooms",
+        )
 
 
 def _unique(col: Collector, entries: Iterator[Entry[Item]]) -> dict[str, Entry[Item]]:
