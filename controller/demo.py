@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import tempfile
+from asyncio import FIRST_COMPLETED
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -160,12 +164,60 @@ def _demo_admin(assembly: Assembly) -> list[str]:
     ]
 
 
+async def seed_month(assembly: Assembly, seed: int) -> None:
+    """A month of made-up hourly consumption behind the demo's start (``demo_seed``), written
+    through the recorder and marked as seeded; the live hours follow on from it."""
+    from controller.calendar import SiteCalendar
+    from controller.demo_seed import SEED_ID, SEED_NOTE, seeded_days
+    from controller.recorder.stats import hour_start
+
+    controller = assembly.controller
+    clock = controller.clock
+    calendar = SiteCalendar.from_site(controller.site)
+    days = seeded_days(
+        controller.registry,
+        hour_start(clock.time(), clock.tz),
+        clock.tz,
+        seed=seed,
+        workday=calendar.is_workday,
+    )
+    span = await assembly.recorder.seed_history(SEED_ID, days, SEED_NOTE)
+    if span is not None:
+        _LOGGER.info("Seeded %d hours of made-up consumption before the demo's start", span.rows)
+
+
 def _api_port(options: DemoOptions) -> int | None:
     if options.api_port is None or not options.free_ports:
         return options.api_port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None], duration: float | None) -> None:
+    """Run ``work`` until ``duration`` passes or SIGHUP or SIGTERM arrives (a closed terminal,
+    ``kill``): the same clean stop as Ctrl-C, so the local broker and emulators go too."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)  # main thread of a Unix process only
+            handled.append(sig)
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopper], timeout=duration, return_when=FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        elif stop.is_set():
+            _LOGGER.warning("Stopping the demo (signal received)")
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        for pending in (task, stopper):
+            pending.cancel()
+        await asyncio.gather(task, stopper, return_exceptions=True)
 
 
 async def run_demo(options: DemoOptions, console: Console) -> Controller:
@@ -192,6 +244,10 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
         await mqtt_emulators(run, assembly)
         run.started += assembly.describe()
         run.started.append(f"Files (history, policies, audit) in {data}")
+        run.started.append(
+            "History: a month of made-up hourly consumption before now is being seeded "
+            "(marked seeded in the history, not measured)"
+        )
         run.started += _demo_admin(assembly)
         for line in run.started:
             console.print(f"[green]started[/green] {line}")
@@ -199,8 +255,13 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
         view = LiveView(controller, speed=options.speed)
         drawn = None if options.headless else console
         async with controller.running():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(view.run(drawn, options.refresh), options.duration)
+            seeding = asyncio.create_task(seed_month(assembly, options.seed), name="demo.seed")
+            try:
+                await _until_stopped(view.run(drawn, options.refresh), options.duration)
+            finally:
+                seeding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await seeding
         if options.headless:
             console.print(view.render())
     return controller

@@ -575,6 +575,7 @@ def default_billing(shape: SiteShape) -> dict[str, Any]:
         f"dorm-1.1{index:02d}": balance
         for index, balance in enumerate(_LOW_BALANCES[:first_floor], start=1)
     }
+
     def since() -> dt.date:
         return dt.date(2026, 1, 1)  # a fresh object each time: no YAML anchors
 
