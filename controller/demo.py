@@ -186,6 +186,25 @@ async def seed_month(assembly: Assembly, seed: int) -> None:
         _LOGGER.info("Seeded %d hours of made-up consumption before the demo's start", span.rows)
 
 
+def _relay_passwords(site: LoadedSite) -> int:
+    """A random relay password for each DL/T 645 link the site gives none, shared by its
+    emulated meters and the controller: without one the meters refuse the curfew's and
+    billing's relay commands, and the site file keeps no default password. How many set."""
+    import secrets
+
+    from pydantic import SecretStr
+
+    from controller.config.site import Dlt645Link
+
+    made = 0
+    for link_id, link in site.links.items():
+        if isinstance(link, Dlt645Link) and link.relay_password is None:
+            password = SecretStr(f"{secrets.randbelow(1_000_000):06d}")
+            site.links[link_id] = link.model_copy(update={"relay_password": password})
+            made += 1
+    return made
+
+
 def _api_port(options: DemoOptions) -> int | None:
     if options.api_port is None or not options.free_ports:
         return options.api_port
@@ -228,6 +247,7 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
     from controller.liveview import LiveView
 
     site = load_site(options.site)
+    _relay_passwords(site)
     clock = ScaledClock(options.speed, tz=site.campus.timezone)
     async with contextlib.AsyncExitStack() as stack:
         run = DemoRun(options, site, clock, stack, console)

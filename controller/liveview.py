@@ -33,6 +33,8 @@ _ELECTRICITY = PointKind.ACTIVE_ENERGY
 _WATER = PointKind.WATER_VOLUME
 _MAX_COLUMNS = 9
 _MAX_ROWS = 12
+QUIET = frozenset({"audit", "calendar", "reports", "web-live", "api"})
+"""Components whose figures a newcomer does not need to watch: one shared line while they run."""
 
 
 def _top_level(entities: list[Entity], kind: PointKind) -> list[Entity]:
@@ -268,7 +270,8 @@ class LiveView:
         return table
 
     def components_table(self) -> Table:
-        """One line per component: its supervision state and its scalar figures."""
+        """One line per component: its supervision state and its scalar figures; the quiet
+        ones (``QUIET``) share one line while they run, so the view fits 24 lines."""
         health = self.controller.health()
         table = Table(
             title="组件 Components",
@@ -282,10 +285,16 @@ class LiveView:
         table.add_column(style="cyan", no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+        quiet: list[str] = []
         for component in self.controller.components:
             state = str(health.get(component.name, {}).get("state", "–"))
+            if state == "running" and component.name in QUIET:
+                quiet.append(component.name)
+                continue
             style = "green" if state == "running" else "red"
             table.add_row(component.name, Text(state, style=style), _one_line(component.status()))
+        if quiet:
+            table.add_row("…", Text("running", style="green"), ", ".join(quiet))
         return table
 
     def render(self, height: int | None = None) -> RenderableType:
@@ -306,8 +315,8 @@ class LiveView:
             return Group(header, self.buildings_table(), *panels, recent)
         buildings = self.buildings_table(compact=True)
         components = self.components_table()
-        used = 1 + (3 + len(ctl.site.buildings)) + (1 + len(ctl.components)) + 1
-        room = max(height - used - 1, 1)
+        used = 1 + (3 + len(ctl.site.buildings)) + (1 + components.row_count) + 1
+        room = max(height - used - 1, 1)  # the last line stays free: Live's cursor sits there
         events = Text(overflow="ellipsis", no_wrap=True)
         events.append("事件 Events\n", style="italic")
         lines = list(self.events)[-room:] or ["–"]
