@@ -64,6 +64,8 @@ class SiteShape:
     none; a floor the building does not have: none)."""
     cjt188_hot_water: bool = True
     """Buildings' hot-water meters are CJ/T 188 heat meters (else Modbus ultrasonic meters)."""
+    billing: bool = True
+    """Prepaid billing of the dorm rooms (``default_billing``): a ``billing.yaml``."""
 
     def __post_init__(self) -> None:
         if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
@@ -411,8 +413,9 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
         "policies.yaml": default_policies(),
         "calendar.yaml": default_calendar(),
         "holidays.yaml": default_holidays(),
-        "billing.yaml": default_billing(shape),
     }
+    if shape.billing:
+        files["billing.yaml"] = default_billing(shape)
     for group, devices in b.devices.items():
         files[f"devices/{group}.yaml"] = devices
     return files
@@ -693,7 +696,6 @@ links: !include links.yaml
 devices: !include devices/*.yaml
 policies: !include policies.yaml
 calendar: !include calendar.yaml
-billing: !include billing.yaml
 """
 
 
@@ -713,10 +715,13 @@ def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
         text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
         header = _HOLIDAYS_HEADER if name == "holidays.yaml" else ""
         (out / name).write_text(header + text, encoding="utf-8")
+    if "billing.yaml" not in files:
+        (out / "billing.yaml").unlink(missing_ok=True)
     site = out / "site.yaml"
-    site.write_text(
-        _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus"), encoding="utf-8"
-    )
+    header = _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus")
+    if "billing.yaml" in files:
+        header += "billing: !include billing.yaml\n"
+    site.write_text(header, encoding="utf-8")
     return site
 
 
