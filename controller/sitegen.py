@@ -561,8 +561,8 @@ def default_policies() -> list[dict[str, Any]]:
     ]
 
 
-_LOW_BALANCES = ("0.50", "2.00", "6.00", "9.00")
-"""Opening balances of dorm-1's first rooms: below the warning lines, one about to be cut off,
+_LOW_BALANCES = ("0.00", "2.00", "6.00", "9.00")
+"""Opening balances of dorm-1's first rooms: below the warning lines, one at zero (cut off at once),
 so a newcomer sees a warning, a cut-off and (after a top-up) the supply back."""
 
 
@@ -620,7 +620,7 @@ def default_billing(shape: SiteShape) -> dict[str, Any]:
         "vacation_months": [1, 2, 7, 8],
         "warn_at": ["10", "5"],
         "overdraft": "0",
-        "cut_off": ["electricity"],
+        "cut_off": ["electricity", "hot_water"],
         "opening_balance": "50",
         "opening_balances": low,
     }

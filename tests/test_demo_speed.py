@@ -113,11 +113,12 @@ async def test_demo_at_600x_shows_policies_alarms_billing_and_history() -> None:
         assert children, "the demo started no broker process"
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api", timeout=10) as api:
 
-            async def signed_in() -> bool:
+            async def signed_in() -> str | None:
                 reply = await api.post("/login", json={"name": name, "password": password})
-                return reply.status_code == 200
+                return str(reply.json()["csrf"]) if reply.status_code == 200 else None
 
-            await until("signing in as the demo admin", signed_in, started + 40)
+            csrf = await until("signing in as the demo admin", signed_in, started + 40)
+            api.headers["x-csrf-token"] = csrf
             await _check(api, started + 85)
         process.send_signal(signal.SIGHUP)  # the terminal closed: stop as cleanly as Ctrl-C
         async with asyncio.timeout(30):
@@ -179,6 +180,7 @@ async def _check(api: httpx.AsyncClient, deadline: float) -> None:
         return moved or None
 
     await until("a balance charged", charged, deadline)
+    await _cut_then_topped_up(api, "dorm-1.101", deadline)
 
     async def grew() -> list[dict[str, Any]] | None:
         after = await _energy(api, seed_end, seed_end + dt.timedelta(days=1), closed=True)
@@ -186,6 +188,33 @@ async def _check(api: httpx.AsyncClient, deadline: float) -> None:
 
     rows = await until("a measured hour after the seed", grew, deadline)
     assert all(row["consumption"] > 0 for row in rows)
+
+
+async def _cut_then_topped_up(api: httpx.AsyncClient, account: str, deadline: float) -> None:
+    """The room that opened with nothing is cut off; a top-up (a payment platform's retry
+    included) restores it."""
+
+    async def state() -> dict[str, Any]:
+        reply = await api.get(f"/billing/accounts/{account}")
+        assert reply.status_code == 200, reply.text
+        found: dict[str, Any] = reply.json()
+        return found
+
+    async def cut() -> bool:
+        return bool((await state())["cut_off"])
+
+    await until(f"{account} cut off", cut, deadline)
+    body = {"amount": "30", "key": "demo-test-topup-1", "reason": "校园卡充值"}
+    first = await api.post(f"/billing/accounts/{account}/top-up", json=body)
+    assert first.status_code == 201, first.text
+    again = await api.post(f"/billing/accounts/{account}/top-up", json=body)
+    assert again.status_code == 200  # the same key: applied once
+    assert again.json()["entry"]["seq"] == first.json()["entry"]["seq"]
+
+    async def restored() -> bool:
+        return not (await state())["cut_off"]
+
+    await until(f"{account} restored after the top-up", restored, deadline)
 
 
 async def _seeded(api: httpx.AsyncClient) -> dict[str, Any] | None:
