@@ -245,6 +245,8 @@ def _demo_logging(live: bool) -> None:
     if not root.handlers:
         root.addHandler(RichHandler(console=console if live else err_console, show_path=False))
         root.setLevel(logging.WARNING)
+        # aiomqtt's back-pressure notes: the emulated devices publish faster than real ones
+        logging.getLogger("mqtt").setLevel(logging.ERROR)
 
 
 @app.command("demo")

@@ -146,22 +146,24 @@ async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
 DEMO_ADMIN = "demo-admin"
 
 
-def _demo_admin(assembly: Assembly) -> list[str]:
-    """An admin account for this run, with a random password printed once: there is no
-    default password, and the demo's accounts live in its temporary folder."""
+def _demo_admin(assembly: Assembly) -> tuple[list[str], str]:
+    """An admin account for this run, with a random password printed (and kept on the live
+    view's second line): there is no default password, and the demo's accounts live in its
+    temporary folder. The banner lines and the live view's line."""
     import secrets
 
     from controller.accounts import Role
 
     api = assembly.api
     if api is None or api.accounts is None:
-        return []
+        return [], ""
     password = secrets.token_urlsafe(12)
     api.accounts.add(DEMO_ADMIN, Role.ADMIN, password, display_name="演示管理员")
-    return [
-        f"Web app: http://{api.host}:{api.port}/ sign in as {DEMO_ADMIN} with password "
-        f"{password} (this run only)"
-    ]
+    url = f"http://{api.host}:{api.port}/"
+    return (
+        [f"Web app: {url} sign in as {DEMO_ADMIN} with password {password} (this run only)"],
+        f"网页 Web {url}  {DEMO_ADMIN} / {password}",
+    )
 
 
 async def seed_month(assembly: Assembly, seed: int) -> None:
@@ -268,11 +270,12 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
             "History: a month of made-up hourly consumption before now is being seeded "
             "(marked seeded in the history, not measured)"
         )
-        run.started += _demo_admin(assembly)
+        admin, banner = _demo_admin(assembly)
+        run.started += admin
         for line in run.started:
             console.print(f"[green]started[/green] {line}")
         controller = assembly.controller
-        view = LiveView(controller, speed=options.speed)
+        view = LiveView(controller, speed=options.speed, banner=banner)
         drawn = None if options.headless else console
         async with controller.running():
             seeding = asyncio.create_task(seed_month(assembly, options.seed), name="demo.seed")

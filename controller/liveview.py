@@ -179,10 +179,15 @@ def _dict_table(title: str, items: dict[str, dict[str, Any]]) -> Table:
 class LiveView:
     """Renders the controller a few times a second until cancelled."""
 
-    def __init__(self, controller: Controller, *, speed: float = 1.0, title: str = "") -> None:
+    def __init__(
+        self, controller: Controller, *, speed: float = 1.0, title: str = "", banner: str = ""
+    ) -> None:
         self.controller = controller
         self.speed = speed
         self.title = title or f"sanjie 三节 — {controller.site.campus.name.zh}"
+        self.banner = banner
+        """One line kept under the title (the demo's web address and account), since what
+        was printed before the view scrolls away under the first log lines."""
         self.daily = DailyCounters.for_controller(controller)
         self.errors: dict[str, deque[str]] = {}
         self.events: deque[str] = deque(maxlen=8)
@@ -312,10 +317,14 @@ class LiveView:
         if height is None:
             panels = [status_panel(c.name, c.status()) for c in ctl.components]
             recent = Panel("\n".join(self.events) or "–", title="事件 Events")
-            return Group(header, self.buildings_table(), *panels, recent)
+            banner = [Text(self.banner)] if self.banner else []
+            return Group(header, *banner, self.buildings_table(), *panels, recent)
         buildings = self.buildings_table(compact=True)
         components = self.components_table()
-        used = 1 + (3 + len(ctl.site.buildings)) + (1 + components.row_count) + 1
+        top: list[RenderableType] = [header]
+        if self.banner:
+            top.append(Text(self.banner, style="bold", overflow="ellipsis", no_wrap=True))
+        used = len(top) + (3 + len(ctl.site.buildings)) + (1 + components.row_count) + 1
         room = max(height - used - 1, 1)  # the last line stays free: Live's cursor sits there
         events = Text(overflow="ellipsis", no_wrap=True)
         events.append("事件 Events\n", style="italic")
@@ -323,7 +332,7 @@ class LiveView:
         for i, line in enumerate(lines):
             style = "red" if ("failed" in line or "offline" in line) else ""
             events.append(line + ("\n" if i < len(lines) - 1 else ""), style=style)
-        return Group(header, buildings, components, events)
+        return Group(*top, buildings, components, events)
 
     async def run(self, console: Console | None, refresh: float = 0.5) -> None:
         """Draw every ``refresh`` seconds until cancelled, noting events from the bus.
