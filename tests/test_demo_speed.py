@@ -73,6 +73,23 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+async def _stop(process: asyncio.subprocess.Process, children: set[int]) -> None:
+    """After a failed check: SIGTERM (a clean stop), SIGKILL if that hangs, and the children
+    (its broker) by their ids, so a failure leaves nothing running."""
+    if process.returncode is None:
+        process.terminate()
+        try:
+            async with asyncio.timeout(20):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    for pid in children:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 async def _drain(stream: asyncio.StreamReader, into: list[str]) -> None:
     while line := await stream.readline():
         into.append(line.decode(errors="replace"))
@@ -98,6 +115,7 @@ async def test_demo_at_600x_shows_policies_alarms_billing_and_history() -> None:
     assert process.stderr is not None
     out: list[str] = []
     err: list[str] = []
+    children: set[int] = set()
     drains = [
         asyncio.create_task(_drain(process.stdout, out)),
         asyncio.create_task(_drain(process.stderr, err)),
@@ -109,7 +127,7 @@ async def test_demo_at_600x_shows_policies_alarms_billing_and_history() -> None:
 
         found = await until("the demo's banner", banner, started + 30, every=0.1)
         port, name, password = int(found.group(1)), found.group(2), found.group(3)
-        children = _children(process.pid)
+        children |= _children(process.pid)
         assert children, "the demo started no broker process"
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api", timeout=10) as api:
 
@@ -127,9 +145,7 @@ async def test_demo_at_600x_shows_policies_alarms_billing_and_history() -> None:
         assert not [pid for pid in children if _alive(pid)], "a child of the demo outlived it"
         assert "Traceback" not in "".join(err), "".join(err)[-3000:]
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await _stop(process, children)
         for drain in drains:
             drain.cancel()
 
