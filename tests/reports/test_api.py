@@ -51,7 +51,7 @@ async def running(seeded: Seeded, tmp_path: Path) -> AsyncIterator[Running]:
     ctrl = Controller(load_site(site_file), clock)
     recorder = Recorder.from_site(ctrl, data_dir=folder)
     audit = AuditLog(folder / "var" / "audit.sqlite3", clock)
-    service = ReportService(ctrl, recorder, audit.path)
+    service = ReportService(ctrl, recorder, audit)
     ctrl.add(recorder)
     ctrl.add(service)
     accounts = AccountStore(folder / "var" / "accounts.sqlite3", SystemClock())
@@ -84,8 +84,12 @@ async def test_generate_list_download(running: Running) -> None:
     refused = await client.post("/api/reports", json=body, headers=running.viewer)
     assert refused.status_code == 403
     made = await client.post("/api/reports", json=body, headers=running.operator)
-    assert made.status_code == 201, made.text
-    stored = made.json()
+    assert made.status_code == 202, made.text
+    job = running.service.jobs.get(made.json()["id"])
+    assert job is not None
+    await job.wait()
+    assert job.report is not None, job.error
+    stored = (await client.get(made.headers["location"], headers=running.viewer)).json()["report"]
     assert stored["by"] == "op"
     assert stored["baseline"] == "2026-09-07..2026-10-11"
     listing = (await client.get("/api/reports", headers=running.viewer)).json()
