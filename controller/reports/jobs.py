@@ -137,6 +137,7 @@ class ReportJobs:
         self._jobs: OrderedDict[str, ReportJob] = OrderedDict()
         self._queue: asyncio.Queue[ReportJob] = asyncio.Queue()
         self._stopping = threading.Event()
+        self._inflight: list[tuple[ReportJob, asyncio.Future[StoredReport]]] = []
         self._seq = itertools.count(1)
         self.running = 0
         self.peak_running = 0
@@ -185,7 +186,7 @@ class ReportJobs:
 
     async def run(self) -> None:
         """Run ``workers`` builds at a time until cancelled; a running build then stops at its
-        next step, and this returns only when every worker thread is idle."""
+        next step, and this returns only when every worker thread has ended."""
         self._stopping.clear()
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="report-build")
         try:
@@ -195,8 +196,12 @@ class ReportJobs:
         finally:
             self._stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            # the threads end at their build's next step; wait off the loop for them
-            await asyncio.shield(asyncio.to_thread(pool.shutdown, wait=True))
+            inflight, self._inflight = self._inflight, []
+            if inflight:  # the builds end at their next step: settle them as they ended
+                await asyncio.wait([future for _, future in inflight])
+            for job, future in inflight:
+                await self._settle(job, future)
+            await asyncio.to_thread(pool.shutdown, wait=True)
 
     async def _worker(self, pool: ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
@@ -214,20 +219,30 @@ class ReportJobs:
 
             future = loop.run_in_executor(pool, self._build, job, progress)
             try:
-                job.report = await asyncio.shield(future)
-                job.state = JobState.DONE
+                await asyncio.wait([future])  # cancelling the wait leaves the build running
             except asyncio.CancelledError:
-                job.state, job.error = JobState.FAILED, "the controller stopped during the build"
+                self._inflight.append((job, future))
                 raise
-            except Exception as err:  # noqa: BLE001 - any build failure is the job's outcome
-                job.state, job.error = JobState.FAILED, _reason(err)
-                _LOGGER.warning("Report build %s (%s) failed: %s", job.id, job.by, job.error)
-            finally:
-                self.running -= 1
-                job.finished = self._clock()
-                job._done.set()
-            if self._on_finished is not None:
-                await self._on_finished(job)
+            await self._settle(job, future)
+
+    async def _settle(self, job: ReportJob, future: asyncio.Future[StoredReport]) -> None:
+        """Record how a finished build ended, then tell ``on_finished``."""
+        error: BaseException | None
+        if future.cancelled():
+            error = BuildCancelled("the controller stopped before the build started")
+        else:
+            error = future.exception()
+        if error is None:
+            job.report = future.result()
+            job.state = JobState.DONE
+        else:
+            job.state, job.error = JobState.FAILED, _reason(error)
+            _LOGGER.warning("Report build %s (%s) failed: %s", job.id, job.by, job.error)
+        self.running -= 1
+        job.finished = self._clock()
+        job._done.set()
+        if self._on_finished is not None:
+            await self._on_finished(job)
 
     def _forget_old(self) -> None:
         finished = [
@@ -253,7 +268,7 @@ def _advance(job: ReportJob, stage: str) -> None:
         job.stage = stage
 
 
-def _reason(err: Exception) -> str:
+def _reason(err: BaseException) -> str:
     """What a failed build says to staff: the report error's text, else its type and text."""
     if isinstance(err, ReportError):
         return str(err)

@@ -207,3 +207,24 @@ async def test_the_queue_bounds_waiting_and_running_builds(seeded: Seeded, tmp_p
             assert (await c.finished(again.headers["location"]))["state"] == "done"
         assert c.service.status()["generated"] == 4
         assert len({j["report"]["id"] for j in jobs}) == 3
+
+
+async def test_stopping_during_a_build_leaves_no_half_written_report(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    async with campus(seeded, tmp_path) as c:
+        reply = await c.post("op", {**BODY, "formats": ["pdf", "xlsx", "html", "csv"]})
+        job = c.service.jobs.get(reply.json()["id"])
+        assert job is not None
+        async with workers(c.service):
+            await wait_until(lambda: job.state != "queued", "the build to start", limit=20)
+        # the workers are stopped: the build ended at its next step (or had just finished),
+        # its thread is gone (the leak check) and no staging folder is left
+        assert job.state in ("failed", "done")
+        assert not list(c.service.store.folder.glob(".building-*"))
+        listed = (await c.client.get("/api/reports", headers=c.headers["op"])).json()["items"]
+        if job.state == "failed":
+            assert job.error == "the controller stopped during the build"
+            assert listed == []
+        else:
+            assert [r["id"] for r in listed] == [job.report.id if job.report else None]
