@@ -27,7 +27,14 @@ from .deps import component
 from .errors import ApiError, FieldError, responses
 from .paging import Page, Paging, paginate
 
-__all__ = ["ReportCreate", "job_json", "report_json", "report_routes", "submit_report"]
+__all__ = [
+    "ReportCreate",
+    "building_of",
+    "job_json",
+    "report_json",
+    "report_routes",
+    "submit_report",
+]
 
 PREFIX = "/api/reports"
 
@@ -58,7 +65,7 @@ def _bad(err: ReportInputError) -> ApiError:
     return ApiError(422, str(err), [problem])
 
 
-def _building(scope: str) -> str | None:
+def building_of(scope: str) -> str | None:
     """The building a stored scope text names (None: the campus)."""
     if scope == "campus":
         return None
@@ -139,7 +146,7 @@ def report_routes(ctrl: Controller) -> APIRouter:
     @router.get("")
     async def listing(caller: Viewer, paging: Paging) -> Page[dict[str, Any]]:
         """Stored reports the caller may see, newest first (on request or by a schedule)."""
-        visible = [s for s in service().store.list() if caller.account.sees(_building(s.scope))]
+        visible = [s for s in service().store.list() if caller.account.sees(building_of(s.scope))]
         return paginate(visible, paging, report_json)
 
     @router.get("/{report_id}/{name}", responses=responses(404), response_model=None)
@@ -147,7 +154,7 @@ def report_routes(ctrl: Controller) -> APIRouter:
         """One file of a stored report."""
         store = service().store
         try:
-            if not caller.account.sees(_building(store.get(report_id).scope)):
+            if not caller.account.sees(building_of(store.get(report_id).scope)):
                 raise HTTPException(404, f"no stored report {report_id!r}")
             path = store.file(report_id, name)
         except ReportError as err:

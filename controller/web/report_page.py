@@ -21,7 +21,13 @@ from pydantic import ValidationError
 from controller.accounts import Role
 from controller.api.auth import Caller, require
 from controller.api.errors import ApiError
-from controller.api.reports import ReportCreate, job_json, report_json, submit_report
+from controller.api.reports import (
+    ReportCreate,
+    building_of,
+    job_json,
+    report_json,
+    submit_report,
+)
 from controller.app import Controller
 from controller.config import BuildingKind
 from controller.config.reports import BaselineSpan
@@ -76,10 +82,6 @@ def _scope_label(ctrl: Controller, scope: str, t: Translator) -> str:
     return name
 
 
-def _building(scope: str) -> str | None:
-    return None if scope == "campus" else scope.partition(":")[2].partition("/")[0]
-
-
 def _baseline_rule(ctrl: Controller, t: Translator) -> str:
     rule = ctrl.site.reports.baseline
     if isinstance(rule, BaselineSpan):
@@ -123,11 +125,11 @@ def reports_view(
         data["scope_label"] = _scope_label(ctrl, j.request.scope.text, t)
         return data
 
-    reports = [s for s in service.store.list() if sees(_building(s.scope))] if service else []
+    reports = [s for s in service.store.list() if sees(building_of(s.scope))] if service else []
     jobs = [j for j in service.jobs.list() if sees(j.building)][:RECENT_JOBS] if service else []
     schedules = []
     for s in ctrl.site.reports.schedules:
-        if not sees(_building(s.scope)):
+        if not sees(building_of(s.scope)):
             continue
         scheduled = service.scheduler.get_job(f"report:{s.id}") if service else None
         schedules.append(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +20,13 @@ import httpx
 
 from controller.accounts import AccountStore, Role
 from controller.api import ApiServer
-from controller.app import Controller
 from controller.audit import AuditLog
-from controller.config import load_site
-from controller.core import FakeClock
 from controller.core.clock import SystemClock
-from controller.recorder import Recorder
 from controller.reports.service import ReportService
 from tests.integrations.modbus_harness import wait_until
 from tests.servers import free_port
 
+from .running import report_controller
 from .seed import TZ, Seeded
 
 PASSWORD = "a long enough pass phrase 42"
@@ -69,17 +65,8 @@ class Campus:
 async def campus(seeded: Seeded, tmp_path: Path, extra: str = "") -> AsyncIterator[Campus]:
     """The seeded campus with the API on a free port; the report service is visible to the
     API but its workers run only inside :func:`workers`."""
-    folder = tmp_path / "campus"
-    shutil.copytree(seeded.data_dir, folder)
-    site_file = folder / "site.yaml"
-    site_file.write_text(site_file.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    clock = FakeClock(NOW.timestamp())
-    ctrl = Controller(load_site(site_file), clock)
-    recorder = Recorder.from_site(ctrl, data_dir=folder)
-    audit = AuditLog(folder / "var" / "audit.sqlite3", clock)
-    service = ReportService(ctrl, recorder, audit)
-    ctrl.add(recorder)
-    accounts = AccountStore(folder / "var" / "accounts.sqlite3", SystemClock())
+    made = report_controller(seeded, tmp_path / "campus", NOW, extra)
+    accounts = AccountStore(made.folder / "var" / "accounts.sqlite3", SystemClock())
     accounts.add("op", Role.OPERATOR, PASSWORD)
     accounts.add("view", Role.VIEWER, PASSWORD)
     accounts.add("d2", Role.OPERATOR, PASSWORD, buildings=frozenset({"dorm-2"}))
@@ -87,20 +74,20 @@ async def campus(seeded: Seeded, tmp_path: Path, extra: str = "") -> AsyncIterat
         n: {"Authorization": f"Bearer {accounts.create_token(n)[1]}"} for n in ("op", "view", "d2")
     }
     port = free_port()
-    server = ApiServer(ctrl, "127.0.0.1", port, accounts=accounts)
-    ctrl.add(server)
+    server = ApiServer(made.ctrl, "127.0.0.1", port, accounts=accounts)
+    made.ctrl.add(server)
     try:
         async with (
-            ctrl.running(),
+            made.ctrl.running(),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
         ):
-            await recorder.wait_started()
-            ctrl.components.append(service)  # found by the API; its run() is the test's
+            await made.recorder.wait_started()
+            made.ctrl.components.append(made.service)  # found by the API; run() is the test's
             await wait_until(lambda: server.started, "the API server", limit=20)
-            yield Campus(client, service, folder, audit, headers)
+            yield Campus(client, made.service, made.folder, made.audit, headers)
     finally:
         accounts.close()
-        audit.close()
+        made.audit.close()
 
 
 @contextlib.asynccontextmanager
