@@ -218,7 +218,12 @@ def report_routes(ctrl: Controller) -> APIRouter:
 
     @router.post("/reports")
     async def start_report(request: Request) -> Response:
-        found = await OPERATOR(request)  # signed in, operator or admin, CSRF checked
+        try:
+            found = await OPERATOR(request)  # signed in, operator or admin, CSRF checked
+        except HTTPException as err:
+            if err.status_code == 401:  # the session ended while the form was open
+                return to_login(request)
+            raise
         t = Translator(lang_of(request, found))
         service = _service(ctrl)
         if service is None:

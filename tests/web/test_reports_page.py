@@ -132,6 +132,10 @@ async def test_the_form_checks_csrf_roles_buildings_and_fields(campus: WebCampus
     manager, csrf = await _session(campus.url, "manager1")
     viewer, viewer_csrf = await _session(campus.url, "viewer1")
     try:
+        async with httpx.AsyncClient(base_url=campus.url) as anonymous:
+            signed_out = await anonymous.post("/reports", data=FORM)
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"] == "/login?next=/reports"
         forged = await manager.post("/reports", data=FORM)
         assert forged.status_code == 403  # no CSRF token: another site's form
         outside = await manager.post("/reports", data={**FORM, "csrf": csrf, "scope": "campus"})
