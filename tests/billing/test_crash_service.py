@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sqlite3
 import sys
-import textwrap
 import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal as D  # noqa: N817 (figures read better short)
@@ -40,6 +38,7 @@ from emulators.modbus import SiteEmulator
 from emulators.models import LoadProfile
 from tests.servers import free_port
 
+from . import test_assembled
 from .conftest import TZ, at
 
 pytestmark = pytest.mark.integration
@@ -51,47 +50,12 @@ HOUR = 3600
 LOADS_W = {"dorm-1.101.elec": 2000.0, "dorm-1.102.elec": 1000.0}
 ACCOUNTS = ("dorm-1.101", "dorm-1.102")
 BILLING = {
-    "tariffs": [
-        {
-            "id": "elec",
-            "utility": "electricity",
-            "effective_from": "2026-03-01",
-            "pricing": {"type": "flat", "price": "0.60"},
-        }
-    ],
+    **test_assembled.BILLING,  # one flat electricity tariff
     "opening_balance": "100",
     "warn_at": ["1"],
     "settle_s": 6 * 3600,  # the recorder flushes every 5 s of wall time: 5 emulated hours
     "interval_s": 600,
 }
-
-
-def _site(tmp_path: Path) -> Path:
-    meters = "\n".join(
-        f"""  - {{id: {device}, profile: generic/dorm-prepaid-meter, building: dorm-1,
-     room: "{device.split(".")[1]}", circuit: sockets, link: gw-1, unit_id: {unit},
-     scan_interval: 600}}"""
-        for unit, device in enumerate(LOADS_W, start=1)
-    )
-    site = tmp_path / "site.yaml"
-    site.write_text(
-        textwrap.dedent(
-            f"""\
-            campus: {{id: crash, name: {{zh: 断电测试}}, timezone: Asia/Shanghai}}
-            buildings:
-              - {{id: dorm-1, kind: dorm, name: {{zh: 一号楼}},
-                  rooms: [{{id: "101", floor: 1, occupants: 4}},
-                          {{id: "102", floor: 1, occupants: 4}}]}}
-            links:
-              - {{id: gw-1, type: modbus_tcp, host: 127.0.0.1, port: {free_port()}, timeout: 1}}
-            devices:
-            """
-        )
-        + meters
-        + f"\nbilling: {json.dumps(BILLING)}\n",
-        encoding="utf-8",
-    )
-    return site
 
 
 def _steady_loads(emulator: SiteEmulator) -> None:
@@ -243,7 +207,7 @@ async def _reference(
 
 
 async def test_sigkill_of_sanjie_run_mid_hour_neither_loses_nor_doubles(tmp_path: Path) -> None:
-    site_path = _site(tmp_path)
+    site_path = test_assembled._site(tmp_path, BILLING, rooms=("101", "102"), scan_s=600)
     site = load_site(site_path)
     data = tmp_path / "data"
     ledger = Ledger(data / "var" / "billing.sqlite3")
@@ -293,7 +257,7 @@ async def test_sigkill_of_sanjie_run_mid_hour_neither_loses_nor_doubles(tmp_path
     hours = (end - started) / HOUR
     assert hours >= 5
     spent = {a: D(100) - b for a, b in ledger.balances().items()}
-    assert spent["dorm-1.101"] > spent["dorm-1.102"] > 0  # 2 kW and 1 kW at 0.60 yuan/kWh
+    assert spent["dorm-1.101"] > spent["dorm-1.102"] > 0  # 2 kW and 1 kW at 1 yuan/kWh
     store = LedgerStore(ledger.path, FakeClock(end))
     try:
         assert store.verify() == []
