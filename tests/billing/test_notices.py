@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from controller.alarms.build import build_alarms
+from controller.alarms.notify import Outbox, QuietHours
 from controller.app import Controller
 from controller.assemble import ControllerOptions, build_controller
-from controller.billing import BillingComponent, billing_component
+from controller.billing import BillingComponent, Notice, OutboxNotices, billing_component
 from controller.config import LoadedSite, load_site
 from controller.config.alarms import NotifyConfig
 from controller.core import FakeClock
@@ -165,3 +166,25 @@ async def test_the_composition_root_queues_notices_in_the_alarm_outbox(tmp_path:
         assert notices is not None
         assert notices.channels == ("sms-gw",)
         assert notices.outbox is assembly.alarms.notifier.outbox
+
+
+def test_quiet_hours_hold_billing_notices_until_they_end(tmp_path: Path) -> None:
+    """A warning at 23:30 waits for 07:00 (billing notices are warnings: no breakthrough)."""
+    clock = FakeClock(ts(2026, 3, 2, 23, 30))
+    outbox = Outbox(tmp_path / "notify.sqlite3", clock)
+    try:
+        notices = OutboxNotices(
+            outbox, ["sms-gw", "wecom"], clock, QuietHours.parse("22:00", "07:00")
+        )
+        notice = Notice("low_balance", "dorm-1.101", "4", "余额不足", "low", "k@0")
+        notices(notice)
+        notices(notice)  # offered again: the same rows
+        held = outbox.deliveries()
+        assert [(d.dedup, d.channel) for d in held] == [
+            ("k@0:sms-gw", "sms-gw"),
+            ("k@0:wecom", "wecom"),
+        ]
+        assert {d.next_at for d in held} == {ts(2026, 3, 3, 7)}
+        assert notices.queued == 2
+    finally:
+        outbox.close()
