@@ -4,7 +4,9 @@ One loop runs every ``interval_s`` of the controller's clock, or at once when a 
 exemption asks (``wake``): charge what has settled, then warn, cut or restore as the balances
 say. A top-up therefore restores a cut account within one poll cycle (the command goes out at
 once; the driver's read-back confirms it). The store lives on its own database thread; the
-API's top-ups, imports and statements run there too, in order with the charging.
+API's top-ups, imports and statements run there too, in order with the charging. Warnings and
+cut-offs are queued for people in the alarm service's notification outbox (``notices``), which
+sends and retries them; billing itself does no network I/O.
 """
 
 from __future__ import annotations
@@ -93,7 +95,6 @@ class BillingComponent:
         store = self.store = await self.db.call(LedgerStore, self.store_path, ctrl.clock)
         await self.db.call(sync_accounts, store, ctrl.site, self.config)
         meters = self.meters = Meters(ctrl.site, await self.db.call(store.accounts))
-        notices = self.notices
         state = LimitState.loads(await self.db.call(store.get_state, STATE_KEY))
         self.limits = Limits(
             ctrl.bus,
@@ -105,7 +106,7 @@ class BillingComponent:
             overdraft=self.config.overdraft,
             cut_off=self.config.cut_off,
             state=state,
-            notify=notices,
+            notify=self.notices,
         )
         self._guard = self.limits.guard_for(self._account_of_entity)
         ctrl.commands.add_guard(self._guard)
