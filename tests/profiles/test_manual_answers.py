@@ -24,6 +24,8 @@ ADL400 = "Acrel ADL400 installation and operation manual"
 SDM630 = "Eastron SDM630-Modbus protocol V1.8"
 XINTAI = "Kaifeng Xintai RS-485 water meter Modbus protocol"
 TUF = "TUF-2000M user manual"
+DTSU666 = "CHINT DTSU666 user manual"
+DDSU666 = "CHINT DDSU666 user manual"
 BAD = "bad quality"
 
 # (profile, point, words, expected, document, the document's words)
@@ -148,6 +150,10 @@ ANSWERS: list[tuple[str, str, list[int], object, str, str]] = [
         "0x0008 remaining prepaid amount",
     ),
     ("xintai/water-meter-valve", "battery", [0x6666, 0x6640], 3.6, XINTAI, "0x001A battery"),
+    ("chint/dtsu666", "energy", [0x449A, 0x5000], 1234.5, DTSU666, "ImpEp 0x401E"),
+    ("chint/dtsu666-101e", "energy", [0x449A, 0x5000], 1234.5, DTSU666, "ImpEp 0x101E"),
+    ("chint/dtsu666", "current_a", [0x459C, 0x4000], 5.0, DTSU666, "I × IrAt: 5000 × 0.001 A"),
+    ("chint/ddsu666", "power", [0x400C, 0xCCCD], 2200.0, DDSU666, "power in kW: 2.2 kW"),
     ("generic/tuf2000m", "heat_power", [0x0000, 0x3F00], 0.5, TUF, "REG3 energy flow rate GJ/h"),
     ("generic/tuf2000m", "totaliser_unit", [1], "L", TUF, "1438 Unit for flow totalizer: 1 liter"),
     ("generic/tuf2000m", "totaliser_unit", [0], "m³", TUF, "0 cubic meter (m3)"),
