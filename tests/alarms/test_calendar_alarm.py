@@ -28,19 +28,10 @@ from controller.calendar import SiteCalendar
 from controller.calendar_watch import PROVISIONAL_KIND, CalendarWatch
 from controller.config import LoadedSite, load_site
 from controller.core import AlarmCleared, AlarmRaised, FakeClock
+from tests.test_calendar_watch import NOTICE_2027, SITE
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 KEY = "calendar.provisional.2027"
-SITE = """
-campus: {id: t, name: {zh: 测试校区, en: Test campus}}
-buildings: []
-calendar: {holidays_file: holidays.yaml}
-"""
-NOTICE_2027 = (
-    "notice_years: [2027]\n"
-    "holidays:\n  - {start: 2027-01-01, end: 2027-01-03, name: 元旦}\n"
-    "workdays:\n  - {date: 2027-02-14, name: 春节调休}\n"
-)
 
 
 def _clock(month: int, day: int) -> FakeClock:
