@@ -78,3 +78,35 @@ def test_opening_balances_name_rooms_of_the_site(site_with: SiteWith) -> None:
         f"{path}:17:34 billing.opening_balances.dorm-1.999: no room 'dorm-1.999': keys are "
         "<building>.<room> of the site's rooms"
     ]
+
+
+NOTIFY = """\
+notify:
+  channels:
+    - {id: sms-gw, type: webhook, url: "https://sms-gw.example.edu.cn/hook"}
+"""
+
+
+def test_billing_notices_name_channels_of_the_notify_section(site_with: SiteWith) -> None:
+    path = _site(site_with, NOTIFY + BILLING.replace("warn_at", "notify: [sms-gw]\n  warn_at"))
+    site = loads(path)
+    assert site.billing is not None
+    assert site.billing.notify == ["sms-gw"]
+
+
+def test_an_unknown_billing_channel_is_pointed_at(site_with: SiteWith) -> None:
+    billing = BILLING.replace("warn_at", "notify: [sms-gw, sms]\n  warn_at")
+    path = _site(site_with, NOTIFY + billing)
+    assert issues_of(path) == [f"{path}:20:20 billing.notify[1]: unknown channel 'sms' (sms-gw)"]
+    alone = _site(site_with, billing)
+    assert issues_of(alone) == [
+        f"{alone}:17:12 billing.notify[0]: unknown channel 'sms-gw' (none: add notify.channels)",
+        f"{alone}:17:20 billing.notify[1]: unknown channel 'sms' (none: add notify.channels)",
+    ]
+
+
+def test_the_one_shot_webhook_says_what_replaced_it(site_with: SiteWith) -> None:
+    path = _site(site_with, BILLING.replace("warn_at", "webhook: https://x.example/\n  warn_at"))
+    (issue,) = issues_of(path)
+    assert issue.startswith(f"{path}:17:12 billing.webhook: ")
+    assert "replaced by 'notify'" in issue
