@@ -9,10 +9,11 @@ from controller.app import Controller
 from controller.config import LoadedSite
 from controller.core import FakeClock
 from controller.demo_seed import SEED_ID, SEED_NOTE, seeded_days
-from controller.recorder import ConsumptionQuery, Period, Recorder
+from controller.recorder import Backoff, ConsumptionQuery, InfluxV1Writer, Period, Recorder
 from controller.recorder.history import History
 from controller.recorder.query import ConsumptionRow
-from tests.recorder.conftest import H
+from tests.recorder.conftest import H, until
+from tests.servers import InfluxServer
 
 TZ = FakeClock().tz
 
@@ -57,3 +58,28 @@ async def test_the_recorder_writes_a_seed_once_and_marks_it(
         assert marked.rows == 3 * 24 * len(recorder.engine)  # every counter, every hour
     finally:
         history.close()
+
+
+async def test_with_influxdb_the_seed_goes_through_the_outbox(
+    small_site: LoadedSite, tmp_path: Path, influxdb: InfluxServer, unique_name: str
+) -> None:
+    influxdb.query(f'CREATE DATABASE "{unique_name}"')
+    end = H + 86400
+    controller = Controller(small_site, FakeClock(end + 600))
+    recorder = Recorder(
+        controller,
+        history_path=tmp_path / "history.sqlite3",
+        writer=InfluxV1Writer(influxdb.url, unique_name, timeout=5),
+        outbox_path=tmp_path / "outbox.sqlite3",
+        flush_interval=0.05,
+        backoff=Backoff(0.05, 0.2),
+    )
+    controller.add(recorder)
+    async with controller.running():
+        await recorder.wait_started()
+        days = seeded_days(controller.registry, end, TZ, days=1)
+        span = await recorder.seed_history(SEED_ID, days, SEED_NOTE)
+        assert span is not None
+        await until(lambda: recorder.status()["outbox_batches"] == 0, what="outbox drained")
+    answer = influxdb.query('SELECT count("consumption") FROM "consumption_hourly"', db=unique_name)
+    assert answer["results"][0]["series"][0]["values"][0][1] == span.rows  # type: ignore[index]
