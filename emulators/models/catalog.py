@@ -16,7 +16,7 @@ from controller.config.site import BuildingKind, Circuit, Device
 from .base import DeviceModel, ModelClock, device_rng
 from .daily import DORM_SHOWERS
 from .electricity import ElectricityMeter, LoadProfile
-from .food import DinerCounter, WasteScale
+from .food import DinerCounter, PlateChecker, WasteScale
 from .hvac import AcUnit
 from .loads import (
     bath_main,
@@ -52,11 +52,11 @@ def build_model(site: LoadedSite, device: Device, clock: ModelClock, seed: int =
     tz = site.campus.timezone
     occupants = _occupants(site, device)
     suffix = device.id.rsplit(".", 1)[-1]
-    if PointKind.FOOD_WASTE in kinds or PointKind.DINER_COUNT in kinds:
+    canteen = _canteen_model(kinds)
+    if canteen is not None:
         building = site.buildings[device.building]
         diners = float(sum(r.occupancy for b in site.buildings.values() for r in b.rooms) or 1000)
-        kind = WasteScale if PointKind.FOOD_WASTE in kinds else DinerCounter
-        return kind(clock, rng, canteen=building.id, diners_per_day=diners * 2.2, tz=tz)
+        return canteen(clock, rng, canteen=building.id, diners_per_day=diners * 2.2, tz=tz)
     if PointKind.AC_MODE in kinds:
         return AcUnit(clock, rng, occupants=occupants, tz=tz)
     if PointKind.VALVE_DELAY in kinds:
@@ -88,6 +88,19 @@ def build_model(site: LoadedSite, device: Device, clock: ModelClock, seed: int =
             tz=tz,
         )
     raise ValueError(f"no behaviour model fits device {device.id} (profile {device.profile})")
+
+
+def _canteen_model(
+    kinds: set[PointKind],
+) -> type[WasteScale] | type[DinerCounter] | type[PlateChecker] | None:
+    """The canteen model for a food device's kinds (waste scale, diner counter, plate checker)."""
+    if PointKind.FOOD_WASTE in kinds:
+        return WasteScale
+    if PointKind.DINER_COUNT in kinds:
+        return DinerCounter
+    if PointKind.PLATES_CHECKED in kinds or PointKind.CLEAN_PLATES in kinds:
+        return PlateChecker
+    return None
 
 
 def _water_model(
