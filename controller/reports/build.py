@@ -17,7 +17,9 @@ from controller.recorder.history import MeterEvent
 from controller.recorder.query import ConsumptionSource
 
 from .billing import BillingFigures, billing_tables
-from .food import FoodFigures, fetch_food, food_tables
+from .diners import DinerCount
+from .food import FoodFigures, fetch_food
+from .food_tables import food_tables
 from .i18n import text
 from .model import Chart, ChartSeries, Report
 from .place_tables import buildings, circuits, floors, room_figures, rooms, stars, top_users
@@ -42,13 +44,15 @@ async def build_report(
     audit: Iterable[AuditEntry] = (),
     meter_events: Sequence[MeterEvent] = (),
     food: FoodFigures | None = None,
+    diners: Sequence[DinerCount] = (),
     billing: BillingFigures | None = None,
     now: dt.datetime | None = None,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> Report:
     """The report for ``request``: ``source`` answers the consumption query (SQLite or
-    InfluxDB), ``audit`` holds the period's ``command`` and ``alarm.raise`` entries, ``billing`` the
-    ledger's figures when the site bills (a billing section then)."""
+    InfluxDB), ``audit`` holds the period's ``command`` and ``alarm.raise`` entries, ``diners``
+    the card-system counts imported for the period and baseline, ``billing`` the ledger's
+    figures when the site bills (a billing section then)."""
     tz = zoneinfo.ZoneInfo(site.campus.timezone)
     places = Places(site)
     calendar = SiteCalendar.from_site(site)
@@ -78,12 +82,14 @@ async def build_report(
     if food is None:
         food = await fetch_food(
             source,
+            site=site,
             places=places,
             scope=request.scope,
             period=period_days,
             baseline=base_days,
             names={bid: bld.name.get(lang) for bid, bld in site.buildings.items()},
             tz=tz,
+            imported=diners,
         )
     b = Tables(site, request, places, period, baseline)
     totals, base_totals = b.totals(period), b.totals(baseline)
@@ -118,7 +124,7 @@ async def build_report(
         names = {bid: bld.name.get(lang) for bid, bld in site.buildings.items()}
         report.tables.extend(billing_tables(billing, names, lang))
     report.charts = _charts(report, lang, b)
-    food_keys = ["star_plate", "food"] if food is not None else []
+    food_keys = [t.key for t in report.tables if t.key in _FOOD_KEYS]
     report.sections = [
         (text("s_overview", lang), ["summary"]),
         (text("s_compare", lang), ["compare"]),
@@ -134,6 +140,9 @@ async def build_report(
     ]
     on_step("tables")
     return report
+
+
+_FOOD_KEYS = ("star_plate", "food", "plates", "food_split")
 
 
 def _facts(
