@@ -43,9 +43,9 @@ async def test_clean_plate_rate_per_meal(seeded: Seeded) -> None:
             plates = truth.meal_used(seeded, ["canteen-1.plates.plates"], runs, meal)
             clean = truth.meal_used(seeded, ["canteen-1.plates.clean_plates"], runs, meal)
             counts[key] = (plates, clean, clean / plates)
-        canteen, _, plates, clean, rate, base_rate, points = rows[name]
+        canteen, _, checked, clean_shown, rate, base_rate, points = rows[name]
         assert canteen == "第一食堂"
-        assert (plates, clean) == (round(counts["now"][0]), round(counts["now"][1]))
+        assert (checked, clean_shown) == (round(counts["now"][0]), round(counts["now"][1]))
         assert rate == pytest.approx(counts["now"][2], rel=1e-9)
         assert base_rate == pytest.approx(counts["base"][2], rel=1e-9)
         assert points == pytest.approx((counts["now"][2] - counts["base"][2]) * 100, rel=1e-9)
