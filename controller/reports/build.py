@@ -24,6 +24,7 @@ from .i18n import text
 from .model import Chart, ChartSeries, Report
 from .place_tables import buildings, circuits, floors, room_figures, rooms, stars, top_users
 from .places import Places
+from .policy_water import fetch_valves, leak_table, valve_table
 from .record_tables import policies, quality
 from .request import ReportRequest, baseline_of
 from .span import DateSpan
@@ -95,7 +96,17 @@ async def build_report(
     totals, base_totals = b.totals(period), b.totals(baseline)
     figures = room_figures(b)
     _, end = request.span.bounds(tz)
-    actions, alarms = policies(b, audit, end.timestamp())
+    actions, alarms, summary = policies(b, audit, end.timestamp())
+    valves = await fetch_valves(
+        source,
+        site=site,
+        places=places,
+        scope=request.scope,
+        period=period_days,
+        baseline=base_days,
+        lang=lang,
+        tz=tz,
+    )
     on_step("audit")
     report = Report(
         language=lang,
@@ -117,6 +128,8 @@ async def build_report(
         top_users(b, figures),
         *(food_tables(food, lang) if food is not None else []),
         actions,
+        *([leak_table(summary.leaks, lang, tz)] if summary.leaks else []),
+        *([valve_table(valves, lang)] if valves else []),
         alarms,
         quality(b, meter_events),
     ]
@@ -133,7 +146,7 @@ async def build_report(
         (text("s_circuits", lang), ["circuits"]),
         (text("s_rankings", lang), ["star_energy", "star_water", "top_users"]),
         *([(text("s_food", lang), food_keys)] if food_keys else []),
-        (text("s_policies", lang), ["policies"]),
+        (text("s_policies", lang), [t.key for t in report.tables if t.key in _POLICY_KEYS]),
         (text("s_alarms", lang), ["alarms"]),
         (text("s_quality", lang), ["quality"]),
         *([(text("s_billing", lang), ["billing", "billing_accounts"])] if billing else []),
@@ -143,6 +156,7 @@ async def build_report(
 
 
 _FOOD_KEYS = ("star_plate", "food", "plates", "food_split")
+_POLICY_KEYS = ("policies", "leaks", "valves")
 
 
 def _facts(
