@@ -39,6 +39,8 @@ class LeakClosure:
     """One valve a leak policy closed: when, until when (None: still closed) and the rate."""
 
     valve: str
+    policy_type: str
+    """``leak`` or ``night_leak``: which rule closed it."""
     closed_at: float
     reopened_at: float | None
     lpm: float | None
@@ -122,8 +124,8 @@ class _Leaks:
     def __init__(self, types: dict[str, str]) -> None:
         self.types = types
         self.rates: dict[str, list[tuple[float, float]]] = {}
-        self.closed: dict[str, float] = {}
-        self.done: list[tuple[str, float, float | None]] = []
+        self.closed: dict[str, tuple[str, float]] = {}
+        self.done: list[tuple[str, str, float, float | None]] = []
 
     def see(self, entry: AuditEntry) -> None:
         if entry.action == "alarm.raise":
@@ -133,12 +135,12 @@ class _Leaks:
 
     def closures(self, end: float) -> list[LeakClosure]:
         """Every closure, those still closed counted to ``end``."""
-        pairs = [*self.done, *((valve, since, None) for valve, since in self.closed.items())]
+        still = [(valve, kind, since, None) for valve, (kind, since) in self.closed.items()]
         return [
             LeakClosure(
-                valve, since, until, _rate_at(self.rates.get(valve, []), since), until or end
+                valve, kind, since, until, _rate_at(self.rates.get(valve, []), since), until or end
             )
-            for valve, since, until in sorted(pairs, key=lambda c: (c[1], c[0]))
+            for valve, kind, since, until in sorted([*self.done, *still], key=lambda c: c[2])
         ]
 
 
@@ -160,16 +162,17 @@ def _leak_rate(entry: AuditEntry, rates: dict[str, list[tuple[float, float]]]) -
 def _leak_valve(
     entry: AuditEntry,
     types: dict[str, str],
-    closed: dict[str, float],
-    closures: list[tuple[str, float, float | None]],
+    closed: dict[str, tuple[str, float]],
+    closures: list[tuple[str, str, float, float | None]],
 ) -> None:
     """A leak policy's close starts a closure; the next open of that valve (anyone's) ends it."""
     value = _normal(entry.details.get("value"))
-    leak_policy = types.get(entry.actor.removeprefix("policy:")) in _LEAK_TYPES
-    if value in _OFF and leak_policy and entry.actor.startswith("policy:"):
-        closed.setdefault(entry.target, entry.ts)
+    kind = types.get(entry.actor.removeprefix("policy:"), "")
+    if value in _OFF and kind in _LEAK_TYPES and entry.actor.startswith("policy:"):
+        closed.setdefault(entry.target, (kind, entry.ts))
     elif value in _ON and entry.target in closed:
-        closures.append((entry.target, closed.pop(entry.target), entry.ts))
+        kind, since = closed.pop(entry.target)
+        closures.append((entry.target, kind, since, entry.ts))
 
 
 def _rate_at(rates: list[tuple[float, float]], closed_at: float) -> float | None:

@@ -37,9 +37,10 @@ def policies(
         detail = ""
         if policy_type == "curfew":
             detail = f"{m.t('curfew_hours')}: {summary.curfew_hours:.1f}"
-        elif policy_type in ("leak", "night_leak") and summary.leaks:
-            saved = sum(c.litres_saved or 0.0 for c in summary.leaks) / 1000
-            detail = f"{m.t('leaks_closed')}: {len(summary.leaks)}, {m.t('saved')} {saved:.3f} m³"
+        elif policy_type in ("leak", "night_leak"):
+            closed = [c for c in summary.leaks if c.policy_type == policy_type]
+            saved = sum(c.litres_saved or 0.0 for c in closed) / 1000
+            detail = f"{m.t('leaks_closed')}: {len(closed)}, {m.t('saved')} {saved:.3f} m³"
         table.rows.append(
             (
                 named(POLICY_NAMES, policy_type, m.lang),
