@@ -94,10 +94,13 @@ class WasteScale(_Canteen):
         canteen: str,
         diners_per_day: float,
         clean_plate_cut: float = 0.33,
+        share: float = 1.0,
         tz: str = "Asia/Shanghai",
     ) -> None:
         super().__init__(clock, rng, canteen=canteen, diners_per_day=diners_per_day, tz=tz)
         self.clean_plate_cut = clean_plate_cut
+        self.share = share
+        """Of the canteen's waste, the part this scale's bins take (one of several lines)."""
         self.clean_plate = False
         self.waste = 0.0
         self.bin = 0.0
@@ -109,7 +112,7 @@ class WasteScale(_Canteen):
         per_diner = menu_kg_per_diner(self.canteen, day, _meal_of(hour))
         if self.clean_plate:
             per_diner *= 1 - self.clean_plate_cut
-        self.bin += self.diner_rate(t) * dt / 3600.0 * per_diner
+        self.bin += self.diner_rate(t) * dt / 3600.0 * per_diner * self.share
         after = int(self.local_hour(t + dt))
         if after != int(hour) and after in EMPTY_AT:
             self.last_weighing = round(self.bin, 2)

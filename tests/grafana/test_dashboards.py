@@ -327,3 +327,12 @@ def test_canteen_food_waste_panel_shows_the_dinner_weighing(
     series = _influx(influxdb, query)["series"]
     assert [s["tags"]["building"] for s in series] == ["canteen-1"]
     assert sum(v for _, v in series[0]["values"] if v is not None) > 0
+    # the diner counter and the plate checker reached the recorder over MQTT too
+    window = f"time >= {campus.start_ms}ms AND time <= {campus.end_ms}ms"
+    for kind in ("diner_count", "plates_checked", "clean_plates"):
+        counted = _influx(
+            influxdb,
+            f'SELECT sum("consumption") FROM "consumption_hourly" WHERE "kind" = \'{kind}\' '
+            f'AND "device" =~ /^canteen-1\\./ AND {window}',
+        )
+        assert counted["series"][0]["values"][0][1] > 0, kind
