@@ -14,6 +14,8 @@ _MEAL_NAMES = {
     "dinner": ("晚餐", "Dinner"),
 }
 _WORDS = {
+    "per_diner": ("人均厨余 kg", "kg per diner"),
+    "base_per_diner": ("基准人均厨余 kg", "Baseline kg per diner"),
     "t_plates": ("光盘率（餐盘检查）", "Clean-plate rate (tray checks)"),
     "t_food_split": ("厨余按窗口、桶与餐次", "Food waste by line, bin and meal"),
     "plates": ("检查餐盘", "Plates checked"),
@@ -71,8 +73,8 @@ def _by_meal(food: FoodFigures, lang: str) -> Table:
             Column(text("meal", lang), "text"),
             Column(text("diners", lang), "int"),
             Column(text("waste_kg", lang), "num1"),
-            Column(text("kg_pd", lang) + " kg", "num3"),
-            Column(text("b_ppd", lang) + " kg", "num3"),
+            Column(_t("per_diner", lang), "num3"),
+            Column(_t("base_per_diner", lang), "num3"),
             Column(text("change", lang), "pct"),
         ),
     )
