@@ -139,20 +139,10 @@ class PlateChecker(_Canteen):
     """Of the diners, the share whose trays pass the check (the rest leave by another door)."""
     clean_share = 0.55
     campaign_clean_share = 0.75
-
-    def __init__(
-        self,
-        clock: ModelClock,
-        rng: random.Random,
-        *,
-        canteen: str,
-        diners_per_day: float,
-        tz: str = "Asia/Shanghai",
-    ) -> None:
-        super().__init__(clock, rng, canteen=canteen, diners_per_day=diners_per_day, tz=tz)
-        self.clean_plate = False
-        self.plates = 0.0
-        self.clean_plates = 0.0
+    clean_plate = False
+    plates = 0.0
+    clean_plates = 0.0
+    """Counts so far (set per instance by ``_step``, like ``DinerCounter.diners``)."""
 
     def _step(self, t: float, dt: float) -> None:
         checked = self.diner_rate(t) * dt / 3600.0 * self.checked_share
