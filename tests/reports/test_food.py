@@ -151,6 +151,14 @@ async def test_cli_import_reaches_the_generated_report(seeded: Seeded, tmp_path:
     assert "1 row(s): 1 added, 0 changed, 0 already imported" in done.output
     again = runner.invoke(app, [*args, "--data-dir", str(folder)])
     assert "0 added, 0 changed, 1 already imported" in again.output
+    listed = runner.invoke(
+        app,
+        ["diners", "list", "--from", "2026-10-01", "--to", "2026-12-31", "--data-dir", str(folder)],
+    )
+    assert listed.output.splitlines() == [
+        "canteen,date,meal,count",
+        f"canteen-1,{CAMPAIGN[0]},dinner,777",
+    ]
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD, "utf-8")
     refused = runner.invoke(app, ["diners", "import", str(bad), "--site", str(folder / "site.yaml"),
