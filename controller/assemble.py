@@ -190,7 +190,7 @@ async def build_controller(
     stack.callback(alarms.close)
     controller.add(alarms)  # the one alarm list, notifications, work orders
     # Billing charges the recorder's hours; its routes join the API built below.
-    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit, alarms)
     if billing is not None:
         controller.add(billing)
 
