@@ -130,7 +130,7 @@ def _reports(controller: Controller, recorder: Recorder, audit: AuditLog) -> Com
     """Campaign reports: on request and on the site's schedules, stored beside the audit log."""
     from controller.reports.service import ReportService
 
-    return ReportService(controller, recorder, audit.path)
+    return ReportService(controller, recorder, audit)
 
 
 async def build_controller(

@@ -13,6 +13,7 @@ from controller.app import Controller
 from controller.audit import AuditLog
 from controller.reports.diners import DinerCount, DinerStore, parse_diner_csv
 from controller.reports.errors import DinerCsvError
+from controller.reports.service import ReportService
 from controller.reports.sources import DINERS_NAME
 
 from .auth import Operator, Viewer
@@ -34,7 +35,8 @@ def diner_routes(ctrl: Controller) -> APIRouter:
     router = APIRouter(prefix="/api/diners", tags=["reports"], responses=responses(401, 403, 503))
 
     def audit() -> AuditLog:
-        return component(ctrl, AuditLog)
+        """The reports' audit log: the counts live beside it (``var/``), where reports read."""
+        return component(ctrl, ReportService).audit
 
     def store() -> DinerStore:
         return DinerStore(audit().path.parent / DINERS_NAME)
