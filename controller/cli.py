@@ -21,6 +21,7 @@ from controller import (
     cli_backup,
     cli_billing,
     cli_commission,
+    cli_diners,
     cli_report,
 )
 from controller.cli_site import EXIT_INVALID, load_or_exit
@@ -486,6 +487,7 @@ cli_accounts.register(app)
 cli_alarms.register(app)
 cli_report.register(app)
 cli_billing.register(app)
+cli_diners.register(app)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Dorm buildings have floors of ``rooms_per_floor`` rooms, one RS-485 gateway per floor. Each room
 has a socket-circuit meter with relay, a cold-water meter with valve, a hot-water meter and an
 AC gateway. One canteen (main and kitchen sub-meters, hand-wash delayed-closing valves, MQTT
-plugs on non-essential loads) and one bathhouse (MQTT shower valves) complete the campus.
+plugs on non-essential loads, MQTT waste scales per serving line, a diner counter and a
+tray-return plate checker) and one bathhouse (MQTT shower valves) complete the campus.
 
 The meters campuses already own speak Chinese meter protocols: one floor of the first dorm
 (``dlt645_floor``) has DL/T 645 socket and lighting meters on its own RS-485 gateway, and the
@@ -356,6 +357,41 @@ class _Builder:
                 tags=["nonessential"],
             )
 
+    def canteen_food(self, bid: str = "canteen-1") -> None:
+        """The canteen's 节粮 devices on MQTT: a waste scale per serving line and bin (tagged
+        ``line-…`` and ``bin-…``: the report splits waste by them), the kitchen's prep-waste
+        scale, the card system's diner counter and the tray-return plate checker."""
+        scales = (
+            ("line-1", "plate", "dining", _name("一号窗口餐盘剩余", "Line 1 plate waste")),
+            ("line-2", "plate", "dining", _name("二号窗口餐盘剩余", "Line 2 plate waste")),
+            ("kitchen", "prep", "kitchen", _name("后厨备餐损耗", "Kitchen prep waste")),
+        )
+        for line, bin_, area, name in scales:
+            self.device(
+                bid,
+                id=f"{bid}.waste.{line}",
+                profile="generic/mqtt-waste-scale",
+                building=bid,
+                area=area,
+                link="mqtt-main",
+                topic_base=f"canteen1/waste/{line}",
+                name=name,
+                tags=[f"line-{line.removeprefix('line-')}", f"bin-{bin_}"],
+            )
+        for key, profile in (
+            ("diners", "generic/mqtt-diner-counter"),
+            ("plates", "generic/mqtt-plate-checker"),
+        ):
+            self.device(
+                bid,
+                id=f"{bid}.{key}",
+                profile=profile,
+                building=bid,
+                area="dining",
+                link="mqtt-main",
+                topic_base=f"canteen1/{key}",
+            )
+
     def bathhouse(self) -> None:
         bid = "bath-1"
         self.buildings.append(
@@ -405,6 +441,7 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
     b = _Builder(shape)
     b.dorms()
     b.canteen()
+    b.canteen_food()
     b.bathhouse()
     b.links.append({"id": "mqtt-main", "type": "mqtt", "name": _name("校园 MQTT", "Campus MQTT")})
     files: dict[str, Any] = {
