@@ -217,6 +217,7 @@ class AlarmService:
                     record.first_seen,
                     record.target if record.scope is AlarmScope.DEVICE else None,
                     dict(record.evidence),
+                    record.kind,
                 )
             )
         elif change == "cleared":

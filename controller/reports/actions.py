@@ -96,7 +96,11 @@ def summarise_actions(
         ):
             continue
         if entry.action == "alarm.raise":
-            kind = str(entry.details.get("alarm_id", "")).split(":", 1)[0] or "alarm"
+            kind = str(
+                entry.details.get("kind")
+                or str(entry.details.get("alarm_id", "")).split(":", 1)[0]
+                or "alarm"
+            )
             summary.alarms[(kind, entry.result)] += 1
             continue
         if not entry.actor.startswith("policy:"):

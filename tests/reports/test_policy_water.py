@@ -92,7 +92,7 @@ def _audit(path: Path) -> None:
     events = [
         AlarmRaised(
             "leak-watch:leak:dorm-1.101.cold", "critical", "漏水", "leak", _at(2, 2),
-            "dorm-1.101.cold.flow", {"flow_lpm": 6.0, "valve": flow_valve},
+            "dorm-1.101.cold.flow", {"flow_lpm": 6.0, "valve": flow_valve}, "leak",
         ),
         CommandCompleted(flow_valve, "closed", True, "policy:leak-watch", "leak", _at(2, 2)),
         CommandCompleted(flow_valve, "open", True, "operator:wang", "fixed", _at(2, 4, 30)),
@@ -100,6 +100,7 @@ def _audit(path: Path) -> None:
         AlarmRaised(
             "night-use:leak:dorm-1.102.cold", "critical", "漏水", "leak", _at(3, 4, 1),
             "dorm-1.102.cold.volume", {"litres_per_hour": [30.0, 36.0], "valve": night_valve},
+            "leak",
         ),
     ]  # fmt: skip
     try:
@@ -155,6 +156,8 @@ async def test_leaks_closed_and_water_saved(tmp_path: Path) -> None:
     details = {r[0]: r[3] for r in report.table("policies").rows}
     assert details["漏水关阀"] == "关阀次数: 1, 节约量 0.900 m³"
     assert details["夜间漏水关阀"] == "关阀次数: 1, 节约量 11.088 m³"
+    # alarms counted by their kind, not by the policy that raised them
+    assert [row[:3] for row in report.table("alarms").rows] == [("leak", "critical", 2)]
 
 
 async def test_valve_presses_and_litres_per_press(tmp_path: Path) -> None:
