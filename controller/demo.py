@@ -207,6 +207,34 @@ def _relay_passwords(site: LoadedSite) -> int:
     return made
 
 
+STALE_WALL_S = 10.0
+"""Wall seconds of silence before the demo's MQTT devices count as offline, whatever the speed."""
+
+
+def _stale_windows(site: LoadedSite, speed: float) -> int:
+    """Widen MQTT staleness windows to at least ``STALE_WALL_S`` of wall time. A window is
+    counted on the emulated clock: at 600× a 120 s window is 0.2 s of wall time, and one slow
+    event-loop turn on a busy laptop marked the shower valves offline. How many profiles changed."""
+    from controller.config.site import MqttLink
+
+    shortest: dict[str, float] = {}
+    for device in site.devices.values():
+        if not isinstance(site.links.get(device.link), MqttLink):
+            continue
+        interval = device.scan_interval or site.profiles[device.profile].mqtt.interval
+        shortest[device.profile] = min(interval, shortest.get(device.profile, interval))
+    changed = 0
+    for profile_id, interval in shortest.items():
+        options = site.profiles[profile_id].mqtt
+        factor = STALE_WALL_S * speed / interval
+        if options.stale_after < factor:
+            site.profiles[profile_id] = site.profiles[profile_id].model_copy(
+                update={"mqtt": options.model_copy(update={"stale_after": factor})}
+            )
+            changed += 1
+    return changed
+
+
 def _api_port(options: DemoOptions) -> int | None:
     if options.api_port is None or not options.free_ports:
         return options.api_port
@@ -250,6 +278,7 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
 
     site = load_site(options.site)
     _relay_passwords(site)
+    _stale_windows(site, options.speed)
     clock = ScaledClock(options.speed, tz=site.campus.timezone)
     async with contextlib.AsyncExitStack() as stack:
         run = DemoRun(options, site, clock, stack, console)
