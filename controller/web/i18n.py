@@ -7,6 +7,8 @@ every page in both languages catches it.
 
 from __future__ import annotations
 
+from .i18n_workorders import WORKORDER_WORDS
+
 __all__ = ["LANGS", "Translator", "translator"]
 
 LANGS = ("zh", "en")
@@ -189,6 +191,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "amount": ("金额", "Amount"),
 }
 
+_WORDS.update(WORKORDER_WORDS)
+
 
 class Translator:
     """``t("key")`` in one language; ``t.lang`` tells which."""
@@ -199,6 +203,10 @@ class Translator:
 
     def __call__(self, key: str) -> str:
         return _WORDS[key][self._index]
+
+    def has(self, key: str) -> bool:
+        """Whether the catalogue has ``key`` (for words made from data, e.g. history actions)."""
+        return key in _WORDS
 
     def name(self, zh: str, en: str | None) -> str:
         """A configured name (building, room, point) in the reader's language."""

@@ -25,6 +25,7 @@ from .live import LiveHub
 from .render import READER, lang_of, page, signed_in, to_login
 from .staff_pages import staff_routes
 from .views import NotVisible, building_view, overview, room_view, series_view
+from .workorder_pages import workorder_routes
 
 __all__ = ["web_routes"]
 
@@ -37,6 +38,7 @@ def web_routes(ctrl: Controller, store: AccountStore, live: LiveHub | None) -> A
     _signin_routes(router, store)
     _view_routes(router, ctrl, live)
     router.include_router(staff_routes(ctrl, store))
+    router.include_router(workorder_routes(ctrl))
     return router
 
 

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
 from controller.accounts import AccountStore, Role
+from controller.alarms.build import build_alarms
 from controller.api import ApiServer
 from controller.app import Controller
 from controller.audit import AuditLog
@@ -57,7 +58,9 @@ def artifacts() -> Path:
 
 
 @asynccontextmanager
-async def web_campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
+async def web_campus(site: LoadedSite, *, alarms: bool = False) -> AsyncIterator[WebCampus]:
+    """The campus served on a free port; with ``alarms`` the alarm service too (alarm list,
+    work orders when the site has a ``workorders:`` section)."""
     clock = SystemClock(site.campus.timezone)
     async with AsyncExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-web-")))
@@ -75,13 +78,18 @@ async def web_campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
                 inter_frame_gap=0.0,
             )
         )
-        controller.add(Recorder.from_site(controller, data_dir=data))
+        recorder = Recorder.from_site(controller, data_dir=data)
+        controller.add(recorder)
         audit = AuditLog(data / "audit.sqlite3", clock, controller.bus)
         stack.callback(audit.close)
         engine = PolicyEngine(controller, store_path=data / "policies.sqlite3", audit=audit)
         stack.callback(engine.close)
         controller.add(audit)
         controller.add(engine)
+        if alarms:
+            service = build_alarms(controller, data, engine=engine, audit=audit, recorder=recorder)
+            stack.callback(service.close)
+            controller.add(service)
         accounts = AccountStore(
             data / "accounts.sqlite3",
             clock,
