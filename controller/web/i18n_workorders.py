@@ -32,6 +32,7 @@ WORKORDER_WORDS: dict[str, tuple[str, str]] = {
     "wo_closing_note": ("关闭说明", "Closing note"),
     "wo_history": ("处理记录", "History"),
     "wo_details": ("详情", "Details"),
+    "wo_sla_s": ("时限（秒）", "SLA (s)"),
     "wos_new": ("待派单", "New"),
     "wos_assigned": ("已派单", "Assigned"),
     "wos_in_progress": ("维修中", "In progress"),
