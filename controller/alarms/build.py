@@ -316,6 +316,7 @@ def build_alarms(
             devices=set(site.devices) | set(buses),  # an order from a bus alarm names the bus
             place_of=_place_of(site, _buildings(site, buses)),
             on_escalate=_sla_notice(notifier, site.notify),
+            photo_max_bytes=wo.photo_max_bytes,
         )
     return AlarmService(
         manager,

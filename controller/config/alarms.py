@@ -267,6 +267,9 @@ class WorkOrdersConfig(StrictModel):
     )
     public_limit: Annotated[int, Field(ge=1, le=100)] = 3
     public_window_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    photo_max_bytes: Annotated[int, Field(ge=1024, le=20 * 1024 * 1024)] = Field(
+        default=5 * 1024 * 1024, description="The largest photo staff may upload to an order."
+    )
 
 
 def check_alarms(

@@ -21,6 +21,8 @@ from controller.api.auth import Caller
 from controller.app import Controller
 from controller.workorders import Category, Status, WorkOrder, WorkOrders
 from controller.workorders.model import TRANSITIONS
+from controller.workorders.photos import PHOTO_PREFIX
+from controller.workorders.service import MAX_PHOTOS
 
 from .render import page, signed_in, to_login
 from .staff_views import paged
@@ -123,10 +125,17 @@ def workorder_view(
             }
     can_edit = found.account.at_least(Role.OPERATOR)
     steps = [_ACTIONS[s] for s in TRANSITIONS[order.status] if s in _ACTIONS]
+    uploads = [p.removeprefix(PHOTO_PREFIX) for p in order.photos if p.startswith(PHOTO_PREFIX)]
     return {
         "order": data,
         "alarm": alarm,
         "can_edit": can_edit,
+        "uploads": [{"name": n, "url": f"/api/workorders/{order.id}/photos/{n}"} for n in uploads],
+        "references": [p for p in order.photos if not p.startswith(PHOTO_PREFIX)],
+        "can_upload": can_edit
+        and order.status is not Status.CLOSED
+        and len(order.photos) < MAX_PHOTOS,
+        "photo_max_mb": round(orders.photo_max_bytes / 1024 / 1024, 1),
         "actions": sorted(set(steps), key=list(_ACTIONS.values()).index) if can_edit else [],
     }
 

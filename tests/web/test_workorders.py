@@ -7,12 +7,13 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from controller.alarms.component import AlarmService, alarm_service
 from controller.audit import AuditLog
 from controller.config import LoadedSite, load_site
 from controller.config.alarms import WorkOrdersConfig
+from tests.alarms.photos import png
 from tests.conftest import EXAMPLE_SITE
 
 from .harness import WebCampus, artifacts, chromium, sign_in, web_campus
@@ -96,6 +97,18 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     await expect(page.locator("#order-alarm")).to_contain_text("夜间持续用水")
     await page.screenshot(path=artifacts() / "workorder-new-desktop.png", full_page=True)
 
+    photo = page.locator("#photo-form")
+    text = FilePayload(name="notes.png", mimeType="image/png", buffer=b"not a picture at all")
+    await photo.locator("input[type=file]").set_input_files(files=[text])
+    await photo.locator("button[type=submit]").click()
+    await expect(photo.locator(".outcome")).to_contain_text("not a JPEG, PNG or WebP")
+    picture = FilePayload(name="leak.png", mimeType="image/png", buffer=png())
+    await photo.locator("input[type=file]").set_input_files(files=[picture])
+    await photo.locator("button[type=submit]").click()
+    shown = page.locator("img.wo-photo")
+    await expect(shown).to_have_count(1)
+    await expect(shown).to_have_js_property("naturalWidth", 64)  # served, decoded, shown
+
     steps = [
         ("assign", "已派单", {"assignee": "张师傅"}),
         ("start", "维修中", {}),
@@ -116,14 +129,14 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     await close.locator("input[name=note]").fill("已修复，学生确认")
     await close.locator("button[type=submit]").click()
     await expect(page.locator("#order-status")).to_have_text("已关闭")
-    await expect(page.locator("#order-history tbody tr")).to_have_count(5)
+    await expect(page.locator("#order-history tbody tr")).to_have_count(6)
     await expect(page.locator("#order-history")).to_contain_text("王丽")
     await expect(page.locator("form.wo-action")).to_have_count(0)
     await page.screenshot(path=artifacts() / "workorder-closed-desktop.png", full_page=True)
 
     assert service.workorders is not None
     order = service.workorders.get(number)
-    actions = ["open", "assigned", "in_progress", "done", "closed"]
+    actions = ["open", "photo", "assigned", "in_progress", "done", "closed"]
     assert [c.action for c in order.history] == actions
     actors = {c.actor for c in order.history}
     assert len(actors) == 1
@@ -134,6 +147,7 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     entries = [e for e in audit.query(limit=50) if e.action.startswith("workorder.")]
     assert [e.action for e in reversed(entries)] == [
         "workorder.open",
+        "workorder.photo",
         "workorder.assign",
         "workorder.start",
         "workorder.done",

@@ -44,7 +44,27 @@ function startOrderActions() {
   });
 }
 
+function startPhotoUpload() {
+  const form = document.getElementById("photo-form");
+  form?.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = form.elements.photo.files[0];
+    const out = form.querySelector(".outcome");
+    if (!file) { showOutcome(out, false, WORDS.required); return; }
+    // the photo is the body: the server reads its type from the bytes and stops at the limit
+    const reply = await fetch(`/api/workorders/${form.dataset.order}/photos`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": CSRF, "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    if (reply.ok) { location.reload(); return; }
+    showOutcome(out, false, describe(await reply.json().catch(() => ({}))));
+  });
+}
+
 window.addEventListener("DOMContentLoaded", () => {
   startOrderForm();
   startOrderActions();
+  startPhotoUpload();
 });
