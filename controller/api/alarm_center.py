@@ -267,9 +267,10 @@ def _photo_routes(
         openapi_extra={
             "requestBody": {
                 "required": True,
+                "description": "The image file itself; its type is read from its bytes, "
+                "whatever Content-Type says.",
                 "content": {
-                    t: {"schema": {"type": "string", "format": "binary"}}
-                    for t in ("image/jpeg", "image/png", "image/webp")
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
                 },
             }
         },
