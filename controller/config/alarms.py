@@ -327,13 +327,7 @@ def _check_rules(col: Collector, alarms: AlarmsConfig, raw_alarms: Any, devices:
     seen: set[str] = set()
     for index, rule in enumerate(alarms.rules):
         raw_rule = _at(raw_rules, index)
-        if rule.id in seen:
-            col.add(
-                col.position(raw_rule, "id"),
-                ["alarms", "rules", index, "id"],
-                f"duplicate rule id {rule.id!r}",
-            )
-        seen.add(rule.id)
+        _unique_id(col, seen, rule.id, raw_rule, ["alarms", "rules", index, "id"])
         device = rule.entity.rsplit(".", 1)[0]
         if device not in devices:
             col.add(
@@ -354,13 +348,7 @@ def _check_aggregates(
     seen = {rule.id for rule in alarms.rules}  # one id space: rule:<id> and aggregate:<id>
     for index, rule in enumerate(alarms.aggregates):
         raw_rule = _at(raw_rules, index)
-        if rule.id in seen:
-            col.add(
-                col.position(raw_rule, "id"),
-                ["alarms", "aggregates", index, "id"],
-                f"duplicate rule id {rule.id!r}",
-            )
-        seen.add(rule.id)
+        _unique_id(col, seen, rule.id, raw_rule, ["alarms", "aggregates", index, "id"])
         filters: list[tuple[list[str | int], ScopeFilter]] = [(["scope"], rule.scope)]
         if rule.scope.exclude is not None:
             filters.append((["scope", "exclude"], rule.scope.exclude))
@@ -376,6 +364,15 @@ def _check_aggregates(
                     f"floor {floor} is above the top floor of {', '.join(rule.scope.buildings)}"
                 )
                 col.add(position, ["alarms", "aggregates", index, *real], message)
+
+
+def _unique_id(
+    col: Collector, seen: set[str], rule_id: str, raw_rule: Any, path: list[str | int]
+) -> None:
+    """Report ``rule_id`` at its position if a rule before it had the same id."""
+    if rule_id in seen:
+        col.add(col.position(raw_rule, "id"), path, f"duplicate rule id {rule_id!r}")
+    seen.add(rule_id)
 
 
 def _get(raw: Any, key: str) -> Any:

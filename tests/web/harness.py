@@ -34,12 +34,23 @@ from emulators.modbus import SiteEmulator
 from tests.integrations.modbus_harness import wait_until
 from tests.servers import free_port
 
-__all__ = ["PASSWORD", "WebCampus", "artifacts", "chromium", "web_campus"]
+__all__ = [
+    "DESKTOP",
+    "PASSWORD",
+    "PHONE",
+    "WebCampus",
+    "artifacts",
+    "chromium",
+    "new_page",
+    "web_campus",
+]
 
 PASSWORD = "校园节能-test-password"
 LINKS = ("gw-dorm-1-f1", "gw-dorm-2-f1")
 CHROMIUM = "/usr/bin/chromium"
 INSTALL = "apt-get install chromium  (./run test installs it)"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -144,3 +155,9 @@ async def sign_in(page: Page, url: str, name: str) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{url}/")
+
+
+async def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
+    """A page in a fresh context (its own cookies), in Chinese, at ``viewport``."""
+    context = await browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+    return await context.new_page()

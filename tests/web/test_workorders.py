@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, expect
+from playwright.async_api import Browser, FilePayload, expect
 
 from controller.alarms.component import AlarmService, alarm_service
 from controller.audit import AuditLog
@@ -16,12 +16,17 @@ from controller.config.alarms import WorkOrdersConfig
 from tests.alarms.photos import png
 from tests.conftest import EXAMPLE_SITE
 
-from .harness import WebCampus, artifacts, chromium, sign_in, web_campus
+from .harness import (
+    PHONE,
+    WebCampus,
+    artifacts,
+    chromium,
+    new_page,
+    sign_in,
+    web_campus,
+)
 
 pytestmark = pytest.mark.integration
-
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +45,6 @@ async def campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as b:
         yield b
-
-
-async def _page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
-    context = await browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
-    return await context.new_page()
 
 
 def _service(campus: WebCampus) -> AlarmService:
@@ -75,7 +75,7 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     )
     other = _opened_elsewhere(campus, "dorm-2/201")
 
-    page = await _page(browser)
+    page = await new_page(browser)
     await sign_in(page, campus.url, "manager1")
     await page.click("nav >> text=报修工单")
     await page.wait_for_url("**/workorders")
@@ -165,7 +165,7 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     await page.screenshot(path=artifacts() / "workorders-desktop.png", full_page=True)
     await page.context.close()
 
-    phone = await _page(browser, PHONE)
+    phone = await new_page(browser, PHONE)
     await sign_in(phone, campus.url, "manager1")
     await phone.goto(f"{campus.url}/workorders")
     await phone.click("#new-order summary")
@@ -180,7 +180,7 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
 
 async def test_a_viewer_reads_but_has_no_actions(campus: WebCampus, browser: Browser) -> None:
     number = _opened_elsewhere(campus, "dorm-1/102")
-    page = await _page(browser)
+    page = await new_page(browser)
     await sign_in(page, campus.url, "viewer1")
     await page.goto(f"{campus.url}/workorders")
     await expect(page.locator("#order-list tbody tr")).to_have_count(1)
