@@ -1,9 +1,10 @@
 """The web app on a live emulated campus, and a real headless Chromium to look at it.
 
 The campus is the example site with two dorm floors emulated on the wire; the controller
-runs the Modbus integration, the recorder (embedded history), the policies and the web app
-with real accounts. The browser is Debian's ``chromium`` driven by Playwright; nothing is
-mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default ``.artifacts/``) for people to look at.
+runs the Modbus integration, the recorder (embedded history), the policies, the report
+service and the web app with real accounts. The browser is Debian's ``chromium`` driven by
+Playwright; nothing is mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default
+``.artifacts/``) for people to look at.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from controller.core import SystemClock
 from controller.integrations.modbus import ModbusIntegration
 from controller.policies.engine import PolicyEngine
 from controller.recorder import Recorder
+from controller.reports.service import ReportService
 from controller.web import LiveHub
 from emulators.modbus import SiteEmulator
 from tests.integrations.modbus_harness import wait_until
@@ -97,6 +99,7 @@ async def web_campus(site: LoadedSite, *, alarms: bool = False) -> AsyncIterator
         stack.callback(engine.close)
         controller.add(audit)
         controller.add(engine)
+        controller.add(ReportService(controller, recorder, audit))
         if alarms:
             service = build_alarms(controller, data, engine=engine, audit=audit, recorder=recorder)
             stack.callback(service.close)
