@@ -3,6 +3,7 @@ history, fed hour by hour on a controlled clock, judged through the alarm servic
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import re
@@ -268,3 +269,35 @@ def test_aggregate_scopes_name_what_the_site_has(tmp_path: Path) -> None:
         r"alarms\.aggregates\[1\]\.scope\.devices\[0\]: unknown device 'nope'",
     ]:
         assert _has(issues, pattern), (pattern, issues)
+
+
+async def test_the_running_service_judges_each_completed_hour_and_announces_it(
+    site: LoadedSite, tmp_path: Path
+) -> None:
+    """The service's own loop (not a test calling the step) raises the hourly rule, and the
+    alarm is published on the bus like the manager's other alarms."""
+    from controller.core import AlarmRaised
+    from tests.recorder.conftest import until
+
+    async with night(site, tmp_path, EVENING) as n:
+        n.service.close()
+        n.service = build_alarms(n.controller, n.state, recorder=n.recorder, tick_s=0.02)
+        heard = n.controller.bus.subscribe("test", [AlarmRaised])
+        task = asyncio.create_task(n.service.run(), name="alarms-under-test")
+        try:
+            for hour in range(4):
+                n.meters[NOISY] += 1.0 if hour else 0.0
+                for entity, value in n.meters.items():
+                    n.controller.states.set(entity, value, EVENING + hour * 3600)
+                await n.recorder.flush()
+                n.clock.set(EVENING + hour * 3600 + 60)
+            await until(lambda: "aggregate:building-hourly" in n.active(), what="the raise")
+            events = await heard.get_batch(100)
+            raised = [e for e in events if e.alarm_id == "aggregate:building-hourly"]
+            assert len(raised) == 1
+            assert raised[0].evidence["source"] == "aggregates"
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            heard.close()
