@@ -293,7 +293,11 @@ async def test_the_running_service_judges_each_completed_hour_and_announces_it(
                 n.clock.set(EVENING + hour * 3600 + 60)
             await until(lambda: "aggregate:building-hourly" in n.active(), what="the raise")
             events = await heard.get_batch(100)
-            raised = [e for e in events if e.alarm_id == "aggregate:building-hourly"]
+            raised = [
+                e
+                for e in events
+                if isinstance(e, AlarmRaised) and e.alarm_id == "aggregate:building-hourly"
+            ]
             assert len(raised) == 1
             assert raised[0].evidence["source"] == "aggregates"
         finally:
