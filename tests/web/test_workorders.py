@@ -175,6 +175,13 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     await phone.goto(f"{campus.url}/workorders?lang=en")
     await expect(phone.locator("h1")).to_have_text("Work orders")
     await expect(phone.locator("#order-list")).to_contain_text("Closed")
+    await phone.goto(f"{campus.url}/workorders/{number}?lang=en")
+    await expect(phone.locator("h1")).to_contain_text(f"Work order #{number}")
+    await expect(phone.locator("#order-history")).to_contain_text("photo added")
+    twin = await phone.request.get(f"{campus.url}/workorders/{number}?format=json")
+    assert (await twin.json())["order"]["status"] == "closed"
+    listed = await phone.request.get(f"{campus.url}/workorders?format=json&category=water")
+    assert [o["id"] for o in (await listed.json())["page"]["items"]] == [number]
     await phone.context.close()
 
 
