@@ -18,7 +18,6 @@ from .harness import (
     PHONE,
     WebCampus,
     artifacts,
-    chromium,
     new_page,
     sign_in,
     web_campus,
@@ -36,12 +35,6 @@ def site() -> LoadedSite:
 async def campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
     async with web_campus(site) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 async def test_sign_in_overview_and_wrong_password(campus: WebCampus, browser: Browser) -> None:

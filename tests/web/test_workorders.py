@@ -20,7 +20,6 @@ from .harness import (
     PHONE,
     WebCampus,
     artifacts,
-    chromium,
     new_page,
     sign_in,
     web_campus,
@@ -39,12 +38,6 @@ def site() -> LoadedSite:
 async def campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
     async with web_campus(site, alarms=True) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 def _service(campus: WebCampus) -> AlarmService:
