@@ -149,11 +149,12 @@ async def test_a_manager_takes_an_order_from_alarm_to_closed(
     assert {e.target for e in entries} == {"dorm-1/101"}
     assert all("manager1" in e.actor for e in entries)
 
-    await page.click("#order-alarm a")  # the alarm service's one list, not only policies'
+    await page.click("#order-alarm a")  # the alarm service's one list, not only policies
     await page.wait_for_url("**/alarms")
     await expect(page.locator('[data-alarm="leak:dorm-1.101.cold"]')).to_contain_text(
         "夜间持续用水"
     )
+    await page.screenshot(path=artifacts() / "alarms-service-desktop.png", full_page=True)
 
     await page.goto(f"{campus.url}/workorders/{other}")  # another building: as if absent
     await expect(page.locator("h1")).to_have_text("找不到该页面")
