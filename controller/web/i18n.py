@@ -239,6 +239,13 @@ _WORDS: dict[str, tuple[str, str]] = {
     "recent_entries": ("最近流水", "Recent entries"),
     "entry_kind": ("类型", "Kind"),
     "amount": ("金额", "Amount"),
+    "entry_opening": ("期初", "Opening"),
+    "entry_top_up": ("充值", "Top-up"),
+    "entry_charge": ("扣费", "Charge"),
+    "entry_correction": ("更正", "Correction"),
+    "entry_held": ("暂扣", "Held"),
+    "entry_refund": ("退款", "Refund"),
+    "entry_adjustment": ("调整", "Adjustment"),
 }
 
 _WORDS.update(WORKORDER_WORDS)
@@ -254,9 +261,11 @@ class Translator:
     def __call__(self, key: str) -> str:
         return _WORDS[key][self._index]
 
-    def has(self, key: str) -> bool:
-        """Whether the catalogue has ``key`` (for words made from data, e.g. history actions)."""
-        return key in _WORDS
+    def maybe(self, key: str, fallback: str) -> str:
+        """``key``'s words if the catalogue has them, else ``fallback``: for values that come
+        from data (a utility, a ledger entry's kind) and may be new to this catalogue."""
+        words = _WORDS.get(key)
+        return words[self._index] if words is not None else fallback
 
     def name(self, zh: str, en: str | None) -> str:
         """A configured name (building, room, point) in the reader's language."""
