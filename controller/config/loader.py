@@ -199,7 +199,13 @@ def _load_site(path: Path) -> LoadedSite:
     check_links(col, links)
     check_sinks(col, sinks, links, root.get("sinks"))
     check_policies(col, policies, buildings, devices)
-    check_alarms(col, (alarms, notify), (root.get("alarms"), root.get("notify")), set(devices))
+    check_alarms(
+        col,
+        (alarms, notify),
+        (root.get("alarms"), root.get("notify")),
+        set(devices),
+        {bid: entry.item for bid, entry in buildings.items()},
+    )
     col.template_summaries()
 
     if (

@@ -7,6 +7,8 @@ every page in both languages catches it.
 
 from __future__ import annotations
 
+from .i18n_workorders import WORKORDER_WORDS
+
 __all__ = ["LANGS", "Translator", "translator"]
 
 LANGS = ("zh", "en")
@@ -245,6 +247,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "entry_refund": ("退款", "Refund"),
     "entry_adjustment": ("调整", "Adjustment"),
 }
+
+_WORDS.update(WORKORDER_WORDS)
 
 
 class Translator:
