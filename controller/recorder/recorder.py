@@ -118,7 +118,9 @@ class Recorder:
         self._shutdown_timeout = shutdown_timeout
         self._retention_interval = retention_interval
         self._partial_interval = partial_interval
-        self._partials_due = 0.0
+        # the first tick writes the running hours at once (a new install's "today" is not
+        # empty for a minute); an infinite interval never does (tests comparing two stores)
+        self._partials_due = 0.0 if math.isfinite(partial_interval) else math.inf
         self._partial_lines: list[tuple[str, float, str]] = []
         self._partial_wake = asyncio.Event()
         self._partial_errors = 0
