@@ -80,13 +80,20 @@ class SeriesKey:
     tags: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, entity: Entity) -> SeriesKey:
+    def of(
+        cls, entity: Entity, pairs: dict[tuple[str, str], tuple[str, str]] | None = None
+    ) -> SeriesKey:
+        """``pairs``: tag pairs already made for other entities, to share (the entities of a
+        building, a device or a profile repeat theirs; a campus has half a million)."""
         tags = series_tags(entity)
+        items = sorted(tags.items())
+        if pairs is not None:
+            items = [pairs.setdefault(pair, pair) for pair in items]
         return cls(
             entity.entity_id,
             series_key(entity.kind.value, tags),
             series_key(CONSUMPTION_MEASUREMENT, tags),
-            tuple(sorted(tags.items())),
+            tuple(items),
         )
 
 
@@ -99,8 +106,9 @@ class LineFormatter:
         # million entities, so no per-entity copies with a field name appended (that was 4
         # strings of ~250 bytes an entity, most for types the entity never has).
         self._series: dict[str, str] = {}
+        pairs: dict[tuple[str, str], tuple[str, str]] = {}
         for entity in entities:
-            key = SeriesKey.of(entity)
+            key = SeriesKey.of(entity, pairs)
             self.keys[entity.entity_id] = key
             self._series[entity.entity_id] = key.reading
         self._last_ts = math.nan
