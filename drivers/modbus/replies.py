@@ -1,42 +1,24 @@
-"""The expected reply to a read, recognised without pymodbus: the poll's hot path.
+"""The expected reply to a read, recognised without pymodbus's framer: the poll's hot path.
 
 Nearly every frame a poll receives is the one reply it waits for: the same unit, function and
 byte count as asked, a good CRC (RTU) or the same transaction id (Modbus TCP), all in one
-segment. ``ReadReply`` recognises exactly that frame with one comparison of its header and, for
-RTU, a table CRC, and decodes its registers with one ``struct`` call; anything else (a partial
-frame, an exception reply, a stale or corrupt frame, extra bytes) goes to pymodbus's framer,
-which handles every case as before. On the campus path pymodbus's framer cost a reply a PDU
-lookup, a frame-size calculation, a byte-by-byte CRC, a PDU object and its ``str()`` (for a
-debug log that is off).
+segment. ``Expected`` recognises exactly that frame by its length and header (for RTU with
+pymodbus's own CRC check) and decodes its registers with one ``struct`` call; anything else (a
+partial frame, an exception reply, a stale or corrupt frame, extra bytes) goes to pymodbus's
+framer, which handles every case as before. On the campus path the framer cost each reply a
+PDU-class lookup, a frame-size calculation, a PDU object and its ``str()`` (for a debug log
+that is off) on top of the CRC.
 """
 
 from __future__ import annotations
 
 import struct
 
-__all__ = ["Expected", "ReadReply", "crc16"]
+from pymodbus.framer import FramerRTU
 
+__all__ = ["Expected", "ReadReply"]
 
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc16(data: bytes) -> int:
-    """Modbus CRC-16 (poly 0xA001 reflected, init 0xFFFF); on the wire low byte first."""
-    crc = 0xFFFF
-    table = _CRC_TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
+_check_crc = FramerRTU.check_CRC  # pymodbus's CRC: one implementation on the driver's side
 
 
 class ReadReply:
@@ -79,7 +61,7 @@ class Expected:
         if self.rtu:
             if not frame.startswith(self.header):
                 return None
-            if crc16(frame[:-2]) != frame[-2] | frame[-1] << 8:
+            if not _check_crc(frame[:-2], frame[-2] << 8 | frame[-1]):  # low byte first
                 return None
             body = frame[3:-2]
         else:
