@@ -130,7 +130,7 @@ def _reports(controller: Controller, recorder: Recorder, audit: AuditLog) -> Com
     """Campaign reports: on request and on the site's schedules, stored beside the audit log."""
     from controller.reports.service import ReportService
 
-    return ReportService(controller, recorder, audit.path)
+    return ReportService(controller, recorder, audit)
 
 
 async def build_controller(
@@ -190,7 +190,7 @@ async def build_controller(
     stack.callback(alarms.close)
     controller.add(alarms)  # the one alarm list, notifications, work orders
     # Billing charges the recorder's hours; its routes join the API built below.
-    billing = billing_component(controller, lambda: recorder.consumption, state, audit)
+    billing = billing_component(controller, lambda: recorder.consumption, state, audit, alarms)
     if billing is not None:
         controller.add(billing)
 

@@ -284,13 +284,6 @@ class SiteCalendar:
             label,
         )
 
-    def provisional(self, year: int) -> bool:
-        """True when ``year``'s State Council notice is not known (neither chinese-calendar nor
-        the holidays file's ``notice_years``) and the site lists none of its days: its make-up
-        working days are missing."""
-        listed = any(d.year == year for d in (*self._holidays, *self._workdays))
-        return not listed and self.is_provisional_year(year)
-
     def status(self) -> dict[str, Any]:
         return {
             "semesters": len(self.semesters),

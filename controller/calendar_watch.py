@@ -6,7 +6,9 @@ layer (statutory holidays, no make-up days; see ``controller.calendar``). From `
 ahead of the first date in such a year this component raises an alarm on the bus (the audit
 log and alert sinks see it), lists it in its ``status()`` (the live view and ``/api/status``) and
 in ``/api/calendar``. Entering the notice and adding the year to ``notice_years`` clears it at
-the next reload: ``POST /api/calendar/reload``, SIGHUP, or ``reload()``.
+the next reload (``POST /api/calendar/reload``, SIGHUP, or ``reload()``), with an
+``AlarmCleared`` on the bus. The alarm service's calendar detector reports the same key from the
+same calendar instance, so the one alarm list holds one alarm per year, whichever path is first.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ from controller.app import Controller
 from controller.calendar import SiteCalendar
 from controller.config import ConfigError
 from controller.config.calendar import HolidaysFile
-from controller.core import AlarmRaised
+from controller.core import AlarmCleared, AlarmRaised
 
-__all__ = ["LEAD_DAYS", "CalendarWatch", "ProvisionalYear"]
+__all__ = ["LEAD_DAYS", "PROVISIONAL_KIND", "CalendarWatch", "ProvisionalYear"]
 
 _LOGGER = logging.getLogger(__name__)
 
 LEAD_DAYS = 60
 """How far ahead a provisional year raises its alarm (the notice usually comes in November)."""
+
+PROVISIONAL_KIND = "calendar_provisional"
+"""The alarm kind of a provisional year, whichever path (this watch or the alarm service's
+calendar detector) reports it first."""
 
 
 class ProvisionalYear:
@@ -131,8 +137,17 @@ class CalendarWatch:
             current[alarm.key] = alarm
             if alarm.key not in self.alarms:
                 self._raise(alarm)
-        for key in self.alarms.keys() - current.keys():
+        for key in sorted(self.alarms.keys() - current.keys()):
             _LOGGER.info("Holiday notice entered: alarm %s cleared", key)
+            gone = self.alarms[key]
+            self.controller.bus.publish(
+                AlarmCleared(
+                    key,
+                    self.controller.clock.time(),
+                    f"已录入 {gone.year} 年节假日通知",
+                    f"the {gone.year} holiday notice is entered",
+                )
+            )
         self.alarms = current
         return list(current.values())
 
@@ -145,7 +160,11 @@ class CalendarWatch:
                 alarm.message_zh,
                 alarm.message_en,
                 self.controller.clock.time(),
-                evidence={"year": alarm.year, "first_day": alarm.first_day.isoformat()},
+                evidence={
+                    "kind": PROVISIONAL_KIND,
+                    "year": alarm.year,
+                    "first_day": alarm.first_day.isoformat(),
+                },
             )
         )
 

@@ -413,6 +413,19 @@ def run(
     log_level: Annotated[
         str, typer.Option(help="Logging level: debug, info, warning or error.")
     ] = "info",
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            hidden=True,
+            help="Emulated seconds per wall-clock second: rehearsals and tests against "
+            "`sanjie emulate`, never a real site.",
+        ),
+    ] = 1.0,
+    start: Annotated[
+        float | None,
+        typer.Option(hidden=True, help="Epoch seconds the emulated clock starts at."),
+    ] = None,
 ) -> None:
     """Run the controller of a site, as a service: devices, recorder, policies and the API.
 
@@ -429,7 +442,13 @@ def run(
     configure_logging(log_level)
     from controller.integrations.mqtt_export import CommandAccountError
 
-    options = ServiceOptions(site, data_dir, api_host, api_port)
+    clock = None
+    if speed != 1.0 or start is not None:
+        from controller.core import ScaledClock
+
+        clock = ScaledClock(speed, start, tz=loaded.campus.timezone)
+        err_console.print(f"[yellow]emulated clock: {speed:g}× wall time[/yellow]")
+    options = ServiceOptions(site, data_dir, api_host, api_port, clock=clock)
     try:
         asyncio.run(run_service(options, site=loaded))
     except (OSError, CommandAccountError) as err:

@@ -20,6 +20,7 @@ from pathlib import Path
 from controller.app import Controller
 from controller.assemble import ControllerOptions, build_controller
 from controller.config import LoadedSite, load_site
+from controller.core import Clock
 
 __all__ = ["ServiceOptions", "run_service", "state_dir"]
 
@@ -34,6 +35,9 @@ class ServiceOptions:
     data_dir: Path = Path()
     api_host: str = "127.0.0.1"
     api_port: int = 8123
+    clock: Clock | None = None
+    """None: the wall clock. A ``ScaledClock`` for rehearsals and tests (``sanjie run
+    --speed``, hidden: a real site runs on the wall clock)."""
 
 
 def state_dir(data_dir: Path) -> Path:
@@ -65,6 +69,7 @@ async def run_service(
                     api_port=options.api_port,
                 ),
                 stack,
+                clock=options.clock,
             )
             controller = assembly.controller
             names = ", ".join(component.name for component in controller.components)

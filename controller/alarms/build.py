@@ -184,6 +184,14 @@ def _sla_notice(notifier: Notifier | None, notify: NotifyConfig) -> Any:
     return notice
 
 
+def _calendar(site: LoadedSite, engine: Any, calendar: SiteCalendar | None) -> SiteCalendar:
+    """The calendar instance shared with the watch that reloads it (see ``build_alarms``)."""
+    if calendar is not None:
+        return calendar
+    shared = getattr(getattr(engine, "ctx", None), "calendar", None)
+    return shared if isinstance(shared, SiteCalendar) else SiteCalendar.from_site(site)
+
+
 def build_alarms(
     controller: Controller,
     state_dir: Path,
@@ -192,9 +200,13 @@ def build_alarms(
     audit: Any = None,
     recorder: Any = None,
     mqtt: Sequence[Any] = (),
+    calendar: SiteCalendar | None = None,
     tick_s: float = 5.0,
 ) -> AlarmService:
     """The alarm service for ``controller``'s site, its files in ``state_dir``.
+
+    ``calendar`` is the instance the calendar watch reloads (default: the policy engine's, so a
+    holidays file reloaded by API or SIGHUP clears the provisional-year alarm here too).
 
     Call ``close()`` on the result when the controller has stopped (``assemble`` puts it on
     the exit stack).
@@ -231,7 +243,7 @@ def build_alarms(
     )
     sources: list[Source] = [
         mqtt_source(mqtt, clock, conf.grace_s),
-        calendar_source(SiteCalendar.from_site(site), clock),
+        calendar_source(_calendar(site, engine, calendar), clock),
     ]
     if recorder is not None:
         sources += [

@@ -99,6 +99,8 @@ class AlarmService:
         self.rounds = 0
         self.bad_events = 0
         """Events refused (e.g. an unknown severity): counted and logged, the rest go on."""
+        self._own_clears: set[tuple[str, float]] = set()
+        """(key, time) of the clears we announced, skipped when they come back."""
         manager.listeners.append(self._announce)
         manager.listeners.append(self._ack_in_engine)
         if notifier is not None:
@@ -143,9 +145,15 @@ class AlarmService:
         self.rounds += 1
 
     def handle(self, event: Event) -> None:
-        """One bus event; an ``AlarmCleared`` (supervision's, or our own coming back: then a
-        no-op) clears the alarm of its id."""
+        """One bus event; an ``AlarmCleared`` (supervision's, the calendar watch's) clears the
+        alarm of its id. Our own announcements coming back are skipped: a clear of ours must
+        not clear the alarm again once a polled source has re-raised it (a foreign clear of an
+        alarm its source still reports would otherwise bounce between the two forever)."""
         if isinstance(event, AlarmCleared):
+            own = (event.alarm_id, event.timestamp)
+            if own in self._own_clears:
+                self._own_clears.discard(own)
+                return
             self.manager.clear(event.alarm_id, event.timestamp)
         elif isinstance(event, AlarmRaised) and event.evidence.get("source") in OWN_SOURCES:
             return  # our own announcement coming back
@@ -212,10 +220,14 @@ class AlarmService:
                 )
             )
         elif change == "cleared":
+            ts = record.cleared_at or record.last_seen
+            if len(self._own_clears) > 10_000:  # ones our lagging subscription dropped: forget
+                self._own_clears.clear()
+            self._own_clears.add((record.key, ts))
             self.bus.publish(
                 AlarmCleared(
                     record.key,
-                    record.cleared_at or record.last_seen,
+                    ts,
                     f"已恢复：{record.message_zh}",
                     f"cleared: {record.message_en}",
                 )

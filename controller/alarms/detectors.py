@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from controller.calendar import SiteCalendar
+from controller.calendar_watch import LEAD_DAYS, PROVISIONAL_KIND, ProvisionalYear
 from controller.core import Clock
 
 from .model import AlarmRecord, AlarmScope, Severity
@@ -154,31 +155,31 @@ def outbox_source(recorder: Any, clock: Clock, warn_ratio: float) -> Source:
     return poll
 
 
-def calendar_source(calendar: SiteCalendar, clock: Clock, ahead_days: int = 45) -> Source:
-    """A year of the calendar (this one, or the next within ``ahead_days``) whose public
-    holidays neither the library nor the site's holiday file know: policies would run it as
-    weekdays and weekends only."""
+def calendar_source(calendar: SiteCalendar, clock: Clock, ahead_days: int = LEAD_DAYS) -> Source:
+    """A provisional year (no State Council notice: neither chinese-calendar nor the holidays
+    file's ``notice_years`` has it) among the next ``ahead_days`` days: its make-up working days
+    are unknown. The same rule, lead and words as ``CalendarWatch``, which announces the same key
+    on the bus: the two are one alarm. ``calendar`` must be the instance the watch reloads (the
+    policy engine's), so entering the notice clears the alarm here too."""
 
     def poll() -> tuple[str, list[AlarmRecord]]:
         today = clock.now().date()
-        years = {today.year}
-        if (dt.date(today.year + 1, 1, 1) - today).days <= ahead_days:
-            years.add(today.year + 1)
-        out = [
-            _record(
-                f"calendar.provisional.{year}",
-                kind="calendar_provisional",
-                severity=Severity.WARNING,
-                target="calendar",
-                en=f"no public-holiday data for {year}: policies treat it as weekdays and "
-                "weekends only; add the State Council's notice to the holidays file",
-                zh=f"{year} 年法定节假日与调休尚未录入：策略只按工作日与周末运行，请录入节假日文件",
-                now=clock.time(),
-                evidence={"year": year},
+        path = str(calendar.holidays_path) if calendar.holidays_path else None
+        out = []
+        for year in calendar.provisional_years(today, ahead_days):
+            alarm = ProvisionalYear(year, max(today, dt.date(year, 1, 1)), path)
+            out.append(
+                _record(
+                    alarm.key,
+                    kind=PROVISIONAL_KIND,
+                    severity=Severity.WARNING,
+                    target="calendar",
+                    en=alarm.message_en,
+                    zh=alarm.message_zh,
+                    now=clock.time(),
+                    evidence={"year": year, "first_day": alarm.first_day.isoformat()},
+                )
             )
-            for year in sorted(years)
-            if calendar.provisional(year)
-        ]
         return "calendar", out
 
     return poll

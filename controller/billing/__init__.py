@@ -19,10 +19,11 @@ from .errors import (
     KeyReused,
     UnknownAccount,
 )
-from .events import BalanceCutOff, BalanceLow, BalanceRestored
+from .events import BalanceCutOff, BalanceLow, BalanceRestored, Notice
 from .limits import Limits, LimitState
 from .meters import Meters
 from .model import Account, EntryKind, LedgerEntry, Utility
+from .notices import OutboxNotices
 from .statements import Statement, report_figures, statement, summary_rows
 from .store import LedgerStore
 from .tariff import Priced, TariffBook
@@ -51,6 +52,8 @@ __all__ = [
     "LimitState",
     "Limits",
     "Meters",
+    "Notice",
+    "OutboxNotices",
     "Priced",
     "Statement",
     "TariffBook",

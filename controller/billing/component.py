@@ -4,7 +4,9 @@ One loop runs every ``interval_s`` of the controller's clock, or at once when a 
 exemption asks (``wake``): charge what has settled, then warn, cut or restore as the balances
 say. A top-up therefore restores a cut account within one poll cycle (the command goes out at
 once; the driver's read-back confirms it). The store lives on its own database thread; the
-API's top-ups, imports and statements run there too, in order with the charging.
+API's top-ups, imports and statements run there too, in order with the charging. Warnings and
+cut-offs are queued for people in the alarm service's notification outbox (``notices``), which
+sends and retries them; billing itself does no network I/O.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
 from controller.config import LoadedSite
 from controller.config.billing import BillingConfig
 from controller.recorder.dbthread import DbThread
@@ -27,10 +27,12 @@ from .accounts import sync_accounts
 from .charger import Charger, ChargeReport
 from .limits import STATE_KEY, Limits, LimitState
 from .meters import Meters
+from .notices import OutboxNotices
 from .store import LedgerStore
 from .tariff import TariffBook
 
 if TYPE_CHECKING:
+    from controller.alarms.component import AlarmService
     from controller.app import Controller
     from controller.audit import AuditLog
 
@@ -57,7 +59,9 @@ class BillingComponent:
         source: SourceLike,
         config: BillingConfig | None = None,
         audit: AuditLog | None = None,
+        notices: OutboxNotices | None = None,
     ) -> None:
+        """``notices``: where warnings and cut-offs are queued for people (``billing.notify``)."""
         site: LoadedSite = controller.site
         config = config or site.billing
         if config is None:
@@ -76,7 +80,7 @@ class BillingComponent:
         self.charger: Charger | None = None
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
-        self._webhook: asyncio.Queue[dict[str, Any]] = asyncio.Queue(1000)
+        self.notices = notices
         self.last_report = ChargeReport()
         self.errors = 0
 
@@ -102,7 +106,7 @@ class BillingComponent:
             overdraft=self.config.overdraft,
             cut_off=self.config.cut_off,
             state=state,
-            notify=self._queue_webhook if self.config.webhook else None,
+            notify=self.notices,
         )
         self._guard = self.limits.guard_for(self._account_of_entity)
         ctrl.commands.add_guard(self._guard)
@@ -120,12 +124,7 @@ class BillingComponent:
     async def run(self) -> None:
         try:
             await self.open()
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._loop(), name="billing.loop")
-                if self.config.webhook:
-                    group.create_task(
-                        self._send_webhooks(self.config.webhook), name="billing.webhook"
-                    )
+            await self._loop()
         finally:
             await self.close()
 
@@ -214,31 +213,6 @@ class BillingComponent:
         device = entity_id.rsplit(".", 1)[0]
         return None if self.meters is None else self.meters.account_of.get(device)
 
-    # -- webhook -----------------------------------------------------------------------------
-
-    def _queue_webhook(self, body: dict[str, Any]) -> None:
-        try:
-            self._webhook.put_nowait(body)
-        except asyncio.QueueFull:
-            _LOGGER.warning("Billing webhook queue full: dropped a %s notice", body.get("event"))
-
-    async def _send_webhooks(self, url: str) -> None:
-        failing = False
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            while True:
-                body = await self._webhook.get()
-                try:
-                    reply = await client.post(url, json=body)
-                    reply.raise_for_status()
-                except httpx.HTTPError as err:
-                    log = _LOGGER.debug if failing else _LOGGER.warning
-                    log("Billing webhook failed: %s: %s", type(err).__name__, err)
-                    failing = True
-                    continue
-                if failing:
-                    _LOGGER.info("Billing webhook works again")
-                failing = False
-
     def status(self) -> dict[str, Any]:
         limits = self.limits
         report = self.last_report
@@ -249,6 +223,7 @@ class BillingComponent:
             "charged_through": report.watermark,
             "last_cycle_charges": report.charges,
             "errors": self.errors,
+            "notices_queued": self.notices.queued if self.notices else 0,
         }
 
 
@@ -269,16 +244,32 @@ class _LazySource:
 
 
 def billing_component(
-    controller: Controller, source: SourceLike, state_dir: Path, audit: AuditLog | None = None
+    controller: Controller,
+    source: SourceLike,
+    state_dir: Path,
+    audit: AuditLog | None = None,
+    alarms: AlarmService | None = None,
 ) -> BillingComponent | None:
     """The site's billing, when its file has a ``billing:`` section (else None).
 
     ``source``: the recorder's consumption query, or a callable returning it (the recorder's
     ``consumption`` exists only while it runs; billing asks again each cycle). ``audit``: the
-    controller's audit log, which also records every change made through the API.
+    controller's audit log, which also records every change made through the API. ``alarms``:
+    the alarm service whose notification outbox carries the ``billing.notify`` notices.
     """
-    if controller.site.billing is None:
+    config = controller.site.billing
+    if config is None:
         return None
+    notices = None
+    if config.notify:
+        notifier = alarms.notifier if alarms is not None else None
+        if notifier is None:  # the loader checks the channels exist, so a notifier does
+            raise ValueError("billing.notify names channels, but there is no notifier")
+        notices = OutboxNotices(notifier.outbox, config.notify, controller.clock, notifier.quiet)
     return BillingComponent(
-        controller, store_path=state_dir / STORE_NAME, source=source, audit=audit
+        controller,
+        store_path=state_dir / STORE_NAME,
+        source=source,
+        audit=audit,
+        notices=notices,
     )

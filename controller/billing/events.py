@@ -6,11 +6,12 @@ records and an alarm manager can show; ``BalanceRestored`` tells them the condit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from controller.core.events import Event
 
-__all__ = ["BalanceCutOff", "BalanceLow", "BalanceRestored"]
+__all__ = ["BalanceCutOff", "BalanceLow", "BalanceRestored", "Notice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +42,41 @@ class BalanceRestored(Event):
     balance: str
     timestamp: float
     reason: str = "top_up"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A low-balance warning or a cut-off, for the people to be told (an SMS gateway, a group).
+
+    ``dedup`` is the same for the same warning re-derived after a restart (see ``limits``).
+    """
+
+    what: str
+    """``low_balance`` or ``cut_off``."""
+    account: str
+    balance: str
+    message_zh: str
+    message_en: str
+    dedup: str
+    building: str = ""
+    room: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def message(self) -> dict[str, Any]:
+        """The JSON body a channel sends: shaped like an alarm notification (``change``,
+        ``severity``, ``target``, the two messages), with the account's figures."""
+        return {
+            "change": "raised",
+            "kind": "billing",  # as the alarm list has it (the id's prefix)
+            "key": f"billing:{self.what}:{self.account}",
+            "severity": "warning",
+            "target": self.account,
+            "building": self.building,
+            "room": self.room,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "event": self.what,
+            "account": self.account,
+            "balance": self.balance,
+            **self.evidence,
+        }

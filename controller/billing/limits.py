@@ -8,7 +8,11 @@ morning reclose or a stray API call cannot undo the cut; an exemption (audited i
 lifts the cut until it expires.
 
 Which accounts are cut and which warnings were given are kept in the store, so a restart
-neither forgets a cut nor repeats every warning.
+neither forgets a cut nor repeats every warning. Each warning and cut-off is also handed to
+``notify`` as a ``Notice`` whose ``dedup`` key names the account, the level and the account's
+*round* (a counter moved on when its warnings clear or its supply is restored, kept with the
+rest): a notice re-derived after a crash, before the state was saved, has the same key, so a
+durable queue keyed on it (``notices``) sends it once.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from controller.core.entity import Entity
 from controller.core.events import AlarmCleared, AlarmRaised, Value
 from controller.core.state import StateStore
 
-from .events import BalanceCutOff, BalanceLow, BalanceRestored
+from .events import BalanceCutOff, BalanceLow, BalanceRestored, Notice
 from .meters import CutPoint, Meters
 from .model import Account, Utility
 
@@ -41,20 +45,27 @@ STATE_KEY = "limits"
 
 @dataclass(slots=True)
 class LimitState:
-    """Accounts cut off, and the lowest warning level each has been warned about."""
+    """Accounts cut off, the lowest warning level each has been warned about, and each
+    account's notice round (see the module docstring)."""
 
     cut: set[str] = field(default_factory=set)
     warned: dict[str, str] = field(default_factory=dict)
+    rounds: dict[str, int] = field(default_factory=dict)
 
     def dumps(self) -> str:
-        return json.dumps({"cut": sorted(self.cut), "warned": self.warned})
+        return json.dumps({"cut": sorted(self.cut), "warned": self.warned, "rounds": self.rounds})
 
     @classmethod
     def loads(cls, text: str | None) -> LimitState:
         if not text:
             return cls()
         data = json.loads(text)
-        return cls(set(data.get("cut", [])), dict(data.get("warned", {})))
+        return cls(
+            set(data.get("cut", [])), dict(data.get("warned", {})), dict(data.get("rounds", {}))
+        )
+
+    def next_round(self, account: str) -> None:
+        self.rounds[account] = self.rounds.get(account, 0) + 1
 
 
 class Limits:
@@ -72,7 +83,7 @@ class Limits:
         overdraft: Decimal,
         cut_off: Iterable[Utility],
         state: LimitState | None = None,
-        notify: Callable[[dict[str, Any]], None] | None = None,
+        notify: Callable[[Notice], None] | None = None,
     ) -> None:
         self.bus = bus
         self.commands = commands
@@ -122,6 +133,7 @@ class Limits:
                 await self._enforce(account, balance, cut=True)
             elif account.id in self.state.cut:
                 self.state.cut.discard(account.id)
+                self.state.next_round(account.id)
                 changed = True
                 reason = "exempt" if account.exempt(now) else "top_up"
                 self.counters["restores"] += 1
@@ -141,6 +153,7 @@ class Limits:
         if level is None:
             if before is not None:
                 del self.state.warned[account.id]
+                self.state.next_round(account.id)
                 self._clear(
                     "low_balance",
                     account.id,
@@ -189,11 +202,28 @@ class Limits:
         en: str,
         **evidence: Any,
     ) -> None:
-        """The alarm (audited; ``billing:<what>:<account>``) and the notification hook."""
+        """The alarm (audited; ``billing:<what>:<account>``) and the notice."""
         facts = {"account": account.id, "balance": str(balance), **evidence}
         alarm = f"billing:{what}:{account.id}"
         self.bus.publish(AlarmRaised(alarm, severity, zh, en, self.clock.time(), None, facts))
-        self._notify(what, account, balance, **evidence)
+        if self.notify is None:
+            return
+        level = evidence.get("threshold", "")
+        notice = Notice(
+            what,
+            account.id,
+            str(balance),
+            zh,
+            en,
+            dedup=f"{alarm}:{level}@{self.state.rounds.get(account.id, 0)}",
+            building=account.building,
+            room=account.room,
+            evidence=evidence,
+        )
+        try:
+            self.notify(notice)
+        except Exception:  # a notification must never stop billing
+            _LOGGER.exception("Billing notice for %s could not be queued", account.id)
 
     def _clear(self, what: str, account_id: str, zh: str, en: str) -> None:
         alarm = f"billing:{what}:{account_id}"
@@ -222,14 +252,6 @@ class Limits:
             )
             if not result.ok:
                 self.counters["commands_failed"] += 1
-
-    def _notify(self, what: str, account: Account, balance: Decimal, **extra: Any) -> None:
-        if self.notify is None:
-            return
-        try:
-            self.notify({"event": what, "account": account.id, "balance": str(balance), **extra})
-        except Exception:  # a notification hook must never stop billing
-            _LOGGER.exception("Billing notification hook failed for %s", account.id)
 
     # -- the command guard -------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from .common import I18nName, Slug, StrictModel
 from .policies import ClockTime, EndClockTime
@@ -187,11 +187,23 @@ class BillingConfig(StrictModel):
     lookback_hours: Annotated[int, Field(ge=1, le=24 * 62)] = Field(
         default=48, description="Recent hours re-read for revisions (estimates, meter swaps)."
     )
-    webhook: str | None = Field(
-        default=None,
-        pattern=r"^https?://",
-        description="POSTed a JSON body for every low-balance warning and cut-off (optional).",
+    notify: list[Slug] = Field(
+        default=[],
+        description="Channels of the site's notify section told of every low-balance warning "
+        "and cut-off, through the durable notification outbox (retried, kept across restarts).",
     )
+    webhook: None = Field(
+        default=None, description="Replaced by 'notify' (a webhook channel of notify.channels)."
+    )
+
+    @field_validator("webhook", mode="before")
+    @classmethod
+    def _webhook_replaced(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "replaced by 'notify': add a channel (type: webhook, url: ...) to "
+                "notify.channels and name its id in billing.notify"
+            )
 
     @model_validator(mode="after")
     def _one_tariff_a_day(self) -> BillingConfig:

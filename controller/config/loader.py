@@ -188,7 +188,7 @@ def _load_site(path: Path) -> LoadedSite:
     if root.get("workorders") is not None:
         workorders = col.one(WorkOrdersConfig.model_validate, root["workorders"], ["workorders"])
     reports = col.one(ReportSettings.model_validate, root.get("reports") or {}, ["reports"])
-    billing = _billing(col, root, buildings)
+    billing = _billing(col, root, buildings, notify)
 
     dirs_raw = root.get("profile_dirs") or []
     profile_dirs = [path.parent / str(d) for d in dirs_raw] if isinstance(dirs_raw, list) else []
@@ -245,18 +245,28 @@ def _validate_policy(data: Any) -> PolicyConfig:
 
 
 def _billing(
-    col: Collector, root: Any, buildings: dict[str, Entry[Building]]
+    col: Collector,
+    root: Any,
+    buildings: dict[str, Entry[Building]],
+    notify: NotifyConfig | None,
 ) -> BillingConfig | None:
-    """The optional ``billing:`` section; the buildings it names must exist."""
+    """The optional ``billing:`` section; the buildings and notify channels it names must exist."""
     raw = root.get("billing")
     if raw is None:
         return None
     billing = col.one(BillingConfig.model_validate, raw, ["billing"])
-    if billing is not None and billing.buildings is not None:
-        for index, bid in enumerate(billing.buildings):
-            if bid not in buildings:
-                where = col.position(raw.get("buildings"), index) if isinstance(raw, dict) else None
-                col.add(where, ["billing", "buildings", index], f"unknown building {bid!r}")
+    if billing is None:
+        return None
+    for index, bid in enumerate(billing.buildings or []):
+        if bid not in buildings:
+            where = col.position(raw.get("buildings"), index) if isinstance(raw, dict) else None
+            col.add(where, ["billing", "buildings", index], f"unknown building {bid!r}")
+    channels = [c.id for c in notify.channels] if notify is not None else []
+    for index, name in enumerate(billing.notify):
+        if name not in channels:
+            where = col.position(raw.get("notify"), index) if isinstance(raw, dict) else None
+            known = ", ".join(channels) if channels else "none: add notify.channels"
+            col.add(where, ["billing", "notify", index], f"unknown channel {name!r} ({known})")
     return billing
 
 

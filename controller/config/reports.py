@@ -77,4 +77,10 @@ class ReportSettings(StrictModel):
         description="Vacation days (calendar) are left out of both periods, or kept.",
     )
     rankings: Annotated[int, Field(ge=1, le=100)] = 10
+    build_workers: Annotated[int, Field(ge=1, le=4)] = Field(
+        default=1, description="Report builds that run at the same time (worker threads)."
+    )
+    build_queue: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=8, description="Report builds that may wait or run at once; more are refused."
+    )
     schedules: list[ReportSchedule] = Field(default_factory=list)

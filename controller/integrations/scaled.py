@@ -1,7 +1,8 @@
 """Readings scaled by the meter's own settings (a profile point's ``scale_by``).
 
 A TUF-2000M counts its flow totaliser in the unit and multiplier set on the meter (menus M31,
-M33; registers 1437 and 1438), so the same raw count can be litres ×0.01 or m³ ×1. Assuming
+M33; REG1438 and REG1439), and its heat energy in the energy unit and multiplier (REG1441,
+REG1440), so the same raw count can be litres ×0.01 or m³ ×1, GJ ×0.01 or kWh ×1. Assuming
 one setting silently misreports by up to 10⁷; instead the settings are read as points and the
 factor each selects is applied here, where a device's whole snapshot is at hand. A setting not
 read yet, or one the profile has no factor for, makes the value unavailable, not a wrong reading.

@@ -76,6 +76,10 @@ def _normalise(where: Mapping[str, str | Sequence[str]]) -> tuple[tuple[str, tup
     return tuple(items)
 
 
+MAX_SPAN = dt.timedelta(days=100 * 366)
+"""The longest [start, end) a consumption query may cover: a century, far beyond retention."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConsumptionQuery:
     """Consumption in [start, end) summed per ``group_by`` per ``period``.
@@ -100,6 +104,10 @@ class ConsumptionQuery:
             raise ValueError("start and end must be timezone-aware datetimes")
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        if self.end - self.start > MAX_SPAN:
+            # splitting a span into windows samples the zone's offset daily: a typo'd year
+            # 8388 would keep a query (and the API worker) busy for minutes
+            raise ValueError(f"start to end spans more than {MAX_SPAN.days // 366} years")
         object.__setattr__(self, "period", Period(self.period))
         object.__setattr__(self, "group_by", tuple(self.group_by))
         unknown = [k for k in (*self.group_by, *self.where) if k not in GROUP_KEYS]

@@ -119,7 +119,7 @@ class Recorder:
         self._retention_interval = retention_interval
         self._partial_interval = partial_interval
         self._partials_due = 0.0
-        self._partial_lines: list[str] = []
+        self._partial_lines: list[tuple[str, float, str]] = []
         self._partial_wake = asyncio.Event()
         self._partial_errors = 0
         self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
@@ -413,22 +413,33 @@ class Recorder:
         """Write the latest running hours to InfluxDB; a failure only waits for the next ones.
 
         Not retried and not queued behind the outbox: the complete hour, which follows through
-        the outbox, replaces whatever running figure got through.
+        the outbox, replaces whatever running figure got through. Two rules keep a running
+        figure from overwriting its complete row: a figure whose hour has closed since it was
+        taken is dropped (the complete row is already cut), and while one is in flight the
+        sender starts no batch (a batch cut later, which may close the hour, lands after it).
         """
         assert self.writer is not None
         assert self._sender is not None
         while True:
             await self._partial_wake.wait()
             self._partial_wake.clear()
-            lines, self._partial_lines = self._partial_lines, []
-            if not lines or self._sender.stats.up is False:
+            items, self._partial_lines = self._partial_lines, []
+            if not items or self._sender.stats.up is False:
                 continue
+            async with self._engine_lock:  # no cut between the check and the hold
+                running = self.engine.running_hour
+                lines = [line for eid, hour, line in items if running(eid) == hour]
+                if not lines:
+                    continue
+                self._sender.hold()
             try:
                 await self.writer.send(encode_batch(lines, self._gzip_level))
             except WriteError as err:
                 self._partial_errors += 1
                 log = _LOGGER.warning if self._partial_errors == 1 else _LOGGER.debug
                 log("Recorder could not write the running hour to %s: %s", self.backend, err)
+            finally:
+                self._sender.release()
 
     async def _prune_loop(self, db: DbThread, history: History) -> None:
         while True:

@@ -91,6 +91,8 @@ class Sender:
         self._backlog_possible = True
         self._failures = 0
         self._quarantine_logged = False
+        self._open = asyncio.Event()
+        self._open.set()
 
     def offer(self, batch: Batch | None) -> None:
         """A batch was just committed to the outbox; send it soon (from memory if healthy)."""
@@ -199,9 +201,19 @@ class Sender:
             self._live = deque(b for b in self._live if b.id not in ids)
         self._ahead.extend(fresh)
 
+    def hold(self) -> None:
+        """Start no batch until ``release``: a running-hour write is in flight, and a batch
+        that completes one of its hours must reach the server after it, never before."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Let batches leave again (see ``hold``)."""
+        self._open.set()
+
     async def send_one(self, batch: Batch) -> float:
         """Send one batch; the seconds to wait before the next attempt (0 after success)."""
         try:
+            await self._open.wait()
             await self.writer.send(batch.body)
         except RetryableWriteError as err:
             return self._failed(err)

@@ -503,6 +503,14 @@ class StatisticsEngine:
             )
         return out
 
+    def running_hour(self, entity_id: str) -> float | None:
+        """The hour ``entity_id`` is counting now (None before its first reading): a running
+        figure for any other hour is stale, its complete row is already on its way."""
+        counter = self._counters.get(entity_id)
+        if counter is None or counter.anchor_ts is None:
+            return None
+        return counter.hour
+
     def drain(self) -> StatsOutput:
         """Everything produced since the last drain."""
         out, self._out = self._out, StatsOutput()

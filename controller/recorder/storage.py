@@ -50,8 +50,9 @@ class Persisted:
     batch: Batch | None
     hours: list[HourStat]
     outbox: OutboxStats | None
-    partial_lines: list[str] = field(default_factory=list)
-    """Running hours as line protocol, written straight to InfluxDB (not through the outbox)."""
+    partial_lines: list[tuple[str, float, str]] = field(default_factory=list)
+    """Running hours as ``(entity_id, hour, line)``: written straight to InfluxDB (not through
+    the outbox) while that hour is still the entity's running one."""
 
 
 class Storage:
@@ -84,11 +85,11 @@ class Storage:
             if lines:
                 body = encode_batch(lines, self.gzip_level)
                 batch = self.outbox.append(body, len(lines), chunk.created)
-        partial_lines = []
+        partial_lines: list[tuple[str, float, str]] = []
         if self.outbox is not None:
             consumption = self.formatter.consumption
             partial_lines = [
-                line
+                (h.entity_id, h.hour, line)
                 for h in stats.partials
                 if (line := consumption(h.entity_id, h.hour, h.consumption, h.held_out, True))
             ]

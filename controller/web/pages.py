@@ -23,6 +23,7 @@ from .billing import building_billing, room_billing
 from .i18n import LANGS, Translator
 from .live import LiveHub
 from .render import READER, lang_of, page, signed_in, to_login
+from .report_page import report_routes
 from .staff_pages import staff_routes
 from .views import NotVisible, building_view, overview, room_view, series_view
 
@@ -37,6 +38,7 @@ def web_routes(ctrl: Controller, store: AccountStore, live: LiveHub | None) -> A
     _signin_routes(router, store)
     _view_routes(router, ctrl, live)
     router.include_router(staff_routes(ctrl, store))
+    router.include_router(report_routes(ctrl))
     return router
 
 

@@ -20,6 +20,11 @@ from .spec import BrokerSpec
 
 __all__ = ["new_client", "refusal"]
 
+PENDING_CALLS_WARNING = 5000
+"""aiomqtt warns once more than this many publishes await their PUBACK. Its default (10) fires
+on every burst of a normal campus: the export publishes one state per entity at once and paho
+queues what exceeds its in-flight window, so only a backlog this deep says something is wrong."""
+
 _AUTH_REASONS = frozenset({4, 5, 134, 135, 140})
 """CONNACK codes meaning "who you are is the problem": 3.1.1 (4, 5), MQTT 5 (0x86, 0x87, 0x8C)."""
 
@@ -51,7 +56,7 @@ def new_client(
     extra: dict[str, Any] = {"clean_start": not persistent} if v5 else {}
     if not v5:
         extra["clean_session"] = not persistent
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         broker.host,
         broker.port,
         username=broker.username,
@@ -66,6 +71,8 @@ def new_client(
         will=will,
         **extra,
     )
+    client.pending_calls_threshold = PENDING_CALLS_WARNING
+    return client
 
 
 def refusal(broker: BrokerSpec, err: MqttConnectError) -> BrokerUnavailable:

@@ -10,8 +10,10 @@ Canonical value names (what profiles' point keys resolve to, see ``binding.model
   voltage, voltage_a/b/c (V), current, current_a/b/c (A), power_factor, frequency (Hz),
   relay (bool), balance (kWh), overload_trip, load_trip (bool)
 - water meter: volume (m³), flow (m³/h), valve ("open"/"closed"), low_battery
-- heat meter: flow (m³/h), volume, volume_fraction (m³), heat_power (kW), heat_energy (kWh),
-  supply_temperature, return_temperature (°C), error_code, low_battery
+- heat meter: flow (m³/h), volume, volume_fraction (counts of totaliser_unit ×
+  totaliser_multiplier, m³ ×1 by default), heat_power (kW), heat_energy (counts of energy_unit ×
+  energy_multiplier, kWh ×1 by default), supply_temperature, return_temperature (°C),
+  error_code, low_battery
 - AC unit: power_switch ("on"/"off"), mode, fan, setpoint, room_temperature (°C), power (W),
   energy (kWh)
 - delayed-closing valve: valve, command, delay, max_open (s), enabled ("on"/"off"), presses,

@@ -155,13 +155,17 @@ class WaterMeter(DeviceModel):
 _TOTALISER_M3 = {"m³": 1.0, "L": 0.001, "US gal": 0.003785411784, "ft³": 0.028316846592}
 """m³ per totaliser unit the emulated heat meter can be set to."""
 
+_ENERGY_KWH = {"kWh": 1.0, "GJ": 1e9 / 3.6e6, "kcal": 4186.8 / 3.6e6, "BTU": 1055.05585262 / 3.6e6}
+"""kWh per energy-accumulator unit the emulated heat meter can be set to."""
+
 
 class HeatMeter(DeviceModel):
     """A building's hot-water heat meter (TUF-2000M style) behind ``people`` users.
 
     Canonical values: flow (m³/h), volume and volume_fraction (the totaliser's whole counts
     and fraction, in ``totaliser_unit`` × ``totaliser_multiplier`` as a real meter counts them),
-    heat_power (kW; the binding serves GJ/h to the TUF-2000M's REG3), heat_energy (kWh),
+    heat_power (kW; the binding serves GJ/h to the TUF-2000M's REG3), heat_energy (counts
+    of ``energy_unit`` × ``energy_multiplier``; kWh ×1 unless a test sets them),
     supply_temperature and return_temperature (°C), error_code, low_battery (battery-powered
     CJ/T 188 heat meters report it; never set here).
     """
@@ -188,6 +192,8 @@ class HeatMeter(DeviceModel):
         self.inlet = 15.0
         self.totaliser_unit = "m³"
         self.totaliser_multiplier = "1"
+        self.energy_unit = "kWh"
+        self.energy_multiplier = "1"
 
     def _demand(self, t: float) -> float:
         """Expected flow in m³/h at ``t``."""
@@ -209,6 +215,9 @@ class HeatMeter(DeviceModel):
         counts = self.volume / (
             _TOTALISER_M3[self.totaliser_unit] * float(self.totaliser_multiplier)
         )
+        energy_counts = self.heat_energy / (
+            _ENERGY_KWH[self.energy_unit] * float(self.energy_multiplier)
+        )
         return {
             "flow": round(self.flow, 4),
             "volume": math.floor(counts),
@@ -216,7 +225,9 @@ class HeatMeter(DeviceModel):
             "totaliser_unit": self.totaliser_unit,
             "totaliser_multiplier": self.totaliser_multiplier,
             "heat_power": round(heat_kw, 3),
-            "heat_energy": round(self.heat_energy, 3),
+            "heat_energy": round(energy_counts, 3),  # the int32 register truncates it
+            "energy_unit": self.energy_unit,
+            "energy_multiplier": self.energy_multiplier,
             "supply_temperature": round(self.supply, 2),
             "return_temperature": round(self.inlet, 2),
             "error_code": 0,

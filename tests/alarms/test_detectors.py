@@ -129,7 +129,9 @@ def test_a_year_without_holiday_data_is_an_alarm_until_the_site_has_it(tmp_path:
     name, found = calendar_source(bare, clock)()
     assert name == "calendar"
     assert [r.key for r in found] == ["calendar.provisional.2027"]  # 25 days ahead
-    entered = SiteCalendar(holidays=[dt.date(2027, 1, 1)])
+    notice = tmp_path / "holidays.yaml"
+    notice.write_text("notice_years: [2027]\nholidays: [2027-01-01]\n", encoding="utf-8")
+    entered = SiteCalendar(holidays_path=notice)
     assert calendar_source(entered, clock)()[1] == []
     june = FakeClock(dt.datetime(2026, 6, 1, tzinfo=cst))
     assert calendar_source(bare, june)()[1] == []  # next year is not ahead yet

@@ -236,6 +236,15 @@ async def test_unmetered_remainder_and_the_running_hour(tmp_path: Path) -> None:
                 "/api/consumption/unmetered", params={**window, "where": ["colour=red"]}
             )
             assert bad.status_code == 422
+            # a typo'd year (found by the fuzz run: minutes of work before the span limit)
+            ages = {"start": "2000-01-01T00:00:00+08:00", "end": "8388-01-01T00:00:00+08:00"}
+            for path, extra in [
+                ("/api/consumption/unmetered", {}),
+                ("/api/consumption", {"where": ["kind=active_energy"]}),
+            ]:
+                long = await client.get(path, params={**ages, **extra})
+                assert long.status_code == 422, long.text
+                assert "spans more than 100 years" in long.text
         accounts.close()
 
 

@@ -55,22 +55,33 @@ BILLING = {
 }
 
 
-def _site(tmp_path: Path, billing: dict[str, object] | None) -> Path:
+def _site(
+    tmp_path: Path,
+    billing: dict[str, object] | None,
+    rooms: tuple[str, ...] = ("101",),
+    scan_s: float = SCAN_S,
+) -> Path:
+    """A dorm with ``rooms`` on floor 1, each with its prepaid meter on one Modbus gateway."""
+    listed = ", ".join(f'{{id: "{room}", floor: 1, occupants: 4}}' for room in rooms)
+    meters = "".join(
+        f"""  - {{id: dorm-1.{room}.elec, profile: generic/dorm-prepaid-meter, building: dorm-1,
+     room: "{room}", circuit: sockets, link: gw-1, unit_id: {unit}, scan_interval: {scan_s}}}
+"""
+        for unit, room in enumerate(rooms, start=1)
+    )
     site = tmp_path / "site.yaml"
     site.write_text(
         textwrap.dedent(
             f"""\
             campus: {{id: bill, name: {{zh: 计费测试}}, timezone: Asia/Shanghai}}
             buildings:
-              - {{id: dorm-1, kind: dorm, name: {{zh: 一号楼}},
-                  rooms: [{{id: "101", floor: 1, occupants: 4}}]}}
+              - {{id: dorm-1, kind: dorm, name: {{zh: 一号楼}}, rooms: [{listed}]}}
             links:
               - {{id: gw-1, type: modbus_tcp, host: 127.0.0.1, port: {free_port()}, timeout: 1}}
             devices:
-              - {{id: {METER}, profile: generic/dorm-prepaid-meter, building: dorm-1,
-                 room: "101", circuit: sockets, link: gw-1, unit_id: 1, scan_interval: {SCAN_S}}}
             """
         )
+        + meters
         + (f"billing: {json.dumps(billing)}\n" if billing is not None else ""),
         encoding="utf-8",
     )

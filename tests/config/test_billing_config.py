@@ -66,3 +66,35 @@ def test_two_tariffs_of_a_utility_cannot_start_the_same_day(site_with: SiteWith)
     (issue,) = issues_of(path)
     assert "both start 2026-03-01 for electricity" in issue
     assert issue.startswith(f"{path}:")
+
+
+NOTIFY = """\
+notify:
+  channels:
+    - {id: sms-gw, type: webhook, url: "https://sms-gw.example.edu.cn/hook"}
+"""
+
+
+def test_billing_notices_name_channels_of_the_notify_section(site_with: SiteWith) -> None:
+    path = _site(site_with, NOTIFY + BILLING.replace("warn_at", "notify: [sms-gw]\n  warn_at"))
+    site = loads(path)
+    assert site.billing is not None
+    assert site.billing.notify == ["sms-gw"]
+
+
+def test_an_unknown_billing_channel_is_pointed_at(site_with: SiteWith) -> None:
+    billing = BILLING.replace("warn_at", "notify: [sms-gw, sms]\n  warn_at")
+    path = _site(site_with, NOTIFY + billing)
+    assert issues_of(path) == [f"{path}:20:20 billing.notify[1]: unknown channel 'sms' (sms-gw)"]
+    alone = _site(site_with, billing)
+    assert issues_of(alone) == [
+        f"{alone}:17:12 billing.notify[0]: unknown channel 'sms-gw' (none: add notify.channels)",
+        f"{alone}:17:20 billing.notify[1]: unknown channel 'sms' (none: add notify.channels)",
+    ]
+
+
+def test_the_one_shot_webhook_says_what_replaced_it(site_with: SiteWith) -> None:
+    path = _site(site_with, BILLING.replace("warn_at", "webhook: https://x.example/\n  warn_at"))
+    (issue,) = issues_of(path)
+    assert issue.startswith(f"{path}:17:12 billing.webhook: ")
+    assert "replaced by 'notify'" in issue

@@ -24,6 +24,8 @@ ADL400 = "Acrel ADL400 installation and operation manual"
 SDM630 = "Eastron SDM630-Modbus protocol V1.8"
 XINTAI = "Kaifeng Xintai RS-485 water meter Modbus protocol"
 TUF = "TUF-2000M user manual"
+DTSU666 = "CHINT DTSU666 user manual"
+DDSU666 = "CHINT DDSU666 user manual"
 BAD = "bad quality"
 
 # (profile, point, words, expected, document, the document's words)
@@ -148,16 +150,43 @@ ANSWERS: list[tuple[str, str, list[int], object, str, str]] = [
         "0x0008 remaining prepaid amount",
     ),
     ("xintai/water-meter-valve", "battery", [0x6666, 0x6640], 3.6, XINTAI, "0x001A battery"),
+    ("chint/dtsu666", "energy", [0x449A, 0x5000], 1234.5, DTSU666, "ImpEp 0x401E"),
+    ("chint/dtsu666-101e", "energy", [0x449A, 0x5000], 1234.5, DTSU666, "ImpEp 0x101E"),
+    ("chint/dtsu666", "current_a", [0x459C, 0x4000], 5.0, DTSU666, "I × IrAt: 5000 × 0.001 A"),
+    ("chint/ddsu666", "power", [0x400C, 0xCCCD], 2200.0, DDSU666, "power in kW: 2.2 kW"),
     ("generic/tuf2000m", "heat_power", [0x0000, 0x3F00], 0.5, TUF, "REG3 energy flow rate GJ/h"),
-    ("generic/tuf2000m", "totaliser_unit", [1], "L", TUF, "REG1437 unit for flow totaliser"),
+    ("generic/tuf2000m", "totaliser_unit", [1], "L", TUF, "1438 Unit for flow totalizer: 1 liter"),
+    ("generic/tuf2000m", "totaliser_unit", [0], "m³", TUF, "0 cubic meter (m3)"),
+    (
+        "generic/tuf2000m",
+        "totaliser_unit",
+        [6],
+        "US oil bbl",
+        TUF,
+        "6 American oil barrel (1 barrel =42gallon) (OB)",
+    ),
+    ("generic/tuf2000m", "totaliser_unit", [7], "imp oil bbl", TUF, "7 Imperial oil barrel (IB)"),
     (
         "generic/tuf2000m",
         "totaliser_multiplier",
         [1],
         "0.01",
         TUF,
-        "REG1438 multiplier for flow totaliser: n = 1 is ×10^(1-3)",
+        "1439 Multiplier for totalizer: (N+Nf) ×10^(n-3), n = 1",
     ),
+    (
+        "generic/tuf2000m",
+        "energy_multiplier",
+        [4],
+        "1",
+        TUF,
+        "1440 Multiplier for energy accumulator, range 0~10: ×10^(n-4), n = 4",
+    ),
+    ("generic/tuf2000m", "energy_multiplier", [0], "0.0001", TUF, "n=(0~10): ×10^(0-4)"),
+    ("generic/tuf2000m", "energy_unit", [0], "GJ", TUF, "1441 Unit for energy rate: 0=GJ"),
+    ("generic/tuf2000m", "energy_unit", [1], "kcal", TUF, "1=Kcal"),
+    ("generic/tuf2000m", "energy_unit", [2], "kWh", TUF, "2=KWh"),
+    ("generic/tuf2000m", "energy_unit", [3], "BTU", TUF, "3=BTU"),
 ]
 
 
@@ -194,6 +223,20 @@ def test_intesis_registers_10_and_11_are_alarm_and_error_not_power() -> None:
     assert (at[10], at[11]) == ("alarm", "error_code")
     assert "power" not in {p.key for p in profile.points}
     assert (at[6], at[8], at[23]) == ("window_contact", "remote_lock", "real_setpoint")
+
+
+def test_tuf_settings_sit_one_register_after_the_flow_rate_unit() -> None:
+    """REG1437 is the flow-rate unit (note 5); the totaliser unit is REG1438, its multiplier
+    REG1439, the energy multiplier REG1440 and the energy unit REG1441 (wire = n − 1)."""
+    profile = load_profile(PROFILES / "generic/tuf2000m.yaml")
+    at = {p.modbus.address: p.key for p in profile.points if p.modbus is not None}
+    assert 1436 not in at
+    assert [at[n - 1] for n in (1438, 1439, 1440, 1441)] == [
+        "totaliser_unit",
+        "totaliser_multiplier",
+        "energy_multiplier",
+        "energy_unit",
+    ]
 
 
 def test_reference_maps_say_so() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from controller.app import Controller
 from controller.recorder import ConsumptionQuery, InfluxV1Consumption, Period
 from controller.recorder.counters import CounterSpec
 from controller.recorder.stats import StatisticsEngine
+from controller.recorder.writers import InfluxV1Writer
 from tests.recorder.conftest import H, until
 from tests.recorder.test_recorder import E1, TZ, history_recorder, influx_recorder
 from tests.servers import InfluxServer
@@ -26,14 +28,17 @@ TODAY = ConsumptionQuery(
 
 
 async def eventually(
-    fetch: Callable[[], Awaitable[list[tuple[float, bool]]]], expected: tuple[float, bool]
+    fetch: Callable[[], Awaitable[list[tuple[float, bool]]]],
+    expected: tuple[float, bool] | list[tuple[float, bool]],
 ) -> None:
-    """Poll ``fetch`` until it answers ``[expected]``; fail after 15 s of wall time."""
+    """Poll ``fetch`` until it answers ``expected`` (one row or a list of rows); fail after
+    15 s of wall time."""
+    rows = expected if isinstance(expected, list) else [expected]
     deadline = time.monotonic() + 15
     seen: list[tuple[float, bool]] = []
     while time.monotonic() < deadline:
         seen = await fetch()
-        if seen == [expected]:
+        if seen == rows:
             return
         await asyncio.sleep(0.02)
     pytest.fail(f"never answered {expected}: {seen}")
@@ -113,4 +118,68 @@ async def test_influxdb_gets_the_running_hour_then_the_complete_one(
         controller.states.set(E1, 11.0, H + 3600)
         await recorder.flush()
         await until(lambda: recorder.status()["outbox_batches"] == 0, what="outbox drained")
-        await eventually(influx_today, (1.0, False))
+        # the complete hour replaced the running figure; the next hour runs (nothing counted
+        # yet) and the partial tick writes it too
+        await eventually(influx_today, [(1.0, False), (0.0, True)])
+
+
+class GatedWriter:
+    """The real InfluxDB writer, except that a body carrying a running figure waits for
+    ``gate`` while ``armed``: the window in which a complete hour could overtake it."""
+
+    def __init__(self, inner: InfluxV1Writer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.armed = False
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.landed = asyncio.Event()
+
+    async def send(self, body: bytes) -> None:
+        text = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+        if self.armed and b"partial=1i" in text:
+            self.armed = False
+            self.entered.set()
+            await self.gate.wait()
+            await self.inner.send(body)
+            self.landed.set()
+            return
+        await self.inner.send(body)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.integration
+async def test_a_running_figure_in_flight_never_overwrites_its_complete_hour(
+    controller: Controller, data_dir: Path, influxdb: InfluxServer, unique_name: str
+) -> None:
+    influxdb.query(f'CREATE DATABASE "{unique_name}"')
+    writer = GatedWriter(InfluxV1Writer(influxdb.url, unique_name, timeout=5))
+    recorder = influx_recorder(controller, data_dir, influxdb.url, unique_name)
+    recorder.writer = writer
+    controller.add(recorder)
+    async with (
+        controller.running(),
+        InfluxV1Consumption(influxdb.url, unique_name, TZ) as influx,
+    ):
+
+        async def influx_today() -> list[tuple[float, bool]]:
+            return [(r.consumption, r.partial) for r in await influx.consumption(TODAY)]
+
+        await recorder.wait_started()
+        controller.states.set(E1, 10.0, H)
+        controller.states.set(E1, 10.5, H + 1800)
+        await recorder.flush(partials=True)
+        await eventually(influx_today, (0.5, True))
+        writer.armed = True
+        controller.states.set(E1, 10.75, H + 2700)
+        await recorder.flush(partials=True)
+        await writer.entered.wait()  # the running 0.75 is on its way, held in the window
+        controller.states.set(E1, 11.0, H + 3600)
+        await recorder.flush()  # the complete hour is in the outbox now
+        assert recorder.status()["outbox_batches"] >= 1  # and waits behind the running figure
+        writer.gate.set()
+        await writer.landed.wait()
+        await until(lambda: recorder.status()["outbox_batches"] == 0, what="outbox drained")
+        assert await influx_today() == [(1.0, False)]  # both writes acknowledged: final

@@ -4,7 +4,6 @@ and a weekly schedule firing on the controller's clock."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,11 @@ import pytest
 
 from controller.accounts import AccountStore, Role
 from controller.api import create_api
-from controller.app import Controller
-from controller.audit import AuditLog
-from controller.config import load_site
 from controller.core import FakeClock
 from controller.core.clock import SystemClock
-from controller.recorder import Recorder
 from controller.reports.service import ReportService, last_period
 
+from .running import report_controller
 from .seed import TZ, Seeded
 
 PASSWORD = "a long enough pass phrase 42"
@@ -39,43 +35,35 @@ class Running:
 
 @pytest.fixture
 async def running(seeded: Seeded, tmp_path: Path) -> AsyncIterator[Running]:
-    folder = tmp_path / "campus"
-    shutil.copytree(seeded.data_dir, folder)
-    site_file = folder / "site.yaml"
-    site_file.write_text(
-        site_file.read_text(encoding="utf-8")
-        + "  schedules:\n  - {id: weekly, every: week, formats: [csv, xlsx]}\n",
-        encoding="utf-8",
+    made = report_controller(
+        seeded,
+        tmp_path / "campus",
+        NOW,
+        "  schedules:\n  - {id: weekly, every: week, formats: [csv, xlsx]}\n",
     )
-    clock = FakeClock(NOW.timestamp())
-    ctrl = Controller(load_site(site_file), clock)
-    recorder = Recorder.from_site(ctrl, data_dir=folder)
-    audit = AuditLog(folder / "var" / "audit.sqlite3", clock)
-    service = ReportService(ctrl, recorder, audit.path)
-    ctrl.add(recorder)
-    ctrl.add(service)
-    accounts = AccountStore(folder / "var" / "accounts.sqlite3", SystemClock())
+    made.ctrl.add(made.service)
+    accounts = AccountStore(made.folder / "var" / "accounts.sqlite3", SystemClock())
     accounts.add("op", Role.OPERATOR, PASSWORD)
     accounts.add("view", Role.VIEWER, PASSWORD)
     _, op_token = accounts.create_token("op")
     _, view_token = accounts.create_token("view")
-    transport = httpx.ASGITransport(app=create_api(ctrl, accounts=accounts))
+    transport = httpx.ASGITransport(app=create_api(made.ctrl, accounts=accounts))
     try:
         async with (
-            ctrl.running(),
+            made.ctrl.running(),
             httpx.AsyncClient(transport=transport, base_url="http://t") as client,
         ):
-            await recorder.wait_started()
+            await made.recorder.wait_started()
             yield Running(
                 client,
-                service,
+                made.service,
                 {"Authorization": f"Bearer {op_token}"},
                 {"Authorization": f"Bearer {view_token}"},
-                clock,
+                made.clock,
             )
     finally:
         accounts.close()
-        audit.close()
+        made.audit.close()
 
 
 async def test_generate_list_download(running: Running) -> None:
@@ -84,8 +72,12 @@ async def test_generate_list_download(running: Running) -> None:
     refused = await client.post("/api/reports", json=body, headers=running.viewer)
     assert refused.status_code == 403
     made = await client.post("/api/reports", json=body, headers=running.operator)
-    assert made.status_code == 201, made.text
-    stored = made.json()
+    assert made.status_code == 202, made.text
+    job = running.service.jobs.get(made.json()["id"])
+    assert job is not None
+    await job.wait()
+    assert job.report is not None, job.error
+    stored = (await client.get(made.headers["location"], headers=running.viewer)).json()["report"]
     assert stored["by"] == "op"
     assert stored["baseline"] == "2026-09-07..2026-10-11"
     listing = (await client.get("/api/reports", headers=running.viewer)).json()

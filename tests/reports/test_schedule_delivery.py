@@ -33,7 +33,7 @@ async def test_a_scheduled_report_is_posted_to_its_channel(seeded: Seeded, tmp_p
         ctrl = Controller(load_site(site_file), clock)
         recorder = Recorder.from_site(ctrl, data_dir=folder)
         audit = AuditLog(folder / "var" / "audit.sqlite3", clock)
-        service = ReportService(ctrl, recorder, audit.path)
+        service = ReportService(ctrl, recorder, audit)
         ctrl.add(recorder)
         ctrl.add(service)
         try:

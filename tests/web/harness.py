@@ -1,9 +1,10 @@
 """The web app on a live emulated campus, and a real headless Chromium to look at it.
 
 The campus is the example site with two dorm floors emulated on the wire; the controller
-runs the Modbus integration, the recorder (embedded history), the policies and the web app
-with real accounts. The browser is Debian's ``chromium`` driven by Playwright; nothing is
-mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default ``.artifacts/``) for people to look at.
+runs the Modbus integration, the recorder (embedded history), the policies, the report
+service and the web app with real accounts. The browser is Debian's ``chromium`` driven by
+Playwright; nothing is mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default
+``.artifacts/``) for people to look at.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from controller.core import SystemClock
 from controller.integrations.modbus import ModbusIntegration
 from controller.policies.engine import PolicyEngine
 from controller.recorder import Recorder
+from controller.reports.service import ReportService
 from controller.web import LiveHub
 from emulators.modbus import SiteEmulator
 from tests.integrations.modbus_harness import wait_until
@@ -75,13 +77,15 @@ async def web_campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
                 inter_frame_gap=0.0,
             )
         )
-        controller.add(Recorder.from_site(controller, data_dir=data))
+        recorder = Recorder.from_site(controller, data_dir=data)
+        controller.add(recorder)
         audit = AuditLog(data / "audit.sqlite3", clock, controller.bus)
         stack.callback(audit.close)
         engine = PolicyEngine(controller, store_path=data / "policies.sqlite3", audit=audit)
         stack.callback(engine.close)
         controller.add(audit)
         controller.add(engine)
+        controller.add(ReportService(controller, recorder, audit))
         accounts = AccountStore(
             data / "accounts.sqlite3",
             clock,

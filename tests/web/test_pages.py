@@ -24,6 +24,7 @@ PAGES = [
     "/users",
     "/calendar",
     "/calendar?year=2031",
+    "/reports",
 ]
 
 

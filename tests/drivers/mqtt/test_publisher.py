@@ -64,3 +64,22 @@ async def test_publishes_and_reconnects_after_a_broker_restart(
             task.cancel()
     finally:
         server.stop()
+
+
+async def test_a_burst_of_qos1_publishes_is_not_a_warning(
+    mosquitto: MosquittoServer, unique_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The export publishes one state per entity at once; aiomqtt's default warned from the
+    eleventh publish awaiting its PUBACK (seen in every demo log)."""
+    broker = BrokerSpec(host="127.0.0.1", port=mosquitto.port, client_id=unique_name)
+    publisher = MqttPublisher(broker, client_id=unique_name)
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(publisher.run())
+        await asyncio.wait_for(publisher.wait_connected(), 10)
+        with caplog.at_level("WARNING"):
+            await asyncio.gather(
+                *(publisher.publish(f"{unique_name}/{i}", str(i)) for i in range(200))
+            )
+        task.cancel()
+    assert publisher.published == 200
+    assert not [r for r in caplog.records if "pending publish" in r.getMessage()]
