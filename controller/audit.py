@@ -157,7 +157,11 @@ class AuditLog:
                 reason=event.message_en,
                 result=event.severity,
                 source="alarm",
-                details={"alarm_id": event.alarm_id, **event.evidence},
+                details={
+                    "alarm_id": event.alarm_id,
+                    **({"kind": event.kind} if event.kind else {}),
+                    **event.evidence,
+                },
                 ts=event.timestamp,
             )
         elif isinstance(event, AlarmCleared):

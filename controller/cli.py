@@ -21,6 +21,7 @@ from controller import (
     cli_backup,
     cli_billing,
     cli_commission,
+    cli_diners,
     cli_report,
 )
 from controller.cli_site import EXIT_INVALID, load_or_exit
@@ -234,16 +235,19 @@ def gen_site(
     console.print(f"wrote {site} in {time.perf_counter() - started:.2f} s")
 
 
-def _demo_logging() -> None:
-    """Warnings and errors above the live view (rich keeps them out of its way)."""
+def _demo_logging(live: bool) -> None:
+    """Warnings and errors above the live view: rich keeps them out of its way only when they
+    go through the console the view draws on (stderr when headless)."""
     import logging
 
     from rich.logging import RichHandler
 
     root = logging.getLogger()
     if not root.handlers:
-        root.addHandler(RichHandler(console=err_console, show_path=False))
+        root.addHandler(RichHandler(console=console if live else err_console, show_path=False))
         root.setLevel(logging.WARNING)
+        # aiomqtt's back-pressure notes: the emulated devices publish faster than real ones
+        logging.getLogger("mqtt").setLevel(logging.ERROR)
 
 
 @app.command("demo")
@@ -279,7 +283,7 @@ def demo(
 
     path = site or example_site()
     load_or_exit(path)
-    _demo_logging()
+    _demo_logging(live=not headless and console.is_terminal)
     options = DemoOptions(
         site=path,
         speed=speed,
@@ -483,6 +487,7 @@ cli_accounts.register(app)
 cli_alarms.register(app)
 cli_report.register(app)
 cli_billing.register(app)
+cli_diners.register(app)
 
 
 def main() -> None:

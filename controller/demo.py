@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import tempfile
+from asyncio import FIRST_COMPLETED
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -142,22 +146,93 @@ async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
 DEMO_ADMIN = "demo-admin"
 
 
-def _demo_admin(assembly: Assembly) -> list[str]:
-    """An admin account for this run, with a random password printed once: there is no
-    default password, and the demo's accounts live in its temporary folder."""
+def _demo_admin(assembly: Assembly) -> tuple[list[str], str]:
+    """An admin account for this run, with a random password printed (and kept on the live
+    view's second line): there is no default password, and the demo's accounts live in its
+    temporary folder. The banner lines and the live view's line."""
     import secrets
 
     from controller.accounts import Role
 
     api = assembly.api
     if api is None or api.accounts is None:
-        return []
+        return [], ""
     password = secrets.token_urlsafe(12)
     api.accounts.add(DEMO_ADMIN, Role.ADMIN, password, display_name="演示管理员")
-    return [
-        f"Web app: http://{api.host}:{api.port}/ sign in as {DEMO_ADMIN} with password "
-        f"{password} (this run only)"
-    ]
+    url = f"http://{api.host}:{api.port}/"
+    return (
+        [f"Web app: {url} sign in as {DEMO_ADMIN} with password {password} (this run only)"],
+        f"网页 Web {url}  {DEMO_ADMIN} / {password}",
+    )
+
+
+async def seed_month(assembly: Assembly, seed: int) -> None:
+    """A month of made-up hourly consumption behind the demo's start (``demo_seed``), written
+    through the recorder and marked as seeded; the live hours follow on from it."""
+    from controller.calendar import SiteCalendar
+    from controller.demo_seed import SEED_ID, SEED_NOTE, seeded_days
+    from controller.recorder.stats import hour_start
+
+    controller = assembly.controller
+    clock = controller.clock
+    calendar = SiteCalendar.from_site(controller.site)
+    days = seeded_days(
+        controller.registry,
+        hour_start(clock.time(), clock.tz),
+        clock.tz,
+        seed=seed,
+        workday=calendar.is_workday,
+    )
+    span = await assembly.recorder.seed_history(SEED_ID, days, SEED_NOTE)
+    if span is not None:
+        _LOGGER.info("Seeded %d hours of made-up consumption before the demo's start", span.rows)
+
+
+def _relay_passwords(site: LoadedSite) -> int:
+    """A random relay password for each DL/T 645 link the site gives none, shared by its
+    emulated meters and the controller: without one the meters refuse the curfew's and
+    billing's relay commands, and the site file keeps no default password. How many set."""
+    import secrets
+
+    from pydantic import SecretStr
+
+    from controller.config.site import Dlt645Link
+
+    made = 0
+    for link_id, link in site.links.items():
+        if isinstance(link, Dlt645Link) and link.relay_password is None:
+            password = SecretStr(f"{secrets.randbelow(1_000_000):06d}")
+            site.links[link_id] = link.model_copy(update={"relay_password": password})
+            made += 1
+    return made
+
+
+STALE_WALL_S = 10.0
+"""Wall seconds of silence before the demo's MQTT devices count as offline, whatever the speed."""
+
+
+def _stale_windows(site: LoadedSite, speed: float) -> int:
+    """Widen MQTT staleness windows to at least ``STALE_WALL_S`` of wall time. A window is
+    counted on the emulated clock: at 600× a 120 s window is 0.2 s of wall time, and one slow
+    event-loop turn on a busy laptop marked the shower valves offline. How many profiles changed."""
+    from controller.config.site import MqttLink
+
+    shortest: dict[str, float] = {}
+    for device in site.devices.values():
+        if not isinstance(site.links.get(device.link), MqttLink):
+            continue
+        interval = device.scan_interval or site.profiles[device.profile].mqtt.interval
+        shortest[device.profile] = min(interval, shortest.get(device.profile, interval))
+    changed = 0
+    for profile_id, interval in shortest.items():
+        options = site.profiles[profile_id].mqtt
+        factor = STALE_WALL_S * speed / interval
+        if options.stale_after < factor:
+            site.profiles[profile_id] = site.profiles[profile_id].model_copy(
+                update={"mqtt": options.model_copy(update={"stale_after": factor})}
+            )
+            changed += 1
+    return changed
 
 
 def _api_port(options: DemoOptions) -> int | None:
@@ -168,6 +243,32 @@ def _api_port(options: DemoOptions) -> int | None:
         return int(probe.getsockname()[1])
 
 
+async def _until_stopped(work: Coroutine[Any, Any, None], duration: float | None) -> None:
+    """Run ``work`` until ``duration`` passes or SIGHUP or SIGTERM arrives (a closed terminal,
+    ``kill``): the same clean stop as Ctrl-C, so the local broker and emulators go too."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)  # main thread of a Unix process only
+            handled.append(sig)
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopper], timeout=duration, return_when=FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        elif stop.is_set():
+            _LOGGER.warning("Stopping the demo (signal received)")
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        for pending in (task, stopper):
+            pending.cancel()
+        await asyncio.gather(task, stopper, return_exceptions=True)
+
+
 async def run_demo(options: DemoOptions, console: Console) -> Controller:
     """Run the demo until ``options.duration`` passes or the task is cancelled (Ctrl-C).
 
@@ -176,6 +277,8 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
     from controller.liveview import LiveView
 
     site = load_site(options.site)
+    _relay_passwords(site)
+    _stale_windows(site, options.speed)
     clock = ScaledClock(options.speed, tz=site.campus.timezone)
     async with contextlib.AsyncExitStack() as stack:
         run = DemoRun(options, site, clock, stack, console)
@@ -192,15 +295,25 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
         await mqtt_emulators(run, assembly)
         run.started += assembly.describe()
         run.started.append(f"Files (history, policies, audit) in {data}")
-        run.started += _demo_admin(assembly)
+        run.started.append(
+            "History: a month of made-up hourly consumption before now is being seeded "
+            "(marked seeded in the history, not measured)"
+        )
+        admin, banner = _demo_admin(assembly)
+        run.started += admin
         for line in run.started:
             console.print(f"[green]started[/green] {line}")
         controller = assembly.controller
-        view = LiveView(controller, speed=options.speed)
+        view = LiveView(controller, speed=options.speed, banner=banner)
         drawn = None if options.headless else console
         async with controller.running():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(view.run(drawn, options.refresh), options.duration)
+            seeding = asyncio.create_task(seed_month(assembly, options.seed), name="demo.seed")
+            try:
+                await _until_stopped(view.run(drawn, options.refresh), options.duration)
+            finally:
+                seeding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await seeding
         if options.headless:
             console.print(view.render())
     return controller

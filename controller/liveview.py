@@ -33,6 +33,8 @@ _ELECTRICITY = PointKind.ACTIVE_ENERGY
 _WATER = PointKind.WATER_VOLUME
 _MAX_COLUMNS = 9
 _MAX_ROWS = 12
+QUIET = frozenset({"audit", "calendar", "reports", "web-live", "api"})
+"""Components whose figures a newcomer does not need to watch: one shared line while they run."""
 
 
 def _top_level(entities: list[Entity], kind: PointKind) -> list[Entity]:
@@ -177,10 +179,15 @@ def _dict_table(title: str, items: dict[str, dict[str, Any]]) -> Table:
 class LiveView:
     """Renders the controller a few times a second until cancelled."""
 
-    def __init__(self, controller: Controller, *, speed: float = 1.0, title: str = "") -> None:
+    def __init__(
+        self, controller: Controller, *, speed: float = 1.0, title: str = "", banner: str = ""
+    ) -> None:
         self.controller = controller
         self.speed = speed
         self.title = title or f"sanjie 三节 — {controller.site.campus.name.zh}"
+        self.banner = banner
+        """One line kept under the title (the demo's web address and account), since what
+        was printed before the view scrolls away under the first log lines."""
         self.daily = DailyCounters.for_controller(controller)
         self.errors: dict[str, deque[str]] = {}
         self.events: deque[str] = deque(maxlen=8)
@@ -268,7 +275,8 @@ class LiveView:
         return table
 
     def components_table(self) -> Table:
-        """One line per component: its supervision state and its scalar figures."""
+        """One line per component: its supervision state and its scalar figures; the quiet
+        ones (``QUIET``) share one line while they run, so the view fits 24 lines."""
         health = self.controller.health()
         table = Table(
             title="组件 Components",
@@ -282,10 +290,16 @@ class LiveView:
         table.add_column(style="cyan", no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+        quiet: list[str] = []
         for component in self.controller.components:
             state = str(health.get(component.name, {}).get("state", "–"))
+            if state == "running" and component.name in QUIET:
+                quiet.append(component.name)
+                continue
             style = "green" if state == "running" else "red"
             table.add_row(component.name, Text(state, style=style), _one_line(component.status()))
+        if quiet:
+            table.add_row("…", Text("running", style="green"), ", ".join(quiet))
         return table
 
     def render(self, height: int | None = None) -> RenderableType:
@@ -303,18 +317,22 @@ class LiveView:
         if height is None:
             panels = [status_panel(c.name, c.status()) for c in ctl.components]
             recent = Panel("\n".join(self.events) or "–", title="事件 Events")
-            return Group(header, self.buildings_table(), *panels, recent)
+            banner = [Text(self.banner)] if self.banner else []
+            return Group(header, *banner, self.buildings_table(), *panels, recent)
         buildings = self.buildings_table(compact=True)
         components = self.components_table()
-        used = 1 + (3 + len(ctl.site.buildings)) + (1 + len(ctl.components)) + 1
-        room = max(height - used - 1, 1)
+        top: list[RenderableType] = [header]
+        if self.banner:
+            top.append(Text(self.banner, style="bold", overflow="ellipsis", no_wrap=True))
+        used = len(top) + (3 + len(ctl.site.buildings)) + (1 + components.row_count) + 1
+        room = max(height - used - 1, 1)  # the last line stays free: Live's cursor sits there
         events = Text(overflow="ellipsis", no_wrap=True)
         events.append("事件 Events\n", style="italic")
         lines = list(self.events)[-room:] or ["–"]
         for i, line in enumerate(lines):
             style = "red" if ("failed" in line or "offline" in line) else ""
             events.append(line + ("\n" if i < len(lines) - 1 else ""), style=style)
-        return Group(header, buildings, components, events)
+        return Group(*top, buildings, components, events)
 
     async def run(self, console: Console | None, refresh: float = 0.5) -> None:
         """Draw every ``refresh`` seconds until cancelled, noting events from the bus.

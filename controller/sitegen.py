@@ -3,7 +3,8 @@
 Dorm buildings have floors of ``rooms_per_floor`` rooms, one RS-485 gateway per floor. Each room
 has a socket-circuit meter with relay, a cold-water meter with valve, a hot-water meter and an
 AC gateway. One canteen (main and kitchen sub-meters, hand-wash delayed-closing valves, MQTT
-plugs on non-essential loads) and one bathhouse (MQTT shower valves) complete the campus.
+plugs on non-essential loads, MQTT waste scales per serving line, a diner counter and a
+tray-return plate checker) and one bathhouse (MQTT shower valves) complete the campus.
 
 The meters campuses already own speak Chinese meter protocols: one floor of the first dorm
 (``dlt645_floor``) has DL/T 645 socket and lighting meters on its own RS-485 gateway, and the
@@ -64,6 +65,8 @@ class SiteShape:
     none; a floor the building does not have: none)."""
     cjt188_hot_water: bool = True
     """Buildings' hot-water meters are CJ/T 188 heat meters (else Modbus ultrasonic meters)."""
+    billing: bool = True
+    """Prepaid billing of the dorm rooms (``default_billing``): a ``billing.yaml``."""
 
     def __post_init__(self) -> None:
         if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
@@ -354,6 +357,41 @@ class _Builder:
                 tags=["nonessential"],
             )
 
+    def canteen_food(self, bid: str = "canteen-1") -> None:
+        """The canteen's 节粮 devices on MQTT: a waste scale per serving line and bin (tagged
+        ``line-…`` and ``bin-…``: the report splits waste by them), the kitchen's prep-waste
+        scale, the card system's diner counter and the tray-return plate checker."""
+        scales = (
+            ("line-1", "plate", "dining", _name("一号窗口餐盘剩余", "Line 1 plate waste")),
+            ("line-2", "plate", "dining", _name("二号窗口餐盘剩余", "Line 2 plate waste")),
+            ("kitchen", "prep", "kitchen", _name("后厨备餐损耗", "Kitchen prep waste")),
+        )
+        for line, bin_, area, name in scales:
+            self.device(
+                bid,
+                id=f"{bid}.waste.{line}",
+                profile="generic/mqtt-waste-scale",
+                building=bid,
+                area=area,
+                link="mqtt-main",
+                topic_base=f"canteen1/waste/{line}",
+                name=name,
+                tags=[f"line-{line.removeprefix('line-')}", f"bin-{bin_}"],
+            )
+        for key, profile in (
+            ("diners", "generic/mqtt-diner-counter"),
+            ("plates", "generic/mqtt-plate-checker"),
+        ):
+            self.device(
+                bid,
+                id=f"{bid}.{key}",
+                profile=profile,
+                building=bid,
+                area="dining",
+                link="mqtt-main",
+                topic_base=f"canteen1/{key}",
+            )
+
     def bathhouse(self) -> None:
         bid = "bath-1"
         self.buildings.append(
@@ -403,6 +441,7 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
     b = _Builder(shape)
     b.dorms()
     b.canteen()
+    b.canteen_food()
     b.bathhouse()
     b.links.append({"id": "mqtt-main", "type": "mqtt", "name": _name("校园 MQTT", "Campus MQTT")})
     files: dict[str, Any] = {
@@ -412,6 +451,8 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
         "calendar.yaml": default_calendar(),
         "holidays.yaml": default_holidays(),
     }
+    if shape.billing:
+        files["billing.yaml"] = default_billing(shape)
     for group, devices in b.devices.items():
         files[f"devices/{group}.yaml"] = devices
     return files
@@ -557,6 +598,71 @@ def default_policies() -> list[dict[str, Any]]:
     ]
 
 
+_LOW_BALANCES = ("0.00", "2.00", "6.00", "9.00")
+"""Opening balances of dorm-1's first rooms: below the warning lines, one at zero (cut off at once),
+so a newcomer sees a warning, a cut-off and (after a top-up) the supply back."""
+
+
+def default_billing(shape: SiteShape) -> dict[str, Any]:
+    """Prepaid electricity and water for every dorm room (see docs/billing.md).
+
+    Prices are typical of a Chinese campus: tiered electricity with a free allowance per bed,
+    cold water with a small allowance, hot water paid from the first litre. Every room opens
+    with 50 yuan except the first rooms of dorm-1 (``_LOW_BALANCES``).
+    """
+    first_floor = min(shape.rooms, shape.rooms_per_floor)
+    low = {
+        f"dorm-1.1{index:02d}": balance
+        for index, balance in enumerate(_LOW_BALANCES[:first_floor], start=1)
+    }
+
+    def since() -> dt.date:
+        return dt.date(2026, 1, 1)  # a fresh object each time: no YAML anchors
+
+    return {
+        "tariffs": [
+            {
+                "id": "elec-2026",
+                "utility": "electricity",
+                "effective_from": since(),
+                "free_per_bed": "10",
+                "vacation_free_per_bed": "3",
+                "pricing": {
+                    "type": "tiered",
+                    "tiers": [
+                        {"up_to": "60", "price": "0.56"},
+                        {"up_to": "120", "price": "0.61"},
+                        {"price": "0.86"},
+                    ],
+                },
+            },
+            {
+                "id": "cold-2026",
+                "utility": "cold_water",
+                "effective_from": since(),
+                "free_per_bed": "1",
+                "pricing": {"type": "flat", "price": "3.50"},
+            },
+            {
+                "id": "hot-2026",
+                "utility": "hot_water",
+                "effective_from": since(),
+                "pricing": {
+                    "type": "time_of_use",
+                    "periods": [{"start": "06:00", "end": "23:00", "price": "25"}],
+                    "default": "20",
+                },
+            },
+        ],
+        "vacation_months": [1, 2, 7, 8],
+        "warn_at": ["10", "5"],
+        "overdraft": "0",
+        "cut_off": ["electricity", "hot_water"],
+        "opening_balance": "50",
+        "opening_balances": low,
+    }
+
+
 def default_calendar() -> dict[str, Any]:
     return {
         "holidays_file": "holidays.yaml",
@@ -646,10 +752,13 @@ def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
         text = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
         header = _HOLIDAYS_HEADER if name == "holidays.yaml" else ""
         (out / name).write_text(header + text, encoding="utf-8")
+    if "billing.yaml" not in files:
+        (out / "billing.yaml").unlink(missing_ok=True)
     site = out / "site.yaml"
-    site.write_text(
-        _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus"), encoding="utf-8"
-    )
+    header = _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus")
+    if "billing.yaml" in files:
+        header += "billing: !include billing.yaml\n"
+    site.write_text(header, encoding="utf-8")
     return site
 
 

@@ -577,11 +577,11 @@ def canteen() -> dict[str, Any]:
         influx_panel(
             timeseries.Panel(),
             "厨余垃圾",
-            "Food waste weighed per day (measurement food_waste, field value in kg). Nothing "
-            "writes it yet: it comes with the canteen waste scales (issue 14).",
+            "Food waste weighed per canteen and day (kg): the waste scales' hourly consumption "
+            "(kind food_waste), each bin counted once through the meter hierarchy (level 0).",
             "masskg",
             InfluxQL(
-                'SELECT sum("value") FROM "food_waste" WHERE $timeFilter '
+                f'SELECT sum("consumption") {CONS.format(kind="food_waste")}{TOP}{canteens}{TIME} '
                 'GROUP BY time(1d), "building" fill(none)'
             ).alias("$tag_building"),
         ),

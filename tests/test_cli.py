@@ -21,7 +21,7 @@ runner = CliRunner()
 def test_check_config_of_the_example_campus_prints_a_summary() -> None:
     result = runner.invoke(app, ["check-config", str(EXAMPLE_SITE)])
     assert result.exit_code == 0, result.output
-    assert "4 buildings, 240 rooms, 20 links, 1039 devices, 12691 entities" in result.output
+    assert "4 buildings, 240 rooms, 20 links, 1044 devices, 12700 entities" in result.output
     assert "generic/dorm-prepaid-meter" in result.output
     assert "OK " in result.output
 
@@ -93,7 +93,7 @@ def test_gen_site_output_passes_check_config(tmp_path: Path, extra: list[str]) -
     assert check.exit_code == 0, check.output
     # Two dorms (120 + 10 rooms), the canteen and the bathhouse; 11 Modbus and MQTT links,
     # one DL/T 645 floor bus and three CJ/T 188 hot-water meter buses.
-    assert "4 buildings, 130 rooms, 15 links, 594 devices" in check.output
+    assert "4 buildings, 130 rooms, 15 links, 599 devices" in check.output
 
 
 def test_gen_site_removes_stale_device_files(tmp_path: Path) -> None:

@@ -96,3 +96,22 @@ async def test_demo_serves_live_readings_over_the_api() -> None:
         demo.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await demo
+
+
+def test_fast_demos_widen_mqtt_staleness_to_wall_seconds() -> None:
+    """At 600× a 120 s staleness window is 0.2 s of wall time: one slow event-loop turn
+    marked the shower valves offline. The demo keeps at least 10 wall seconds."""
+    from controller.config import load_site
+    from controller.config.site import MqttLink
+    from controller.demo import STALE_WALL_S, _stale_windows
+    from tests.conftest import EXAMPLE_SITE
+
+    assert _stale_windows(load_site(EXAMPLE_SITE), 1.0) == 0  # real time: as configured
+    site = load_site(EXAMPLE_SITE)
+    assert _stale_windows(site, 600.0) > 0
+    mqtt = [d for d in site.devices.values() if isinstance(site.links[d.link], MqttLink)]
+    assert mqtt
+    for device in mqtt:
+        options = site.profiles[device.profile].mqtt
+        window = options.stale_after * (device.scan_interval or options.interval)
+        assert window >= STALE_WALL_S * 600.0 - 1e-6, device.id

@@ -26,3 +26,24 @@ def test_shape_limits() -> None:
         SiteShape(rooms_per_floor=21)
     with pytest.raises(ValueError, match="positive"):
         SiteShape(rooms=0)
+
+
+def test_generated_campuses_bill_every_dorm_room_and_some_start_low(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from controller.config import load_site
+
+    site = load_site(write_site(tmp_path / "b", SiteShape(rooms=30, rooms_per_floor=10)))
+    assert site.billing is not None
+    assert {t.utility.value for t in site.billing.tariffs} == {
+        "electricity",
+        "cold_water",
+        "hot_water",
+    }
+    low = site.billing.opening_balances
+    assert sorted(low) == ["dorm-1.101", "dorm-1.102", "dorm-1.103", "dorm-1.104"]
+    assert all(v < max(site.billing.warn_at) for v in low.values())  # warned at once
+    assert site.billing.opening_balance == Decimal(50)
+    plain = load_site(write_site(tmp_path / "b", SiteShape(rooms=30, billing=False)))
+    assert plain.billing is None  # and the stale billing.yaml is gone
+    assert not (tmp_path / "b" / "billing.yaml").exists()

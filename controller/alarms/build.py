@@ -8,6 +8,7 @@ exist, and work orders when the site has a ``workorders:`` section.
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,14 +18,17 @@ from controller.app import Controller
 from controller.calendar import SiteCalendar
 from controller.config import LoadedSite
 from controller.config.alarms import (
+    AggregateRuleConfig,
     ChannelConfig,
     EmailChannelConfig,
     NotifyConfig,
     WebhookChannelConfig,
 )
+from controller.policies.scope import SiteIndex
 from controller.redaction import register_secrets
 from controller.workorders import Category, WorkOrder, WorkOrders, WorkOrderStore
 
+from .aggregates import AggregateRule, AggregateRules
 from .component import AlarmService
 from .detectors import (
     Source,
@@ -35,7 +39,7 @@ from .detectors import (
     recorder_source,
 )
 from .manager import AlarmManager
-from .model import Severity
+from .model import AlarmScope, Severity
 from .notify import (
     Channel,
     DingTalkChannel,
@@ -51,7 +55,9 @@ from .notify.router import Escalation
 from .rules import ThresholdRule, ThresholdRules
 from .store import AlarmStore
 
-__all__ = ["build_alarms", "build_channel", "bus_devices", "site_places"]
+__all__ = ["aggregate_rule", "build_alarms", "build_channel", "bus_devices", "site_places"]
+
+_LOGGER = logging.getLogger(__name__)
 
 _POLLED = frozenset({"modbus_tcp", "rtu_over_tcp", "serial"})
 
@@ -102,6 +108,60 @@ def _online(controller: Controller, buses: dict[str, list[str]]) -> Any:
         return all(controller.states.is_available(d) for d in devices)
 
     return online
+
+
+def aggregate_rule(config: AggregateRuleConfig, index: SiteIndex) -> AggregateRule | None:
+    """One ``alarms.aggregates`` rule with its scope resolved to devices (None: the scope
+    selects no device, which the caller logs)."""
+    scope = config.scope
+    chosen = None if scope.is_empty else index.select(scope)
+    if chosen is not None and not chosen:
+        return None
+    where, target = AlarmScope.SITE, config.id
+    if chosen and config.per == "scope":
+        rooms = {d.room_ref for d in chosen}
+        buildings = {d.building for d in chosen}
+        if len(rooms) == 1 and None not in rooms:
+            where, target = AlarmScope.ROOM, str(rooms.pop())
+        elif len(buildings) == 1:
+            where, target = AlarmScope.BUILDING, buildings.pop()
+    window = config.window
+    return AggregateRule(
+        id=config.id,
+        quantity=config.quantity,
+        per=config.per,
+        devices=None if chosen is None else tuple(sorted(d.id for d in chosen)),
+        above=config.above,
+        below=config.below,
+        hysteresis=config.hysteresis,
+        periods=config.periods,
+        window=None
+        if window is None
+        else (int(window.start.split(":")[0]), int(window.end.split(":")[0])),
+        severity=Severity.parse(config.severity),
+        target=target,
+        scope=where,
+    )
+
+
+def _aggregates(controller: Controller, recorder: Any) -> AggregateRules | None:
+    conf = controller.site.alarms
+    if recorder is None or not conf.aggregates:
+        return None
+    index = SiteIndex.from_site(controller.site)
+    rules = []
+    for config in conf.aggregates:
+        rule = aggregate_rule(config, index)
+        if rule is None:
+            _LOGGER.warning("Aggregate rule %s: its scope selects no device; not run", config.id)
+        else:
+            rules.append(rule)
+    return AggregateRules(
+        rules,
+        lambda: recorder.consumption,
+        controller.clock.tz,
+        settle_s=conf.aggregate_settle_s,
+    )
 
 
 def build_channel(config: ChannelConfig, clock: Any = None) -> Channel:
@@ -268,6 +328,7 @@ def build_alarms(
             devices=set(site.devices) | set(buses),  # an order from a bus alarm names the bus
             place_of=_place_of(site, _buildings(site, buses)),
             on_escalate=_sla_notice(notifier, site.notify),
+            photo_max_bytes=wo.photo_max_bytes,
         )
     return AlarmService(
         manager,
@@ -278,5 +339,6 @@ def build_alarms(
         sources=sources,
         engine=engine,
         audit=audit,
+        aggregates=_aggregates(controller, recorder),
         tick_s=tick_s,
     )

@@ -6,7 +6,10 @@ Every alarm of the controller ends up in the one ``AlarmManager``:
   (``component.*``), ``AvailabilityChanged`` from drivers, ``StateChanged`` for threshold rules;
 * ``sources`` polled each tick, each answering its whole active set: the policy engine's alarm
   book (``policy_source``, which also carries the engine's acknowledgements over) and the
-  detectors of ``detectors.py`` (broker, database, outbox, calendar).
+  detectors of ``detectors.py`` (broker, database, outbox, calendar);
+* the aggregate rules (``aggregates.py``), an async step of their own after each tick: they
+  query the recorder's hourly statistics when an hour has completed, and answer their active
+  set like a source.
 
 Alarms the manager raises itself (devices, buses, rules, detectors) are published on the bus
 like any other, so the audit log and live views see them. Acknowledging a policy alarm here
@@ -25,6 +28,7 @@ from controller.core import AlarmCleared, AlarmRaised, EventBus
 from controller.core.bus import BusClosed
 from controller.core.events import AvailabilityChanged, Event, StateChanged
 
+from .aggregates import AGGREGATE_SOURCE, AggregateRules
 from .detectors import Source
 from .manager import OWN_SOURCES, AlarmManager
 from .model import AlarmError, AlarmRecord, AlarmScope, Severity
@@ -87,6 +91,7 @@ class AlarmService:
         sources: Sequence[Source] = (),
         engine: Any = None,
         audit: Any = None,
+        aggregates: AggregateRules | None = None,
         tick_s: float = 5.0,
     ) -> None:
         self.manager, self.bus, self.notifier = manager, bus, notifier
@@ -95,6 +100,8 @@ class AlarmService:
         self.sources = list(sources)
         if engine is not None:
             self.sources.insert(0, policy_source(engine))
+        self.aggregates = aggregates
+        self._seeded = False
         self.tick_s = tick_s
         self.rounds = 0
         self.bad_events = 0
@@ -144,6 +151,26 @@ class AlarmService:
             self.workorders.check_sla()
         self.rounds += 1
 
+    async def evaluate_aggregates(self) -> None:
+        """Judge the aggregate rules' newly completed periods (``run`` calls it after each
+        ``step``; tests may too). The recorder not running yet, or its query failing, skips the
+        round and keeps the alarms as they are."""
+        if self.aggregates is None:
+            return
+        if not self._seeded:
+            self.aggregates.seed(self.manager.active())
+            self._seeded = True
+        try:
+            records = await self.aggregates.evaluate(self.manager.clock.time())
+        except RuntimeError as err:  # the recorder's query exists only while it runs
+            _LOGGER.debug("Aggregate rules wait for the recorder: %s", err)
+            return
+        except Exception:  # the boundary: a failing query must not stop alarm keeping
+            _LOGGER.exception("Aggregate rules could not query the consumption statistics")
+            return
+        if records is not None:
+            self.manager.sync(AGGREGATE_SOURCE, records)
+
     def handle(self, event: Event) -> None:
         """One bus event; an ``AlarmCleared`` (supervision's, the calendar watch's) clears the
         alarm of its id. Our own announcements coming back are skipped: a clear of ours must
@@ -181,6 +208,7 @@ class AlarmService:
                         self.bad_events += 1
                         _LOGGER.warning("Alarm event %s refused: %s", type(event).__name__, err)
                 self.step()
+                await self.evaluate_aggregates()
                 if self.notifier is not None:  # network I/O off the event loop
                     try:
                         await asyncio.to_thread(self.notifier.deliver)
@@ -217,6 +245,7 @@ class AlarmService:
                     record.first_seen,
                     record.target if record.scope is AlarmScope.DEVICE else None,
                     dict(record.evidence),
+                    record.kind,
                 )
             )
         elif change == "cleared":
@@ -237,9 +266,10 @@ class AlarmService:
         """One line for the start-up log."""
         channels = len(self.notifier.channels) if self.notifier is not None else 0
         rules = self.manager.rules.count if self.manager.rules is not None else 0
+        aggregates = self.aggregates.count if self.aggregates is not None else 0
         orders = "on" if self.workorders is not None else "off"
         return (
-            f"{len(self.sources)} sources, {rules} threshold rules, "
+            f"{len(self.sources)} sources, {rules} threshold rules, {aggregates} aggregate rules, "
             f"{channels} notification channels, work orders {orders}"
         )
 

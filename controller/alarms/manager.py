@@ -39,7 +39,7 @@ Listener = Callable[[str, AlarmRecord], None]
 NO_DEVICE_ANSWERS = "no device answers"
 
 OWN_SOURCES = frozenset(
-    {"availability", "rules", "mqtt", "recorder", "outbox", "calendar", "notify"}
+    {"availability", "rules", "aggregates", "mqtt", "recorder", "outbox", "calendar", "notify"}
 )
 """``evidence["source"]`` of the alarms this layer detects itself (the rest come in from the
 bus or the policy engine); the service announces these on the bus."""
@@ -257,7 +257,7 @@ class AlarmManager:
 
     def _building_of(self, target: str) -> str | None:
         for prefix, building in self._buildings.items():
-            if target == prefix or target.startswith(prefix + "."):
+            if target == prefix or target.startswith((prefix + ".", prefix + "/")):
                 return building
         return None
 

@@ -40,6 +40,7 @@ class AlarmScope(StrEnum):
 
     DEVICE = "device"
     ROOM = "room"
+    FLOOR = "floor"
     BUILDING = "building"
     BUS = "bus"
     SITE = "site"

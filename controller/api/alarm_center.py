@@ -12,16 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.alarms.component import AlarmService, alarm_service
 from controller.app import Controller
-from controller.workorders import RateLimited, WorkOrder, WorkOrderError, WorkOrders
+from controller.audit import AuditLog
+from controller.workorders import (
+    PhotoRefused,
+    RateLimited,
+    WorkOrder,
+    WorkOrderError,
+    WorkOrders,
+)
+from controller.workorders.photos import PHOTO_NAME
 
 from .auth import Operator, Viewer
 from .deps import component
-from .errors import ApiError, FieldError, responses
+from .errors import ApiError, FieldError, json_responses, responses
 from .paging import Page, Paging, paginate
 from .report_form import report_form_routes
 
@@ -96,6 +105,8 @@ def _call(fn: Callable[..., WorkOrder], *args: Any, **kw: Any) -> dict[str, Any]
         return fn(*args, **kw).to_json()
     except RateLimited as err:
         raise ApiError(429, str(err)) from err
+    except PhotoRefused as err:
+        raise ApiError(err.status, str(err)) from err
     except WorkOrderError as err:
         text = str(err)
         if text.endswith("not found") or "unknown room link" in text:
@@ -103,6 +114,34 @@ def _call(fn: Callable[..., WorkOrder], *args: Any, **kw: Any) -> dict[str, Any]
         field, _, reason = text.partition(": ")
         errors = [FieldError(loc=["body", field], msg=reason, type="value_error")]
         raise ApiError(422, text, errors if field.isidentifier() else ()) from err
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` (never read whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"photo: larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"photo: larger than {limit} bytes")
+        chunks.append(chunk)
+    if not size:
+        raise ApiError(422, "photo: the request body is empty")
+    return b"".join(chunks)
+
+
+def _audited(ctrl: Controller, who: Operator, action: str, order: dict[str, Any]) -> dict[str, Any]:
+    """A change made through the API, in the controller's audit log too (``workorder.*``,
+    target the order's place, so the audit page's building filter finds it)."""
+    log = next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
+    if log is not None:
+        details = {"order": order["id"], "status": order["status"]}
+        if order.get("assignee"):
+            details["assignee"] = order["assignee"]
+        log.record(who.actor, f"workorder.{action}", order["room"], source="api", details=details)
+    return order
 
 
 def alarm_center_routes(ctrl: Controller) -> APIRouter:
@@ -148,7 +187,7 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
     @router.post("/workorders", status_code=201, responses=responses(401, 403, 404, 503))
     async def open_order(body: OpenOrder, who: Operator) -> dict[str, Any]:
         who.check_building(_building(ctrl, body.room))
-        return _call(
+        made = _call(
             _orders(ctrl).open,
             body.room,
             body.category,
@@ -158,23 +197,31 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
             photos=body.photos,
             alarm_key=body.alarm_key,
         )
+        return _audited(ctrl, who, "open", made)
 
     @router.post("/workorders/{order_id}/assign", responses=responses(401, 403, 404, 503))
     async def assign(order_id: OrderId, body: Assign, who: Operator) -> dict[str, Any]:
-        return _call(visible(who, order_id).assign, order_id, body.assignee, actor=who.actor)
+        made = _call(visible(who, order_id).assign, order_id, body.assignee, actor=who.actor)
+        return _audited(ctrl, who, "assign", made)
 
     @router.post("/workorders/{order_id}/start", responses=responses(401, 403, 404, 503))
     async def start(order_id: OrderId, who: Operator) -> dict[str, Any]:
-        return _call(visible(who, order_id).start, order_id, actor=who.actor)
+        return _audited(
+            ctrl, who, "start", _call(visible(who, order_id).start, order_id, actor=who.actor)
+        )
 
     @router.post("/workorders/{order_id}/done", responses=responses(401, 403, 404, 503))
     async def done(order_id: OrderId, body: Note, who: Operator) -> dict[str, Any]:
-        return _call(visible(who, order_id).done, order_id, actor=who.actor, note=body.note)
+        made = _call(visible(who, order_id).done, order_id, actor=who.actor, note=body.note)
+        return _audited(ctrl, who, "done", made)
 
     @router.post("/workorders/{order_id}/close", responses=responses(401, 403, 404, 503))
     async def close(order_id: OrderId, body: Note, who: Operator) -> dict[str, Any]:
         """Close with a note; an order about a device needs the device answering again."""
-        return _call(visible(who, order_id).close, order_id, actor=who.actor, note=body.note)
+        made = _call(visible(who, order_id).close, order_id, actor=who.actor, note=body.note)
+        return _audited(ctrl, who, "close", made)
+
+    _photo_routes(router, ctrl, visible)
 
     @router.get("/workorders/report-link/{room:path}", responses=responses(401, 403, 404, 503))
     async def report_link(room: str, who: Operator) -> ReportLink:
@@ -206,3 +253,59 @@ def alarm_center_routes(ctrl: Controller) -> APIRouter:
     outer.include_router(router)
     outer.include_router(report_form_routes(running_orders))  # /r/{token}: the QR code's page
     return outer
+
+
+def _photo_routes(
+    router: APIRouter, ctrl: Controller, visible: Callable[[Any, int], WorkOrders]
+) -> None:
+    """Uploading a photo to an order (the body is the image) and reading it back."""
+
+    @router.post(
+        "/workorders/{order_id}/photos",
+        status_code=201,
+        responses=responses(401, 403, 404, 413, 415, 503),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "The image file itself; its type is read from its bytes, "
+                "whatever Content-Type says.",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    async def upload_photo(order_id: OrderId, request: Request, who: Operator) -> dict[str, Any]:
+        """A photo as the request body (JPEG, PNG or WebP by its bytes, at most
+        ``workorders.photo_max_bytes``); kept with the order, served by the route below."""
+        orders = visible(who, order_id)
+        data = await _body(request, orders.photo_max_bytes)
+        made = _call(orders.add_photo, order_id, data, actor=who.actor)
+        return _audited(ctrl, who, "photo", made)
+
+    @router.get(
+        "/workorders/{order_id}/photos/{name}",
+        responses={
+            200: {
+                "description": "The photo.",
+                "content": {t: {} for t in ("image/jpeg", "image/png", "image/webp")},
+            },
+            **json_responses(401, 403, 404, 503),
+        },
+        response_class=Response,
+    )
+    async def photo(
+        order_id: OrderId, name: Annotated[str, Path(pattern=PHOTO_NAME)], who: Viewer
+    ) -> Response:
+        """An uploaded photo, for accounts that see the order's building."""
+        orders = visible(who, order_id)
+        try:
+            mime, data = orders.photo(order_id, name)
+        except WorkOrderError as err:
+            raise ApiError(404, str(err)) from err
+        headers = {
+            "Cache-Control": "private, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        }
+        return Response(data, media_type=mime, headers=headers)

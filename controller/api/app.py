@@ -31,6 +31,7 @@ from .alarm_center import alarm_center_routes
 from .auth import Caller, Operator, Viewer
 from .calendar import calendar_routes
 from .deps import known_query
+from .diners import diner_routes
 from .errors import ApiError, install_error_handlers, json_responses, responses
 from .history import history_routes
 from .limits import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, RequestLimits
@@ -278,6 +279,7 @@ def create_api(
     api.include_router(place_routes(ctrl))
     api.include_router(record_routes(ctrl))
     api.include_router(report_routes(ctrl))
+    api.include_router(diner_routes(ctrl))
     _include_billing(api, ctrl)
     api.state.controller = ctrl
     if accounts is not None:

@@ -45,6 +45,8 @@ DESCRIPTIONS = {
     405: "The route does not take this method.",
     409: "Refused: read-only point, or a record that does not fit the data.",
     413: "The request body is larger than the API accepts.",
+    415: "The body is not of a type the route accepts (e.g. a photo that is not JPEG, PNG or "
+    "WebP).",
     422: "Invalid body, query or header: ``errors`` names each field and why.",
     423: "The account is locked after too many failed sign-ins; try again later.",
     429: "Too many requests: sign-in attempts from one address, or reports from one room's "

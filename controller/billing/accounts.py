@@ -38,7 +38,7 @@ def sync_accounts(store: LedgerStore, site: LoadedSite, config: BillingConfig) -
                     bid,
                     room.id,
                     room.occupancy,
-                    opening=config.opening_balance,
+                    opening=config.opening_balances.get(account_id, config.opening_balance),
                     actor="system",
                     reason="room in the site's billing buildings",
                 )

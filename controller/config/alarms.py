@@ -15,10 +15,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from .checks import scope_refs
 from .collect import Collector
 from .common import DottedId, Slug, StrictModel
+from .errors import locate
+from .policies import Scope, ScopeFilter
+from .site import Building
 
 __all__ = [
+    "AggregateRuleConfig",
+    "AggregateWindowConfig",
     "AlarmsConfig",
     "ChannelConfig",
     "DigestConfig",
@@ -75,6 +81,69 @@ class ThresholdRuleConfig(StrictModel):
         return self
 
 
+AggregateKind = Literal["active_energy", "water_volume", "heat_energy"]
+"""The cumulative quantities the recorder keeps hourly statistics of (kWh, m³, kWh)."""
+AggregatePer = Literal["scope", "building", "floor", "room", "device"]
+
+
+def _on_the_hour(value: str) -> str:
+    moment = dt.time.fromisoformat(_hhmm(value))
+    if moment.minute or moment.second:
+        raise ValueError("a whole hour HH:00 (the statistics are hourly)")
+    return value
+
+
+class AggregateWindowConfig(StrictModel):
+    """Local hours summed into one figure per day, e.g. the night 00:00–06:00 (may wrap midnight:
+    22:00–06:00 is the night that ends at 06:00)."""
+
+    start: Annotated[str, AfterValidator(_on_the_hour)]
+    end: Annotated[str, AfterValidator(_on_the_hour)]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AggregateWindowConfig:
+        if self.start == self.end:
+            raise ValueError("start and end are the same hour: the window would be empty")
+        return self
+
+
+class AggregateRuleConfig(StrictModel):
+    """Consumption of a scope (summed over its top meters) past a threshold, from the recorder's
+    hourly statistics: per hour for ``for_hours`` hours in a row, or per daily ``window`` for
+    ``for_days`` days in a row. Clears when a period is back past threshold ∓ ``hysteresis``."""
+
+    id: Slug
+    scope: Scope = Field(default_factory=Scope, description="Empty: the campus.")
+    per: AggregatePer = Field(
+        default="scope", description="One figure for the whole scope, or one per building, ..."
+    )
+    quantity: AggregateKind
+    window: AggregateWindowConfig | None = None
+    above: Annotated[float, Field(ge=0)] | None = None
+    below: Annotated[float, Field(ge=0)] | None = None
+    hysteresis: Annotated[float, Field(ge=0)] = 0.0
+    for_hours: Annotated[int, Field(ge=1, le=24 * 31)] | None = None
+    for_days: Annotated[int, Field(ge=1, le=366)] | None = None
+    severity: SeverityName = "warning"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AggregateRuleConfig:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of below or above")
+        if self.window is None and self.for_days is not None:
+            raise ValueError("for_days counts daily windows: give a window, or use for_hours")
+        if self.window is not None and self.for_hours is not None:
+            raise ValueError("a windowed rule counts days: use for_days, not for_hours")
+        if self.above is not None and self.hysteresis > self.above:
+            raise ValueError("hysteresis larger than the threshold: the alarm could never clear")
+        return self
+
+    @property
+    def periods(self) -> int:
+        """How many periods (hours, or days of the window) in a row must be past the threshold."""
+        return (self.for_days if self.window is not None else self.for_hours) or 1
+
+
 class AlarmsConfig(StrictModel):
     """When alarms are raised; what the built-in detectors wait for."""
 
@@ -89,6 +158,13 @@ class AlarmsConfig(StrictModel):
         default=3, description="A policy's command failing this many times in a row: an alarm."
     )
     rules: list[ThresholdRuleConfig] = []
+    aggregates: list[AggregateRuleConfig] = Field(
+        default=[], description="Rules on a scope's hourly consumption statistics."
+    )
+    aggregate_settle_s: Annotated[float, Field(ge=0, le=86400)] = Field(
+        default=900.0,
+        description="An hour a meter has not closed yet is judged this long after its end anyway.",
+    )
 
 
 class WebhookChannelConfig(StrictModel):
@@ -191,6 +267,9 @@ class WorkOrdersConfig(StrictModel):
     )
     public_limit: Annotated[int, Field(ge=1, le=100)] = 3
     public_window_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    photo_max_bytes: Annotated[int, Field(ge=1024, le=20 * 1024 * 1024)] = Field(
+        default=5 * 1024 * 1024, description="The largest photo staff may upload to an order."
+    )
 
 
 def check_alarms(
@@ -198,8 +277,10 @@ def check_alarms(
     sections: tuple[AlarmsConfig | None, NotifyConfig | None],
     raw: tuple[Any, Any],
     device_ids: set[str],
+    buildings: dict[str, Building] | None = None,
 ) -> None:
-    """Channel ids unique and known to routes/escalation/digest; rule entities on real devices.
+    """Channel ids unique and known to routes/escalation/digest; rule entities on real devices;
+    aggregate scopes naming buildings, rooms and devices the site has.
 
     ``sections``: the validated alarms and notify sections; ``raw``: the same as read (for
     positions)."""
@@ -208,6 +289,7 @@ def check_alarms(
         _check_channels(col, notify, raw[1])
     if alarms is not None:
         _check_rules(col, alarms, raw[0], device_ids)
+        _check_aggregates(col, alarms, raw[0], device_ids, buildings or {})
 
 
 def _check_channels(col: Collector, notify: NotifyConfig, raw_notify: Any) -> None:
@@ -245,13 +327,7 @@ def _check_rules(col: Collector, alarms: AlarmsConfig, raw_alarms: Any, devices:
     seen: set[str] = set()
     for index, rule in enumerate(alarms.rules):
         raw_rule = _at(raw_rules, index)
-        if rule.id in seen:
-            col.add(
-                col.position(raw_rule, "id"),
-                ["alarms", "rules", index, "id"],
-                f"duplicate rule id {rule.id!r}",
-            )
-        seen.add(rule.id)
+        _unique_id(col, seen, rule.id, raw_rule, ["alarms", "rules", index, "id"])
         device = rule.entity.rsplit(".", 1)[0]
         if device not in devices:
             col.add(
@@ -259,6 +335,44 @@ def _check_rules(col: Collector, alarms: AlarmsConfig, raw_alarms: Any, devices:
                 ["alarms", "rules", index, "entity"],
                 f"no device {device!r} in this site",
             )
+
+
+def _check_aggregates(
+    col: Collector,
+    alarms: AlarmsConfig,
+    raw_alarms: Any,
+    devices: set[str],
+    buildings: dict[str, Building],
+) -> None:
+    raw_rules = _get(raw_alarms, "aggregates")
+    seen = {rule.id for rule in alarms.rules}  # one id space: rule:<id> and aggregate:<id>
+    for index, rule in enumerate(alarms.aggregates):
+        raw_rule = _at(raw_rules, index)
+        _unique_id(col, seen, rule.id, raw_rule, ["alarms", "aggregates", index, "id"])
+        filters: list[tuple[list[str | int], ScopeFilter]] = [(["scope"], rule.scope)]
+        if rule.scope.exclude is not None:
+            filters.append((["scope", "exclude"], rule.scope.exclude))
+        for path, scope in filters:
+            for where, message in scope_refs(path, scope, buildings, devices):
+                position, real = locate(raw_rule, where)
+                col.add(position, ["alarms", "aggregates", index, *real], message)
+        for i, floor in enumerate(rule.scope.floors):
+            named = [buildings[b] for b in rule.scope.buildings if b in buildings]
+            if named and all(floor > b.floors for b in named):
+                position, real = locate(raw_rule, ["scope", "floors", i])
+                message = (
+                    f"floor {floor} is above the top floor of {', '.join(rule.scope.buildings)}"
+                )
+                col.add(position, ["alarms", "aggregates", index, *real], message)
+
+
+def _unique_id(
+    col: Collector, seen: set[str], rule_id: str, raw_rule: Any, path: list[str | int]
+) -> None:
+    """Report ``rule_id`` at its position if a rule before it had the same id."""
+    if rule_id in seen:
+        col.add(col.position(raw_rule, "id"), path, f"duplicate rule id {rule_id!r}")
+    seen.add(rule_id)
 
 
 def _get(raw: Any, key: str) -> Any:

@@ -178,6 +178,11 @@ class BillingConfig(StrictModel):
         "the valves.",
     )
     opening_balance: Money = Decimal(0)
+    opening_balances: dict[str, Money] = Field(
+        default_factory=dict,
+        description="Room account id (``<building>.<room>``) → its opening balance, instead "
+        "of ``opening_balance`` (e.g. a term's carried-over balances; the demo's low rooms).",
+    )
     settle_s: Annotated[int, Field(ge=0, le=86_400)] = Field(
         default=300, description="Wait after an hour ends before charging it (late readings)."
     )

@@ -7,6 +7,7 @@ export's link, and the places and devices policies name. Each runs over the item
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ __all__ = [
     "check_policies",
     "check_policy_refs",
     "check_sinks",
+    "scope_refs",
 ]
 
 
@@ -241,7 +243,7 @@ def check_policy_refs(
     if isinstance(policy, AcLimitsPolicy):
         filters.extend((["exempt", i], f) for i, f in enumerate(policy.exempt))
     for path, scope in filters:
-        problems.extend(_scope_refs(path, scope, buildings, devices))
+        problems.extend(scope_refs(path, scope, buildings, devices))
     if isinstance(policy, DelayValvesPolicy):
         for did in policy.per_valve:
             if did not in devices:
@@ -249,12 +251,14 @@ def check_policy_refs(
     return problems
 
 
-def _scope_refs(
+def scope_refs(
     path: list[str | int],
     scope: ScopeFilter,
     buildings: dict[str, Building],
-    devices: dict[str, Device],
+    devices: Container[str],
 ) -> list[tuple[list[str | int], str]]:
+    """Buildings, rooms, areas and devices a scope filter names that the site lacks (policies
+    and aggregate alarm rules share it)."""
     problems: list[tuple[list[str | int], str]] = []
     for i, bid in enumerate(scope.buildings):
         if bid not in buildings:

@@ -199,7 +199,13 @@ def _load_site(path: Path) -> LoadedSite:
     check_links(col, links)
     check_sinks(col, sinks, links, root.get("sinks"))
     check_policies(col, policies, buildings, devices)
-    check_alarms(col, (alarms, notify), (root.get("alarms"), root.get("notify")), set(devices))
+    check_alarms(
+        col,
+        (alarms, notify),
+        (root.get("alarms"), root.get("notify")),
+        set(devices),
+        {bid: entry.item for bid, entry in buildings.items()},
+    )
     col.template_summaries()
 
     if (
@@ -267,7 +273,25 @@ def _billing(
             where = col.position(raw.get("notify"), index) if isinstance(raw, dict) else None
             known = ", ".join(channels) if channels else "none: add notify.channels"
             col.add(where, ["billing", "notify", index], f"unknown channel {name!r} ({known})")
+    _opening_rooms(col, raw, billing, buildings)
     return billing
+
+
+def _opening_rooms(
+    col: Collector, raw: Any, billing: BillingConfig, buildings: dict[str, Entry[Building]]
+) -> None:
+    """Each ``opening_balances`` key names a room of a building of the site."""
+    balances = raw.get("opening_balances") if isinstance(raw, dict) else None
+    for account in billing.opening_balances:
+        bid, _, room = account.partition(".")
+        entry = buildings.get(bid)
+        if entry is not None and any(r.id == room for r in entry.item.rooms):
+            continue
+        col.add(
+            col.position(balances, account),
+            ["billing", "opening_balances", account],
+            f"no room {account!r}: keys are <building>.<room> of the site's rooms",
+        )
 
 
 def _unique(col: Collector, entries: Iterator[Entry[Item]]) -> dict[str, Entry[Item]]:

@@ -74,6 +74,10 @@ class PointKind(StrEnum):
     """Kitchen/plate waste weighed by a canteen waste scale (kg)."""
     DINER_COUNT = "diner_count"
     """Diners counted by a canteen turnstile or card system (people)."""
+    PLATES_CHECKED = "plates_checked"
+    """Trays checked at a canteen's tray return (a camera or staff): the 光盘 rate's denominator."""
+    CLEAN_PLATES = "clean_plates"
+    """Checked trays found clean (光盘): the 光盘 rate's numerator."""
 
 
 class StateClass(StrEnum):
@@ -137,6 +141,8 @@ DEVICE_CLASS_OF_KIND: dict[PointKind, DeviceClass] = {
     PointKind.ERROR_CODE: DeviceClass.ENUM,
     PointKind.FOOD_WASTE: DeviceClass.WEIGHT,
     PointKind.DINER_COUNT: DeviceClass.COUNT,
+    PointKind.PLATES_CHECKED: DeviceClass.COUNT,
+    PointKind.CLEAN_PLATES: DeviceClass.COUNT,
 }
 
 CUMULATIVE_KINDS = frozenset(
@@ -146,6 +152,9 @@ CUMULATIVE_KINDS = frozenset(
         PointKind.HEAT_ENERGY,
         PointKind.FOOD_WASTE,
         PointKind.DINER_COUNT,
+        PointKind.PLATES_CHECKED,
+        PointKind.CLEAN_PLATES,
+        PointKind.PRESS_COUNT,
     }
 )
 """Kinds whose counters the recorder turns into hourly consumption."""

@@ -90,6 +90,9 @@ class AlarmRaised(Event):
     timestamp: float
     entity_id: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
+    """What kind of alarm (``leak``, ``overload``, ``device.unavailable``); the id's first part
+    is the policy or rule that raised it, which reports must not count as a kind."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ class ActiveAlarm:
             self.raised_at,
             a.entity_id,
             dict(a.evidence),
+            a.kind,
         )
 
     def to_json(self) -> dict[str, Any]:

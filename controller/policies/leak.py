@@ -66,6 +66,13 @@ def unit_factor(
     return factor
 
 
+def watches(policy: Policy[Any, Any], device: DeviceInfo, index: SiteIndex) -> bool:
+    """Whether a leak rule watches ``device``: not a main meter other meters hang below (a
+    bathhouse's hot-water main flows for hours while people shower, and its sub-meters are
+    watched themselves) unless the scope names it in ``devices``."""
+    return device.id not in index.parents or device.id in policy.config.scope.devices
+
+
 def leak_valve(
     policy: Policy[Any, Any], device: DeviceInfo, index: SiteIndex, reason: str, close: bool
 ) -> tuple[Actuator | None, tuple[Want, ...], tuple[str, ...]]:
@@ -134,7 +141,7 @@ class Leak(Policy[LeakPolicy, LeakUnit]):
         units = []
         for device in devices:
             flows = device.points_of(PointKind.FLOW)
-            if not flows:
+            if not flows or not watches(self, device, index):
                 continue
             factor = unit_factor(self.id, device.id, flows[0], FLOW_TO_LPM)
             if factor is None:

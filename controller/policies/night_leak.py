@@ -22,7 +22,7 @@ from controller.config.policies import NightLeakPolicy
 from controller.config.profile import PointKind
 
 from .base import Actuator, Policy, Tick, number
-from .leak import VOLUME_TO_L, leak_valve, unit_factor
+from .leak import VOLUME_TO_L, leak_valve, unit_factor, watches
 from .model import Alarm, Decision, StateReader, Unit, Want, good_value
 from .schedule import in_window
 from .scope import DeviceInfo, SiteIndex
@@ -67,6 +67,8 @@ class NightLeak(Policy[NightLeakPolicy, NightLeakUnit]):
         for device in devices:
             volumes = [p for p in device.points_of(PointKind.WATER_VOLUME) if p.is_cumulative]
             if not volumes or (cfg.only_without_flow and device.points_of(PointKind.FLOW)):
+                continue
+            if not watches(self, device, index):
                 continue
             factor = unit_factor(self.id, device.id, volumes[0], VOLUME_TO_L)
             if factor is None:

@@ -108,7 +108,9 @@ class _Compiled:
 class SiteIndex:
     """Devices of a site with their place, for scope resolution and room grouping."""
 
-    def __init__(self, devices: Iterable[DeviceInfo]) -> None:
+    def __init__(self, devices: Iterable[DeviceInfo], parents: Iterable[str] = ()) -> None:
+        self.parents = frozenset(parents)
+        """Meters other meters declare as their ``parent`` (a building's or zone's main)."""
         self.devices: dict[str, DeviceInfo] = {}
         self.by_place: dict[str, list[DeviceInfo]] = defaultdict(list)
         for info in devices:
@@ -142,7 +144,7 @@ class SiteIndex:
                     capacity=room.capacity if room else None,
                 )
             )
-        return cls(infos)
+        return cls(infos, (d.parent for d in site.devices.values() if d.parent))
 
     def select(self, scope: Scope, default_circuits: Iterable[str] = ()) -> list[DeviceInfo]:
         """Devices in ``scope``; ``default_circuits`` apply when the scope names no circuit."""

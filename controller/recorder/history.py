@@ -30,7 +30,7 @@ from .query import GROUP_KEYS, HourlySum, PeriodSum, Window
 from .sqlite import connect, transaction
 from .stats import Adjustment, ConsumptionAnomaly, HourStat, MeterSwap
 
-__all__ = ["History", "MeterEvent", "StoredReading"]
+__all__ = ["History", "MeterEvent", "SeededSpan", "StoredReading"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,7 +75,18 @@ CREATE TABLE IF NOT EXISTS meter_events (
 );
 CREATE INDEX IF NOT EXISTS meter_events_ts ON meter_events (ts);
 """
-_MIGRATIONS = declare("history", [_SCHEMA])
+_SEEDED = """
+CREATE TABLE IF NOT EXISTS seeded_history (
+    id TEXT PRIMARY KEY,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    written REAL NOT NULL
+);
+"""
+"""Spans of hours written from made-up figures (the demo's month), not from readings."""
+_MIGRATIONS = declare("history", [_SCHEMA, _SEEDED])
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,18 @@ class StoredReading:
     entity_id: str
     timestamp: float
     value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class SeededSpan:
+    """Hours in [start, end) that were seeded (``note`` says by what), not measured."""
+
+    id: str
+    start: float
+    end: float
+    rows: int
+    note: str
+    written: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +224,21 @@ class History:
                 round(max(base.held_out + adj.held_out, 0.0), 6) + 0.0,
             )
         return list(result.values())
+
+    def seeded(self) -> list[SeededSpan]:
+        """The seeded spans, oldest first (empty on a history of measurements only)."""
+        rows = self._db.execute(
+            "SELECT id, start, end, rows, note, written FROM seeded_history ORDER BY start"
+        )
+        return [SeededSpan(i, float(a), float(b), n, note, w) for i, a, b, n, note, w in rows]
+
+    def mark_seeded(self, span: SeededSpan) -> None:
+        """Record a seeded span (after its hours are committed; a repeat keeps the first)."""
+        with transaction(self._db) as db:
+            db.execute(
+                "INSERT OR IGNORE INTO seeded_history VALUES (?, ?, ?, ?, ?, ?)",
+                (span.id, round(span.start), round(span.end), span.rows, span.note, span.written),
+            )
 
     def load_states(self) -> dict[str, dict[str, Any]]:
         states: dict[str, dict[str, Any]] = {}

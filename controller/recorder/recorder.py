@@ -28,7 +28,7 @@ import logging
 import math
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +45,12 @@ from .alerts import Alerts
 from .counters import counter_specs
 from .dbthread import DbThread
 from .errors import RecorderError, WriteError
-from .history import History, StoredReading
+from .history import History, SeededSpan, StoredReading
 from .lineproto import LineFormatter
 from .outbox import Outbox, encode_batch
 from .sender import Backoff, Sender, SenderStats
 from .sources import HistoryConsumption
-from .stats import MeterSwap, StatisticsEngine
+from .stats import HourStat, MeterSwap, StatisticsEngine, StatsOutput
 from .storage import Chunk, Persisted, Storage
 from .summary import HourlySummary
 from .writers import Writer, make_writer
@@ -140,6 +140,7 @@ class Recorder:
         self._persist_errors = 0
         self._in_flight: asyncio.Future[None] | None = None
         self._summary = HourlySummary(controller.registry)
+        self._seeded: SeededSpan | None = None
         self._alerts = Alerts(controller.bus, controller.clock, self._outbox_path, warn_fill)
 
     @classmethod
@@ -511,6 +512,45 @@ class Recorder:
         await self.flush()
         return swap
 
+    async def seed_history(
+        self, seed_id: str, days: Iterable[Sequence[HourStat]], note: str
+    ) -> SeededSpan | None:
+        """Write made-up closed hours (the demo's month) through the recorder's own path, the
+        history and InfluxDB's outbox when there is one, and mark them seeded; once per
+        ``seed_id``: None when the history already holds that seed.
+
+        ``days`` is consumed one list at a time (a month of a campus is ~750,000 hours), each
+        list committed on the database thread. Should a crash come before the marker, a second
+        run writes the same hours again, which replaces rows with the same key instead of
+        adding to them.
+        """
+        await self.wait_started()
+        db, storage = self._db, self._storage
+        assert db is not None
+        assert storage is not None
+        if any(span.id == seed_id for span in await db.call(storage.history.seeded)):
+            return None
+        start, end, rows = math.inf, -math.inf, 0
+        made = iter(days)
+        # each day is made on a worker thread and written on the database thread: the event
+        # loop goes on polling meanwhile
+        while (hours := await asyncio.to_thread(next, made, None)) is not None:
+            if not hours:
+                continue
+            chunk = Chunk(time.time(), stats=StatsOutput(hours=list(hours)))
+            self._after_persist(await db.call(storage.persist, chunk), chunk)
+            stamps = [h.hour for h in hours]
+            start = min(start, *stamps)
+            end = max(end, *(stamp + 3600.0 for stamp in stamps))
+            rows += len(hours)
+        if not rows:
+            return None
+        span = SeededSpan(seed_id, start, end, rows, note, self.controller.clock.time())
+        await db.call(storage.history.mark_seeded, span)
+        self._seeded = span
+        _LOGGER.info("Recorder seeded %d hours (%s): %s", rows, seed_id, note)
+        return span
+
     @property
     def running(self) -> bool:
         """Whether the files are open and the pipeline takes readings and records."""
@@ -569,6 +609,14 @@ class Recorder:
             "last_hour": _iso(hour, self.controller.clock),
             "consumption_last_hour": by_building,
         }
+        if self._seeded is not None:
+            status["seeded"] = {
+                "id": self._seeded.id,
+                "start": _iso(self._seeded.start, self.controller.clock),
+                "end": _iso(self._seeded.end, self.controller.clock),
+                "hours": self._seeded.rows,
+                "note": self._seeded.note,
+            }
         if self.writer is not None:
             sent = self._sender.stats if self._sender else SenderStats()
             box = self._sender.outbox_stats if self._sender else None

@@ -17,11 +17,14 @@ from controller.recorder.history import MeterEvent
 from controller.recorder.query import ConsumptionSource
 
 from .billing import BillingFigures, billing_tables
-from .food import FoodFigures, fetch_food, food_tables
+from .diners import DinerCount
+from .food import FoodFigures, fetch_food
+from .food_tables import food_tables
 from .i18n import text
 from .model import Chart, ChartSeries, Report
 from .place_tables import buildings, circuits, floors, room_figures, rooms, stars, top_users
 from .places import Places
+from .policy_water import fetch_valves, leak_table, valve_table
 from .record_tables import policies, quality
 from .request import ReportRequest, baseline_of
 from .span import DateSpan
@@ -42,13 +45,15 @@ async def build_report(
     audit: Iterable[AuditEntry] = (),
     meter_events: Sequence[MeterEvent] = (),
     food: FoodFigures | None = None,
+    diners: Sequence[DinerCount] = (),
     billing: BillingFigures | None = None,
     now: dt.datetime | None = None,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> Report:
     """The report for ``request``: ``source`` answers the consumption query (SQLite or
-    InfluxDB), ``audit`` holds the period's ``command`` and ``alarm.raise`` entries, ``billing`` the
-    ledger's figures when the site bills (a billing section then)."""
+    InfluxDB), ``audit`` holds the period's ``command`` and ``alarm.raise`` entries, ``diners``
+    the card-system counts imported for the period and baseline, ``billing`` the ledger's
+    figures when the site bills (a billing section then)."""
     tz = zoneinfo.ZoneInfo(site.campus.timezone)
     places = Places(site)
     calendar = SiteCalendar.from_site(site)
@@ -78,18 +83,30 @@ async def build_report(
     if food is None:
         food = await fetch_food(
             source,
+            site=site,
             places=places,
             scope=request.scope,
             period=period_days,
             baseline=base_days,
             names={bid: bld.name.get(lang) for bid, bld in site.buildings.items()},
             tz=tz,
+            imported=diners,
         )
     b = Tables(site, request, places, period, baseline)
     totals, base_totals = b.totals(period), b.totals(baseline)
     figures = room_figures(b)
     _, end = request.span.bounds(tz)
-    actions, alarms = policies(b, audit, end.timestamp())
+    actions, alarms, summary = policies(b, audit, end.timestamp())
+    valves = await fetch_valves(
+        source,
+        site=site,
+        places=places,
+        scope=request.scope,
+        period=period_days,
+        baseline=base_days,
+        lang=lang,
+        tz=tz,
+    )
     on_step("audit")
     report = Report(
         language=lang,
@@ -111,6 +128,8 @@ async def build_report(
         top_users(b, figures),
         *(food_tables(food, lang) if food is not None else []),
         actions,
+        *([leak_table(summary.leaks, lang, tz)] if summary.leaks else []),
+        *([valve_table(valves, lang)] if valves else []),
         alarms,
         quality(b, meter_events),
     ]
@@ -118,7 +137,7 @@ async def build_report(
         names = {bid: bld.name.get(lang) for bid, bld in site.buildings.items()}
         report.tables.extend(billing_tables(billing, names, lang))
     report.charts = _charts(report, lang, b)
-    food_keys = ["star_plate", "food"] if food is not None else []
+    food_keys = [t.key for t in report.tables if t.key in _FOOD_KEYS]
     report.sections = [
         (text("s_overview", lang), ["summary"]),
         (text("s_compare", lang), ["compare"]),
@@ -127,13 +146,17 @@ async def build_report(
         (text("s_circuits", lang), ["circuits"]),
         (text("s_rankings", lang), ["star_energy", "star_water", "top_users"]),
         *([(text("s_food", lang), food_keys)] if food_keys else []),
-        (text("s_policies", lang), ["policies"]),
+        (text("s_policies", lang), [t.key for t in report.tables if t.key in _POLICY_KEYS]),
         (text("s_alarms", lang), ["alarms"]),
         (text("s_quality", lang), ["quality"]),
         *([(text("s_billing", lang), ["billing", "billing_accounts"])] if billing else []),
     ]
     on_step("tables")
     return report
+
+
+_FOOD_KEYS = ("star_plate", "food", "plates", "food_split")
+_POLICY_KEYS = ("policies", "leaks", "valves")
 
 
 def _facts(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from controller.config import LoadedSite
 
-from .build import STEPS, ReportRequest, build_report
+from .build import STEPS, ReportRequest, baseline_of, build_report
 from .model import Report
 from .render import write_formats
 from .sources import SiteStores, open_stores
@@ -60,6 +60,10 @@ async def generate_from(
     audit = await stores.audit(start.timestamp(), end.timestamp())
     events = await stores.meter_events(start.timestamp(), end.timestamp())
     billing = await stores.billing(start.timestamp(), end.timestamp(), request.scope, audit)
+    base = baseline_of(request, site)
+    diners = await stores.diner_counts(
+        min(request.span.first, base.first), max(request.span.last, base.last)
+    )
     on_step("stores")
     report = await build_report(
         site,
@@ -67,6 +71,7 @@ async def generate_from(
         request,
         audit=audit,
         meter_events=events,
+        diners=diners,
         billing=billing,
         on_step=on_step,
     )

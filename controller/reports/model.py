@@ -14,7 +14,8 @@ from typing import Literal
 __all__ = ["Cell", "Chart", "ChartSeries", "Column", "Report", "Table"]
 
 Cell = str | int | float | None
-Style = Literal["text", "int", "num1", "num2", "num3", "pct"]
+Style = Literal["text", "int", "num1", "num2", "num3", "pct", "share"]
+"""``pct`` is a signed change (+3.0 %), ``share`` a plain rate or share (75.0 %)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from controller.audit import AuditEntry
 from controller.config.hierarchy import metered_kinds
 from controller.recorder.history import MeterEvent
 
-from .actions import summarise_actions
+from .actions import ActionSummary, summarise_actions
 from .i18n import POLICY_NAMES, named
 from .model import Table
 from .tables import QUANTITIES, Tables
@@ -17,7 +17,11 @@ from .usage import KINDS
 __all__ = ["policies", "quality"]
 
 
-def policies(m: Tables, entries: Iterable[AuditEntry], end: float) -> tuple[Table, Table]:
+def policies(
+    m: Tables, entries: Iterable[AuditEntry], end: float
+) -> tuple[Table, Table, ActionSummary]:
+    """The policy-action and alarm tables, and the summary they come from (its leak closures
+    make the water-saved table)."""
     summary = summarise_actions(entries, m.site, m.places, m.scope, end)
     table = Table(
         "policies",
@@ -33,6 +37,10 @@ def policies(m: Tables, entries: Iterable[AuditEntry], end: float) -> tuple[Tabl
         detail = ""
         if policy_type == "curfew":
             detail = f"{m.t('curfew_hours')}: {summary.curfew_hours:.1f}"
+        elif policy_type in ("leak", "night_leak"):
+            closed = [c for c in summary.leaks if c.policy_type == policy_type]
+            saved = sum(c.litres_saved or 0.0 for c in closed) / 1000
+            detail = f"{m.t('leaks_closed')}: {len(closed)}, {m.t('saved')} {saved:.3f} m³"
         table.rows.append(
             (
                 named(POLICY_NAMES, policy_type, m.lang),
@@ -48,7 +56,7 @@ def policies(m: Tables, entries: Iterable[AuditEntry], end: float) -> tuple[Tabl
     )
     for (kind, severity), count in sorted(summary.alarms.items()):
         alarms.rows.append((kind, severity, count))
-    return table, alarms
+    return table, alarms, summary
 
 
 def quality(m: Tables, events: Sequence[MeterEvent]) -> Table:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import zoneinfo
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,12 +26,15 @@ from controller.recorder.history import MeterEvent
 from controller.recorder.query import ConsumptionSource
 
 from .billing import BillingFigures, fetch_billing
+from .diners import DinerCount, DinerStore
 from .errors import ReportStoreError
 from .span import Scope
 
-__all__ = ["SiteStores", "open_stores"]
+__all__ = ["DINERS_NAME", "SiteStores", "open_stores"]
 
 AUDIT_ACTIONS = ("command", "alarm.raise")
+DINERS_NAME = "diners.sqlite3"
+"""Imported diner counts, beside the audit log in the state folder (``var/``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,21 @@ class SiteStores:
             store = LedgerStore(path, SystemClock())
             try:
                 return fetch_billing(store, start, end, scope, audit)
+            finally:
+                store.close()
+
+        return await asyncio.to_thread(read)
+
+    async def diner_counts(self, first: dt.date, last: dt.date) -> list[DinerCount]:
+        """Diner counts imported for the days first..last (none without an import)."""
+        path = self.audit_path.parent / DINERS_NAME
+        if not path.exists():
+            return []
+
+        def read() -> list[DinerCount]:
+            store = DinerStore(path)
+            try:
+                return store.between(first, last)
             finally:
                 store.close()
 

@@ -7,6 +7,8 @@ every page in both languages catches it.
 
 from __future__ import annotations
 
+from .i18n_workorders import WORKORDER_WORDS
+
 __all__ = ["LANGS", "Translator", "translator"]
 
 LANGS = ("zh", "en")
@@ -237,7 +239,16 @@ _WORDS: dict[str, tuple[str, str]] = {
     "recent_entries": ("最近流水", "Recent entries"),
     "entry_kind": ("类型", "Kind"),
     "amount": ("金额", "Amount"),
+    "entry_opening": ("期初", "Opening"),
+    "entry_top_up": ("充值", "Top-up"),
+    "entry_charge": ("扣费", "Charge"),
+    "entry_correction": ("更正", "Correction"),
+    "entry_held": ("暂扣", "Held"),
+    "entry_refund": ("退款", "Refund"),
+    "entry_adjustment": ("调整", "Adjustment"),
 }
+
+_WORDS.update(WORKORDER_WORDS)
 
 
 class Translator:
@@ -249,6 +260,12 @@ class Translator:
 
     def __call__(self, key: str) -> str:
         return _WORDS[key][self._index]
+
+    def maybe(self, key: str, fallback: str) -> str:
+        """``key``'s words if the catalogue has them, else ``fallback``: for values that come
+        from data (a utility, a ledger entry's kind) and may be new to this catalogue."""
+        words = _WORDS.get(key)
+        return words[self._index] if words is not None else fallback
 
     def name(self, zh: str, en: str | None) -> str:
         """A configured name (building, room, point) in the reader's language."""

@@ -26,6 +26,7 @@ from .render import READER, lang_of, page, signed_in, to_login
 from .report_page import report_routes
 from .staff_pages import staff_routes
 from .views import NotVisible, building_view, overview, room_view, series_view
+from .workorder_pages import workorder_routes
 
 __all__ = ["web_routes"]
 
@@ -39,6 +40,7 @@ def web_routes(ctrl: Controller, store: AccountStore, live: LiveHub | None) -> A
     _view_routes(router, ctrl, live)
     router.include_router(staff_routes(ctrl, store))
     router.include_router(report_routes(ctrl))
+    router.include_router(workorder_routes(ctrl))
     return router
 
 

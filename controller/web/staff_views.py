@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from controller.accounts import AccountStore
+from controller.alarms.component import alarm_service
 from controller.api.auth import Caller
 from controller.api.visibility import (
     alarm_buildings,
@@ -188,15 +189,23 @@ def alarms_view(
     building: str,
     offset: int,
 ) -> dict[str, Any]:
-    listed = engine.views.alarm_history(10_000) if history else engine.views.active_alarms()
-    mine = visible(found, listed, lambda a: alarm_buildings(ctrl, a))
-    kinds = sorted({a.alarm.kind for a in mine})
+    service = alarm_service(ctrl.components)
+    if service is not None:  # the one list: devices, buses, rules, aggregates, policies, ...
+        records = visible(
+            found, service.alarms(history=history, limit=10_000), lambda r: (r.building,)
+        )
+        rows = [(r.to_json(), frozenset([r.building])) for r in records]
+    else:
+        listed = engine.views.alarm_history(10_000) if history else engine.views.active_alarms()
+        mine = visible(found, listed, lambda a: alarm_buildings(ctrl, a))
+        rows = [(a.to_json(), alarm_buildings(ctrl, a)) for a in mine]
+    kinds = sorted({str(a["kind"]) for a, _ in rows})
     chosen = [
         a
-        for a in mine
-        if (not severity or a.alarm.severity == severity)
-        and (not kind or a.alarm.kind == kind)
-        and (not building or building in alarm_buildings(ctrl, a))
+        for a, where in rows
+        if (not severity or a["severity"] == severity)
+        and (not kind or a["kind"] == kind)
+        and (not building or building in where)
     ]
     return {
         "filters": {
@@ -207,7 +216,7 @@ def alarms_view(
         },
         "kinds": kinds,
         "buildings": [b for b in ctrl.site.buildings if found.account.sees(b)],
-        "page": paged(chosen, offset, lambda a: a.to_json()),
+        "page": paged(chosen, offset, lambda a: a),
     }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from controller.core import Clock
 
 from .model import TRANSITIONS, Category, Change, Status, WorkOrder, WorkOrderError
+from .photos import MAX_PHOTO_BYTES, PHOTO_PREFIX, PhotoRefused, checked_name, new_name, sniff
 from .store import WorkOrderStore
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class WorkOrders:
         places: Collection[str] | None = None,
         devices: Collection[str] | None = None,
         place_of: Callable[[str], str] | None = None,
+        photo_max_bytes: int = MAX_PHOTO_BYTES,
     ) -> None:
         """``places``: the rooms (``building/room``), areas and buildings an order may name
         (None: any); ``place_of``: where an alarm's target is (a device's room, a bus's
@@ -70,6 +72,7 @@ class WorkOrders:
         self.places = None if places is None else frozenset(places)
         self.devices = None if devices is None else frozenset(devices)
         self.place_of = place_of
+        self.photo_max_bytes = photo_max_bytes
 
     def open(
         self,
@@ -193,6 +196,33 @@ class WorkOrders:
         order.closed_at, order.closing_note = self.clock.time(), note
         self.store.put(order)
         return order
+
+    def add_photo(self, order_id: int, data: bytes, *, actor: str) -> WorkOrder:
+        """Keep an uploaded photo with the order (JPEG, PNG or WebP by its bytes; at most
+        ``photo_max_bytes``; at most ``MAX_PHOTOS`` photos an order; not once it is closed)."""
+        order = self.get(order_id)
+        if order.status is Status.CLOSED:
+            raise WorkOrderError(f"work order {order_id}: closed, no more photos")
+        if len(order.photos) >= MAX_PHOTOS:
+            raise WorkOrderError(f"photos: at most {MAX_PHOTOS} an order")
+        if len(data) > self.photo_max_bytes:
+            raise PhotoRefused(f"photo: larger than {self.photo_max_bytes} bytes", 413)
+        mime = sniff(data)
+        if mime is None:
+            raise PhotoRefused("photo: not a JPEG, PNG or WebP image", 415)
+        name = new_name(mime)
+        self.store.put_photo(order_id, name, mime, data)
+        order.photos.append(PHOTO_PREFIX + name)
+        order.history.append(Change(self.clock.time(), actor, "photo", {"name": name}))
+        self.store.put(order)
+        return order
+
+    def photo(self, order_id: int, name: str) -> tuple[str, bytes]:
+        """An uploaded photo's type and bytes (a "not found" error for anything else)."""
+        found = self.store.photo(order_id, checked_name(name))
+        if found is None:
+            raise WorkOrderError(f"photo {name!r}: not found")
+        return found
 
     def check_sla(self) -> list[WorkOrder]:
         """Orders past their category's SLA, escalated once each."""

@@ -1,4 +1,5 @@
-"""SQLite keeping of work orders (one JSON row each; history rides along) and room tokens."""
+"""SQLite keeping of work orders (one JSON row each; history rides along), room tokens and
+uploaded photos (blobs of at most a few MB, so backups carry them with the orders)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY, status TEXT NOT NULL, room TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS room_tokens (token TEXT PRIMARY KEY, room TEXT NOT NULL UNIQUE);
 """
-_MIGRATIONS = declare("workorders", [_SCHEMA])
+_PHOTOS = """
+CREATE TABLE IF NOT EXISTS photos (
+    order_id INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (order_id, name));
+"""
+_MIGRATIONS = declare("workorders", [_SCHEMA, _PHOTOS])
 
 
 class WorkOrderStore:
@@ -47,6 +53,19 @@ class WorkOrderStore:
             sql, args = sql + " AND room = ?", [*args, room]
         rows = self._db.execute(sql + " ORDER BY id", args)
         return [WorkOrder.from_json(json.loads(r[0])) for r in rows]
+
+    def put_photo(self, order_id: int, name: str, mime: str, data: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO photos (order_id, name, type, data) VALUES (?, ?, ?, ?)",
+            (order_id, name, mime, data),
+        )
+
+    def photo(self, order_id: int, name: str) -> tuple[str, bytes] | None:
+        """The stored photo's type and bytes, or None."""
+        row = self._db.execute(
+            "SELECT type, data FROM photos WHERE order_id = ? AND name = ?", (order_id, name)
+        ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
 
     def room_token(self, room: str) -> str:
         """The room's public-form token (made once; unguessable, 128 bits)."""

@@ -53,6 +53,8 @@ _BY_KIND = {
     PointKind.ERROR_CODE: "error_code",
     PointKind.FOOD_WASTE: "waste",
     PointKind.DINER_COUNT: "diners",
+    PointKind.PLATES_CHECKED: "plates",
+    PointKind.CLEAN_PLATES: "clean_plates",
 }
 
 _TRUE_WORDS = ("on", "open", "true")

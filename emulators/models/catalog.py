@@ -16,7 +16,7 @@ from controller.config.site import BuildingKind, Circuit, Device
 from .base import DeviceModel, ModelClock, device_rng
 from .daily import DORM_SHOWERS
 from .electricity import ElectricityMeter, LoadProfile
-from .food import DinerCounter, WasteScale
+from .food import DinerCounter, PlateChecker, WasteScale
 from .hvac import AcUnit
 from .loads import (
     bath_main,
@@ -52,11 +52,9 @@ def build_model(site: LoadedSite, device: Device, clock: ModelClock, seed: int =
     tz = site.campus.timezone
     occupants = _occupants(site, device)
     suffix = device.id.rsplit(".", 1)[-1]
-    if PointKind.FOOD_WASTE in kinds or PointKind.DINER_COUNT in kinds:
-        building = site.buildings[device.building]
-        diners = float(sum(r.occupancy for b in site.buildings.values() for r in b.rooms) or 1000)
-        kind = WasteScale if PointKind.FOOD_WASTE in kinds else DinerCounter
-        return kind(clock, rng, canteen=building.id, diners_per_day=diners * 2.2, tz=tz)
+    food = _food_model(site, device, kinds, clock, rng)
+    if food is not None:
+        return food
     if PointKind.AC_MODE in kinds:
         return AcUnit(clock, rng, occupants=occupants, tz=tz)
     if PointKind.VALVE_DELAY in kinds:
@@ -88,6 +86,55 @@ def build_model(site: LoadedSite, device: Device, clock: ModelClock, seed: int =
             tz=tz,
         )
     raise ValueError(f"no behaviour model fits device {device.id} (profile {device.profile})")
+
+
+_FOOD_KINDS = frozenset(
+    {
+        PointKind.FOOD_WASTE,
+        PointKind.DINER_COUNT,
+        PointKind.PLATES_CHECKED,
+        PointKind.CLEAN_PLATES,
+    }
+)
+
+
+def _food_model(
+    site: LoadedSite,
+    device: Device,
+    kinds: set[PointKind],
+    clock: ModelClock,
+    rng: random.Random,
+) -> DeviceModel | None:
+    """A canteen's waste scale, diner counter or plate checker (None for other devices)."""
+    if not kinds & _FOOD_KINDS:
+        return None
+    building = site.buildings[device.building]
+    diners = float(sum(r.occupancy for b in site.buildings.values() for r in b.rooms) or 1000)
+    per_day = diners * 2.2
+    tz = site.campus.timezone
+    if PointKind.FOOD_WASTE in kinds:
+        # the canteen's waste splits over its scales (serving lines, kitchen), equally
+        share = 1.0 / _scales_in(site, device.building)
+        return WasteScale(
+            clock, rng, canteen=building.id, diners_per_day=per_day, share=share, tz=tz
+        )
+    if PointKind.DINER_COUNT in kinds:
+        return DinerCounter(clock, rng, canteen=building.id, diners_per_day=per_day, tz=tz)
+    return PlateChecker(clock, rng, canteen=building.id, diners_per_day=per_day, tz=tz)
+
+
+def _scales_in(site: LoadedSite, building: str) -> int:
+    """How many waste scales (top ones: no parent) the building has."""
+    return (
+        sum(
+            1
+            for d in site.devices.values()
+            if d.building == building
+            and d.parent is None
+            and any(p.kind is PointKind.FOOD_WASTE for p in site.profile_of(d).points)
+        )
+        or 1
+    )
 
 
 def _water_model(

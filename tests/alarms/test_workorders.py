@@ -23,6 +23,7 @@ from controller.core.events import AvailabilityChanged
 from controller.workorders import Category, WorkOrders, WorkOrderStore
 
 from ..api.test_api import SITE
+from .photos import png
 from .receivers import http_receiver
 
 
@@ -245,3 +246,54 @@ workorders:
         assert got["key"] == f"workorder:{order.id}"
         assert got["change"] == "escalated"
         service.close()
+
+
+async def test_photos_are_uploaded_checked_and_served_to_who_sees_the_building(
+    rig: Rig,
+) -> None:
+    body = {"room": "dorm-1/101", "category": "water", "description": "水龙头漏水"}
+    oid = (await rig.client.post("/api/workorders", json=body, headers=rig.op)).json()["id"]
+    url = f"/api/workorders/{oid}/photos"
+    picture = png()
+    up = await rig.client.post(
+        url, content=picture, headers={**rig.op, "Content-Type": "image/png"}
+    )
+    assert up.status_code == 201, up.text
+    (stored,) = up.json()["photos"]
+    assert stored.startswith("upload:photo-")
+    assert stored.endswith(".png")
+    assert up.json()["history"][-1]["action"] == "photo"
+    name = stored.removeprefix("upload:")
+    got = await rig.client.get(f"{url}/{name}", headers=rig.viewer)
+    assert got.status_code == 200
+    assert got.content == picture
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert (await rig.client.get(f"{url}/{name}", headers=rig.other)).status_code == 403
+    assert (await rig.client.get(f"{url}/{name}")).status_code == 401
+    missing = await rig.client.get(f"{url}/photo-0000000000000000.png", headers=rig.op)
+    assert missing.status_code == 404
+    assert (await rig.client.get(f"{url}/..%2Fw.db", headers=rig.op)).status_code in (404, 422)
+
+    # the type is read from the bytes, whatever the header says
+    text = await rig.client.post(
+        url, content=b"<svg onload=alert(1)>", headers={**rig.op, "Content-Type": "image/png"}
+    )
+    assert text.status_code == 415
+    rig.orders.photo_max_bytes = 4096
+    big = b"\xff\xd8\xff" + bytes(5000)
+    large = await rig.client.post(
+        url, content=big, headers={**rig.op, "Content-Type": "image/jpeg"}
+    )
+    assert large.status_code == 413
+    empty = await rig.client.post(url, content=b"", headers={**rig.op, "Content-Type": "image/png"})
+    assert empty.status_code == 422
+    viewer = await rig.client.post(url, content=picture, headers=rig.viewer)
+    assert viewer.status_code == 403
+    for _ in range(3):
+        ok = await rig.client.post(url, content=picture, headers=rig.op)
+        assert ok.status_code == 201
+    fifth = await rig.client.post(url, content=picture, headers=rig.op)
+    assert fifth.status_code == 422
+    assert "at most 4" in fifth.text
+    assert len(rig.orders.get(oid).photos) == 4

@@ -22,7 +22,9 @@ from controller.recorder.stats import HourStat
 from controller.sitegen import SiteShape, write_site
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
-SMALL = SiteShape(rooms=4, rooms_per_floor=2, floors=2, canteen_valves=2, shower_valves=2)
+SMALL = SiteShape(
+    rooms=4, rooms_per_floor=2, floors=2, canteen_valves=2, shower_valves=2, billing=False
+)
 """dorm-1 rooms 101, 102, 201, 202 (4 beds each), a canteen and a bathhouse."""
 
 BILLING: dict[str, Any] = {

@@ -245,6 +245,11 @@ async def test_the_assembled_controller_warns_charges_cuts_and_restores(tmp_path
             page = await api.get("/b/dorm-1/r/101", headers=viewing)
             assert "预付费账户" in page.text
             assert shown["balance"] in page.text
+            # utilities and entry kinds in the reader's words, not the data's identifiers
+            assert "<th>电</th>" in page.text
+            assert "充值" in page.text
+            assert "electricity" not in page.text
+            assert "top_up" not in page.text
         finally:
             await api.aclose()
 

@@ -68,6 +68,18 @@ def test_two_tariffs_of_a_utility_cannot_start_the_same_day(site_with: SiteWith)
     assert issue.startswith(f"{path}:")
 
 
+def test_opening_balances_name_rooms_of_the_site(site_with: SiteWith) -> None:
+    good = BILLING.replace("warn_at", 'opening_balances: {dorm-1.101: "0.50"}\n  warn_at')
+    site = loads(_site(site_with, good))
+    assert site.billing is not None
+    assert site.billing.opening_balances == {"dorm-1.101": Decimal("0.50")}
+    path = _site(site_with, good.replace("dorm-1.101", "dorm-1.999"))
+    assert issues_of(path) == [
+        f"{path}:17:34 billing.opening_balances.dorm-1.999: no room 'dorm-1.999': keys are "
+        "<building>.<room> of the site's rooms"
+    ]
+
+
 NOTIFY = """\
 notify:
   channels:

@@ -3,8 +3,9 @@
 The demo's steps (every Modbus, DL/T 645, CJ/T 188 and MQTT device emulated on the wire, the
 recorder, the policies) on a scaled clock that starts a few emulated minutes before an hour
 boundary, so the run writes complete hours, running hours and readings of every kind. It ends
-when InfluxDB holds a complete hour of every main meter and a running hour (a deadline fails
-the test), and returns the window it covered and the controller's ``/api/metrics``.
+when InfluxDB holds a complete hour of every main meter, a running hour and the canteen's
+after-dinner weighing (a deadline fails the test), and returns the window it covered and the
+controller's ``/api/metrics``.
 """
 
 from __future__ import annotations
@@ -127,6 +128,12 @@ async def run_campus(folder: Path, influx: InfluxServer, database: str) -> Campu
             )
             metrics.append((await api.get("/api/metrics")).text)
             await _until(lambda: _has(influx, database, running), 60, "a running hour")
+            # the canteen's bins are weighed after dinner (20:00): the food-waste panel's rows
+            weighed = (
+                'SELECT sum("consumption") FROM "consumption_hourly" WHERE "kind" = '
+                "'food_waste' AND \"consumption\" > 0"
+            )
+            await _until(lambda: _has(influx, database, weighed), 60, "the dinner weighing")
             await recorder.flush(partials=True)
             await _until(
                 lambda: recorder.status()["outbox_batches"] == 0, 60, "the outbox to drain"

@@ -92,7 +92,7 @@ def test_vacations_use_the_strict_rule_all_day(make_policy: Any) -> None:
 
 
 def test_meters_without_a_valve_only_alarm(make_policy: Any) -> None:
-    policy = make_policy(LEAK)
+    policy = make_policy({**LEAK, "scope": {"devices": ["bath-1.hot-water"]}})
     unit = unit_of(policy, "bath-1.hot-water")
     assert unit.valve is None
     t0 = at(2026, 3, 2, 14, 0).timestamp()
@@ -102,3 +102,26 @@ def test_meters_without_a_valve_only_alarm(make_policy: Any) -> None:
     )
     assert not decision.wants
     assert "no valve" in decision.alarms[0].message_en
+
+
+def test_a_main_meter_with_sub_meters_is_not_watched_unless_named(calendar: Any) -> None:
+    """The bathhouse's hot-water main flows for hours while people shower (it raised a
+    critical leak alarm every evening of the demo); its shower valves are watched instead."""
+    from controller.config import load_site
+    from controller.config.policies import policy_adapter
+    from controller.policies.scope import SiteIndex
+    from controller.policies.types import build_policy
+    from tests.conftest import EXAMPLE_SITE
+
+    index = SiteIndex.from_site(load_site(EXAMPLE_SITE))
+    assert "bath-1.hot-water" in index.parents
+
+    def keys(data: dict[str, Any]) -> set[str]:
+        policy = build_policy(policy_adapter().validate_python(data), index, calendar)
+        return {u.key for u in policy.units}
+
+    watched = keys(LEAK)
+    assert "bath-1.hot-water" not in watched
+    assert watched  # the meters below it and the dorm meters still are
+    named = {**LEAK, "scope": {"devices": ["bath-1.hot-water"]}}
+    assert keys(named) == {"bath-1.hot-water"}

@@ -4,13 +4,13 @@ The emulator's device models (the same ones ``sanjie emulate`` serves on the wir
 fake clock in 15-minute steps; their counter readings go through the recorder's real
 statistics engine into the real SQLite history (and, as the recorder's own line protocol, into
 InfluxDB when asked). That skips the wire, which other tests cover, and makes 70 days take a
-few seconds. The campaign period switches the 光盘行动 on at the canteen's waste scales and the
-dorm curfew on: every night 23:00–06:00 the
+few seconds. The campaign period switches the 光盘行动 on at the canteen's waste scales and
+plate checker, and the dorm curfew on: every night 23:00–06:00 the
 sockets' relays are opened and closed again, each command audited as the policy engine's
 commands are (``CommandCompleted`` through ``AuditLog.record_event``).
 
 Alongside, the truth a report must reproduce is kept independently: each meter's counter
-reading at every local midnight, straight from the models.
+reading at every local midnight (and where each meal begins), straight from the models.
 """
 
 from __future__ import annotations
@@ -127,10 +127,18 @@ def site_document() -> dict[str, Any]:
             "profile": "generic/mqtt-waste-scale",
             "building": "canteen-1",
             "link": "broker",
-            "tags": [f"line-{line}"],
+            "tags": [f"line-{line}", f"bin-{bin_}"],
         }
-        for line in (1, 2)
+        for line, bin_ in ((1, "plate"), (2, "prep"))
     ]
+    devices.append(
+        {
+            "id": "canteen-1.plates",
+            "profile": "generic/mqtt-plate-checker",
+            "building": "canteen-1",
+            "link": "broker",
+        }
+    )
     devices.append(
         {
             "id": "canteen-1.diners",
@@ -173,6 +181,10 @@ class Seeded:
     data_dir: Path
     midnight: dict[str, dict[dt.date, float]] = field(default_factory=lambda: defaultdict(dict))
     """Counter reading of every consumption entity at each local midnight (the truth)."""
+    meal_edges: dict[str, dict[dt.datetime, float]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    """Counter readings at 00:00, 10:00 and 15:00 local, where meals begin (the truth by meal)."""
     curfew_log: list[tuple[float, bool]] = field(default_factory=list)
     """(time, relay on) of each curfew batch; every batch switches ``sockets`` relays."""
     sockets: int = 0
@@ -216,7 +228,7 @@ def seed(folder: Path, *, influx_lines: bool = False) -> Seeded:
     sockets = [d for d in bound if d.endswith(".elec")]
     seeded.sockets = len(sockets)
     off_since: float | None = None
-    scales = [d for d in bound if ".scale-" in d]
+    scales = [d for d in bound if ".scale-" in d or d.endswith(".plates")]
     t = start
     try:
         while t <= end:
@@ -241,6 +253,8 @@ def seed(folder: Path, *, influx_lines: bool = False) -> Seeded:
                         engine.observe(entity_id, t, float(value))
                         if local.hour == 0 and local.minute == 0:
                             seeded.midnight[entity_id][local.date()] = float(value)
+                        if local.hour in (0, 10, 15) and local.minute == 0:
+                            seeded.meal_edges[entity_id][local] = float(value)
             if local.minute == 0:
                 out = engine.drain()
                 history.commit(hours=out.hours, swaps=out.swaps, anomalies=out.anomalies)

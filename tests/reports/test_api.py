@@ -121,3 +121,28 @@ async def test_the_weekly_schedule_stores_last_week(running: Running) -> None:
 def test_last_period() -> None:
     assert last_period("week", dt.date(2026, 11, 18)).label() == "2026-11-09..2026-11-15"
     assert last_period("month", dt.date(2026, 1, 1)).label() == "2025-12-01..2025-12-31"
+
+
+async def test_operators_import_diner_counts(running: Running) -> None:
+    client = running.client
+    body = b"canteen,date,meal,count\ncanteen-1,2026-11-02,lunch,1200\n"
+    refused = await client.post("/api/diners", content=body, headers=running.viewer)
+    assert refused.status_code == 403
+    done = await client.post("/api/diners", content=body, headers=running.operator)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"rows": 1, "added": 1, "changed": 0, "unchanged": 0}
+    again = await client.post("/api/diners", content=body, headers=running.operator)
+    assert again.json()["unchanged"] == 1
+    bad = (
+        b"canteen,date,meal,count\ncanteen-1,2026-11-02,lunch,1200\ncanteen-1,2026-11-31,lunch,5\n"
+    )
+    reply = await client.post("/api/diners", content=bad, headers=running.operator)
+    assert reply.status_code == 422
+    assert [e["loc"] for e in reply.json()["errors"]] == [["body", 3, "date"]]
+    params = {"start": "2026-11-01", "end": "2026-11-30"}
+    listed = await client.get("/api/diners", params=params, headers=running.viewer)
+    assert listed.json() == [
+        {"canteen": "canteen-1", "date": "2026-11-02", "meal": "lunch", "count": 1200}
+    ]
+    audited = list(running.service.audit.between(0, 4e9, ("diners.import",)))
+    assert [(e.actor, e.details["rows"]) for e in audited] == [("op", 1), ("op", 1)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from .seed import BASELINE, CAMPAIGN, ROOMS, VACATION, Seeded
+from .seed import BASELINE, CAMPAIGN, ROOMS, TZ, VACATION, Seeded
 
 Days = list[tuple[dt.date, dt.date]]
 
@@ -49,3 +49,26 @@ def campus_totals(seeded: Seeded, runs: Days) -> dict[str, float]:
         "cold_water": used(seeded, ["dorm-1.water.volume", *dorm2_rooms("cold.volume")], runs),
         "hot_water": used(seeded, all_rooms("hot.volume"), runs),
     }
+
+
+MEAL_HOURS = {"breakfast": (0, 10), "lunch": (10, 15), "dinner": (15, 24)}
+"""Local hours each meal's consumption falls in (the report's rule, stated independently)."""
+
+
+def meal_used(seeded: Seeded, entities: Iterable[str], runs: Days, meal: str) -> float:
+    """What counters counted in one meal's hours over the days of ``runs``."""
+    first_hour, last_hour = MEAL_HOURS[meal]
+    total = 0.0
+    for first, last in runs:
+        for n in range((last - first).days + 1):
+            day = first + dt.timedelta(days=n)
+            start = dt.datetime.combine(day, dt.time(first_hour), TZ)
+            end = (
+                dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), TZ)
+                if last_hour == 24
+                else dt.datetime.combine(day, dt.time(last_hour), TZ)
+            )
+            for entity in entities:
+                edges = seeded.meal_edges[entity]
+                total += edges[end] - edges[start]
+    return total

@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
 from controller.accounts import AccountStore, Role
+from controller.alarms.build import build_alarms
 from controller.api import ApiServer
 from controller.app import Controller
 from controller.audit import AuditLog
@@ -35,12 +36,23 @@ from emulators.modbus import SiteEmulator
 from tests.integrations.modbus_harness import wait_until
 from tests.servers import free_port
 
-__all__ = ["PASSWORD", "WebCampus", "artifacts", "chromium", "web_campus"]
+__all__ = [
+    "DESKTOP",
+    "PASSWORD",
+    "PHONE",
+    "WebCampus",
+    "artifacts",
+    "chromium",
+    "new_page",
+    "web_campus",
+]
 
 PASSWORD = "校园节能-test-password"
 LINKS = ("gw-dorm-1-f1", "gw-dorm-2-f1")
 CHROMIUM = "/usr/bin/chromium"
 INSTALL = "apt-get install chromium  (./run test installs it)"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -59,7 +71,9 @@ def artifacts() -> Path:
 
 
 @asynccontextmanager
-async def web_campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
+async def web_campus(site: LoadedSite, *, alarms: bool = False) -> AsyncIterator[WebCampus]:
+    """The campus served on a free port; with ``alarms`` the alarm service too (alarm list,
+    work orders when the site has a ``workorders:`` section)."""
     clock = SystemClock(site.campus.timezone)
     async with AsyncExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-web-")))
@@ -86,6 +100,10 @@ async def web_campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
         controller.add(audit)
         controller.add(engine)
         controller.add(ReportService(controller, recorder, audit))
+        if alarms:
+            service = build_alarms(controller, data, engine=engine, audit=audit, recorder=recorder)
+            stack.callback(service.close)
+            controller.add(service)
         accounts = AccountStore(
             data / "accounts.sqlite3",
             clock,
@@ -140,3 +158,9 @@ async def sign_in(page: Page, url: str, name: str) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{url}/")
+
+
+async def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
+    """A page in a fresh context (its own cookies), in Chinese, at ``viewport``."""
+    context = await browser.new_context(viewport=viewport, locale="zh-CN")  # type: ignore[arg-type]
+    return await context.new_page()

@@ -12,6 +12,7 @@ EXCEL_FORMATS = {
     "num2": "#,##0.00",
     "num3": "#,##0.000",
     "pct": "+0.0%;-0.0%;0.0%",
+    "share": "0.0%",
 }
 
 
@@ -25,5 +26,7 @@ def show(value: Cell, column: Column) -> str:
     if column.style == "pct":
         shown = round(value, 3) + 0.0  # no "-0.0%"
         return f"{shown:+.1%}" if shown else "0.0%"
+    if column.style == "share":
+        return f"{value:.1%}"
     digits = {"num1": 1, "num2": 2, "num3": 3}[column.style]
     return f"{value:,.{digits}f}"

@@ -32,6 +32,16 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:,.2g}"
 
 
+def _clip(label: str, width: float) -> str:
+    """As much of ``label`` as fits ``width`` px at 11 px (a CJK glyph counts as two Latin)."""
+    budget, used = width / 6.5, 0.0
+    for i, char in enumerate(label):
+        used += 2.0 if ord(char) > 0x2E80 else 1.0
+        if used > budget:
+            return label[:i]
+    return label
+
+
 def chart_svg(chart: Chart) -> str:
     values = [v for s in chart.series for v in s.values if v is not None]
     top = _nice_max(max(values, default=0.0))
@@ -50,12 +60,13 @@ def chart_svg(chart: Chart) -> str:
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(top * i / 4)}</text>'
         )
     label_every = max(1, math.ceil(n / 12))
+    slot = plot_w * label_every / n
     for i, category in enumerate(chart.categories):
         if i % label_every == 0:
             x = LEFT + plot_w * (i + 0.5) / n
             out.append(
                 f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">'
-                f"{escape(category[:10])}</text>"
+                f"{escape(_clip(category, slot))}</text>"
             )
     series_count = max(len(chart.series), 1)
     for s, series in enumerate(chart.series):
