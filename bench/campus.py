@@ -4,7 +4,7 @@ Issue 18's scale run. ``controller.sitegen`` generates a campus of ``--rooms`` d
 devices a room: a prepaid socket meter, cold- and hot-water meters with valves, an AC gateway;
 one RS-485 gateway per floor of 20 rooms; one floor of the first dorm on DL/T 645 meters; the
 buildings' hot-water meters on CJ/T 188 buses; a canteen and a bathhouse with MQTT devices),
-with the generator's policies, the tariffs of ``bench/billing.py`` and an InfluxDB 1.x sink.
+with the generator's policies and prepaid billing, and an InfluxDB 1.x sink.
 Three processes besides InfluxDB and Mosquitto (both real, started here from ``tests.servers``):
 
 * the **emulators** (Modbus gateways and DL/T 645 / CJ/T 188 buses with RS-485 line timing
@@ -60,8 +60,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from billing import TARIFFS  # noqa: E402
-
 from controller.sitegen import SiteShape, write_site  # noqa: E402
 from tests.servers import InfluxServer, MosquittoServer  # noqa: E402
 
@@ -80,8 +78,8 @@ def _clock(speed: float, tz: str) -> Any:
 
 # -- the site ------------------------------------------------------------------------------
 def make_site(folder: Path, rooms: int, mqtt: tuple[str, int], influx_url: str) -> Path:
-    """The generated campus, its MQTT link on our broker, an InfluxDB sink and tariffs (the
-    generator writes no billing section; the tariffs are ``bench/billing.py``'s)."""
+    """The generated campus (with the generator's prepaid billing), its MQTT link on our
+    broker, and an InfluxDB sink."""
     site = write_site(folder, SiteShape(rooms=rooms), campus_id="bench")
     links_path = folder / "links.yaml"
     links = yaml.safe_load(links_path.read_text(encoding="utf-8"))
@@ -98,8 +96,6 @@ def make_site(folder: Path, rooms: int, mqtt: tuple[str, int], influx_url: str) 
                 "flush_interval": 1,
             }
         },
-        # Prepaid rooms with money on them, as in term time (at 0 every room is cut off).
-        "billing": {**TARIFFS, "opening_balance": "200"},
     }
     with site.open("a", encoding="utf-8") as out:
         out.write(yaml.safe_dump(extra, allow_unicode=True, sort_keys=False))
