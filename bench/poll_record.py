@@ -68,7 +68,7 @@ async def bare_paced(
         await client.connect()
         clients.append(client)
     values = 0
-    counting = False
+    counting = stopping = False
     loop = asyncio.get_running_loop()
     start = loop.time()
 
@@ -78,8 +78,10 @@ async def bare_paced(
         nonlocal values
         gap = scan / len(blocks)
         slot = start + index * gap / len(per_link)
-        while True:
+        while not stopping:
             for unit, first, count, points in blocks:
+                if stopping:
+                    return
                 await asyncio.sleep(max(0.0, slot - loop.time()))
                 slot += gap
                 try:
@@ -98,9 +100,10 @@ async def bare_paced(
     counting, cpu0, t0 = True, cpu_seconds(me), time.perf_counter()
     await asyncio.sleep(seconds)
     cpu, elapsed = cpu_seconds(me) - cpu0, time.perf_counter() - t0
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # Stop by a flag, not by cancelling: pymodbus's client (asyncio.wait_for on Python 3.11)
+    # can swallow a cancellation that races with a reply, and the gather then never returns.
+    stopping = True
+    await asyncio.wait(tasks, timeout=scan + 5)
     for client in clients:
         client.close()
     return {

@@ -38,9 +38,17 @@ from pymodbus.pdu.register_message import (
 from wire.modbus import Table
 
 from .errors import MalformedReply, ModbusConnectionError, ModbusError, ModbusTimeout
+from .replies import Expected, ReadReply
 from .spec import LinkSpec, Transport
 
-__all__ = ["Channel", "SerialChannel", "SocketChannel", "make_channel", "read_request"]
+__all__ = [
+    "Channel",
+    "Reply",
+    "SerialChannel",
+    "SocketChannel",
+    "make_channel",
+    "read_request",
+]
 
 ConnectionCallback = Callable[[bool], None]
 """Told ``False`` when an established connection drops (the link then reconnects)."""
@@ -51,6 +59,10 @@ _READS: dict[Table, type[ModbusPDU]] = {
     Table.COIL: ReadCoilsRequest,
     Table.DISCRETE: ReadDiscreteInputsRequest,
 }
+
+
+Reply = ModbusPDU | ReadReply
+"""A read's reply: pymodbus's PDU, or the fast path's ``ReadReply`` (same attributes)."""
 
 
 def read_request(unit: int, table: Table, start: int, count: int) -> ModbusPDU:
@@ -74,8 +86,8 @@ class Channel(ABC):
         """Close the connection; a transaction in flight fails with ModbusConnectionError."""
 
     @abstractmethod
-    async def read(self, unit: int, table: Table, start: int, count: int) -> ModbusPDU:
-        """One read transaction; the reply PDU (possibly an exception reply)."""
+    async def read(self, unit: int, table: Table, start: int, count: int) -> Reply:
+        """One read transaction; the reply (possibly an exception reply PDU)."""
 
     @abstractmethod
     async def execute(self, request: ModbusPDU) -> ModbusPDU:
@@ -112,14 +124,18 @@ class SocketChannel(Channel):
         self._rtu = rtu
         self._framer = (FramerRTU if rtu else FramerSocket)(DecodePDU(is_server=False))
         self._wire: _Wire | None = None
-        self._frames: dict[tuple[int, Table, int, int], bytes] = {}
+        self._frames: dict[tuple[int, Table, int, int], tuple[bytes, Expected]] = {}
         self._tid = 0
         self._buf = b""
         # the transaction in flight: its reply future, unit, transaction id and function
-        self._waiter: asyncio.Future[ModbusPDU] | None = None
+        self._waiter: asyncio.Future[Reply] | None = None
+        self._expected: Expected | None = None  # the read's reply, for the fast path
         self._unit = 0
         self._expect_tid = 0
         self._function = 0
+        # its deadline, and the channel's one timer (see ``_check_deadline``)
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- from the wire ----------------------------------------------------------------------
     def _lost(self, wire: _Wire) -> None:
@@ -135,6 +151,11 @@ class SocketChannel(Channel):
             self._buf = b""  # a late reply (RTU has no transaction id) or noise: drop it
             return
         buf = self._buf + data if self._buf else data
+        expected = self._expected
+        if expected is not None and (fast := expected.match(buf, self._expect_tid)) is not None:
+            self._buf = b""
+            waiter.set_result(fast)
+            return
         try:
             used, reply = self._framer.handleFrame(buf, self._unit, self._expect_tid)
         except ModbusIOException as err:
@@ -174,32 +195,42 @@ class SocketChannel(Channel):
         if wire is not None and wire.transport is not None:
             wire.transport.close()
         self._fail(ModbusConnectionError("link closed", link=self.spec.link_id))
+        if self._timer is not None:  # it may belong to a loop that is gone (connect closes)
+            self._timer.cancel()
+            self._timer = None
 
-    async def read(self, unit: int, table: Table, start: int, count: int) -> ModbusPDU:
+    async def read(self, unit: int, table: Table, start: int, count: int) -> Reply:
         key = (unit, table, start, count)
-        frame = self._frames.get(key)
-        if frame is None:
+        cached = self._frames.get(key)
+        if cached is None:
             frame = self._framer.buildFrame(read_request(unit, table, start, count))
+            function = _READS[table].function_code
+            cached = (frame, Expected(unit, function, count, bits=table.is_bits, rtu=self._rtu))
             if len(self._frames) < 4096:  # polls repeat a few hundred blocks at most
-                self._frames[key] = frame
+                self._frames[key] = cached
+        frame, expected = cached
         tid = 0
         if not self._rtu:
             tid = self._next_tid()
             frame = tid.to_bytes(2, "big") + frame[2:]  # MBAP: the id is the first two bytes
-        return await self._exchange(frame, unit, tid, _READS[table].function_code)
+        return await self._exchange(frame, unit, tid, expected.function, expected)
 
     async def execute(self, request: ModbusPDU) -> ModbusPDU:
         tid = 0 if self._rtu else self._next_tid()
         request.transaction_id = tid
         frame = self._framer.buildFrame(request)
-        return await self._exchange(frame, request.dev_id, tid, request.function_code)
+        reply = await self._exchange(frame, request.dev_id, tid, request.function_code, None)
+        assert isinstance(reply, ModbusPDU)  # only reads take the fast path
+        return reply
 
     # -- internals --------------------------------------------------------------------------
     def _next_tid(self) -> int:
         self._tid = self._tid % 0xFFFF + 1
         return self._tid
 
-    async def _exchange(self, frame: bytes, unit: int, tid: int, function: int) -> ModbusPDU:
+    async def _exchange(
+        self, frame: bytes, unit: int, tid: int, function: int, expected: Expected | None
+    ) -> Reply:
         wire = self._wire
         transport = wire.transport if wire is not None else None
         if transport is None or transport.is_closing():
@@ -207,23 +238,38 @@ class SocketChannel(Channel):
         if self._waiter is not None:
             raise RuntimeError(f"{self.spec.link_id}: one transaction at a time (the link's gate)")
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[ModbusPDU] = loop.create_future()
+        waiter: asyncio.Future[Reply] = loop.create_future()
         self._waiter = waiter
+        self._expected = expected
         self._unit, self._expect_tid, self._function = unit, tid, function
         self._buf = b""
         transport.write(frame)
-        timer = loop.call_later(self.spec.timeout, self._expire, waiter)
+        self._deadline = loop.time() + self.spec.timeout
+        if self._timer is None:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
         try:
             return await waiter
         finally:
-            timer.cancel()
             self._waiter = None
 
-    def _expire(self, waiter: asyncio.Future[ModbusPDU]) -> None:
-        if not waiter.done():
-            waiter.set_exception(
-                ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.spec.link_id)
-            )
+    def _check_deadline(self) -> None:
+        """The channel's one timer: expire the transaction in flight if its deadline passed,
+        else sleep until it; lapse when idle (the next request starts it again).
+
+        One timer per channel instead of one per request: replies come long before the
+        timeout, so a per-request timer was scheduled and cancelled for nothing every time.
+        """
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._deadline:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
+            return
+        waiter.set_exception(
+            ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.spec.link_id)
+        )
 
     def _fail(self, err: ModbusError) -> None:
         waiter = self._waiter
@@ -271,7 +317,7 @@ class SerialChannel(Channel):
     def close(self) -> None:
         self._client.close()
 
-    async def read(self, unit: int, table: Table, start: int, count: int) -> ModbusPDU:
+    async def read(self, unit: int, table: Table, start: int, count: int) -> Reply:
         return await self.execute(read_request(unit, table, start, count))
 
     async def execute(self, request: ModbusPDU) -> ModbusPDU:

@@ -25,7 +25,7 @@ from wire.modbus import Table
 from ..errors import DriverError
 from ..link.bus import BusLink, LinkState
 from ..link.gate import Priority
-from .channel import Channel, make_channel
+from .channel import Channel, Reply, make_channel
 from .errors import (
     LinkClosed,
     MalformedReply,
@@ -95,9 +95,7 @@ class ModbusLink(BusLink[Channel]):
         self.counters.error(MalformedReply.kind)
         return MalformedReply(f"unit {unit}: {what}", link=self.link_id)
 
-    async def _modbus(
-        self, call: Callable[[], Awaitable[ModbusPDU]], priority: Priority
-    ) -> ModbusPDU:
+    async def _modbus(self, call: Callable[[], Awaitable[Reply]], priority: Priority) -> Reply:
         reply = await self._transact(call, priority)
         if reply.isError():
             code = getattr(reply, "exception_code", 0)
