@@ -450,12 +450,43 @@ def generate_site(shape: SiteShape) -> dict[str, Any]:
         "policies.yaml": default_policies(),
         "calendar.yaml": default_calendar(),
         "holidays.yaml": default_holidays(),
+        "alarms.yaml": default_alarms(),
     }
     if shape.billing:
         files["billing.yaml"] = default_billing(shape)
     for group, devices in b.devices.items():
         files[f"devices/{group}.yaml"] = devices
     return files
+
+
+def default_alarms() -> dict[str, Any]:
+    """Rules on readings and on aggregates (see docs/alarms.md); no notification channels:
+    those need a campus's own robot URLs and mail server."""
+    return {
+        "rules": [
+            {
+                "id": "bath-hot-water-low",
+                "entity": "bath-1.hot-water.supply_temperature",
+                "below": 55,
+                "hysteresis": 2,
+                "for_s": 1800,
+                "severity": "warning",
+            },
+        ],
+        "aggregates": [
+            {
+                # sockets are cut by the curfew on nights before a working day and little used
+                # on the others: kWh there between midnight and six is a heater or a bypass
+                "id": "night-sockets",
+                "scope": {"building_kinds": ["dorm"], "circuits": ["sockets"]},
+                "per": "room",
+                "quantity": "active_energy",
+                "window": _window("00:00", "06:00"),
+                "above": 2,
+                "hysteresis": 1,
+            },
+        ],
+    }
 
 
 def _window(start: str, end: str, **extra: Any) -> dict[str, Any]:
@@ -758,6 +789,7 @@ def write_site(out: Path, shape: SiteShape, campus_id: str = "demo") -> Path:
     header = _SITE_HEADER.format(campus=campus_id, zh="示范校区", en="Demo campus")
     if "billing.yaml" in files:
         header += "billing: !include billing.yaml\n"
+    header += "alarms: !include alarms.yaml\n"
     site.write_text(header, encoding="utf-8")
     return site
 

@@ -47,3 +47,25 @@ def test_generated_campuses_bill_every_dorm_room_and_some_start_low(tmp_path: Pa
     plain = load_site(write_site(tmp_path / "b", SiteShape(rooms=30, billing=False)))
     assert plain.billing is None  # and the stale billing.yaml is gone
     assert not (tmp_path / "b" / "billing.yaml").exists()
+
+
+def test_the_example_campus_has_a_reading_rule_and_a_night_rule_on_aggregates() -> None:
+    """The issue's own examples: hot water below 55 °C for 30 minutes, and a room's night
+    consumption (sockets between 00:00 and 06:00), evaluated from the hourly statistics."""
+    from controller.config import load_site
+
+    site = load_site(EXAMPLE_SITE)
+    [rule] = site.alarms.rules
+    assert (rule.entity, rule.below, rule.for_s) == (
+        "bath-1.hot-water.supply_temperature",
+        55,
+        1800,
+    )
+    assert rule.entity in {f"{d}.supply_temperature" for d in site.devices}
+    [night] = site.alarms.aggregates
+    assert (night.id, night.per, night.quantity, night.above) == (
+        "night-sockets",
+        "room",
+        "active_energy",
+        2,
+    )

@@ -59,11 +59,22 @@ class ShiftedClock(SystemClock):
 
 
 def example_site(tmp: Path, sections: str) -> LoadedSite:
-    """The example campus (copied) with ``sections`` appended to its site file."""
+    """The example campus (copied) with ``sections`` appended to its site file; a section
+    the campus already has (its ``alarms: !include alarms.yaml``) is replaced."""
     here = tmp / "campus"
     shutil.copytree(builtin_dir("examples") / "campus", here)
     site_file = here / "site.yaml"
-    site_file.write_text(site_file.read_text(encoding="utf-8") + sections, encoding="utf-8")
+    replaced = {
+        line.split(":", 1)[0]
+        for line in sections.splitlines()
+        if line[:1].isalpha() and ":" in line
+    }
+    kept = [
+        line
+        for line in site_file.read_text(encoding="utf-8").splitlines(keepends=True)
+        if line.split(":", 1)[0] not in replaced
+    ]
+    site_file.write_text("".join(kept) + sections, encoding="utf-8")
     return load_site(site_file)
 
 
