@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -39,9 +38,6 @@ from .notify.router import Notifier
 __all__ = ["AlarmService", "Source", "alarm_service", "policy_source"]
 
 _LOGGER = logging.getLogger(__name__)
-
-STEP_EVERY = 0.5
-"""Seconds between steps while events stream in: a raised alarm is notified within this."""
 
 POLICY_SOURCE = "policies"
 
@@ -192,24 +188,14 @@ class AlarmService:
             self.manager.handle(event)
 
     async def run(self) -> None:
-        """Handle bus events as they come; ``step`` (detectors, grace periods, notification,
-        SLA) at most every ``STEP_EVERY`` seconds while events stream in, and every ``tick_s``
-        when the bus is quiet. Stepping after every batch meant ~80 rounds a second on a big
-        campus (threshold rules subscribe to every reading), each re-storing every alarm."""
         kinds: list[type[Event]] = [AvailabilityChanged, AlarmRaised, AlarmCleared, StateChanged]
         sub = self.bus.subscribe("alarms", kinds)
-        loop = asyncio.get_running_loop()
-        last_step = -math.inf
-        pending = False  # events handled since the last step
         try:
             while True:
-                wait = self.tick_s
-                if pending:
-                    wait = max(0.0, last_step + STEP_EVERY - loop.time())
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
                 # that arrives as the batch completes (a busy bus), and the controller hangs on stop
                 try:
-                    async with asyncio.timeout(wait):
+                    async with asyncio.timeout(self.tick_s):
                         batch = await sub.get_batch(1000)
                 except TimeoutError:
                     batch = []
@@ -221,11 +207,6 @@ class AlarmService:
                     except AlarmError as err:  # one bad announcement must not stop the rest
                         self.bad_events += 1
                         _LOGGER.warning("Alarm event %s refused: %s", type(event).__name__, err)
-                if batch and loop.time() - last_step < STEP_EVERY:
-                    pending = True
-                    continue
-                pending = False
-                last_step = loop.time()
                 self.step()
                 await self.evaluate_aggregates()
                 if self.notifier is not None:  # network I/O off the event loop

@@ -19,7 +19,6 @@ higher ``count`` and does not notify again: a bouncing device is one alarm, not 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,11 +30,6 @@ from .rules import ThresholdRules
 from .store import AlarmStore
 
 __all__ = ["OWN_SOURCES", "AlarmManager", "Listener"]
-
-SEEN_STORE_EVERY = 60.0
-"""Seconds between stores of an active alarm whose refreshes change only ``last_seen`` (the
-store's ``last_seen`` lags the live list by at most this; a change of evidence, severity or
-state is stored at once)."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,15 +70,10 @@ class AlarmManager:
         self._buildings = dict(buildings or {})
         self._offline_since: dict[str, float] = {}
         self._active: dict[str, AlarmRecord] = {r.key: r for r in store.active()}
-        self._stored_seen: dict[str, float] = {r.key: r.last_seen for r in self._active.values()}
         acks = store.acks_after(0)
         self._ack_row = acks[-1][0] if acks else 0
 
     # -- the core: raise, clear, acknowledge --------------------------------------------------
-
-    def _put(self, record: AlarmRecord) -> None:
-        self.store.put(record)
-        self._stored_seen[record.key] = record.last_seen
 
     def raise_(
         self,
@@ -106,17 +95,12 @@ class AlarmManager:
         if record is not None:
             record.last_seen = now
             owner = record.evidence.get("source")
-            before = (record.evidence, record.severity)
             record.evidence = dict(evidence or record.evidence)
             if owner is not None:  # a bus event about a polled alarm keeps its owner
                 record.evidence.setdefault("source", owner)
             if sev.rank > record.severity.rank:
                 record.severity = sev
-            # a refresh that changes nothing but last_seen is stored once a minute: polled
-            # sources refresh every active alarm on every step
-            stale = now - self._stored_seen.get(key, -math.inf) >= SEEN_STORE_EVERY
-            if stale or (record.evidence, record.severity) != before:
-                self._put(record)
+            self.store.put(record)
             return record
         old = self.store.get(key)
         reopened = (
@@ -146,7 +130,7 @@ class AlarmManager:
                 building=self._building_of(target),
             )
         self._active[key] = record
-        self._put(record)
+        self.store.put(record)
         if not reopened:
             self._tell("raised", record)
         return record
@@ -157,7 +141,6 @@ class AlarmManager:
         if record is None:
             return None
         record.cleared_at = self.clock.time() if ts is None else ts
-        self._stored_seen.pop(key, None)
         self.store.put(record)
         self._tell("cleared", record)
         return record

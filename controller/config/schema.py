@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .alarms import AlarmsConfig, NotifyConfig, WorkOrdersConfig
 from .billing import BillingConfig
 from .policies import PolicyConfig
 from .reports import ReportSettings
@@ -15,7 +16,7 @@ __all__ = ["site_json_schema"]
 
 
 class _SiteFile(BaseModel):
-    """A site file: campus, buildings, links, devices, sinks, policies, calendar and billing."""
+    """A site file: every section the loader accepts (``loader._SECTIONS``), for editors."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -27,6 +28,9 @@ class _SiteFile(BaseModel):
     sinks: Sinks = Sinks()
     policies: list[PolicyConfig] = []
     calendar: Calendar = Calendar()
+    alarms: AlarmsConfig = AlarmsConfig()
+    notify: NotifyConfig = NotifyConfig()
+    workorders: WorkOrdersConfig = WorkOrdersConfig()
     reports: ReportSettings = ReportSettings()
     billing: BillingConfig | None = None
 

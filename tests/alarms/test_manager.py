@@ -116,32 +116,3 @@ def test_device_alarms_folded_into_a_bus_alarm_stay_closed_after_a_restart(
     m.store.close()
     again = _manager(tmp_path, clock)
     assert [r.key for r in again.active()] == ["bus:bus-a"]
-
-
-def test_refreshes_that_change_nothing_are_stored_once_a_minute(tmp_path: Path) -> None:
-    """Polled sources refresh every active alarm on every step; storing each refresh was a
-    tenth of the controller's time on a big campus. A change is stored at once."""
-    clock = FakeClock(1000.0)
-    store = AlarmStore(tmp_path / "alarms.db")
-    manager = AlarmManager(store, clock)
-
-    def refresh(ts: float, flow: float = 1.0, severity: str = "warning") -> None:
-        manager.raise_(
-            "rule:x", kind="threshold", severity=severity, scope="device", target="m1",
-            message_en="x", evidence={"value": flow}, ts=ts,
-        )  # fmt: skip
-
-    refresh(1000.0)
-    refresh(1030.0)
-    assert store.get("rule:x").last_seen == 1000.0  # type: ignore[union-attr]
-    assert manager.get("rule:x").last_seen == 1030.0  # type: ignore[union-attr]
-    refresh(1040.0, flow=2.0)  # new evidence: stored now
-    assert store.get("rule:x").evidence["value"] == 2.0  # type: ignore[union-attr]
-    refresh(1050.0, flow=2.0, severity="critical")
-    assert store.get("rule:x").severity is Severity.CRITICAL  # type: ignore[union-attr]
-    refresh(1100.0, flow=2.0, severity="critical")  # nothing new, 50 s since the last store
-    assert store.get("rule:x").last_seen == 1050.0  # type: ignore[union-attr]
-    refresh(1111.0, flow=2.0, severity="critical")  # a minute since: stored
-    assert store.get("rule:x").last_seen == 1111.0  # type: ignore[union-attr]
-    manager.clear("rule:x", 1120.0)
-    assert store.get("rule:x").cleared_at == 1120.0  # type: ignore[union-attr]
