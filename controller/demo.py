@@ -17,6 +17,7 @@ import logging
 import signal
 import socket
 import tempfile
+import threading
 from asyncio import FIRST_COMPLETED
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -249,9 +250,11 @@ async def _until_stopped(work: Coroutine[Any, Any, None], duration: float | None
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     handled: list[signal.Signals] = []
-    for sig in (signal.SIGHUP, signal.SIGTERM):
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)  # main thread of a Unix process only
+    # asyncio takes signal handlers in the main thread of a Unix process only (tests may run
+    # the demo in a worker thread; Windows has no SIGHUP)
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
     task = asyncio.ensure_future(work)
     stopper = asyncio.ensure_future(stop.wait())
