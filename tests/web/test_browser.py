@@ -57,13 +57,15 @@ async def test_live_value_changes_without_reloading(campus: WebCampus, browser: 
     page = await new_page(browser)
     await sign_in(page, campus.url, "admin1")
     await page.goto(f"{campus.url}/b/dorm-1/r/101")
-    power = page.locator('.live[data-entity="dorm-1.101.elec.power"]').first
-    await expect(power).to_contain_text("W", timeout=15_000)
-    first = await power.get_attribute("data-updates")
+    # Voltage, not power: in curfew hours the policy opens the socket relay and the power
+    # reads a steady 0 W, which pushes nothing; the supply voltage moves on every read.
+    volts = page.locator('.live[data-entity="dorm-1.101.elec.voltage"]').first
+    await expect(volts).to_contain_text("V", timeout=15_000)
+    first = await volts.get_attribute("data-updates")
     # The same element, without navigation, receives further pushed values.
     await page.wait_for_function(
         "(n) => Number(document.querySelector("
-        "'.live[data-entity=\"dorm-1.101.elec.power\"]').dataset.updates) > n",
+        "'.live[data-entity=\"dorm-1.101.elec.voltage\"]').dataset.updates) > n",
         arg=int(first or 0),
         timeout=15_000,
     )
