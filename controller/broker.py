@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -114,6 +115,21 @@ async def local_broker(
             yield broker
 
 
+def _dies_with_us(*command: str) -> tuple[str, ...]:
+    """``command`` so that the kernel stops it when this process dies, even by SIGKILL.
+
+    A ``finally`` cannot run after SIGKILL, and a broker left behind keeps its port. Linux's
+    parent-death signal does it; ``setpriv`` (util-linux, essential on Debian) sets it and then
+    execs the command, so no Python runs between fork and exec (``preexec_fn`` is unsafe with
+    threads). The signal follows the thread that forked: the event loop's, which lives as long
+    as the broker should. Without ``setpriv`` the command runs as it is.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    if setpriv is None:
+        return command
+    return (setpriv, "--pdeathsig", "TERM", "--", *command)
+
+
 @contextlib.asynccontextmanager
 async def _mosquitto(
     binary: str, host: str, port: int, start_timeout: float, extra: str
@@ -133,7 +149,9 @@ async def _mosquitto(
         config.write_text("\n".join(lines) + "\n" + extra + "\n")
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
-                binary, "-c", str(config), stdout=log, stderr=asyncio.subprocess.STDOUT
+                *_dies_with_us(binary, "-c", str(config)),
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
             )
         try:
             if not await _wait_listening(host, port, start_timeout):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -73,3 +76,59 @@ async def test_site_brokers_start_one_only_where_the_link_names_none(
         _, writer = await asyncio.open_connection(host, port)  # a broker listens there
         writer.close()
         await writer.wait_closed()
+
+
+_KILLED_PARENT = """
+import asyncio, sys
+from controller.broker import local_broker
+
+async def main() -> None:
+    async with local_broker(prefer="mosquitto") as broker:
+        print(broker.port, flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_broker_goes_when_its_parent_is_killed() -> None:
+    """A SIGKILLed demo leaves no mosquitto behind holding its port."""
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _KILLED_PARENT, stdout=asyncio.subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    port = int(await asyncio.wait_for(parent.stdout.readline(), 20))
+    brokers = _mosquittos_on(port)
+    assert len(brokers) == 1, brokers
+    parent.kill()
+    await parent.wait()
+    for _ in range(100):
+        if _gone(brokers[0]):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        os.kill(brokers[0], signal.SIGKILL)
+        pytest.fail("mosquitto outlived the process that started it")
+
+
+def _mosquittos_on(port: int) -> list[int]:
+    """Pids of mosquitto processes whose command line names a config listening on ``port``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if argv and argv[0].endswith(b"mosquitto") and len(argv) > 2:
+                conf = Path(argv[2].decode()).read_text()
+                if f"listener {port} " in conf:
+                    found.append(int(proc.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (no longer listed, or a zombie its new parent has not reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] == "Z"
+    except OSError:
+        return True
