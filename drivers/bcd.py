@@ -46,9 +46,8 @@ def bcd_encode(value: int, width: int, *, signed: bool = False) -> bytes:
     if negative and not signed:
         raise BcdError(f"{value} is negative")
     magnitude = -value if negative else value
-    limit = 10 ** (2 * width - (1 if signed else 0))
-    if signed:
-        limit = 8 * 10 ** (2 * width - 2)  # the top nibble keeps one bit for the sign
+    # signed: the top digit gives one bit to the sign, so it runs 0-7 (3 bytes: up to 799999)
+    limit = 8 * 10 ** (2 * width - 1) if signed else 10 ** (2 * width)
     if magnitude >= limit:
         raise BcdError(f"{value} does not fit {width} BCD bytes")
     out = bytearray(width)

@@ -17,10 +17,11 @@ from argon2 import PasswordHasher
 from controller.accounts import AccountStore, Role
 from controller.api import create_api
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.calendar import SiteCalendar
 from controller.calendar_watch import CalendarWatch
 from controller.config import load_site
-from controller.core import AlarmRaised, FakeClock
+from controller.core import AlarmRaised, EventBus, FakeClock
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -111,10 +112,18 @@ def _bearer(store: AccountStore, name: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def audit(tmp_path: Path) -> Iterator[AuditLog]:
+    log = AuditLog(tmp_path / "audit.sqlite3", FakeClock(1_780_000_000), EventBus())
+    yield log
+    log.close()
+
+
+@pytest.fixture
 async def api(
-    make_watch: Callable[[FakeClock], CalendarWatch], accounts: AccountStore
+    make_watch: Callable[[FakeClock], CalendarWatch], accounts: AccountStore, audit: AuditLog
 ) -> AsyncIterator[httpx.AsyncClient]:
     watch = make_watch(_clock(2026, 12, 7))
+    watch.controller.add(audit)
     watch.check()
     transport = httpx.ASGITransport(app=create_api(watch.controller, accounts=accounts))
     async with httpx.AsyncClient(
@@ -139,8 +148,11 @@ async def test_api_lists_a_years_days_with_their_sources(api: httpx.AsyncClient)
 
 
 async def test_api_reload_applies_the_file_or_explains_why_not(
-    api: httpx.AsyncClient, site_dir: Path, accounts: AccountStore
+    api: httpx.AsyncClient, site_dir: Path, accounts: AccountStore, audit: AuditLog
 ) -> None:
+    assert (
+        await api.post("/api/calendar/reload", headers={"Authorization": ""})
+    ).status_code == 401
     assert (await api.post("/api/calendar/reload")).status_code == 403  # an operator
     headers = _bearer(accounts, "wang.li")
     (site_dir / "holidays.yaml").write_text("holidays: [2027-02-30]\n", encoding="utf-8")
@@ -153,6 +165,9 @@ async def test_api_reload_applies_the_file_or_explains_why_not(
     assert good.status_code == 200
     assert good.json()["notice_years"] == [2027]
     assert good.json()["alarms"] == []
+    (entry,) = audit.query(action="calendar.reload")  # the refused reload changed nothing
+    assert (entry.actor, entry.target, entry.source) == ("wang.li", "calendar", "api")
+    assert entry.details == {"notice_years": [2027], "holidays": 3, "workdays": 1}  # 1–3 Jan
     day = (await api.get("/api/calendar", params={"year": 2027})).json()["days"][0]
     assert (day["source"], day["provisional"]) == ("holidays_file", False)
 

@@ -17,7 +17,7 @@ from controller.calendar_watch import CalendarWatch
 from controller.config import ConfigError
 
 from .auth import Admin, Viewer
-from .deps import component
+from .deps import audit_log, component
 from .errors import ApiError, FieldError, responses
 
 __all__ = ["calendar_routes"]
@@ -68,12 +68,17 @@ def calendar_routes(ctrl: Controller) -> APIRouter:
                 ],
             ) from err
         _LOGGER.info("Holidays file reloaded by %s", who.actor)
-        return {
+        answer = {
             "reloaded_at": ctrl.clock.now().isoformat(),
             "notice_years": parsed.notice_years,
             "holidays": len(parsed.holiday_names()),
             "workdays": len(parsed.workday_dates()),
             "alarms": [a.to_json() for a in watch.alarms.values()],
         }
+        log = audit_log(ctrl)
+        if log is not None:  # new day types change what every policy does from its next tick
+            counts = {k: answer[k] for k in ("notice_years", "holidays", "workdays")}
+            log.record(who.actor, "calendar.reload", "calendar", source="api", details=counts)
+        return answer
 
     return router

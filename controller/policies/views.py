@@ -43,7 +43,16 @@ class PolicyViews:
         ctx = self._ctx
         now = ctx.clock.now()
         out = []
-        for policy, unit, memory in ctx.core.units(policy_id):
+        core = ctx.core
+        units = (
+            core.units(policy_id)
+            if room is None  # one room: its units by key, not a walk over the campus's
+            else [
+                (core.policies[pi], core.policies[pi].units[ui], core.memory_of((pi, ui)))
+                for pi, ui in core.find_units(room, policy_id)
+            ]
+        )
+        for policy, unit, memory in units:
             if isinstance(policy, Quota) and (room is None or unit.key == room):
                 tick = ctx.core.tick(policy, now)
                 out.append(policy.balance(tick, unit, ctx.states, memory))

@@ -151,7 +151,7 @@ def circuits(m: Tables) -> Table:
             m.col("building", "text"),
             m.col("circuit", "text"),
             Column(m.t("electricity") + " kWh"),
-            Column("%", "pct"),
+            Column("%", "share"),
         ),
     )
     for (building_id, circuit), amount in sorted(sums.items()):

@@ -24,6 +24,7 @@ from .i18n import LANGS, Translator
 from .live import LiveHub
 from .render import READER, lang_of, page, signed_in, to_login
 from .report_page import report_routes
+from .room_policies import room_policies
 from .staff_pages import staff_routes
 from .views import NotVisible, building_view, overview, room_view, series_view
 from .workorder_pages import workorder_routes
@@ -144,6 +145,7 @@ def _view_routes(router: APIRouter, ctrl: Controller, live: LiveHub | None) -> N
         except NotVisible:
             return page(request, "error.html", found, {"error": "not_found"}, status=404)
         data["billing"] = await room_billing(ctrl, building, room)
+        data["policies"] = room_policies(ctrl, building, room, data["devices"])
         return page(request, "room.html", found, data)
 
     @router.get("/web/series")

@@ -122,3 +122,13 @@ async def test_bearer_tokens_and_their_scope(
     assert (await client.get("/read", headers=limited)).status_code == 403
     wrong = {"Authorization": "Bearer sj_00000000_nothing"}
     assert (await client.get("/read", headers=wrong)).status_code == 401
+
+
+async def test_the_session_cookie_is_secure_only_when_served_over_tls(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"name": "view", "password": PASSWORD}
+    plain = (await client.post("/api/login", json=body)).headers["set-cookie"].lower()
+    assert "; secure" not in plain  # a browser would drop a Secure cookie sent over http
+    behind_tls = await client.post("/api/login", json=body, headers={"X-Forwarded-Proto": "https"})
+    assert "; secure" in behind_tls.headers["set-cookie"].lower()

@@ -108,46 +108,52 @@ async def test_a_wrong_password_is_the_meters_error_word(site: LoadedSite) -> No
         assert "password" in result.error
 
 
-@pytest.mark.parametrize(
-    ("fault", "why"),
-    [
-        ("crc", "checksum"),
-        ("garbage", "garbage"),
-        ("short", "truncated"),
-        ("wrong_address", "address"),
-        ("stale", "stale"),
-    ],
-)
+FAULTS = [
+    ("crc", "checksum"),
+    ("garbage", "garbage"),
+    ("short", "truncated"),
+    ("wrong_address", "address"),
+    ("stale", "stale"),
+]
+BUSES = {  # bus: (the meter given the fault, a healthy meter on the same bus)
+    "elec-f1": ("dorm-1.101.elec", "dorm-1.f1.lighting"),  # DL/T 645
+    "water-f1": ("dorm-1.101.cold", "dorm-1.heat"),  # CJ/T 188
+}
+
+
+@pytest.mark.parametrize("bus", list(BUSES))
+@pytest.mark.parametrize(("fault", "why"), FAULTS)
 async def test_bad_frames_are_counted_per_meter_and_never_stall_the_bus(
-    site: LoadedSite, fault: str, why: str
+    site: LoadedSite, fault: str, why: str, bus: str
 ) -> None:
+    sick_id, healthy_id = BUSES[bus]
     clock = SystemClock(site.campus.timezone)
     async with mixed_bus(site, clock) as w:
         await wait_for(w.all_polled, "first polls")
-        sick = w.meter_emulator.devices["dorm-1.101.elec"]
+        sick = w.meter_emulator.devices[sick_id]
         if fault in ("wrong_address", "stale"):
             setattr(sick.faults, fault, True)
         else:
             sick.faults.malformed = fault
-        poller = w.meters.pollers["elec-f1"]
-        healthy = poller.devices["dorm-1.f1.lighting"]
+        poller = w.meters.pollers[bus]
+        healthy = poller.devices[healthy_id]
         before = healthy.polls
 
         def counted() -> bool:
-            return poller.link.bad_frame_counts("dorm-1.101.elec").get(why, 0) >= 2
+            return poller.link.bad_frame_counts(sick_id).get(why, 0) >= 2
 
         await wait_for(counted, f"{why} frames counted")
-        assert w.meters.status()["bad_frames"]["dorm-1.101.elec"][why] >= 2
+        assert w.meters.status()["bad_frames"][sick_id][why] >= 2
         metrics = render_metrics(w.controller).decode()
         assert (
-            f'sanjie_meterbus_bad_frames_total{{bus="elec-f1",device="dorm-1.101.elec",why="{why}"}}'
+            f'sanjie_meterbus_bad_frames_total{{bus="{bus}",device="{sick_id}",why="{why}"}}'
             in metrics
         )
         await wait_for(lambda: healthy.polls >= before + 3, "the healthy meter still polled")
         assert healthy.available
-        assert poller.link.bad_frame_counts("dorm-1.f1.lighting") == {}
+        assert poller.link.bad_frame_counts(healthy_id) == {}
         sick.faults.clear()
-        await wait_for(lambda: poller.devices["dorm-1.101.elec"].available is True, "recovered")
+        await wait_for(lambda: poller.devices[sick_id].available is True, "recovered")
 
 
 async def test_time_broadcast_and_address_discovery(site: LoadedSite) -> None:

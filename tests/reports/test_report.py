@@ -19,6 +19,7 @@ from controller.reports import ReportRequest, Scope, build_report, parse_scope, 
 from controller.reports.generate import generate
 from controller.reports.model import Cell, Column, Report, Table
 from controller.reports.render import render_html
+from controller.reports.render.cells import EXCEL_FORMATS, show
 from controller.reports.render.html import MAX_PRINTED_ROWS
 from controller.reports.sources import open_stores
 from tests.servers import InfluxServer
@@ -234,6 +235,35 @@ def _check_files(report: Report, files: list[Path], artifacts: Path) -> None:
     assert len(csvs) == len(report.tables)
     rooms_csv = next(p for p in csvs if p.stem.endswith("-rooms")).read_text(encoding="utf-8-sig")
     assert rooms_csv.splitlines()[0].startswith("楼栋,房间")
+    _check_circuit_shares(report, files, words.stdout, book)
+
+
+def _check_circuit_shares(
+    report: Report, files: list[Path], pdf_text: str, book: openpyxl.Workbook
+) -> None:
+    """分项计量 prints each circuit's share unsigned (100.0%), as every share column does: a plus
+    sign belongs to a change against the baseline, and "+100.0%" read as a doubling."""
+    table = report.table("circuits")
+    assert table.rows
+    assert table.columns[-1].style == "share"
+    shown = [show(row[-1], table.columns[-1]) for row in table.rows]
+    assert all(s.endswith("%") and not s.startswith(("+", "-")) for s in shown), shown
+    heading = "五、分项计量"  # the section's one table prints under the section heading
+    section = pdf_text.split(heading, 1)[1].split("六、", 1)[0]
+    assert all(s in section for s in shown), section
+    assert "+" not in section, section
+    html = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
+    rows = html.split(heading, 1)[1].split("</table>", 1)[0]
+    assert all(f'<td class="num">{s}</td>' in rows for s in shown), rows
+    assert "+" not in rows, rows
+    ws = book[table.title]
+    formats = {ws.cell(row, len(table.columns)).number_format for row in range(3, ws.max_row + 1)}
+    assert formats - {"General"} == {EXCEL_FORMATS["share"]}, formats
+    csv_file = next(p for p in files if p.stem.endswith("-circuits"))
+    lines = csv_file.read_text(encoding="utf-8-sig").splitlines()[1:]
+    shares = [float(line.rsplit(",", 1)[1]) for line in lines]
+    assert shares
+    assert all(0 < s <= 1 for s in shares)  # a fraction, as the other share columns
 
 
 def test_cli_writes_the_files_with_a_progress_bar(seeded: Seeded, tmp_path: Path) -> None:

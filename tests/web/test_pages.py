@@ -111,3 +111,60 @@ async def test_a_top_up_token_reads_no_page(campus: Campus) -> None:
     async with campus.client("bridge") as bridge:
         for path in ("/", "/alarms", "/web/series?building=dorm-1", "/web/live?entities=x"):
             assert (await bridge.get(path)).status_code == 403, path
+
+
+async def test_room_page_shows_its_policies_quota_overrides_and_commands(campus: Campus) -> None:
+    """Issue 13: a room page carries the room's policies, quota, overrides and recent commands
+    (a dorm manager answering "why is my socket off?" needs them in one place)."""
+    override = _override(campus)
+    before = campus.audit.recorded
+    async with campus.client("op1") as operator:
+        sent = await operator.post(
+            "/api/commands",
+            json={"entity_id": "dorm-1.101.elec.relay", "value": False, "reason": "检修插座"},
+        )
+        assert sent.status_code == 200, sent.text
+    await wait_until(lambda: campus.audit.recorded > before, "the command's audit record")
+    async with campus.client("viewer1") as viewer:
+        data = (await viewer.get("/b/dorm-1/r/101?format=json")).json()["policies"]
+        html = (await viewer.get("/b/dorm-1/r/101")).text
+        english = (await viewer.get("/b/dorm-1/r/101?lang=en")).text
+    assert {"quota-elec", "ac-limits"} <= set(data["covering"])
+    (quota,) = data["quotas"]
+    assert (quota["policy_id"], quota["room"], quota["allowance"]) == ("quota-elec", ROOM, 32.0)
+    (exempt,) = data["overrides"]
+    assert exempt["id"] == override
+    assert set(exempt["devices"]) == {"dorm-1.101.elec", "dorm-1.101.ac"}
+    (command,) = data["commands"]
+    assert command["entity_id"] == "dorm-1.101.elec.relay"
+    assert (command["value"], command["result"], command["reason"]) == (False, "ok", "检修插座")
+    assert command["actor"] == "王丽 (op1)"
+    assert 'id="room-policies"' in html
+    assert "本房间的策略" in html
+    assert 'data-quota="quota-elec"' in html
+    assert f'data-override="{override}"' in html
+    assert "检修插座" in html
+    assert "Policies for this room" in english
+
+
+async def test_room_page_names_the_policy_holding_a_point(campus: Campus) -> None:
+    campus.controller.states.set("dorm-1.101.elec.relay", True)
+    all_day = {"start": "00:00", "end": "23:59"}
+    campus.engine.admin.upsert(
+        {"id": "night", "type": "curfew", "windows": [all_day]}, actor="test", reason="test"
+    )
+    await wait_until(lambda: bool(campus.engine.core.holds()), "the curfew holding the relay")
+    async with campus.client("viewer1") as viewer:
+        data = (await viewer.get("/b/dorm-1/r/101?format=json")).json()["policies"]
+        html = (await viewer.get("/b/dorm-1/r/101")).text
+    assert "night" in data["covering"]
+    (hold,) = data["holds"]
+    assert (hold["policy"], hold["entity_id"], hold["value"]) == (
+        "night",
+        "dorm-1.101.elec.relay",
+        False,
+    )
+    assert 'data-entity="dorm-1.101.elec.relay" data-policy="night">' in html
+    assert "night → " in html
+    assert "关" in html.split('class="hold"', 1)[1].split("</span>", 1)[0]  # off, in words
+    assert "开" not in html.split('class="hold"', 1)[1].split("</span>", 1)[0]

@@ -235,3 +235,9 @@ def test_bcd_round_trips_and_rejects_bad_nibbles() -> None:
         bcd_decode(h("1A"))
     with pytest.raises(BcdError):
         bcd_encode(100, 1)
+    # signed: the top digit keeps three bits (0-7), the fourth is the sign
+    assert bcd_encode(-799999, 3, signed=True) == h("99 99 F9")
+    assert bcd_decode(h("99 99 F9"), signed=True) == -799999
+    assert bcd_encode(123456, 3, signed=True) == h("56 34 12")
+    with pytest.raises(BcdError):
+        bcd_encode(800000, 3, signed=True)

@@ -32,7 +32,7 @@ from drivers.dlt645 import (
     reply_payload,
     time_broadcast,
 )
-from drivers.dlt645.items import Encoding, Item, di_bytes
+from drivers.dlt645.items import Encoding, Item, block_of, block_offset, di_bytes
 from emulators.dlt645.codec import split_requests
 from emulators.dlt645.meter import EmulatedDlt645Meter
 from emulators.meterbus.site import wire_address
@@ -45,8 +45,9 @@ METER = address_bytes("202401150007")
 IDENTIFIERS = [
     0x00000000,  # combined active energy, total
     0x00010000,  # forward active energy, total
-    0x00010001,  # forward active energy, tariff 1 (尖)
-    0x00010004,  # tariff 4 (谷)
+    0x00010100,  # forward active energy, tariff 1 (尖): DI1 is the tariff
+    0x00010400,  # tariff 4 (谷)
+    0x00010001,  # forward active energy total at the last settlement day: DI0 is the month
     0x00020000,  # reverse active energy
     0x00030000,  # combined reactive energy 1
     0x02010100,  # phase A voltage
@@ -87,6 +88,17 @@ def test_the_driver_packs_each_identifier_as_the_package_does(di: int) -> None:
         assert decimals == 0
 
 
+def test_di1_picks_the_tariff_and_di0_the_settlement_month_as_in_the_package() -> None:
+    """The driver's block reads put tariff n at item n of ``0001FF00``; the package names the
+    same identifiers, so a tariff is never read from a settlement month's total."""
+    assert "费率1" in str(DIMap[0x00010100].name)
+    assert "费率4" in str(DIMap[0x00010400].name)
+    assert "上1结算日" in str(DIMap[0x00010001].name)
+    assert block_of(0x00010400) == 0x0001FF00
+    assert block_offset(0x00010400) == 4
+    assert block_of(0x00010001) == 0x0001FF01  # month 1's own block, not the current one
+
+
 @pytest.mark.parametrize("di", IDENTIFIERS, ids=lambda d: f"{d:08X}")
 def test_the_package_parses_the_driver_s_read_requests(di: int) -> None:
     ours = read_request(METER, di)
@@ -101,7 +113,8 @@ def test_the_package_parses_the_driver_s_read_requests(di: int) -> None:
 
 VALUES = {
     0x00010000: 12345.67,
-    0x00010004: 0.26,
+    0x00010400: 0.26,  # tariff 4
+    0x00010001: 8765.43,  # last settlement day
     0x02010100: 229.8,
     0x02020100: -4.321,  # reverse current: sign in the top bit
     0x02030000: 1.0234,
