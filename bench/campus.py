@@ -321,6 +321,7 @@ def _profiled(profiler: Any) -> None:
     import pstats
 
     profiler.disable()
+    profiler.dump_stats(os.environ["CAMPUS_PROFILE"] + ".pstats")  # whole, for pstats queries
     with open(os.environ["CAMPUS_PROFILE"], "w", encoding="utf-8") as out:
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("tottime").print_stats(50)
@@ -404,11 +405,13 @@ def _line(proc: subprocess.Popen[str], what: str) -> dict[str, Any]:
     return found
 
 
-async def web_latency(port: int, password: str, every: float, until: asyncio.Event) -> list[float]:
-    """Sign in, then time the overview page every ``every`` s until ``until`` is set."""
+async def web_latency(
+    port: int, password: str, every: float, until: asyncio.Event, samples: list[float]
+) -> None:
+    """Sign in, then time the overview page into ``samples`` every ``every`` s until
+    ``until`` is set."""
     import httpx
 
-    samples: list[float] = []
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(timeout=30) as client:
         signed = await client.post(
@@ -424,16 +427,23 @@ async def web_latency(port: int, password: str, every: float, until: asyncio.Eve
             samples.append(took * 1000)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(until.wait(), every)
-    return samples
 
 
 async def watch(control_proc: subprocess.Popen[str], ready: dict[str, Any], every: float) -> Any:
     """Time the web page while waiting for the controller's figures."""
+    import httpx
+
     done = asyncio.Event()
-    pages = asyncio.create_task(web_latency(ready["api_port"], ready["password"], every, done))
+    samples: list[float] = []
+    pages = asyncio.create_task(
+        web_latency(ready["api_port"], ready["password"], every, done, samples)
+    )
     figures = await asyncio.to_thread(_line, control_proc, "controller")
     done.set()
-    return figures, await pages
+    # a page asked for as the controller stops after its figures finds nobody listening
+    with contextlib.suppress(httpx.TransportError):
+        await pages
+    return figures, samples
 
 
 def summarise(figures: dict[str, Any], line: dict[str, list[float]], speed: float) -> Any:

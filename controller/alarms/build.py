@@ -31,6 +31,7 @@ from controller.workorders import Category, WorkOrder, WorkOrders, WorkOrderStor
 from .aggregates import AggregateRule, AggregateRules
 from .component import AlarmService
 from .detectors import (
+    OUTBOX_KEY,
     Source,
     calendar_source,
     delivery_source,
@@ -310,6 +311,7 @@ def build_alarms(
             recorder_source(recorder, clock, conf.grace_s),
             outbox_source(recorder, clock, conf.outbox_warn_ratio),
         ]
+        manager.claim(OUTBOX_KEY, "outbox")
     notifier = _notifier(site.notify, outbox, clock)
     if notifier is not None:
         sources.append(delivery_source(outbox))
@@ -341,4 +343,5 @@ def build_alarms(
         audit=audit,
         aggregates=_aggregates(controller, recorder),
         tick_s=tick_s,
+        step_every=conf.step_every_s,
     )

@@ -21,6 +21,7 @@ from .model import AlarmRecord, AlarmScope, Severity
 from .notify.outbox import Outbox
 
 __all__ = [
+    "OUTBOX_KEY",
     "Source",
     "calendar_source",
     "delivery_source",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 Source = Callable[[], tuple[str, list[AlarmRecord]]]
+
+OUTBOX_KEY = "recorder.outbox_near_full"
+"""The outbox alarm's key, the one the recorder's own warning event carries too."""
 
 
 def _record(
@@ -128,7 +132,8 @@ def recorder_source(recorder: Any, clock: Clock, grace_s: float) -> Source:
 def outbox_source(recorder: Any, clock: Clock, warn_ratio: float) -> Source:
     """The recorder's disk outbox above ``warn_ratio`` of its bound; clears below 7/8 of it.
 
-    Same key as the recorder's own warning event, so both are one alarm, and this one clears.
+    Same key as the recorder's own warning event, so both are one alarm, and this one clears
+    (``build_alarms`` has the manager ``claim`` the key for it).
     """
     raised = False
 
@@ -140,7 +145,7 @@ def outbox_source(recorder: Any, clock: Clock, warn_ratio: float) -> Source:
         if not raised:
             return "outbox", []
         record = _record(
-            "recorder.outbox_near_full",
+            OUTBOX_KEY,
             kind="outbox_near_full",
             severity=Severity.WARNING,
             target="recorder",

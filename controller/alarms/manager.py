@@ -19,6 +19,7 @@ higher ``count`` and does not notify again: a bouncing device is one alarm, not 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,11 @@ from .rules import ThresholdRules
 from .store import AlarmStore
 
 __all__ = ["OWN_SOURCES", "AlarmManager", "Listener"]
+
+SEEN_STORE_EVERY = 60.0
+"""Seconds between stores of an active alarm whose refreshes change only ``last_seen`` (the
+store's ``last_seen`` lags the live list by at most this; a change of evidence, severity or
+state is stored at once)."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,10 +76,16 @@ class AlarmManager:
         self._buildings = dict(buildings or {})
         self._offline_since: dict[str, float] = {}
         self._active: dict[str, AlarmRecord] = {r.key: r for r in store.active()}
+        self._stored_seen: dict[str, float] = {r.key: r.last_seen for r in self._active.values()}
+        self._claims: dict[str, str] = {}
         acks = store.acks_after(0)
         self._ack_row = acks[-1][0] if acks else 0
 
     # -- the core: raise, clear, acknowledge --------------------------------------------------
+
+    def _put(self, record: AlarmRecord) -> None:
+        self.store.put(record)
+        self._stored_seen[record.key] = record.last_seen
 
     def raise_(
         self,
@@ -95,12 +107,17 @@ class AlarmManager:
         if record is not None:
             record.last_seen = now
             owner = record.evidence.get("source")
+            before = (record.evidence, record.severity)
             record.evidence = dict(evidence or record.evidence)
             if owner is not None:  # a bus event about a polled alarm keeps its owner
                 record.evidence.setdefault("source", owner)
             if sev.rank > record.severity.rank:
                 record.severity = sev
-            self.store.put(record)
+            # a refresh that changes nothing but last_seen is stored once a minute: polled
+            # sources refresh every active alarm on every step
+            stale = now - self._stored_seen.get(key, -math.inf) >= SEEN_STORE_EVERY
+            if stale or (record.evidence, record.severity) != before:
+                self._put(record)
             return record
         old = self.store.get(key)
         reopened = (
@@ -130,7 +147,7 @@ class AlarmManager:
                 building=self._building_of(target),
             )
         self._active[key] = record
-        self.store.put(record)
+        self._put(record)
         if not reopened:
             self._tell("raised", record)
         return record
@@ -141,6 +158,7 @@ class AlarmManager:
         if record is None:
             return None
         record.cleared_at = self.clock.time() if ts is None else ts
+        self._stored_seen.pop(key, None)
         self.store.put(record)
         self._tell("cleared", record)
         return record
@@ -196,8 +214,23 @@ class AlarmManager:
                     self.store.add_ack(kept.key, kept.first_seen, rec.acked_by, rec.acked_at or now)
                     self._apply_ack(kept, rec.acked_by, rec.acked_at or now)
         for key, rec in list(self._active.items()):
-            if rec.evidence.get("source") == source and key not in keys:
+            if key in keys:
+                continue
+            owner = rec.evidence.get("source")
+            if owner is None and self._claims.get(key) == source:
+                rec.evidence["source"] = owner = source  # announced as ours, like a reported one
+            if owner == source:
                 self.clear(key, now)
+
+    def claim(self, key: str, source: str) -> None:
+        """``source`` answers for ``key`` also when a bus event raised it first.
+
+        The recorder announces ``recorder.outbox_near_full`` on the bus, and the outbox
+        detector reports the same key. An alarm raised by the event belongs to no source
+        until the detector reports it; if the outbox drained before the detector's next poll
+        (InfluxDB back within a round), nothing would ever clear it. A claimed key without an
+        owner is cleared by the first ``sync`` of its claimant that does not report it."""
+        self._claims[key] = source
 
     def active(self) -> list[AlarmRecord]:
         return sorted(self._active.values(), key=lambda r: (-r.severity.rank, r.first_seen))

@@ -99,6 +99,10 @@ class ThresholdRules:
     def count(self) -> int:
         return len(self._rules)
 
+    def watches(self, entity_id: str) -> bool:
+        """Whether a rule reads ``entity_id`` (the alarm service skips the other readings)."""
+        return entity_id in self._by_entity
+
     def feed(self, entity_id: str, value: object, ts: float) -> list[RuleChange]:
         rules = self._by_entity.get(entity_id)
         if not rules or isinstance(value, (str, bool)) or value is None:

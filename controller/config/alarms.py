@@ -151,6 +151,11 @@ class AlarmsConfig(StrictModel):
     flap_window_s: Duration = Field(
         default=600.0, description="A key raised again this soon after clearing is the same alarm."
     )
+    step_every_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=0.5,
+        description="Wall seconds between alarm rounds at the soonest while events stream in: "
+        "how late a raised alarm is notified at most.",
+    )
     outbox_warn_ratio: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.8, description="Recorder outbox above this share of its bound: an alarm."
     )

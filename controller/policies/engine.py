@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -159,14 +160,42 @@ class PolicyEngine:
             self.ctx.wake()
 
     async def _evaluate_loop(self) -> None:
+        """Evaluate when woken, at the soonest ``eval_gap_s`` after the last evaluation (by
+        the wall clock or the controller's, whichever has moved more: a clock run faster, as
+        in the demo and the emulated tests, shortens the gap) unless a sweep continues; the
+        readings that arrive meanwhile are decided together."""
         wakeup = self.ctx.wakeup
+        loop = asyncio.get_running_loop()
+        gap = self.settings.eval_gap_s
+        last_wall = last_clock = -math.inf
+        chunked = False  # the last evaluation left part of a sweep for the next
         while True:
             await wakeup.wait()
+            if not chunked:
+                wall, clock = loop.time() - last_wall, self.clock.time() - last_clock
+                await self._pause(gap - wall, gap - clock)
             wakeup.clear()
+            last_wall, last_clock = loop.time(), self.clock.time()
             self.evaluate()
-            if self.core.has_work():  # a sweep continues in chunks
+            chunked = self.core.has_work()
+            if chunked:
                 wakeup.set()
             await asyncio.sleep(0)  # let readings and command results in between evaluations
+
+    async def _pause(self, wall: float, clock: float) -> None:
+        """Until ``wall`` seconds of wall time or ``clock`` seconds of the controller's clock
+        have passed, whichever comes first (at once if either is spent)."""
+        if wall <= 0 or clock <= 0:
+            return
+        waits = [
+            asyncio.ensure_future(asyncio.sleep(wall)),
+            asyncio.ensure_future(self.clock.sleep(clock)),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     def evaluate(self) -> Outcome:
         """Evaluate now and carry out the outcome (called by the loop; tests may call it)."""
@@ -269,6 +298,8 @@ class PolicyEngine:
             "decide_failures": sum(core.failures.values()),
             **self.counters,
             "refused": self.guard.refused,
+            "store_writes": self.ctx.store.writes,
+            "store_rows_skipped": self.ctx.store.skipped,
             **core.device_change_status(),
             "actions": {
                 f"{self._local(n['ts'])} #{i}": {k: v for k, v in n.items() if k != "ts"}

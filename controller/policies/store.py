@@ -4,6 +4,11 @@ Policies edited at run time (over the site file's), unit memories (quota baselin
 top-ups, trip counts and lock-outs, latched leaks, valve counters), points owed a restore,
 overrides and alarms. Each evaluation's changes are written in one transaction; WAL mode keeps
 readers (the API) from blocking the writer.
+
+The store remembers what its memory and holds rows hold (read at ``load``, then every committed
+write), and ``save`` leaves out the rows that would not change: the engine reports a unit
+memory or a hold whenever it is touched, and most touches write back what is already there.
+The file is never behind what was reported, so crash safety is the same as writing everything.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +96,13 @@ class PolicyStore:
         except (sqlite3.Error, SchemaTooNew) as err:
             raise StoreError(f"cannot open policy store {path}: {err}") from err
         self.writes = 0
+        self.skipped = 0
+        """Rows ``save`` left out because the file already held them."""
+        self._loaded = False
+        self._memory: dict[tuple[str, str], str | None] = {}
+        self._holds: dict[str, str | None] = {}
+        """The text of each row as written (None: no row); text, not the engine's dicts, so a
+        later change inside one of them cannot make the store believe it was written."""
 
     def close(self) -> None:
         self._db.close()
@@ -109,12 +121,15 @@ class PolicyStore:
                 state.policies.append(StoredPolicy(pid, data, at, by))
         for pid, unit, data in db.execute("SELECT policy_id, unit, data FROM memory"):
             decoded = _loads(data, f"memory {pid}/{unit}")
+            self._memory[(pid, unit)] = data
             if isinstance(decoded, dict):
                 state.memory.append((pid, unit, decoded))
         for entity, data in db.execute("SELECT entity_id, data FROM holds"):
             decoded = _loads(data, f"hold {entity}")
+            self._holds[entity] = data
             if isinstance(decoded, dict):
                 state.holds[entity] = decoded
+        self._loaded = True  # from here on, a key not remembered has no row
         for (data,) in db.execute("SELECT data FROM overrides WHERE ended_at IS NULL"):
             decoded = _loads(data, "override")
             if isinstance(decoded, dict):
@@ -141,30 +156,31 @@ class PolicyStore:
         holds: dict[str, dict[str, Any] | None] | None = None,
         alarms: Iterable[ActiveAlarm] = (),
     ) -> None:
-        """One evaluation's changes, in one transaction."""
-        memory = memory or {}
-        holds = holds or {}
+        """One evaluation's changes, in one transaction; rows the file holds already are left
+        out (``skipped``), and nothing is written when nothing changed."""
+        mem = self._changed(memory or {}, self._memory)
+        held = self._changed(holds or {}, self._holds)
         alarms = list(alarms)
-        if not (memory or holds or alarms):
+        if not (mem or held or alarms):
             return
         with closing(self._db.cursor()) as cur:
             cur.execute("BEGIN")
             try:
                 cur.executemany(
                     "INSERT OR REPLACE INTO memory VALUES (?, ?, ?, ?)",
-                    [(p, u, _dumps(d), now) for (p, u), d in memory.items() if d is not None],
+                    [(p, u, text, now) for (p, u), text in mem.items() if text is not None],
                 )
                 cur.executemany(
                     "DELETE FROM memory WHERE policy_id=? AND unit=?",
-                    [key for key, d in memory.items() if d is None],
+                    [key for key, text in mem.items() if text is None],
                 )
                 cur.executemany(
                     "INSERT OR REPLACE INTO holds VALUES (?, ?)",
-                    [(e, _dumps(d)) for e, d in holds.items() if d is not None],
+                    [(e, text) for e, text in held.items() if text is not None],
                 )
                 cur.executemany(
                     "DELETE FROM holds WHERE entity_id=?",
-                    [(e,) for e, d in holds.items() if d is None],
+                    [(e,) for e, text in held.items() if text is None],
                 )
                 cur.executemany(
                     "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?)",
@@ -174,7 +190,23 @@ class PolicyStore:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
+        self._memory.update(mem)
+        self._holds.update(held)
         self.writes += 1
+
+    def _changed(
+        self, rows: Mapping[Any, dict[str, Any] | None], saved: dict[Any, str | None]
+    ) -> dict[Any, str | None]:
+        """The text of each of ``rows`` that differs from what its row holds (None: delete
+        it); before ``load`` nothing is known, so everything is written."""
+        out = {}
+        for key, data in rows.items():
+            text = None if data is None else _dumps(data)
+            if self._loaded and saved.get(key) == text:
+                continue
+            out[key] = text
+        self.skipped += len(rows) - len(out)
+        return out
 
     def save_policy(
         self, policy_id: str, config: dict[str, Any] | None, now: float, actor: str

@@ -52,7 +52,11 @@ async def running(
     calendar: SiteCalendar,
     **settings: Any,
 ) -> AsyncIterator[Rig]:
-    """Run the engine on ``site`` with ``policies`` until the block ends."""
+    """Run the engine on ``site`` with ``policies`` until the block ends.
+
+    No wall-time gap between evaluations unless a test asks for one (``eval_gap_s``): the
+    clock here moves by hand, and ``settle`` lets woken tasks run without waiting."""
+    settings.setdefault("eval_gap_s", 0.0)
     declared = [policy_adapter().validate_python(dict(p)) for p in policies]
     controller = Controller(dataclasses.replace(site, policies=declared), clock)
     devices = attach_fake_devices(controller)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -321,3 +323,30 @@ async def test_top_ups_say_what_is_wrong_with_the_typed_errors(
         with pytest.raises(NotFound) as no_alarm:
             staff.acknowledge("nope", actor="alarms:desk")
         assert no_alarm.value.kind == "alarm"
+
+
+async def test_a_burst_of_readings_is_decided_in_a_few_evaluations(
+    site: LoadedSite, store: Path, calendar: SiteCalendar
+) -> None:
+    """Readings that arrive within ``eval_gap_s`` of an evaluation are decided together by the
+    next one, and an evaluation that changes nothing writes nothing; a reading that matters is
+    still acted on within the gap."""
+    overload = {"id": "load", "type": "overload", "limit_w": 1000, "over_for_s": 0}
+    clock = FakeClock(at(2026, 3, 10, 12, 0))
+    async with running(site, [overload], store, clock, calendar, eval_gap_s=0.2) as rig:
+        rig.set("dorm-1.102.elec.relay", True)
+        await asyncio.sleep(0.5)
+        evaluations, writes = rig.engine.counters["evaluations"], rig.engine.ctx.store.writes
+        for burst in range(10):  # 1,000 readings in ~0.1 s, all under the limit
+            for n in range(100):
+                rig.set("dorm-1.101.elec.power", 100.0 + n + burst)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        assert rig.engine.counters["evaluations"] - evaluations <= 3
+        assert rig.engine.ctx.store.writes == writes
+        rig.set("dorm-1.102.elec.power", 2500.0)  # an overload: tripped within the gap
+        deadline = time.monotonic() + 2.0
+        while rig.value("dorm-1.102.elec.relay") is not False:
+            assert time.monotonic() < deadline, "the overload was not tripped"
+            await asyncio.sleep(0.02)
+        assert rig.engine.ctx.store.writes > writes  # the lock-out is stored

@@ -85,3 +85,39 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="schema version 99"):
         PolicyStore(path)
+
+
+def test_save_writes_only_the_rows_that_change(tmp_path: Path) -> None:
+    """The engine reports a memory or a hold whenever it touches one; rows the file holds
+    already are left out, and a restart still finds the latest of each."""
+    path = tmp_path / "p.sqlite3"
+    store = PolicyStore(path)
+    store.load()
+    quota = {"period": "2026-03", "baselines": [1.0], "topup": 0.0}
+    store.save(0.0, memory={("quota", "u"): quota}, holds={"e": {"restore": True}})
+    assert (store.writes, store.skipped) == (1, 0)
+    for n in range(1000):  # a thousand evaluations touching the same rows, and released points
+        store.save(float(n), memory={("quota", "u"): dict(quota)}, holds={"e": {"restore": True}})
+        store.save(float(n), holds={f"never-held-{n}": None})
+    assert (store.writes, store.skipped) == (1, 3000)
+    store.save(2000.0, memory={("quota", "u"): {**quota, "topup": 5.0}}, holds={"e": None})
+    assert store.writes == 2
+    store.save(2001.0, holds={"e": None})  # deleted already
+    assert store.writes == 2
+    store.close()
+    again = PolicyStore(path)
+    loaded = again.load()
+    assert loaded.memory == [("quota", "u", {**quota, "topup": 5.0})]
+    assert loaded.holds == {}
+    again.save(3000.0, memory={("quota", "u"): {**quota, "topup": 5.0}})  # as stored: skipped
+    assert again.writes == 0
+    again.close()
+
+
+def test_an_unreadable_row_is_written_over(tmp_path: Path) -> None:
+    store = PolicyStore(tmp_path / "p.sqlite3")
+    store._db.execute("INSERT INTO memory VALUES ('q', 'u', '{not json', 0)")
+    store.load()
+    store.save(1.0, memory={("q", "u"): {"x": 1}})
+    assert store.writes == 1
+    assert store.load().memory == [("q", "u", {"x": 1})]
