@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from controller.api.metrics import render_metrics
 from controller.app import Controller
 from controller.assemble import Assembly, ControllerOptions, build_controller
 from controller.config import load_site
@@ -243,6 +244,11 @@ async def test_a_failed_recorder_is_restarted(
         raised, cleared = await _fails_and_recovers(assembly, watch, fault, recorder.name)
         # polling never stopped: readings kept coming while the recorder was down
         assert watch.readings(METER_1, raised) > 0
+        # operators of ``sanjie run`` (no live view) see it in the metrics
+        metrics = render_metrics(assembly.controller).decode()
+        assert 'sanjie_component_restarts_total{component="recorder"} 1.0' in metrics
+        assert 'sanjie_component_failures{component="recorder"} 0.0' in metrics
+        assert 'sanjie_component_restarts_total{component="modbus.gw-1"} 0.0' in metrics
         assert not watch.availability(METER_1)[1:]  # the recorder drives no device
         await _keeps_polling_and_recording(assembly, watch, cleared)
 
