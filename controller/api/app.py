@@ -173,7 +173,7 @@ def _routes(ctrl: Controller) -> APIRouter:
         kind: str | None = None,
         circuit: str | None = None,
     ) -> Page[EntityOut]:
-        check_filters(ctrl, building=building, room=room, device=device, kind=kind)
+        check_filters(ctrl, building=building, room=room, device=device, kind=kind, circuit=circuit)
         matching = _filter(
             found,
             list(ctrl.registry),
