@@ -32,6 +32,7 @@ __all__ = [
     "Manifest",
     "backup",
     "hold_lock",
+    "known_versions",
     "restore",
 ]
 
@@ -45,6 +46,7 @@ _STORE_MODULES = (
     "controller.policies.store",
     "controller.recorder.history",
     "controller.recorder.outbox",
+    "controller.reports.diners",
 )
 """Modules that keep a SQLite store; each declares its schema version when imported."""
 
@@ -138,12 +140,12 @@ def _check(source: Path, manifest: Manifest) -> None:
             raise BackupError(f"{path} is missing from the backup")
         if _sha256(path) != entry.sha256:
             raise BackupError(f"{path} does not match its checksum: the copy is damaged")
-        known = _known_versions().get(path.stem)
+        known = known_versions().get(path.stem)
         if known is not None and entry.schema_version > known:
             raise BackupError(str(SchemaTooNew(path, entry.schema_version, known)))
 
 
-def _known_versions() -> dict[str, int]:
+def known_versions() -> dict[str, int]:
     for module in _STORE_MODULES:
         importlib.import_module(module)
     return STORES

@@ -105,12 +105,13 @@ class _Builder:
             return None
         return floor
 
-    def hot_water(self, group: str, bid: str, **place: Any) -> dict[str, Any]:
+    def hot_water(self, group: tuple[str, str], bid: str, **place: Any) -> dict[str, Any]:
         """The fields of a building's hot-water meter: on a CJ/T 188 bus of its own, or on
-        ``place``'s Modbus link."""
+        ``place``'s Modbus link. ``group``: the building's name in Chinese and English."""
         if not self.shape.cjt188_hot_water:
             return {"profile": "generic/tuf2000m", **place}
-        link = self.link(f"m188-{bid}", "cjt188", f"{group}热水表总线", f"{group} hot-water meters")
+        zh, en = group
+        link = self.link(f"m188-{bid}", "cjt188", f"{zh}热水表总线", f"{en} hot-water meters")
         number = len([x for x in self.links if x["type"] == "cjt188"])
         fields = {k: v for k, v in place.items() if k not in ("profile", "link", "unit_id")}
         return {"profile": _CJT188_HOT_WATER, "link": link, "address": f"{number:014d}", **fields}
@@ -152,7 +153,7 @@ class _Builder:
             for suffix, profile, unit, circuit in _BUILDING_DEVICES:
                 place = {"profile": profile, "link": f"gw-{bid}-f1", "unit_id": unit}
                 if suffix == "hot-water":
-                    place = self.hot_water(f"{b + 1}号楼", bid, **place)
+                    place = self.hot_water((f"{b + 1}号楼", f"Dorm {b + 1}"), bid, **place)
                 self.device(bid, id=f"{bid}.{suffix}", building=bid, circuit=circuit, **place)
             if s.layout == "templates":
                 self._dorm_templates(building, left)
@@ -419,7 +420,9 @@ class _Builder:
             building=bid,
             area="showers",
             circuit="hot_water",
-            **self.hot_water("浴室", bid, profile="generic/tuf2000m", link=gw, unit_id=2),
+            **self.hot_water(
+                ("浴室", "Bathhouse"), bid, profile="generic/tuf2000m", link=gw, unit_id=2
+            ),
         )
         for v in range(1, self.shape.shower_valves + 1):
             self.device(

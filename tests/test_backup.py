@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import re
 import sqlite3
 import urllib.request
 from pathlib import Path
@@ -13,11 +15,12 @@ from typer.testing import CliRunner
 
 from controller.accounts import Role
 from controller.audit import AuditLog
-from controller.backup import BackupError, backup, hold_lock, restore
+from controller.backup import BackupError, backup, hold_lock, known_versions, restore
 from controller.cli import app
 from controller.config import load_site
 from controller.core import FakeClock, SystemClock
 from controller.policies.store import PolicyStore, StoreError
+from controller.reports.diners import DinerCount, DinerStore
 from controller.schema_version import STORES, SchemaTooNew, migrate
 from controller.service import ServiceOptions, run_service, state_dir
 from emulators.modbus import SiteEmulator
@@ -68,6 +71,36 @@ def test_a_file_from_before_versions_is_adopted(tmp_path: Path) -> None:
     log = AuditLog(path, FakeClock(0))
     assert [e.actor for e in log.query()] == ["王丽"]
     log.close()
+
+
+def test_every_store_the_controller_names_is_versioned() -> None:
+    """Each ``<name>.sqlite3`` the code opens declares its schema, so a backup records the
+    version and a restore refuses one from a newer sanjie (the diner counts once did not)."""
+    root = Path(__file__).resolve().parent.parent / "controller"
+    named = {
+        stem
+        for path in root.rglob("*.py")
+        for stem in re.findall(r"([a-z_]+)\.sqlite3", path.read_text(encoding="utf-8"))
+    }
+    assert {"audit", "diners", "history"} <= named  # the walk sees the stores
+    assert named <= set(known_versions()), sorted(named - set(known_versions()))
+
+
+def test_diner_counts_carry_a_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "diners.sqlite3"
+    store = DinerStore(path)
+    store.put([DinerCount("canteen-1", dt.date(2026, 12, 7), "lunch", 812)], source="t", now=0)
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STORES["diners"] == 1
+        db.execute("PRAGMA user_version = 0")  # a file written before the store had versions
+    store = DinerStore(path)
+    assert [c.count for c in store.between(dt.date(2026, 12, 1), dt.date(2026, 12, 31))] == [812]
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 2")
+    with pytest.raises(SchemaTooNew, match="schema version 2"):
+        DinerStore(path)
 
 
 SITE = """\

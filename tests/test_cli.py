@@ -114,6 +114,23 @@ def test_run_refuses_an_invalid_site_and_a_bad_log_level(tmp_path: Path) -> None
     assert runner.invoke(app, ["run", str(EXAMPLE_SITE), "--log-level", "loud"]).exit_code == 2
 
 
+def test_python_dash_m_controller_runs_the_command_of_this_tree() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "controller", "--version"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("sanjie ")
+
+
 @pytest.mark.integration
 def test_emulate_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """`sanjie emulate` under kill/systemd: SIGTERM closes its servers and local broker, exit 0."""

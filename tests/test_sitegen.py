@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,21 @@ def test_the_example_campus_is_generated_not_hand_edited(tmp_path: Path) -> None
         assert (shipped / name).read_text(encoding="utf-8") == (tmp_path / name).read_text(
             encoding="utf-8"
         ), f"regenerate with: sanjie gen-site --out examples/campus ({name} differs)"
+
+
+def test_english_names_are_english() -> None:
+    """An en campus shows every name in English (the hot-water buses were ``1号楼 hot-water
+    meters``)."""
+    from controller.config import load_site
+
+    site = load_site(EXAMPLE_SITE)
+    named = [*site.links.values(), *site.buildings.values(), *site.devices.values()]
+    mixed = [
+        (x.id, x.name.en)
+        for x in named
+        if x.name is not None and x.name.en and re.search(r"[\u4e00-\u9fff]", x.name.en)
+    ]
+    assert not mixed
 
 
 def test_shape_limits() -> None:

@@ -3,8 +3,9 @@ controller keeps polling and recording, the component comes back, and its alarm 
 and then cleared.
 
 The site has two Modbus gateways (one meter each) served by the real emulator, the embedded
-history as the recorder, and for the export a real Mosquitto. A failure is injected through a
-real seam: one method of the live component raises once, when the test arms it.
+history as the recorder, and for the export and the MQTT link a real Mosquitto (with an emulated
+plug), for the meter bus an emulated DL/T 645 gateway. A failure is injected through a real
+seam: one method of the live component raises once, when the test arms it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from controller.api.metrics import render_metrics
 from controller.app import Controller
 from controller.assemble import Assembly, ControllerOptions, build_controller
 from controller.config import load_site
@@ -33,7 +36,9 @@ from controller.core import (
 from controller.supervise import SupervisionOptions, SupervisorState
 from drivers.backoff import Backoff
 from drivers.mqtt import AuthenticationFailed
+from emulators.meterbus.site import MeterSiteEmulator
 from emulators.modbus import SiteEmulator
+from emulators.mqtt import run_site as run_mqtt_devices
 from tests.integrations.mqtt_site import eventually
 from tests.servers import MosquittoServer, free_port
 
@@ -42,6 +47,8 @@ pytestmark = pytest.mark.integration
 FAST = SupervisionOptions(backoff=Backoff(0.05, 0.2), settle=0.5)
 METER_1 = "b1.101.elec"  # on gw-1
 METER_2 = "b1.102.elec"  # on gw-2
+METER_645 = "b1.102.lighting"  # DL/T 645, on m645 (with ``meter``)
+PLUG = "b1.102.plug"  # MQTT, on the broker (with ``plug``)
 
 
 class InjectedFault(RuntimeError):
@@ -102,15 +109,32 @@ class Watch:
         ]
 
 
-def _site(tmp_path: Path, broker_port: int = 0) -> Path:
+def _site(tmp_path: Path, broker_port: int = 0, *, plug: bool = False, meter: bool = False) -> Path:
+    """Two Modbus gateways; with ``broker_port`` the MQTT export to it, or (``plug``) an MQTT
+    plug on it instead; with ``meter`` a DL/T 645 meter on a bus of its own."""
     links = [
         f"{{id: gw-1, type: modbus_tcp, host: 127.0.0.1, port: {free_port()}, timeout: 0.5}}",
         f"{{id: gw-2, type: modbus_tcp, host: 127.0.0.1, port: {free_port()}, timeout: 0.5}}",
     ]
-    extra = ""
+    extra = devices = ""
     if broker_port:
         links.append(f"{{id: broker, type: mqtt, host: 127.0.0.1, port: {broker_port}}}")
-        extra = f"sinks:\n  mqtt: {{link: broker, prefix: {tmp_path.name}/sanjie}}\n"
+        if not plug:
+            extra = f"sinks:\n  mqtt: {{link: broker, prefix: {tmp_path.name}/sanjie}}\n"
+    if plug:
+        devices += (
+            f"  - {{id: {PLUG}, profile: tasmota/energy-plug, building: b1, room: '102',"
+            f" link: broker, topic_base: {tmp_path.name}_plug, scan_interval: 1}}\n"
+        )
+    if meter:
+        links.append(
+            f"{{id: m645, type: dlt645, transport: tcp, host: 127.0.0.1, port: {free_port()},"
+            " timeout: 0.5}"
+        )
+        devices += (
+            f"  - {{id: {METER_645}, profile: chint/ddsu666-dlt645, building: b1, room: '102',"
+            " link: m645, address: '202600000001', scan_interval: 0.2}\n"
+        )
     site = tmp_path / "site.yaml"
     site.write_text(
         textwrap.dedent(
@@ -126,6 +150,7 @@ def _site(tmp_path: Path, broker_port: int = 0) -> Path:
                  link: gw-2, unit_id: 1, scan_interval: 0.2}}
             """
         )
+        + devices
         + "links:\n"
         + "".join(f"  - {link}\n" for link in links)
         + extra,
@@ -136,13 +161,21 @@ def _site(tmp_path: Path, broker_port: int = 0) -> Path:
 
 @contextlib.asynccontextmanager
 async def running_site(
-    tmp_path: Path, broker_port: int = 0
+    tmp_path: Path, broker_port: int = 0, *, plug: bool = False, meter: bool = False
 ) -> AsyncIterator[tuple[Assembly, Watch]]:
     """The site's controller (built by the composition root) running on the emulators, with
-    both meters answering and the recorder started."""
-    site = load_site(_site(tmp_path, broker_port))
+    every meter (and the plug) answering and the recorder started."""
+    site = load_site(_site(tmp_path, broker_port, plug=plug, meter=meter))
     watch = Watch()
-    async with SiteEmulator(site, SystemClock(), latency=0), contextlib.AsyncExitStack() as stack:
+    answering = [METER_1, METER_2] + [PLUG] * plug + [METER_645] * meter
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(SiteEmulator(site, SystemClock(), latency=0))
+        if meter:
+            await stack.enter_async_context(MeterSiteEmulator(site, SystemClock(), latency=0))
+        if plug:
+            await stack.enter_async_context(
+                run_mqtt_devices(site, "127.0.0.1", broker_port, SystemClock())
+            )
         options = ControllerOptions(data_dir=tmp_path / "data", api_port=None, supervision=FAST)
         assembly = await build_controller(site, options, stack)
         controller = assembly.controller
@@ -158,9 +191,7 @@ async def running_site(
         async with controller.running(), asyncio.TaskGroup() as group:
             collector = group.create_task(collect(), name="test-watch")
             await assembly.recorder.wait_started()
-            await eventually(
-                lambda: watch.readings(METER_1, 0) > 0 and watch.readings(METER_2, 0) > 0
-            )
+            await eventually(lambda: all(watch.readings(d, 0) > 0 for d in answering), 10)
             try:
                 yield assembly, watch
             finally:
@@ -213,6 +244,11 @@ async def test_a_failed_recorder_is_restarted(
         raised, cleared = await _fails_and_recovers(assembly, watch, fault, recorder.name)
         # polling never stopped: readings kept coming while the recorder was down
         assert watch.readings(METER_1, raised) > 0
+        # operators of ``sanjie run`` (no live view) see it in the metrics
+        metrics = render_metrics(assembly.controller).decode()
+        assert 'sanjie_component_restarts_total{component="recorder"} 1.0' in metrics
+        assert 'sanjie_component_failures{component="recorder"} 0.0' in metrics
+        assert 'sanjie_component_restarts_total{component="modbus.gw-1"} 0.0' in metrics
         assert not watch.availability(METER_1)[1:]  # the recorder drives no device
         await _keeps_polling_and_recording(assembly, watch, cleared)
 
@@ -266,6 +302,49 @@ async def test_a_failed_mqtt_export_is_restarted(
         published = export.published
         await eventually(lambda: export.published > published)
     await asyncio.get_running_loop().shutdown_default_executor()  # aiomqtt's connect threads
+
+
+async def test_a_failed_mqtt_integration_is_restarted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mosquitto: MosquittoServer
+) -> None:
+    """The MQTT driver's loop fails (here its staleness watch): its plug is marked unavailable
+    while the Modbus buses keep polling, and announced again by its next telemetry."""
+    async with running_site(tmp_path, mosquitto.port, plug=True) as (assembly, watch):
+        (integration,) = assembly.mqtt
+        driver = integration.driver
+        clock = driver._clock
+        fault = Fault()
+        monkeypatch.setattr(
+            driver, "_clock", SimpleNamespace(time=clock.time, sleep=fault.coroutine(clock.sleep))
+        )
+        raised, cleared = await _fails_and_recovers(assembly, watch, fault, integration.name)
+        assert (
+            watch.alarms(AlarmRaised, f"component.{integration.name}")[0].evidence["devices"] == 1
+        )
+        assert watch.readings(METER_1, raised) > 0
+        await eventually(lambda: watch.availability(PLUG)[-1:] == [True], 10)
+        assert watch.availability(PLUG)[-2:] == [False, True]
+        await eventually(lambda: watch.readings(PLUG, cleared) > 0, 10)
+        await _keeps_polling_and_recording(assembly, watch, cleared)
+    await asyncio.get_running_loop().shutdown_default_executor()  # aiomqtt's connect threads
+
+
+async def test_a_failed_meter_bus_is_restarted_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DL/T 645 bus is supervised on its own, like each Modbus bus."""
+    async with running_site(tmp_path, meter=True) as (assembly, watch):
+        assert assembly.meters is not None
+        poller = assembly.meters.pollers["m645"]
+        fault = Fault()
+        monkeypatch.setattr(poller, "_poll", fault.coroutine(poller._poll))
+        raised, cleared = await _fails_and_recovers(assembly, watch, fault, "dlt645.m645")
+        assert watch.readings(METER_1, raised) > 0  # the Modbus buses kept polling
+        await eventually(lambda: watch.availability(METER_645)[-1:] == [True], 10)
+        assert watch.availability(METER_645)[-2:] == [False, True]
+        assert assembly.controller.supervisors["modbus.gw-1"].restarts == 0
+        await _keeps_polling_and_recording(assembly, watch, cleared)
+        await eventually(lambda: watch.readings(METER_645, cleared) > 0, 10)
 
 
 async def test_a_decode_bug_on_one_device_is_counted_and_the_bus_keeps_polling(

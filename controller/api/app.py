@@ -150,11 +150,13 @@ def _routes(ctrl: Controller) -> APIRouter:
 
     @router.get("/status")
     async def status(found: Viewer) -> dict[str, Any]:
-        """Each component's figures (outbox depth, polls, policies) and the bus queues
-        (campus-wide: unrestricted accounts only)."""
+        """Each component's figures (outbox depth, polls, policies), its supervision (state,
+        restarts, consecutive failures, last error) and the bus queues (campus-wide:
+        unrestricted accounts only)."""
         found.check_building(None)
         return {
             "components": ctrl.status(),
+            "supervision": ctrl.health(),
             "bus": [dataclasses.asdict(s) for s in ctrl.bus.stats()],
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
         }
@@ -171,7 +173,7 @@ def _routes(ctrl: Controller) -> APIRouter:
         kind: str | None = None,
         circuit: str | None = None,
     ) -> Page[EntityOut]:
-        check_filters(ctrl, building=building, room=room, device=device, kind=kind)
+        check_filters(ctrl, building=building, room=room, device=device, kind=kind, circuit=circuit)
         matching = _filter(
             found,
             list(ctrl.registry),

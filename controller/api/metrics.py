@@ -83,6 +83,7 @@ class ControllerCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         yield from self._bus()
         yield from self._devices()
+        yield from self._supervision()
         known: set[str] = set()
         for component in self.ctrl.components:
             families: Iterable[Metric]
@@ -146,6 +147,24 @@ class ControllerCollector(Collector):
             building = device.building if device is not None else ""
             each.add_metric([device_id, building], float(device_id not in unavailable))
         yield each
+
+    def _supervision(self) -> Iterator[Metric]:
+        """Per supervised job (a component, or one bus): restarts so far, and whether it is
+        failing now (consecutive failures since it last ran ``settle`` seconds)."""
+        restarts = CounterMetricFamily(
+            "sanjie_component_restarts",
+            "Restarts of a supervised component after it failed at run time.",
+            labels=["component"],
+        )
+        failing = GaugeMetricFamily(
+            "sanjie_component_failures",
+            "Consecutive failures of a supervised component (0 once it runs again).",
+            labels=["component"],
+        )
+        for name, health in self.ctrl.health().items():
+            restarts.add_metric([name], health["restarts"])
+            failing.add_metric([name], health["failures"])
+        yield from (restarts, failing)
 
     def _others(self, known: set[str]) -> Metric:
         figures = GaugeMetricFamily(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from controller.app import Controller
 from controller.config.profile import Point, PointKind
+from controller.config.site import Circuit
 from controller.core import Entity
 from controller.core.vocabulary import to_api
 
@@ -19,6 +20,7 @@ from .schemas import StateOut
 __all__ = ["check_filters", "point_of", "state_out"]
 
 _KINDS = frozenset(k.value for k in PointKind)
+_CIRCUITS = frozenset(c.value for c in Circuit)
 
 
 def point_of(ctrl: Controller, entity: Entity) -> Point:
@@ -57,6 +59,7 @@ def check_filters(
     room: str | None = None,
     device: str | None = None,
     kind: str | None = None,
+    circuit: str | None = None,
 ) -> None:
     """422 for a filter value the site does not know (all of them named at once)."""
     site = ctrl.site
@@ -81,5 +84,7 @@ def check_filters(
         unknown("device", device, "device")
     if kind is not None and kind not in _KINDS:
         unknown("kind", kind, "point kind")
+    if circuit is not None and circuit not in _CIRCUITS:
+        unknown("circuit", circuit, "circuit")
     if problems:
         raise ApiError(422, "; ".join(p.msg for p in problems), problems)

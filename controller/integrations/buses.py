@@ -17,7 +17,7 @@ from controller.supervise import Supervisor
 from drivers.errors import DriverError
 from drivers.link.readings import Reading
 
-__all__ = ["PolledBuses", "bus_line"]
+__all__ = ["PolledBuses", "bus_line", "bus_totals"]
 
 
 NO_DEVICE_ANSWERS = "connected (no device answers)"
@@ -40,6 +40,20 @@ def bus_line(bus: dict[str, Any]) -> dict[str, Any]:
         "busy": f"{bus['utilisation']:.0%}",
         "cycle_s": bus["cycle_seconds"],
         "last_error": bus["last_error"],
+    }
+
+
+def bus_totals(buses: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The figures an integration's ``status()`` sums over its buses' ``status()`` dicts."""
+    return {
+        "links": len(buses),
+        "links_connected": sum(1 for b in buses if b["state"] == "connected"),
+        "devices": sum(b["devices"] for b in buses),
+        "available": sum(b["available"] for b in buses),
+        "requests": sum(b["requests"] for b in buses),
+        "errors": sum(sum(b["errors"].values()) for b in buses),
+        "timeouts": sum(b["timeouts"] for b in buses),
+        "internal_errors": sum(b["internal_errors"] for b in buses),
     }
 
 

@@ -15,7 +15,7 @@ from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Cjt188Link, Device, Dlt645Link
 from controller.core import entity_id
-from controller.integrations.buses import PolledBuses, bus_line
+from controller.integrations.buses import PolledBuses, bus_line, bus_totals
 from drivers import cjt188, dlt645
 from drivers.errors import DriverError
 from drivers.link.frames import FrameSpec, FrameTransport
@@ -277,14 +277,7 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
     def status(self) -> dict[str, Any]:
         buses = [p.status() for p in self.pollers.values()]
         return {
-            "links": len(buses),
-            "links_connected": sum(1 for b in buses if b["state"] == "connected"),
-            "devices": sum(b["devices"] for b in buses),
-            "available": sum(b["available"] for b in buses),
-            "requests": sum(b["requests"] for b in buses),
-            "errors": sum(sum(b["errors"].values()) for b in buses),
-            "timeouts": sum(b["timeouts"] for b in buses),
-            "internal_errors": sum(b["internal_errors"] for b in buses),
+            **bus_totals(buses),
             "time_broadcasts": self.time_broadcasts,
             "buses": {b["link"]: bus_line(b) for b in buses},
             # per meter and reason (checksum, framing, address, stale, ...): a meter that
@@ -295,20 +288,4 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
                 for device_id in poller.devices
                 if (counts := poller.link.bad_frame_counts(device_id))
             },
-        }
-
-    def device_status(self, device_id: str) -> dict[str, Any]:
-        """One meter's poll figures and the bad frames counted while talking to it."""
-        poller = self._poller_of[device_id]
-        st = poller.devices[device_id]
-        return {
-            "link": poller.link_id,
-            "where": st.spec.where,
-            "available": st.available,
-            "failures": st.failures,
-            "polls": st.polls,
-            "failed_polls": st.failed_polls,
-            "last_error": st.last_error,
-            "last_ok": st.last_ok,
-            "bad_frames": poller.link.bad_frame_counts(device_id),
         }

@@ -16,7 +16,7 @@ from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, SerialLink
 from controller.core import entity_id
-from controller.integrations.buses import PolledBuses, bus_line
+from controller.integrations.buses import PolledBuses, bus_line, bus_totals
 from controller.integrations.scaled import Scaling, rescale, scalings
 from drivers.modbus import (
     BusPoller,
@@ -240,14 +240,7 @@ class ModbusIntegration(PolledBuses[BusPoller]):
     def status(self) -> dict[str, Any]:
         buses = [p.status() for p in self.pollers.values()]
         return {
-            "links": len(buses),
-            "links_connected": sum(1 for b in buses if b["state"] == "connected"),
-            "devices": sum(b["devices"] for b in buses),
-            "available": sum(b["available"] for b in buses),
-            "requests": sum(b["requests"] for b in buses),
-            "errors": sum(sum(b["errors"].values()) for b in buses),
-            "timeouts": sum(b["timeouts"] for b in buses),
-            "internal_errors": sum(b["internal_errors"] for b in buses),
+            **bus_totals(buses),
             "max_cycle_seconds": max(
                 (b["cycle_seconds"] for b in buses if b["cycle_seconds"] is not None),
                 default=None,
@@ -263,18 +256,3 @@ class ModbusIntegration(PolledBuses[BusPoller]):
             ids, states = self._entity_ids[device_id], self.controller.states
             readings = rescale(readings, scaled, lambda key: states.value(ids[key]))
         super().snapshot(device_id, readings, timestamp)
-
-    def device_status(self, device_id: str) -> dict[str, Any]:
-        """One device's poll figures (for the API and the live view)."""
-        poller = self._poller_of[device_id]
-        st = poller.devices[device_id]
-        return {
-            "link": poller.link_id,
-            "unit_id": st.spec.unit_id,
-            "available": st.available,
-            "failures": st.failures,
-            "polls": st.polls,
-            "failed_polls": st.failed_polls,
-            "last_error": st.last_error,
-            "last_ok": st.last_ok,
-        }

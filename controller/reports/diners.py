@@ -28,6 +28,8 @@ from pathlib import Path
 
 from controller.config import LoadedSite
 from controller.config.site import BuildingKind
+from controller.core.files import private_file
+from controller.schema_version import declare, migrate
 
 from .errors import DinerCsvError
 
@@ -42,6 +44,13 @@ MEAL_WORDS = {
     "午餐": "lunch",
     "晚餐": "dinner",
 }
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS diners (
+    canteen TEXT NOT NULL, date TEXT NOT NULL, meal TEXT NOT NULL, count INTEGER NOT NULL,
+    source TEXT NOT NULL, imported REAL NOT NULL, PRIMARY KEY (canteen, date, meal));
+"""
+_MIGRATIONS = declare("diners", [_SCHEMA])
+"""Version 1 is the table files written before versions already have (they are adopted)."""
 MAX_COUNT = 1_000_000
 """More diners than this in one meal of one canteen is a typo, not a canteen."""
 
@@ -123,15 +132,11 @@ class DinerStore:
     """Imported diner counts, one per canteen, date and meal (SQLite, WAL)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating it 0600) and migrate; ``SchemaTooNew`` for a file of a newer sanjie."""
+        private_file(path)
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS diners (canteen TEXT NOT NULL, date TEXT NOT NULL,"
-            " meal TEXT NOT NULL, count INTEGER NOT NULL, source TEXT NOT NULL,"
-            " imported REAL NOT NULL, PRIMARY KEY (canteen, date, meal))"
-        )
-        self._db.commit()
+        migrate(self._db, path, _MIGRATIONS)
 
     def close(self) -> None:
         self._db.close()

@@ -1,8 +1,9 @@
 """Errors of a bus link that are not any protocol's: silence, a dead connection, bad frames.
 
 The DL/T 645 and CJ/T 188 drivers raise these directly (their own roots carry the meters'
-error replies); the Modbus driver keeps its historical classes and tells the link which of
-them mean the same (``BusLink`` hooks). ``kind`` is the per-bus counter name.
+error replies); the Modbus driver's classes of the same failures derive from these (and from
+``ModbusError``), and its link raises them through the ``BusLink`` hooks. ``kind`` is the
+per-bus counter name.
 """
 
 from __future__ import annotations

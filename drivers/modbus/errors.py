@@ -1,6 +1,10 @@
 """Modbus driver errors: one root, one class per failure kind, each carrying its data.
 
-``kind`` is the short name the per-bus error counters use.
+``kind`` is the short name the per-bus error counters use. The failures every bus shares
+(silence, no connection, the link closing under a queued request, refused and unconfirmed
+writes) are also the protocol-neutral ``drivers.link`` errors of the same name, so a caller
+that handles "the bus timed out" catches ``LinkTimeout`` whatever the protocol; only Modbus
+exception replies and malformed Modbus replies are Modbus's own.
 """
 
 from __future__ import annotations
@@ -38,26 +42,20 @@ class ModbusError(DriverError):
     kind = "error"
 
 
-class ModbusTimeout(ModbusError):
+class ModbusTimeout(link_errors.LinkTimeout, ModbusError):
     """No reply within the link's timeout (dead device, wrong unit id, broken bus)."""
 
-    kind = "timeout"
 
-
-class ModbusConnectionError(ModbusError):
+class ModbusConnectionError(link_errors.LinkConnectionError, ModbusError):
     """The gateway or serial port is not connected (refused, dropped, unplugged)."""
 
-    kind = "connection"
 
-
-class LinkClosed(ModbusConnectionError):
+class LinkClosed(link_errors.LinkClosed, ModbusConnectionError):
     """The link was closed while a transaction waited for it.
 
     Not the event bus's ``controller.core.BusClosed``: this is a Modbus link (a physical bus)
     going down under a queued request, a connection error of the driver.
     """
-
-    kind = "closed"
 
 
 class MalformedReply(ModbusError):

@@ -217,6 +217,12 @@ async def test_unknown_filters_and_filter_values_are_422(
     assert (
         await client.get("/api/rooms", params={"building": "dorm-9"}, headers=who)
     ).status_code == 404
+    socket = await client.get("/api/entities", params={"circuit": "socket"}, headers=who)
+    assert socket.status_code == 422  # the circuit is "sockets"
+    assert socket.json()["errors"][0]["loc"] == ["query", "circuit"]
+    sockets = await client.get("/api/entities", params={"circuit": "sockets"}, headers=who)
+    assert sockets.status_code == 200
+    assert sockets.json()["total"] > 0
 
 
 async def test_entities_carry_options_and_ranges(client: httpx.AsyncClient, rig: Rig) -> None:
