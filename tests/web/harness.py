@@ -2,13 +2,17 @@
 
 The campus is the example site with two dorm floors emulated on the wire; the controller
 runs the Modbus integration, the recorder (embedded history), the policies, the report
-service and the web app with real accounts. The browser is Debian's ``chromium`` driven by
+service and the web app with real accounts. Its clock runs at wall speed from a fixed
+lunchtime in term (:data:`CAMPUS_START`), so what the policies let the rooms do is the same
+whenever the tests run: on the wall clock a run at 23:00 in Shanghai found the dorm sockets
+cut by the curfew and their power a steady 0 W. The browser is Debian's ``chromium`` driven by
 Playwright; nothing is mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default
 ``.artifacts/``) for people to look at.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -26,7 +30,7 @@ from controller.api import ApiServer
 from controller.app import Controller
 from controller.audit import AuditLog
 from controller.config import LoadedSite
-from controller.core import SystemClock
+from controller.core import ScaledClock
 from controller.integrations.modbus import ModbusIntegration
 from controller.policies.engine import PolicyEngine
 from controller.recorder import Recorder
@@ -37,11 +41,13 @@ from tests.integrations.modbus_harness import wait_until
 from tests.servers import free_port
 
 __all__ = [
+    "CAMPUS_START",
     "DESKTOP",
     "PASSWORD",
     "PHONE",
     "WebCampus",
     "artifacts",
+    "campus_clock",
     "chromium",
     "new_page",
     "web_campus",
@@ -53,6 +59,11 @@ CHROMIUM = "/usr/bin/chromium"
 INSTALL = "apt-get install chromium  (./run test installs it)"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
+CAMPUS_START = dt.datetime(2026, 12, 2, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+"""Wednesday 2 December 2026, 12:30 in Shanghai: a teaching working day in the autumn term,
+inside every window of the example policies (AC 12:00–14:30, dorm hot water 11:30–14:00,
+bathhouse 12:00–14:00, canteen lunch 10:30–13:30) and far from the curfew, with an hour
+before the first window closes, longer than any test here runs."""
 
 
 @dataclass
@@ -70,11 +81,16 @@ def artifacts() -> Path:
     return out
 
 
+def campus_clock(site: LoadedSite) -> ScaledClock:
+    """The web campus's clock: wall speed, starting at :data:`CAMPUS_START`."""
+    return ScaledClock(1.0, start=CAMPUS_START.timestamp(), tz=site.campus.timezone)
+
+
 @asynccontextmanager
 async def web_campus(site: LoadedSite, *, alarms: bool = False) -> AsyncIterator[WebCampus]:
     """The campus served on a free port; with ``alarms`` the alarm service too (alarm list,
     work orders when the site has a ``workorders:`` section)."""
-    clock = SystemClock(site.campus.timezone)
+    clock = campus_clock(site)
     async with AsyncExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sanjie-web-")))
         emulator = await stack.enter_async_context(
