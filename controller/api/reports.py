@@ -133,9 +133,10 @@ def report_routes(ctrl: Controller) -> APIRouter:
         return job_json(job)
 
     @router.get("/jobs")
-    async def jobs(caller: Viewer) -> list[dict[str, Any]]:
+    async def jobs(caller: Viewer, paging: Paging) -> Page[dict[str, Any]]:
         """Report builds the caller may see, newest first (kept in memory until a restart)."""
-        return [job_json(j) for j in service().jobs.list() if caller.account.sees(j.building)]
+        visible = [j for j in service().jobs.list() if caller.account.sees(j.building)]
+        return paginate(visible, paging, job_json)
 
     @router.get("/jobs/{job_id}", responses=responses(404))
     async def job(job_id: str, caller: Viewer) -> dict[str, Any]:

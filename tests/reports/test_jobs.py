@@ -150,7 +150,8 @@ async def test_roles_buildings_and_fields(seeded: Seeded, tmp_path: Path) -> Non
         campus_job = await c.post("op")
         # dorm-2's manager sees its own job, not the campus one; an unknown id is a 404
         seen = await c.client.get("/api/reports/jobs", headers=c.headers["d2"])
-        assert [j["id"] for j in seen.json()] == [mine.json()["id"]]
+        assert [j["id"] for j in seen.json()["items"]] == [mine.json()["id"]]
+        assert seen.json()["total"] == 1
         hidden = await c.client.get(campus_job.headers["location"], headers=c.headers["d2"])
         assert hidden.status_code == 404
         gone = await c.client.get("/api/reports/jobs/job-9-00000000", headers=c.headers["op"])
