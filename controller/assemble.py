@@ -7,8 +7,9 @@ module starts). What it builds, in order:
 
 * the Modbus integration (one supervised poller per bus);
 * the DL/T 645 and CJ/T 188 meter integration, when the site has such links;
-* a local MQTT broker when an MQTT link or the MQTT export names no host, then one MQTT
-  integration per MQTT link;
+* for an MQTT link (or the MQTT export's) that names no host, the broker on this machine at
+  the link's port: the one already listening there (``sanjie emulate``'s), else one started
+  there (``controller.broker.site_brokers``); then one MQTT integration per MQTT link;
 * the MQTT export when the site has ``sinks.mqtt``;
 * the recorder (InfluxDB or the embedded history, files under ``data_dir``);
 * the audit log and the policy engine (SQLite files under ``state_dir``), and the calendar
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from controller.api import ApiServer
     from controller.audit import AuditLog
     from controller.billing import BillingComponent
-    from controller.broker import LocalBroker
+    from controller.broker import LinkBroker
     from controller.integrations.meters import MeterIntegration
     from controller.integrations.modbus import ModbusIntegration
     from controller.integrations.mqtt import MqttIntegration
@@ -66,7 +67,9 @@ class ControllerOptions:
     ``state_dir``: the policy store and audit log (default ``data_dir``).
     ``api_port``: None runs no API. ``modbus_endpoints``: link id → (host, port), e.g. emulators;
     ``meter_endpoints`` the same for DL/T 645 and CJ/T 188 links (a serial link's host is the
-    device to open, e.g. an emulator's pseudo-terminal).
+    device to open, e.g. an emulator's pseudo-terminal). ``mqtt_free_ports``: a link without a
+    host gets a private broker on a free port rather than the one at its port (the demo, which
+    runs its emulators on it, and tests that run side by side).
     """
 
     data_dir: Path
@@ -75,6 +78,7 @@ class ControllerOptions:
     api_port: int | None = 8123
     modbus_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     meter_endpoints: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    mqtt_free_ports: bool = False
     supervision: SupervisionOptions = field(default_factory=SupervisionOptions)
 
 
@@ -88,7 +92,7 @@ class Assembly:
     recorder: Recorder
     audit: AuditLog
     engine: PolicyEngine
-    broker: LocalBroker | None = None
+    brokers: dict[str, LinkBroker] = field(default_factory=dict)
     export: MqttExport | None = None
     api: ApiServer | None = None
     alarms: AlarmService | None = None
@@ -102,8 +106,12 @@ class Assembly:
             lines.append(
                 f"DL/T 645 / CJ/T 188 integration: {len(self.meters.pollers)} buses polled"
             )
-        if self.broker is not None:
-            lines.append(f"MQTT broker: {self.broker}")
+        for address in sorted(
+            {(b.host, b.port, b.protocol, b.started) for b in self.brokers.values()}, key=str
+        ):
+            host, port, protocol, started = address
+            where = str(started) if started else f"{host}:{port} (MQTT {protocol}, already running)"
+            lines.append(f"MQTT broker: {where}")
         lines += [
             f"MQTT link {i.name}: {len(i.device_ids)} devices, "
             f"{len(i.driver.filters)} subscription filters"
@@ -146,7 +154,7 @@ async def build_controller(
     from controller.audit import AuditLog
     from controller.backup import hold_lock
     from controller.billing import billing_component
-    from controller.broker import local_broker
+    from controller.broker import site_brokers
     from controller.calendar_watch import CalendarWatch
     from controller.core.files import private_dir
     from controller.integrations.mqtt import mqtt_integrations, mqtt_links
@@ -159,17 +167,15 @@ async def build_controller(
 
     links = mqtt_links(site)
     exported = export_link(site)
-    broker = None
-    if any(link.host is None for link in links) or (exported and exported.host is None):
-        broker = await stack.enter_async_context(local_broker())
-        _LOGGER.info("Local MQTT broker for links without a host: %s", broker)
-    host, port = (broker.host, broker.port) if broker else (None, None)
+    served = [*links, exported] if exported and exported not in links else links
+    brokers = await site_brokers(site, stack, free_ports=options.mqtt_free_ports, links=served)
     mqtt = mqtt_integrations(
-        controller, host=host, port=port, protocol=broker.protocol if broker else None
+        controller, brokers={k: (b.host, b.port, b.protocol) for k, b in brokers.items()}
     )
     for integration in mqtt:
         controller.add(integration)
-    export = mqtt_export(controller, host=host, port=port)
+    out = brokers.get(exported.id) if exported else None
+    export = mqtt_export(controller, host=out.host if out else None, port=out.port if out else None)
     if export is not None:
         controller.add(_with_commands(export, site, options.state_dir or options.data_dir))
 
@@ -202,7 +208,7 @@ async def build_controller(
         recorder,
         audit,
         engine,
-        broker,
+        brokers,
         export,
         api,
         billing=billing,

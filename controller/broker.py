@@ -1,5 +1,9 @@
 """A local MQTT broker for the demo and trials: no set-up when the site names no broker.
 
+``site_brokers`` is the one rule for a link without a host, shared by ``sanjie emulate`` and
+``sanjie run`` so that both meet on the same broker: a broker on this machine at the link's
+port, the one already listening there or one started there for as long as sanjie runs.
+
 Prefers the ``mosquitto`` binary (started on a loopback port with its own temporary folder
 and configuration); without it, runs amqtt's broker inside this process. amqtt speaks MQTT
 3.1.1 only, so ``LocalBroker.protocol`` tells clients which version to use.
@@ -15,7 +19,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,11 +27,20 @@ from typing import Any, Literal
 from controller.config import LoadedSite
 from controller.config.site import MqttLink
 
-__all__ = ["BrokerStartError", "LocalBroker", "find_mosquitto", "local_broker", "site_brokers"]
+__all__ = [
+    "BrokerPortTaken",
+    "BrokerStartError",
+    "LinkBroker",
+    "LocalBroker",
+    "find_mosquitto",
+    "local_broker",
+    "site_brokers",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
 BrokerKind = Literal["mosquitto", "amqtt"]
+Protocol = Literal["5", "3.1.1"]
 
 
 class BrokerStartError(OSError):
@@ -47,7 +60,7 @@ class LocalBroker:
     host: str
     port: int
     kind: BrokerKind
-    protocol: Literal["5", "3.1.1"]
+    protocol: Protocol
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.host}:{self.port} (MQTT {self.protocol})"
@@ -154,7 +167,8 @@ async def _mosquitto(
                 stderr=asyncio.subprocess.STDOUT,
             )
         try:
-            if not await _wait_listening(host, port, start_timeout):
+            listening = await _wait_listening(host, port, start_timeout)
+            if not listening or process.returncode is not None:  # exited: someone else listens
                 raise BrokerStartError(
                     "mosquitto", f"not listening on {host}:{port}", _tail(log_path)
                 )
@@ -202,25 +216,133 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-async def site_brokers(
-    site: LoadedSite, stack: contextlib.AsyncExitStack, *, free_ports: bool = False
-) -> dict[str, tuple[str, int]]:
-    """Link id → broker address for a site's MQTT links that have devices.
+@dataclass(frozen=True)
+class LinkBroker:
+    """Where an MQTT link's clients connect and which MQTT version they speak there.
 
-    A link that names a host uses it; one that does not gets a local broker (on the link's
-    port, or a free one), kept running until ``stack`` closes.
+    ``started`` is the broker sanjie started for the link (None: the site names the host, or
+    a broker was already listening on the link's port).
     """
-    used = {d.link for d in site.devices.values()}
-    out: dict[str, tuple[str, int]] = {}
-    for link in site.links.values():
-        if not isinstance(link, MqttLink) or link.id not in used:
-            continue
+
+    host: str
+    port: int
+    protocol: Protocol
+    started: LocalBroker | None = None
+
+
+class BrokerPortTaken(OSError):
+    """A hostless link's port is held by something that does not answer as an MQTT broker."""
+
+
+# MQTT 3.1.1 CONNECT, clean session, keep-alive 10 s, client id "sanjie-probe": every broker
+# answers it (an MQTT 5 broker too), so one packet tells a broker from any other listener.
+_PROBE_ID = b"sanjie-probe"
+_PROBE = (
+    bytes([0x10, 12 + len(_PROBE_ID), 0, 4])
+    + b"MQTT"
+    + bytes([4, 0x02, 0, 10, 0, len(_PROBE_ID)])
+    + _PROBE_ID
+)
+
+
+async def _answers_mqtt(host: str, port: int, within: float = 3.0) -> bool | None:
+    """None when nothing listens on ``host:port``; else whether it answers CONNECT with a
+    CONNACK within ``within`` seconds (a silent or foreign listener must not hang us)."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), within)
+    except (OSError, TimeoutError):
+        return None
+    try:
+        writer.write(_PROBE)
+        async with asyncio.timeout(within):
+            await writer.drain()
+            reply = await reader.readexactly(4)
+        if reply[0] == 0x20 and reply[1] == 2:
+            writer.write(bytes([0xE0, 0]))  # DISCONNECT: no "connection lost" in its log
+            with contextlib.suppress(OSError):
+                await writer.drain()
+        return reply[0] == 0x20 and reply[1] == 2
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+def _configured_protocol(link: MqttLink) -> Protocol | None:
+    """The version the site file sets for ``link``, None when it leaves the default."""
+    return link.protocol if "protocol" in link.model_fields_set else None
+
+
+async def site_brokers(
+    site: LoadedSite,
+    stack: contextlib.AsyncExitStack,
+    *,
+    free_ports: bool = False,
+    links: Iterable[MqttLink] | None = None,
+) -> dict[str, LinkBroker]:
+    """Link id → broker for ``links`` (default: the site's MQTT links that have devices).
+
+    The rule ``sanjie emulate`` and ``sanjie run`` share, so that the two meet: a link that
+    names a host uses it; one that does not means a broker on this machine at the link's port.
+    An MQTT broker already listening there is used (spoken to in the link's configured
+    version, else MQTT 5); a free port gets a broker started there and kept until ``stack``
+    closes; a port held by anything else raises ``BrokerPortTaken``. ``free_ports`` (the demo,
+    tests) starts a private broker on a free port instead. Links sharing a port share a broker.
+    """
+    if links is None:
+        used = {d.link for d in site.devices.values()}
+        links = [
+            link for link in site.links.values() if isinstance(link, MqttLink) and link.id in used
+        ]
+    out: dict[str, LinkBroker] = {}
+    local: dict[int, LinkBroker] = {}  # link port → the broker serving it on this machine
+    for link in links:
         if link.host:
-            out[link.id] = (link.host, link.port)
+            out[link.id] = LinkBroker(link.host, link.port, link.protocol)
             continue
-        broker = await stack.enter_async_context(
-            local_broker(port=None if free_ports else link.port)
-        )
-        _LOGGER.warning("MQTT link %s names no broker: started %s", link.id, broker)
-        out[link.id] = (broker.host, broker.port)
+        if link.port not in local:
+            local[link.port] = await _local_for(link, stack, free_port=free_ports)
+        out[link.id] = local[link.port]
     return out
+
+
+async def _local_for(
+    link: MqttLink, stack: contextlib.AsyncExitStack, *, free_port: bool
+) -> LinkBroker:
+    """The broker on this machine that serves hostless ``link`` (see ``site_brokers``)."""
+    host = "127.0.0.1"
+    configured = _configured_protocol(link)
+    if not free_port:
+        found = await _answers_mqtt(host, link.port)
+        if found is False:
+            raise BrokerPortTaken(
+                f"MQTT link {link.id} names no host, so it means a broker on this machine at "
+                f"port {link.port}, but what listens on {host}:{link.port} is not an MQTT "
+                "broker (free the port, or set the link's host or port)"
+            )
+        if found:
+            protocol: Protocol = configured or "5"
+            how = "configured" if configured else "default"
+            _LOGGER.warning(
+                "MQTT link %s names no broker: using the one already listening on %s:%d "
+                "(MQTT %s, the %s version)",
+                link.id,
+                host,
+                link.port,
+                protocol,
+                how,
+            )
+            return LinkBroker(host, link.port, protocol)
+    broker = await stack.enter_async_context(
+        local_broker(host=host, port=None if free_port else link.port)
+    )
+    protocol = "3.1.1" if broker.protocol == "3.1.1" else configured or broker.protocol
+    _LOGGER.warning(
+        "MQTT link %s names no broker: started %s, kept while sanjie runs (clients speak MQTT %s)",
+        link.id,
+        broker,
+        protocol,
+    )
+    return LinkBroker(broker.host, broker.port, protocol, broker)

@@ -335,7 +335,8 @@ def emulate(
     ] = 0.0,
 ) -> None:
     """Serve every device of a site: Modbus on loopback where its links point, MQTT devices
-    on their link's broker (a local one if the link names none). Ctrl-C stops."""
+    on their link's broker (a link without a host: the broker on this machine at the link's
+    port, started there if none listens; `sanjie run` finds it there). Ctrl-C stops."""
     import asyncio
     import contextlib
     import signal
@@ -370,7 +371,8 @@ def emulate(
 
     async def emulate_site() -> None:
         async with contextlib.AsyncExitStack() as stack:
-            brokers = await site_brokers(loaded, stack, free_ports=free_ports)
+            found = await site_brokers(loaded, stack, free_ports=free_ports)
+            brokers = {link_id: (b.host, b.port) for link_id, b in found.items()}
             await stack.enter_async_context(
                 serve_mqtt(
                     loaded, clock, console, brokers=brokers, seed=seed, fault_rate=mqtt_fault_rate

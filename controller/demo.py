@@ -114,18 +114,14 @@ async def meter_emulators(run: DemoRun) -> None:
 
 
 async def mqtt_emulators(run: DemoRun, assembly: Assembly) -> None:
-    """The site's MQTT devices, emulated on the broker of their link (the local broker the
-    assembly started when the link names none), speaking the version the broker speaks."""
+    """The site's MQTT devices, emulated on the broker of their link (the demo's own local
+    broker when the link names none)."""
     from emulators.mqtt import run_site
 
-    broker = assembly.broker
     for integration in assembly.mqtt:
         link = integration.link
-        if link.host:
-            address = (link.host, link.port)
-        else:
-            assert broker is not None
-            address = (broker.host, broker.port)
+        broker = assembly.brokers[link.id]  # every MQTT link with devices has one
+        address = (broker.host, broker.port)
         emulated = await run.stack.enter_async_context(
             run_site(
                 run.site,
@@ -293,6 +289,7 @@ async def run_demo(options: DemoOptions, console: Console) -> Controller:
             api_port=_api_port(options),
             modbus_endpoints=run.endpoints,
             meter_endpoints=run.endpoints,  # each integration picks its own links
+            mqtt_free_ports=True,  # its own broker, apart from any `sanjie emulate` at 1883
         )
         assembly = await build_controller(site, controller_options, stack, clock=clock)
         await mqtt_emulators(run, assembly)

@@ -176,7 +176,9 @@ async def running_site(
             await stack.enter_async_context(
                 run_mqtt_devices(site, "127.0.0.1", broker_port, SystemClock())
             )
-        options = ControllerOptions(data_dir=tmp_path / "data", api_port=None, supervision=FAST)
+        options = ControllerOptions(
+            mqtt_free_ports=True, data_dir=tmp_path / "data", api_port=None, supervision=FAST
+        )
         assembly = await build_controller(site, options, stack)
         controller = assembly.controller
         sub = controller.bus.subscribe(

@@ -415,7 +415,8 @@ class Cjt188Link(_MeterBusLink):
 
 
 class MqttLink(_LinkBase):
-    """An MQTT broker. Without ``host`` the demo starts a broker itself."""
+    """An MQTT broker. Without ``host``: a broker on this machine at ``port``, the one
+    listening there or one sanjie starts there (``controller.broker.site_brokers``)."""
 
     type: Literal["mqtt"]
     host: str | None = None

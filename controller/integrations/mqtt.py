@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from controller.app import Controller
@@ -250,20 +250,20 @@ def mqtt_integrations(
     controller: Controller,
     links: Iterable[MqttLink] | None = None,
     *,
-    host: str | None = None,
-    port: int | None = None,
-    protocol: Literal["5", "3.1.1"] | None = None,
+    brokers: Mapping[str, tuple[str, int, Literal["5", "3.1.1"]]] | None = None,
 ) -> list[MqttIntegration]:
-    """One component per MQTT link with devices; ``host``/``port`` serve links without a host
-    (a local broker, which also dictates ``protocol``)."""
+    """One component per MQTT link with devices; ``brokers`` (link id → host, port, version)
+    serve links without a host (the broker on this machine ``controller.broker`` found or
+    started, whose version the clients speak)."""
     chosen = mqtt_links(controller.site) if links is None else list(links)
-    return [
-        MqttIntegration(
-            controller,
-            link,
-            host=link.host or host,
-            port=link.port if link.host else port,
-            protocol=None if link.host else protocol,
+    served = {} if brokers is None else brokers
+    integrations = []
+    for link in chosen:
+        if link.host or link.id not in served:
+            integrations.append(MqttIntegration(controller, link))
+            continue
+        host, port, protocol = served[link.id]
+        integrations.append(
+            MqttIntegration(controller, link, host=host, port=port, protocol=protocol)
         )
-        for link in chosen
-    ]
+    return integrations

@@ -150,7 +150,7 @@ async def test_the_assembled_controller_clears_the_alarm_when_the_file_is_reload
     site: LoadedSite, tmp_path: Path
 ) -> None:
     """The detector must read the calendar the watch reloads, not a copy of its own."""
-    options = ControllerOptions(data_dir=tmp_path / "data", api_port=None)
+    options = ControllerOptions(mqtt_free_ports=True, data_dir=tmp_path / "data", api_port=None)
     async with contextlib.AsyncExitStack() as stack:
         assembly = await build_controller(site, options, stack, clock=_clock(12, 7))
         alarms = assembly.alarms

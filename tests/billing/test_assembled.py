@@ -112,7 +112,9 @@ async def assembled(
     port = free_port()
     state = tmp_path / "data" / "var"
     tokens = _tokens(state)
-    options = ControllerOptions(data_dir=tmp_path / "data", state_dir=state, api_port=port)
+    options = ControllerOptions(
+        mqtt_free_ports=True, data_dir=tmp_path / "data", state_dir=state, api_port=port
+    )
     async with (
         SiteEmulator(site, clock, latency=0) as emulator,
         contextlib.AsyncExitStack() as stack,

@@ -156,7 +156,9 @@ async def test_the_composition_root_queues_notices_in_the_alarm_outbox(tmp_path:
     with path.open("a", encoding="utf-8") as out:
         out.write("notify: {channels: [{id: sms-gw, type: webhook, url: 'http://127.0.0.1:9/'}]}\n")
     state = tmp_path / "var"
-    options = ControllerOptions(data_dir=tmp_path, state_dir=state, api_port=None)
+    options = ControllerOptions(
+        mqtt_free_ports=True, data_dir=tmp_path, state_dir=state, api_port=None
+    )
     async with contextlib.AsyncExitStack() as stack:
         assembly = await build_controller(load_site(path), options, stack, clock=FakeClock(0))
         assert assembly.billing is not None

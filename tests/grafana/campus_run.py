@@ -106,6 +106,7 @@ async def run_campus(folder: Path, influx: InfluxServer, database: str) -> Campu
                 api_port=None,
                 modbus_endpoints=run.endpoints,
                 meter_endpoints=run.endpoints,
+                mqtt_free_ports=True,  # its own broker, as the demo's
             ),
             stack,
             clock=clock,

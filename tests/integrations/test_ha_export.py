@@ -208,7 +208,7 @@ async def test_the_composition_root_takes_commands_only_as_an_operator_account(
     tmp_path: Path, mosquitto: MosquittoServer, unique_name: str
 ) -> None:
     site = write_mqtt_site(tmp_path, port=mosquitto.port, prefix=unique_name)
-    options = ControllerOptions(data_dir=tmp_path, api_port=None)
+    options = ControllerOptions(mqtt_free_ports=True, data_dir=tmp_path, api_port=None)
     state = private_dir(tmp_path)
     fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     store = AccountStore(state / "accounts.sqlite3", FakeClock(), hasher=fast)

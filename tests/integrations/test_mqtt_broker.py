@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from controller.app import Controller
-from controller.broker import BrokerKind, local_broker, site_brokers
+from controller.broker import BrokerKind, BrokerPortTaken, LinkBroker, local_broker, site_brokers
 from controller.core import FakeClock
 from controller.integrations.mqtt import mqtt_integrations
 from emulators.mqtt import run_site
@@ -41,7 +42,7 @@ async def test_local_broker_carries_telemetry_and_commands(
         clock = FakeClock()
         controller = Controller(site, clock)
         (integration,) = mqtt_integrations(
-            controller, host=broker.host, port=broker.port, protocol=broker.protocol
+            controller, brokers={"mqtt-main": (broker.host, broker.port, broker.protocol)}
         )
         controller.add(integration)
         async with (
@@ -70,12 +71,59 @@ async def test_site_brokers_start_one_only_where_the_link_names_none(
         tmp_path / "unnamed", port=1883, prefix=unique_name, link={"host": None}
     )
     async with contextlib.AsyncExitStack() as stack:
-        assert await site_brokers(named, stack) == {"mqtt-main": ("127.0.0.1", 1884)}
-        ((link, (host, port)),) = (await site_brokers(unnamed, stack, free_ports=True)).items()
-        assert (link, host) == ("mqtt-main", "127.0.0.1")
-        _, writer = await asyncio.open_connection(host, port)  # a broker listens there
+        assert await site_brokers(named, stack) == {"mqtt-main": LinkBroker("127.0.0.1", 1884, "5")}
+        ((link, found),) = (await site_brokers(unnamed, stack, free_ports=True)).items()
+        assert (link, found.host) == ("mqtt-main", "127.0.0.1")
+        assert found.started is not None
+        _, writer = await asyncio.open_connection(found.host, found.port)  # a broker listens
         writer.close()
         await writer.wait_closed()
+
+
+async def test_hostless_link_uses_the_broker_already_at_its_port(
+    tmp_path: Path, unique_name: str
+) -> None:
+    """`sanjie run` meets `sanjie emulate`: the broker at the link's port is used, not doubled."""
+    async with local_broker(prefer="mosquitto") as running, contextlib.AsyncExitStack() as stack:
+        default = write_mqtt_site(
+            tmp_path / "default", port=running.port, prefix=unique_name, link={"host": None}
+        )
+        older = write_mqtt_site(
+            tmp_path / "older",
+            port=running.port,
+            prefix=unique_name,
+            link={"host": None, "protocol": "3.1.1"},
+        )
+        assert await site_brokers(default, stack) == {
+            "mqtt-main": LinkBroker("127.0.0.1", running.port, "5")
+        }
+        assert await site_brokers(older, stack) == {
+            "mqtt-main": LinkBroker("127.0.0.1", running.port, "3.1.1")
+        }
+
+
+async def test_hostless_link_starts_a_broker_at_its_port(tmp_path: Path, unique_name: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    site = write_mqtt_site(tmp_path, port=port, prefix=unique_name, link={"host": None})
+    async with contextlib.AsyncExitStack() as stack:
+        found = (await site_brokers(site, stack))["mqtt-main"]
+        assert (found.host, found.port) == ("127.0.0.1", port)
+        assert found.started is not None
+        assert found.started.port == port
+
+
+async def test_port_taken_by_something_else_fails_naming_link_and_port(
+    tmp_path: Path, unique_name: str
+) -> None:
+    """A silent listener (not a broker) must give a clear error within seconds, not a hang."""
+    server = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    site = write_mqtt_site(tmp_path, port=port, prefix=unique_name, link={"host": None})
+    async with server, contextlib.AsyncExitStack() as stack:
+        with pytest.raises(BrokerPortTaken, match=rf"mqtt-main.*port {port}.*not an MQTT broker"):
+            await asyncio.wait_for(site_brokers(site, stack), 10)
 
 
 _KILLED_PARENT = """
