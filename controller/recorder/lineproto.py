@@ -63,38 +63,58 @@ def series_tags(entity: Entity) -> dict[str, str]:
 
 def series_key(measurement: str, tags: Mapping[str, str]) -> str:
     """``measurement,tag1=v1,tag2=v2`` with tags sorted by key and empty values left out."""
-    parts = [escape_measurement(measurement)]
-    parts.extend(
-        f"{escape_tag(key)}={escape_tag(value)}" for key, value in sorted(tags.items()) if value
-    )
-    return ",".join(parts)
+    return escape_measurement(measurement) + _tag_part(tags, None)
+
+
+def _tag_part(tags: Mapping[str, str], escaped: dict[tuple[str, str], str] | None) -> str:
+    """``,tag1=v1,tag2=v2`` (sorted, empty values left out); ``escaped`` caches each pair's
+    escaped text across entities, which repeat most of theirs (campus, building, profile)."""
+    parts = [""]
+    for pair in sorted(tags.items()):
+        if not pair[1]:
+            continue
+        text = escaped.get(pair) if escaped is not None else None
+        if text is None:
+            text = f"{escape_tag(pair[0])}={escape_tag(pair[1])}"
+            if escaped is not None:
+                escaped[pair] = text
+        parts.append(text)
+    return ",".join(parts) if len(parts) > 1 else ""
 
 
 @dataclass(frozen=True, slots=True)
 class SeriesKey:
-    """The escaped series key of one entity for its readings and for its hourly statistics."""
+    """The escaped series key of one entity for its readings and for its hourly statistics.
 
-    entity_id: str
+    Only the readings' key is kept: every reading needs it, while the statistics' key (the
+    same tags under ``consumption_hourly``) and the tag pairs are needed once an hour and only
+    for counters, so they are derived on use (half a million entities on a big campus).
+    """
+
+    entity: Entity
     reading: str
-    consumption: str
-    tags: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(
-        cls, entity: Entity, pairs: dict[tuple[str, str], tuple[str, str]] | None = None
-    ) -> SeriesKey:
-        """``pairs``: tag pairs already made for other entities, to share (the entities of a
-        building, a device or a profile repeat theirs; a campus has half a million)."""
-        tags = series_tags(entity)
-        items = sorted(tags.items())
-        if pairs is not None:
-            items = [pairs.setdefault(pair, pair) for pair in items]
+    def of(cls, entity: Entity, escaped: dict[tuple[str, str], str] | None = None) -> SeriesKey:
+        """``escaped``: tag pairs already escaped for other entities, to reuse."""
         return cls(
-            entity.entity_id,
-            series_key(entity.kind.value, tags),
-            series_key(CONSUMPTION_MEASUREMENT, tags),
-            tuple(items),
+            entity, escape_measurement(entity.kind.value) + _tag_part(series_tags(entity), escaped)
         )
+
+    @property
+    def entity_id(self) -> str:
+        return self.entity.entity_id
+
+    @property
+    def consumption(self) -> str:
+        """The key of the entity's hourly statistics: its tags under ``consumption_hourly``."""
+        measurement = escape_measurement(self.entity.kind.value)
+        return CONSUMPTION_MEASUREMENT + self.reading[len(measurement) :]
+
+    @property
+    def tags(self) -> tuple[tuple[str, str], ...]:
+        """The written tags as sorted pairs (empty values included)."""
+        return tuple(sorted(series_tags(self.entity).items()))
 
 
 class LineFormatter:
@@ -106,9 +126,9 @@ class LineFormatter:
         # million entities, so no per-entity copies with a field name appended (that was 4
         # strings of ~250 bytes an entity, most for types the entity never has).
         self._series: dict[str, str] = {}
-        pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        escaped: dict[tuple[str, str], str] = {}
         for entity in entities:
-            key = SeriesKey.of(entity, pairs)
+            key = SeriesKey.of(entity, escaped)
             self.keys[entity.entity_id] = key
             self._series[entity.entity_id] = key.reading
         self._last_ts = math.nan
