@@ -121,9 +121,18 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
         building = site.buildings[device.building]
         base = _device_tags(site, device, building, rooms_of[building.id])
         device_id = device.id
+        # A device's points of one kind carry the same tags: they share one dict (a water
+        # meter's 11 points have 5 kinds), which nobody mutates.
+        shared: dict[tuple[str, MeterLink | None], dict[str, str]] = {}
         for key, zh, en, kind, unit, device_class, state_class, writable, kind_tag in facts[
             device.profile
         ]:
+            link = links.get((device_id, kind_tag))
+            if state_class is not StateClass.TOTAL_INCREASING:
+                link = None
+            tags = shared.get((kind_tag, link))
+            if tags is None:
+                tags = shared[(kind_tag, link)] = _with_link(base, kind_tag, link)
             yield Entity(
                 f"{device_id}.{key}",
                 device_id,
@@ -135,15 +144,13 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
                 device_class,
                 state_class,
                 writable,
-                _with_link(base, kind_tag, links.get((device_id, kind_tag)), state_class),
+                tags,
             )
 
 
-def _with_link(
-    base: dict[str, str], kind: str, link: MeterLink | None, state_class: StateClass
-) -> dict[str, str]:
+def _with_link(base: dict[str, str], kind: str, link: MeterLink | None) -> dict[str, str]:
     """The entity's tags: a consumption counter also carries its ``level`` and ``parent``."""
-    if link is None or state_class is not StateClass.TOTAL_INCREASING:
+    if link is None:
         return {**base, "kind": kind}
     tags = {**base, "kind": kind, "level": str(link.level)}
     if link.parent:

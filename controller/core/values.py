@@ -13,6 +13,7 @@ import math
 from controller.config.profile import Point
 
 from .events import Value
+from .memo import IdentityCache
 
 __all__ = [
     "SwitchValues",
@@ -96,7 +97,14 @@ def _pick(labels: list[str], words: tuple[str, ...]) -> str | None:
 
 
 def switch_values(point: Point) -> SwitchValues | None:
-    """On/off values of a relay, power switch or valve point; None if it is not two-state."""
+    """On/off values of a relay, power switch or valve point; None if it is not two-state.
+
+    Worked out once per point: policies ask for every device's valve and relay, and a
+    campus's 40k devices share a few dozen profiles."""
+    return _switch_values(point)
+
+
+def _switch_values_of(point: Point) -> SwitchValues | None:
     if point.is_binary:
         return SwitchValues(True, False, True, False)
     if not point.values:
@@ -110,6 +118,9 @@ def switch_values(point: Point) -> SwitchValues | None:
     if on_state is None or off_state is None:
         return None
     return SwitchValues(on_state, off_state, on_cmd or on_state, off_cmd or off_state)
+
+
+_switch_values: IdentityCache[Point, SwitchValues | None] = IdentityCache(_switch_values_of)
 
 
 def valve_values(state_point: Point, command_point: Point | None) -> SwitchValues | None:

@@ -14,8 +14,7 @@ from typing import Any
 from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Cjt188Link, Device, Dlt645Link
-from controller.core import entity_id
-from controller.integrations.buses import PolledBuses, bus_line, bus_totals
+from controller.integrations.buses import PolledBuses, bus_line, bus_totals, entity_ids_of
 from drivers import cjt188, dlt645
 from drivers.errors import DriverError
 from drivers.link.frames import FrameSpec, FrameTransport
@@ -224,7 +223,7 @@ class MeterIntegration(PolledBuses[FramePoller[Any]]):
                 meter = cjt188.Cjt188Meter(water, link.id)
                 keys = [p.key for p in water.points]
             per_link.setdefault(device.link, []).append(meter)
-            self._entity_ids[device.id] = {k: entity_id(device.id, k) for k in keys}
+            self._entity_ids[device.id] = entity_ids_of(controller, device.id, keys)
         endpoints = endpoints or {}
         self.pollers: dict[str, FramePoller[Any]] = {}
         for link_id, meters in per_link.items():

@@ -15,8 +15,7 @@ from typing import Any
 from controller.app import Controller
 from controller.config import LoadedSite, Point, Profile
 from controller.config.site import Device, ModbusTcpLink, RtuOverTcpLink, SerialLink
-from controller.core import entity_id
-from controller.integrations.buses import PolledBuses, bus_line, bus_totals
+from controller.integrations.buses import PolledBuses, bus_line, bus_totals, entity_ids_of
 from controller.integrations.scaled import Scaling, rescale, scalings
 from drivers.modbus import (
     BusPoller,
@@ -203,7 +202,9 @@ class ModbusIntegration(PolledBuses[BusPoller]):
                 points=points,
             )
             per_link.setdefault(device.link, []).append(spec)
-            self._entity_ids[device.id] = {p.key: entity_id(device.id, p.key) for p in spec.points}
+            self._entity_ids[device.id] = entity_ids_of(
+                controller, device.id, (p.key for p in spec.points)
+            )
             if scaled := scalings(profile):
                 self._scaled[device.id] = scaled
         endpoints = endpoints or {}

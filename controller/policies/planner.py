@@ -102,6 +102,9 @@ class Planner:
         self.alarms = alarms
         self.grace_end = grace_end
         self.holders: dict[str, dict[UnitRef, Want]] = {}
+        self.holds_version = 0
+        """Counts changes of ``holders``: a reader may keep what it derived from them (the
+        web overview's points held per building) until it moves."""
         self._command_targets: dict[str, str] = {}
         self._acts: dict[str, _Actuation] = {}
         self._dirty: set[str] = set()
@@ -123,11 +126,13 @@ class Planner:
                     holders.pop(ref, None)
                     if not holders:
                         del self.holders[want.entity_id]
+                    self.holds_version += 1
                 self._dirty.add(want.entity_id)
         old_by_entity = {w.entity_id: w for w in old}
         for entity, want in new_by_entity.items():
             if old_by_entity.get(entity) != want:
                 self.holders.setdefault(entity, {})[ref] = want
+                self.holds_version += 1
                 self._command_targets[want.command_entity] = entity
                 if entity not in self._acts:
                     self._acts[entity] = _Actuation(entity)

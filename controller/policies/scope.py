@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from controller.config.loader import LoadedSite
 from controller.config.policies import Scope, ScopeFilter
 from controller.config.profile import Point, PointKind, Profile
+from controller.core.memo import IdentityCache
 
 __all__ = ["DeviceInfo", "SiteIndex"]
 
@@ -121,6 +122,12 @@ class SiteIndex:
 
     @classmethod
     def from_site(cls, site: LoadedSite) -> SiteIndex:
+        """The index of ``site``, built once per site: the policy engine and the alarm service
+        both ask for it (40k devices on a big campus). Read it, never change it."""
+        return _site_index(site)
+
+    @classmethod
+    def _build(cls, site: LoadedSite) -> SiteIndex:
         rooms = {b.id: {r.id: r for r in b.rooms} for b in site.buildings.values()}
         areas = {b.id: {a.id: a for a in b.areas} for b in site.buildings.values()}
         infos = []
@@ -161,3 +168,6 @@ class SiteIndex:
     def in_place(self, place: str) -> list[DeviceInfo]:
         """Devices in the room or area ``building/id``."""
         return self.by_place.get(place, [])
+
+
+_site_index: IdentityCache[LoadedSite, SiteIndex] = IdentityCache(SiteIndex._build)

@@ -11,7 +11,7 @@ import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.accounts import Account
 from controller.app import Controller
@@ -19,6 +19,9 @@ from controller.config.site import Building
 from controller.core import Entity, EntityRegistry
 from controller.recorder import ConsumptionQuery, Period, Recorder
 from controller.recorder.query import ConsumptionRow
+
+if TYPE_CHECKING:
+    from controller.policies.planner import Planner
 
 from .i18n import Translator
 
@@ -138,19 +141,29 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
 
 
 def _acting(ctrl: Controller) -> dict[str, Counter[str]]:
-    """Building → policy → points it holds now (a curfew holding 120 socket relays)."""
+    """Building → policy → points it holds now (a curfew holding 120 socket relays).
+
+    Kept until the policies' holds change (``Planner.holds_version``): at night a big campus
+    holds tens of thousands of points, and the overview is fetched every few seconds."""
     from controller.policies.engine import PolicyEngine
 
     engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
-    out: dict[str, Counter[str]] = defaultdict(Counter)
     if engine is None:
-        return out
+        return {}
+    planner = engine.core.planner
+    kept = _ACTING.get(planner)
+    if kept is not None and kept[0] == planner.holds_version:
+        return kept[1]
+    version = planner.holds_version
+    out: dict[str, Counter[str]] = defaultdict(Counter)
     registry = ctrl.registry
     for entity_id, want in engine.core.holds().items():
         entity = registry.get(entity_id)
         if entity is not None:
             out[entity.building][want.policy_id] += 1
-    return out
+    found = dict(out)
+    _ACTING[planner] = (version, found)
+    return found
 
 
 def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
@@ -168,6 +181,11 @@ def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
         if device is not None:
             return device.building
     return None
+
+
+_ACTING: weakref.WeakKeyDictionary[Planner, tuple[int, dict[str, Counter[str]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True, slots=True)
