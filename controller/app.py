@@ -14,7 +14,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from controller.config import LoadedSite
 from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
@@ -40,6 +40,9 @@ class Component(Protocol):
     def status(self) -> dict[str, Any]:
         """Figures for the live view, metrics and the API (cheap to compute)."""
         ...
+
+
+_C = TypeVar("_C")
 
 
 class Controller:
@@ -95,6 +98,11 @@ class Controller:
         )
         self.supervisors[name] = supervisor
         return supervisor
+
+    def find(self, kind: type[_C]) -> _C | None:
+        """The component of ``kind`` (the first added), or None when this controller has none:
+        pages and routes show what runs and say what does not."""
+        return next((c for c in self.components if isinstance(c, kind)), None)
 
     def status(self) -> dict[str, dict[str, Any]]:
         return {c.name: c.status() for c in self.components}

@@ -135,7 +135,7 @@ async def _body(request: Request, limit: int) -> bytes:
 def _audited(ctrl: Controller, who: Operator, action: str, order: dict[str, Any]) -> dict[str, Any]:
     """A change made through the API, in the controller's audit log too (``workorder.*``,
     target the order's place, so the audit page's building filter finds it)."""
-    log = next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
+    log = ctrl.find(AuditLog)
     if log is not None:
         details = {"order": order["id"], "status": order["status"]}
         if order.get("assignee"):

@@ -13,11 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from controller.app import Controller
+from controller.audit import AuditLog
 from controller.calendar_watch import CalendarWatch
 from controller.config import ConfigError
 
 from .auth import Admin, Viewer
-from .deps import audit_log, component
+from .deps import component
 from .errors import ApiError, FieldError, responses
 
 __all__ = ["calendar_routes"]
@@ -75,7 +76,7 @@ def calendar_routes(ctrl: Controller) -> APIRouter:
             "workdays": len(parsed.workday_dates()),
             "alarms": [a.to_json() for a in watch.alarms.values()],
         }
-        log = audit_log(ctrl)
+        log = ctrl.find(AuditLog)
         if log is not None:  # new day types change what every policy does from its next tick
             counts = {k: answer[k] for k in ("notice_years", "holidays", "workdays")}
             log.record(who.actor, "calendar.reload", "calendar", source="api", details=counts)

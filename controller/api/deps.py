@@ -16,11 +16,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.app import Controller
-from controller.audit import AuditLog
 
 from .errors import ApiError, FieldError
 
-__all__ = ["Reason", "audit_log", "component", "known_query", "translate_errors"]
+__all__ = ["Reason", "component", "known_query", "translate_errors"]
 
 T = TypeVar("T")
 
@@ -63,16 +62,10 @@ class Reason(BaseModel):
 
 def component(ctrl: Controller, kind: type[T]) -> T:
     """The running component of ``kind``, or 503 when this controller has none."""
-    for candidate in ctrl.components:
-        if isinstance(candidate, kind):
-            return candidate
+    found = ctrl.find(kind)
+    if found is not None:
+        return found
     raise HTTPException(503, f"{kind.__name__} is not running in this controller")
-
-
-def audit_log(ctrl: Controller) -> AuditLog | None:
-    """The controller's audit log, or None: a change a route makes outside the command router
-    and the policy engine (which audit their own) is recorded here by the route itself."""
-    return next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
 
 
 @contextlib.contextmanager

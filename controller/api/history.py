@@ -170,7 +170,7 @@ def history_routes(ctrl: Controller) -> APIRouter:
             problem = FieldError(loc=["body", err.field], msg=err.reason, type="out_of_bounds")
             raise ApiError(422, str(err), [problem]) from err
         record = {name: getattr(swap, name) for name in swap.__slots__}
-        log = next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
+        log = ctrl.find(AuditLog)
         if log is not None:  # the swap keeps its actor too; the audit log is where staff look
             log.record(found.actor, "meter.swap", body.entity_id, source="api", details=record)
         return record

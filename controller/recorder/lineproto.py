@@ -153,11 +153,11 @@ class SeriesKeys(Mapping[str, SeriesKey]):
     @overload
     def get(self, key: str, /, default: SeriesKey | _T) -> SeriesKey | _T: ...
     def get(self, key: str, /, default: object = None) -> object:
-        found = self._made.get(key) or self.made(key)
+        found = self.made(key)
         return default if found is None else found
 
     def __getitem__(self, entity_id: str) -> SeriesKey:
-        key = self._made.get(entity_id) or self.made(entity_id)
+        key = self.made(entity_id)
         if key is None:
             raise KeyError(entity_id)
         return key

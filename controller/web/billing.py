@@ -22,7 +22,7 @@ RECENT = 8
 
 
 def _component(ctrl: Controller) -> BillingComponent | None:
-    return next((c for c in ctrl.components if isinstance(c, BillingComponent)), None)
+    return ctrl.find(BillingComponent)
 
 
 async def room_billing(ctrl: Controller, building_id: str, room_id: str) -> dict[str, Any] | None:

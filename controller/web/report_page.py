@@ -45,7 +45,7 @@ OPERATOR = require(Role.OPERATOR)
 
 
 def _service(ctrl: Controller) -> ReportService | None:
-    return next((c for c in ctrl.components if isinstance(c, ReportService)), None)
+    return ctrl.find(ReportService)
 
 
 def _scopes(ctrl: Controller, found: Caller, t: Translator) -> list[dict[str, str]]:

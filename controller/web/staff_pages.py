@@ -149,7 +149,7 @@ def _policy_pages(router: APIRouter, ctrl: Controller) -> None:
         if body.start is None and body.end is None:
             return engine.views.dry_run(body.config).to_json()
         start, end = _period(ctrl, body.start, body.end)
-        recorder = next((c for c in ctrl.components if isinstance(c, Recorder)), None)
+        recorder = ctrl.find(Recorder)
         if recorder is None or not recorder.running:
             raise HTTPException(503, "the recorder is not running: no history to replay")
         report = await engine.views.dry_run_history(

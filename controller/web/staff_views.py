@@ -50,11 +50,11 @@ T = TypeVar("T")
 
 
 def engine_of(ctrl: Controller) -> PolicyEngine | None:
-    return next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
+    return ctrl.find(PolicyEngine)
 
 
 def audit_of(ctrl: Controller) -> AuditLog | None:
-    return next((c for c in ctrl.components if isinstance(c, AuditLog)), None)
+    return ctrl.find(AuditLog)
 
 
 def paged(

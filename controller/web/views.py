@@ -105,7 +105,7 @@ def _building_totals(
 async def _consumption_by_day(
     ctrl: Controller, start: dt.datetime, end: dt.datetime, where: dict[str, Any] | None = None
 ) -> list[ConsumptionRow]:
-    recorder = next((c for c in ctrl.components if isinstance(c, Recorder)), None)
+    recorder = ctrl.find(Recorder)
     if recorder is None:
         return []
     try:
@@ -134,7 +134,7 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
     if service is not None:  # the one list: policies, devices, buses, supervision, rules
         return [r.to_json() for r in service.alarms()]
 
-    engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
+    engine = ctrl.find(PolicyEngine)
     if engine is None:
         return []
     return [a.to_json() for a in engine.views.active_alarms()]
@@ -147,7 +147,7 @@ def _acting(ctrl: Controller) -> dict[str, Counter[str]]:
     holds tens of thousands of points, and the overview is fetched every few seconds."""
     from controller.policies.engine import PolicyEngine
 
-    engine = next((c for c in ctrl.components if isinstance(c, PolicyEngine)), None)
+    engine = ctrl.find(PolicyEngine)
     if engine is None:
         return {}
     planner = engine.core.planner
@@ -389,7 +389,7 @@ async def series_view(
     if not hourly:
         end = end.replace(hour=0) + dt.timedelta(days=1)
     start = end - dt.timedelta(hours=hours)
-    recorder = next((c for c in ctrl.components if isinstance(c, Recorder)), None)
+    recorder = ctrl.find(Recorder)
     rows: list[ConsumptionRow] = []
     if recorder is not None:
         where: dict[str, Any] = {"kind": ["active_energy", "water_volume"]}
