@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from controller.config import LoadedSite
 from controller.config.site import MqttLink
+from drivers.mqtt.probe import answers_mqtt
 
 __all__ = [
     "BrokerPortTaken",
@@ -234,42 +235,6 @@ class BrokerPortTaken(OSError):
     """A hostless link's port is held by something that does not answer as an MQTT broker."""
 
 
-# MQTT 3.1.1 CONNECT, clean session, keep-alive 10 s, client id "sanjie-probe": every broker
-# answers it (an MQTT 5 broker too), so one packet tells a broker from any other listener.
-_PROBE_ID = b"sanjie-probe"
-_PROBE = (
-    bytes([0x10, 12 + len(_PROBE_ID), 0, 4])
-    + b"MQTT"
-    + bytes([4, 0x02, 0, 10, 0, len(_PROBE_ID)])
-    + _PROBE_ID
-)
-
-
-async def _answers_mqtt(host: str, port: int, within: float = 3.0) -> bool | None:
-    """None when nothing listens on ``host:port``; else whether it answers CONNECT with a
-    CONNACK within ``within`` seconds (a silent or foreign listener must not hang us)."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), within)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(_PROBE)
-        async with asyncio.timeout(within):
-            await writer.drain()
-            reply = await reader.readexactly(4)
-        if reply[0] == 0x20 and reply[1] == 2:
-            writer.write(bytes([0xE0, 0]))  # DISCONNECT: no "connection lost" in its log
-            with contextlib.suppress(OSError):
-                await writer.drain()
-        return reply[0] == 0x20 and reply[1] == 2
-    except (OSError, TimeoutError, asyncio.IncompleteReadError):
-        return False
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-
-
 def _configured_protocol(link: MqttLink) -> Protocol | None:
     """The version the site file sets for ``link``, None when it leaves the default."""
     return link.protocol if "protocol" in link.model_fields_set else None
@@ -315,7 +280,7 @@ async def _local_for(
     host = "127.0.0.1"
     configured = _configured_protocol(link)
     if not free_port:
-        found = await _answers_mqtt(host, link.port)
+        found = await answers_mqtt(host, link.port)
         if found is False:
             raise BrokerPortTaken(
                 f"MQTT link {link.id} names no host, so it means a broker on this machine at "
