@@ -121,7 +121,9 @@ class Recorder:
         # the first tick writes the running hours at once (a new install's "today" is not
         # empty for a minute); an infinite interval never does (tests comparing two stores)
         self._partials_due = 0.0 if math.isfinite(partial_interval) else math.inf
-        self._partial_lines: list[tuple[str, float, str]] = []
+        self._partial_lines: dict[str, tuple[float, str]] = {}
+        """Running hours waiting for the partials task, the latest per entity: a flush can
+        land before the task took the one before, and each carries only changed figures."""
         self._partial_wake = asyncio.Event()
         self._partial_errors = 0
         self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
@@ -409,7 +411,9 @@ class Recorder:
                 self._sender.outbox_stats = persisted.outbox
             self._sender.offer(persisted.batch)
             if persisted.partial_lines:
-                self._partial_lines = persisted.partial_lines
+                self._partial_lines.update(
+                    (eid, (hour, line)) for eid, hour, line in persisted.partial_lines
+                )
                 self._partial_wake.set()
 
     async def _partials_loop(self) -> None:
@@ -426,23 +430,33 @@ class Recorder:
         while True:
             await self._partial_wake.wait()
             self._partial_wake.clear()
-            items, self._partial_lines = self._partial_lines, []
-            if not items or self._sender.stats.up is False:
+            items, self._partial_lines = self._partial_lines, {}
+            if not items:
+                continue
+            if self._sender.stats.up is False:
+                await self._undelivered(items)
                 continue
             async with self._engine_lock:  # no cut between the check and the hold
                 running = self.engine.running_hour
-                lines = [line for eid, hour, line in items if running(eid) == hour]
-                if not lines:
+                current = {eid: line for eid, (hour, line) in items.items() if running(eid) == hour}
+                if not current:
                     continue
                 self._sender.hold()
             try:
-                await self.writer.send(encode_batch(lines, self._gzip_level))
+                await self.writer.send(encode_batch(list(current.values()), self._gzip_level))
             except WriteError as err:
                 self._partial_errors += 1
                 log = _LOGGER.warning if self._partial_errors == 1 else _LOGGER.debug
                 log("Recorder could not write the running hour to %s: %s", self.backend, err)
+                await self._undelivered(current)
             finally:
                 self._sender.release()
+
+    async def _undelivered(self, entity_ids: Iterable[str]) -> None:
+        """Running hours that did not reach InfluxDB: the next partial tick writes them
+        again, changed or not (it leaves out unchanged figures it knows were written)."""
+        async with self._engine_lock:
+            self.engine.forget_partials(entity_ids)
 
     async def _prune_loop(self, db: DbThread, history: History) -> None:
         while True:
@@ -608,6 +622,7 @@ class Recorder:
             "meter_swaps": self._alerts.swaps,
             "consumption_anomalies": self._alerts.anomalies,
             "rollovers": self.engine.rollovers,
+            "running_hours_unchanged": self.engine.unchanged_partials,
             "last_hour": _iso(hour, self.controller.clock),
             "consumption_last_hour": by_building,
         }

@@ -158,6 +158,9 @@ class _Counter:
     carry: float = 0.0
     pending: tuple[float, float] | None = None
     last_swap: _Swap | None = None
+    partial: tuple[float, float, float] | None = None
+    """The running hour last returned by ``partial_hours`` (hour, consumption, held out);
+    not part of the exported state: after a restart every running hour is written once."""
 
     def export(self) -> dict[str, Any]:
         swap = self.last_swap
@@ -211,6 +214,8 @@ class StatisticsEngine:
         self._hour_cache = (0.0, 0.0)
         self.rollovers = 0
         self.out_of_order = 0
+        self.unchanged_partials = 0
+        """Running hours ``partial_hours`` left out because they had not changed."""
 
     def __contains__(self, entity_id: object) -> bool:
         return entity_id in self._counters
@@ -480,11 +485,16 @@ class StatisticsEngine:
     # -- output and persistence ------------------------------------------------------------
 
     def partial_hours(self) -> list[HourStat]:
-        """The running hour of every counter fed since the last call, as counted so far.
+        """The running hour of every counter fed since the last call, as counted so far,
+        when it differs from the figure the last call returned for that counter.
 
         Nothing changes in the engine: the hour is emitted again, complete, when it closes,
         and that row replaces these (same hour, same series). Rounded like closed hours, the
-        carried remainder included.
+        carried remainder included. A figure equal to the one returned before is left out
+        (``unchanged_partials`` counts them): at night most of a campus's 40,000 counters
+        stand still, and rewriting their running hours every minute was most of what the
+        recorder's database thread did. A caller that could not deliver the figures it got
+        hands them back to ``forget_partials``.
         """
         running, self._running = self._running, set()
         out = []
@@ -492,16 +502,27 @@ class StatisticsEngine:
             counter = self._counters[entity_id]
             if counter.anchor_ts is None:
                 continue
-            out.append(
-                HourStat(
-                    entity_id,
-                    counter.hour,
-                    round(counter.amount + counter.carry, DECIMALS) + 0.0,
-                    round(counter.held, DECIMALS) + 0.0,
-                    partial=True,
-                )
+            figure = (
+                counter.hour,
+                round(counter.amount + counter.carry, DECIMALS) + 0.0,
+                round(counter.held, DECIMALS) + 0.0,
             )
+            if figure == counter.partial:
+                self.unchanged_partials += 1
+                continue
+            counter.partial = figure
+            out.append(HourStat(entity_id, *figure, partial=True))
         return out
+
+    def forget_partials(self, entity_ids: Iterable[str]) -> None:
+        """The running hours last returned for ``entity_ids`` did not reach their store (a
+        best-effort InfluxDB write failed): return them again at the next call, even
+        unchanged."""
+        for entity_id in entity_ids:
+            counter = self._counters.get(entity_id)
+            if counter is not None:
+                counter.partial = None
+                self._running.add(entity_id)
 
     def running_hour(self, entity_id: str) -> float | None:
         """The hour ``entity_id`` is counting now (None before its first reading): a running
@@ -527,7 +548,12 @@ class StatisticsEngine:
         return {eid: self._counters[eid].export() for eid in dirty}
 
     def restore(self, states: dict[str, dict[str, Any]]) -> int:
-        """Restore exported states (unknown entities are skipped); returns how many applied."""
+        """Restore exported states (unknown entities are skipped); returns how many applied.
+
+        Every running hour counts as never written afterwards: a restarted recorder cannot
+        tell which figures its last flushes delivered."""
+        for each in self._counters.values():
+            each.partial = None
         applied = 0
         for entity_id, data in states.items():
             counter = self._counters.get(entity_id)
