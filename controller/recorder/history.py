@@ -27,7 +27,7 @@ from controller.core.events import Value
 from controller.schema_version import SchemaTooNew, declare, migrate
 
 from .errors import QueryError, RecorderError
-from .lineproto import CONSUMPTION_MEASUREMENT, SeriesKey, to_ms
+from .lineproto import CONSUMPTION_MEASUREMENT, SeriesKey, series_tags, to_ms
 from .query import GROUP_KEYS, HourlySum, PeriodSum, Window
 from .sqlite import connect, transaction
 from .stats import Adjustment, ConsumptionAnomaly, HourStat, MeterSwap
@@ -189,7 +189,7 @@ class History:
             if sid is not None:
                 found[entity_id] = cache[entity_id] = sid
             else:
-                tags = dict(key.tags)
+                tags = series_tags(key.entity)  # the pairs of key.tags, unsorted
                 measurement = CONSUMPTION_MEASUREMENT if consumption else tags.get("kind", "")
                 missing[entity_id] = (
                     text,

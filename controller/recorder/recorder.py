@@ -66,6 +66,12 @@ _DISK_RETRY = Backoff(1.0, 30.0)
 """Waits between attempts to write the history or outbox while the disk refuses."""
 
 MB = 1024 * 1024
+MIN_QUEUE = 200_000
+QUEUE_SNAPSHOTS = 2
+"""The default queue holds this many readings of every entity (at least ``MIN_QUEUE``): a
+fixed 200,000 was less than one reading of each of a 10,000-room campus's 520,000 entities,
+so a burst of the whole campus (its first scan, or a stalled database thread) dropped
+readings. The queue holds references; memory grows only while readings actually wait."""
 _NUMBERS = (float, int)  # exact classes: a bool is not a counter reading
 
 
@@ -84,7 +90,7 @@ class Recorder:
         readings_retention_days: float = 35,
         batch_size: int = 5000,
         flush_interval: float = 5.0,
-        queue_size: int = 200_000,
+        queue_size: int | None = None,
         gzip_level: int = 1,
         backoff: Backoff | None = None,
         concurrency: int = 2,
@@ -126,6 +132,8 @@ class Recorder:
         land before the task took the one before, and each carries only changed figures."""
         self._partial_wake = asyncio.Event()
         self._partial_errors = 0
+        if queue_size is None:
+            queue_size = max(MIN_QUEUE, QUEUE_SNAPSHOTS * len(controller.registry))
         self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
         self._engine_lock = asyncio.Lock()
         """Held while the engine is in use off the loop (a staff swap record's backfill)."""

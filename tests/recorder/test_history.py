@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,41 @@ def test_hourly_sums_group_and_filter_by_tags(history: History) -> None:
     ]
     only = history.hourly_sums(H, H + 3600, ["room"], [("room", ["101", "201"])])
     assert sorted((s.group, s.consumption) for s in only) == [(("101",), 1.0), (("201",), 4.0)]
+
+
+def test_a_flush_of_many_new_series_creates_each_once(tmp_path: Path) -> None:
+    """A campus's first running-hour flush brings thousands of new consumption series at once
+    (more than one lookup's worth): each is created once, and its rows land on it."""
+    rooms = [meter(f"{n:04d}", str(n // 100), building=f"dorm-{n % 3}") for n in range(1_200)]
+    store = History(tmp_path / "h.sqlite3", {e.entity_id: SeriesKey.of(e) for e in rooms})
+    try:
+        hours = [HourStat(e.entity_id, H, 1.0 + i, 0.0) for i, e in enumerate(rooms)]
+        store.commit(readings=[(e.entity_id, H, 2.0) for e in rooms], hours=hours)
+        store.commit(hours=[HourStat(e.entity_id, H + 3600, 0.5, 0.0) for e in rooms])
+        by_building = store.hourly_sums(H, H + 7200, ["building"], [])
+        assert sorted((s.hour, s.group, s.consumption) for s in by_building) == sorted(
+            [
+                *((H, (f"dorm-{b}",), sum(1.0 + i for i in range(b, 1_200, 3))) for b in range(3)),
+                *((H + 3600, (f"dorm-{b}",), 0.5 * 400) for b in range(3)),
+            ]
+        )
+        assert store.hour(rooms[-1].entity_id, H) == HourStat(rooms[-1].entity_id, H, 1200.0, 0.0)
+        assert [r.value for r in store.readings(rooms[7].entity_id, H, H + 1)] == [2.0]
+    finally:
+        store.close()
+    reopened = History(tmp_path / "h.sqlite3", {e.entity_id: SeriesKey.of(e) for e in rooms})
+    try:  # two series an entity (readings, hours), no more
+        assert len(reopened._series) == 2 * len(rooms)
+    finally:
+        reopened.close()
+
+
+def test_series_created_in_a_failed_flush_are_created_again(history: History) -> None:
+    """A flush that rolls back takes its new series with it: the retried flush must not
+    refer to ids that no longer exist (its hours would vanish from every sum)."""
+    unbindable: object = {"not": "a number"}
+    with pytest.raises(sqlite3.Error):  # cannot bind a dict
+        history.commit(hours=[HourStat(A, H, 1.0, unbindable)])  # type: ignore[arg-type]
+    history.commit(hours=[HourStat(A, H, 1.0, 0.0)])
+    sums = history.hourly_sums(H, H + 3600, ["building"], [])
+    assert [(s.group, s.consumption) for s in sums] == [(("dorm-1",), 1.0)]

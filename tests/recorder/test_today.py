@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from controller.app import Controller
 from controller.recorder import ConsumptionQuery, InfluxV1Consumption, Period
 from controller.recorder.counters import CounterSpec
+from controller.recorder.errors import RetryableWriteError
 from controller.recorder.stats import StatisticsEngine
 from controller.recorder.writers import InfluxV1Writer
 from tests.recorder.conftest import H, until
@@ -54,6 +56,27 @@ def test_partial_hours_report_the_running_hour_without_closing_it() -> None:
     assert engine.drain().hours == []  # the hour is still open
     engine.observe(E1, H + 3600, 11.0)
     assert [(h.hour, h.consumption, h.partial) for h in engine.drain().hours] == [(H, 1.0, False)]
+
+
+def test_running_hours_that_did_not_change_are_left_out_until_forgotten() -> None:
+    """Most of a campus's counters stand still at night: their running hours are written
+    once, not every minute; one that did not reach its store is returned again."""
+    engine = StatisticsEngine([CounterSpec(E1)], TZ)
+    engine.observe(E1, H, 10.0)
+    engine.observe(E1, H + 900, 10.25)
+    assert [(p.hour, p.consumption) for p in engine.partial_hours()] == [(H, 0.25)]
+    engine.observe(E1, H + 1200, 10.25)  # fed, but the running hour stands still
+    assert engine.partial_hours() == []
+    assert engine.unchanged_partials == 1
+    engine.observe(E1, H + 1500, 10.5)
+    assert [(p.hour, p.consumption) for p in engine.partial_hours()] == [(H, 0.5)]
+    engine.forget_partials([E1])  # that write failed: again, although not fed since
+    assert [(p.hour, p.consumption) for p in engine.partial_hours()] == [(H, 0.5)]
+    engine.observe(E1, H + 3600, 10.5)  # the hour closes: the next one runs, at 0
+    assert [(p.hour, p.consumption) for p in engine.partial_hours()] == [(H + 3600, 0.0)]
+    engine.restore({})  # a restarted recorder writes every running hour once more
+    engine.observe(E1, H + 3700, 10.5)
+    assert [(p.hour, p.consumption) for p in engine.partial_hours()] == [(H + 3600, 0.0)]
 
 
 async def test_today_includes_the_running_hour_in_the_history(
@@ -188,3 +211,51 @@ async def test_a_running_figure_in_flight_never_overwrites_its_complete_hour(
         assert [(r.consumption, r.partial) for r in rows if r.period_start.timestamp() == H] == [
             (1.0, False)
         ]
+
+
+class RefusingWriter:
+    """The real InfluxDB writer, except that the first body carrying a running figure is
+    refused as a server error would be (the best-effort write that is not retried)."""
+
+    def __init__(self, inner: InfluxV1Writer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.refused = asyncio.Event()
+
+    async def send(self, body: bytes) -> None:
+        if not self.refused.is_set() and b"partial=1i" in gzip.decompress(body):
+            self.refused.set()
+            raise RetryableWriteError("refused by the test")
+        await self.inner.send(body)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.integration
+async def test_a_running_hour_that_failed_to_reach_influxdb_is_written_again_unchanged(
+    controller: Controller, data_dir: Path, influxdb: InfluxServer, unique_name: str
+) -> None:
+    influxdb.query(f'CREATE DATABASE "{unique_name}"')
+    writer = RefusingWriter(InfluxV1Writer(influxdb.url, unique_name, timeout=5))
+    recorder = influx_recorder(
+        controller, data_dir, influxdb.url, unique_name, partial_interval=math.inf
+    )
+    recorder.writer = writer
+    controller.add(recorder)
+    async with (
+        controller.running(),
+        InfluxV1Consumption(influxdb.url, unique_name, TZ) as influx,
+    ):
+
+        async def influx_today() -> list[tuple[float, bool]]:
+            return [(r.consumption, r.partial) for r in await influx.consumption(TODAY)]
+
+        await recorder.wait_started()
+        controller.states.set(E1, 10.0, H)
+        controller.states.set(E1, 10.5, H + 1800)
+        await recorder.flush(partials=True)
+        await writer.refused.wait()
+        controller.states.set(E1, 10.5, H + 2000)  # the running hour does not change
+        await recorder.flush(partials=True)
+        await eventually(influx_today, (0.5, True))
