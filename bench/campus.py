@@ -16,7 +16,10 @@ Three processes besides InfluxDB and Mosquitto (both real, started here from ``t
 The devices' own scan intervals apply (30 s electricity and AC, 60 s water, 300 s CJ/T 188).
 ``--seconds`` is the emulated period; ``--speed N`` runs the clocks of the controller and the
 emulators N× faster (scan intervals shrink in wall time, RS-485 line time does not), so a short
-run can still see whole 60 s cycles. Prints one JSON object:
+run can still see whole 60 s cycles. ``--at`` sets the campus time the run starts at (default a
+teaching-day afternoon, 2026-12-02 15:00 China time; ``now`` for the real clock): which policies
+act depends on it (at night the curfew opens ten thousand socket relays in the first minutes),
+so runs at different hours of the day are otherwise not alike. Prints one JSON object:
 
 * ``buses``: per protocol, the cycle time (emulated seconds; the link's counters: every healthy
   device polled once) against the bound it cannot beat: the longest scan interval on the bus,
@@ -28,7 +31,7 @@ run can still see whole 60 s cycles. Prints one JSON object:
   peak RSS, start-up time (process start → every bus connected and the API answering).
 * ``web_overview_ms``: the signed-in overview page, fetched every ``--web-every`` seconds.
 
-    .venv/bin/python bench/campus.py [--rooms 10000] [--seconds 120] [--speed 1]
+    .venv/bin/python bench/campus.py [--rooms 10000] [--seconds 120] [--speed 1] [--at now]
 
 No baseline process here: the like-for-like baselines of these paths are in ``poll_record.py``
 (bare pymodbus issuing the same requests at the same pace), ``mqtt_ingest.py`` and
@@ -64,6 +67,7 @@ from controller.sitegen import SiteShape, write_site  # noqa: E402
 from tests.servers import InfluxServer, MosquittoServer  # noqa: E402
 
 DATABASE = "campus"
+AT = "2026-12-02T15:00"
 
 
 def note(text: str) -> None:
@@ -71,9 +75,29 @@ def note(text: str) -> None:
 
 
 def _clock(speed: float, tz: str) -> Any:
+    """The campus clock both children share: ``CAMPUS_CLOCK`` is "wall,campus" (the campus time
+    ``campus`` at the wall time ``wall``), so the emulators and the controller, started seconds
+    apart, agree on the time; unset means the real clock."""
     from controller.core import ScaledClock, SystemClock
 
-    return SystemClock(tz) if speed == 1 else ScaledClock(speed, tz=tz)
+    shared = os.environ.get("CAMPUS_CLOCK")
+    if not shared:
+        return SystemClock(tz) if speed == 1 else ScaledClock(speed, tz=tz)
+    wall, campus = (float(part) for part in shared.split(","))
+    return ScaledClock(speed, start=campus + (time.time() - wall) * speed, tz=tz)
+
+
+def campus_start(at: str, tz: str) -> float | None:
+    """``--at``: "now" (the real clock) or a local ISO time on the campus's time zone."""
+    if at == "now":
+        return None
+    import datetime as dt
+    import zoneinfo
+
+    local = dt.datetime.fromisoformat(at)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+    return local.timestamp()
 
 
 # -- the site ------------------------------------------------------------------------------
@@ -482,6 +506,9 @@ def summarise(figures: dict[str, Any], line: dict[str, list[float]], speed: floa
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.profile:
         os.environ["CAMPUS_PROFILE"] = str(args.profile.resolve())
+    start = campus_start(args.at, "Asia/Shanghai")
+    if start is not None:
+        os.environ["CAMPUS_CLOCK"] = f"{time.time()},{start}"
     with tempfile.TemporaryDirectory(prefix="sanjie-campus-") as tmp:
         folder = Path(tmp)
         influx = InfluxServer(folder / "influx")
@@ -522,6 +549,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     buses = summarise(figures, line, args.speed)
     return {
         "rooms": args.rooms,
+        "campus_start": args.at,
         "mqtt_devices": started["mqtt_devices"],
         "emulated_s": args.seconds,
         "speed": args.speed,
@@ -546,6 +574,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="emulated period")
     parser.add_argument("--speed", type=float, default=1.0, help="emulated s per wall s")
     parser.add_argument("--web-every", type=float, default=2.0, help="wall s between pages")
+    parser.add_argument(
+        "--at",
+        default=AT,
+        help=f"campus local time the run starts at, or 'now' for the real clock (default {AT}:"
+        " a teaching-day afternoon, outside the curfew, so runs are alike whenever they run)",
+    )
     parser.add_argument(
         "--profile", type=Path, help="cProfile the controller process, top 60 into this file"
     )
