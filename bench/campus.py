@@ -17,9 +17,11 @@ The devices' own scan intervals apply (30 s electricity and AC, 60 s water, 300 
 ``--seconds`` is the emulated period; ``--speed N`` runs the clocks of the controller and the
 emulators N× faster (scan intervals shrink in wall time, RS-485 line time does not), so a short
 run can still see whole 60 s cycles. ``--at`` sets the campus time the run starts at (default a
-teaching-day afternoon, 2026-12-02 15:00 China time; ``now`` for the real clock): which policies
-act depends on it (at night the curfew opens ten thousand socket relays in the first minutes),
-so runs at different hours of the day are otherwise not alike. Prints one JSON object:
+teaching-day lunchtime, 2026-12-02 12:30 China time, the AC and hot-water windows open; ``now``
+for the real clock): which policies act depends on it (at night the curfew opens ten thousand
+socket relays in the first minutes), so runs at different hours are otherwise not alike. The
+window starts once the policies' start-up commands are sent (``settled_before_window``: at most
+``SETTLE_MAX_S``), so it measures the steady state, not the first sweep. Prints one JSON object:
 
 * ``buses``: per protocol, the cycle time (emulated seconds; the link's counters: every healthy
   device polled once) against the bound it cannot beat: the longest scan interval on the bus,
@@ -67,7 +69,9 @@ from controller.sitegen import SiteShape, write_site  # noqa: E402
 from tests.servers import InfluxServer, MosquittoServer  # noqa: E402
 
 DATABASE = "campus"
-AT = "2026-12-02T15:00"
+AT = "2026-12-02T12:30"
+SETTLE_MAX_S = 300.0
+"""Longest wait for the policies' start-up commands before the measured window."""
 
 
 def note(text: str) -> None:
@@ -266,6 +270,20 @@ async def _control(
                 flush=True,
             )
             await asyncio.sleep(min(2.0, seconds / speed / 10))  # connections settle
+            # The policies' first sweep brings devices the emulators started in another state
+            # (AC on outside its hours, valves open) to what they hold: a one-off burst of
+            # commands at start-up, not the steady state the window measures.
+            settle_began = time.perf_counter()
+            commands0 = engine.status().get("commands", 0)
+            while time.perf_counter() - settle_began < SETTLE_MAX_S:
+                if not engine.status().get("queued_commands", 0):
+                    break
+                await asyncio.sleep(1.0)
+            settled = {
+                "wall_s": round(time.perf_counter() - settle_began, 1),
+                "commands": engine.status().get("commands", 0) - commands0,
+                "still_queued": engine.status().get("queued_commands", 0),
+            }
             values0, ticks0 = _values(assembly), len(ticks)
             mqtt0 = sum(i.driver.stats()["received"] for i in assembly.mqtt)
             written0 = assembly.recorder.status()["points_written"]
@@ -310,6 +328,7 @@ async def _control(
                     "policy_tick_ms": _spread([t * 1000 for t in window]),
                     "buses": buses,
                     "policies": policies,
+                    "settled_before_window": settled,
                     "active_alarms": alarms,
                     "billing": billing,
                 },
@@ -578,7 +597,7 @@ def main() -> None:
         "--at",
         default=AT,
         help=f"campus local time the run starts at, or 'now' for the real clock (default {AT}:"
-        " a teaching-day afternoon, outside the curfew, so runs are alike whenever they run)",
+        " a teaching-day lunchtime, outside the curfew, so runs are alike whenever they run)",
     )
     parser.add_argument(
         "--profile", type=Path, help="cProfile the controller process, top 60 into this file"
