@@ -275,10 +275,12 @@ async def _control(
             # commands at start-up, not the steady state the window measures.
             settle_began = time.perf_counter()
             commands0 = engine.status().get("commands", 0)
-            while time.perf_counter() - settle_began < SETTLE_MAX_S:
-                if not engine.status().get("queued_commands", 0):
-                    break
+            quiet = 0  # consecutive seconds with nothing queued, once the engine has evaluated
+            while quiet < 3 and time.perf_counter() - settle_began < SETTLE_MAX_S:
                 await asyncio.sleep(1.0)
+                status = engine.status()
+                idle = status.get("evaluations", 0) and not status.get("queued_commands", 0)
+                quiet = quiet + 1 if idle else 0
             settled = {
                 "wall_s": round(time.perf_counter() - settle_began, 1),
                 "commands": engine.status().get("commands", 0) - commands0,
