@@ -16,7 +16,12 @@ Three processes besides InfluxDB and Mosquitto (both real, started here from ``t
 The devices' own scan intervals apply (30 s electricity and AC, 60 s water, 300 s CJ/T 188).
 ``--seconds`` is the emulated period; ``--speed N`` runs the clocks of the controller and the
 emulators N× faster (scan intervals shrink in wall time, RS-485 line time does not), so a short
-run can still see whole 60 s cycles. Prints one JSON object:
+run can still see whole 60 s cycles. ``--at`` sets the campus time the run starts at (default a
+teaching-day lunchtime, 2026-12-02 12:30 China time, the AC and hot-water windows open; ``now``
+for the real clock): which policies act depends on it (at night the curfew opens ten thousand
+socket relays in the first minutes), so runs at different hours are otherwise not alike. The
+window starts once the policies' start-up commands are sent (``settled_before_window``: at most
+``SETTLE_MAX_S``), so it measures the steady state, not the first sweep. Prints one JSON object:
 
 * ``buses``: per protocol, the cycle time (emulated seconds; the link's counters: every healthy
   device polled once) against the bound it cannot beat: the longest scan interval on the bus,
@@ -28,7 +33,7 @@ run can still see whole 60 s cycles. Prints one JSON object:
   peak RSS, start-up time (process start → every bus connected and the API answering).
 * ``web_overview_ms``: the signed-in overview page, fetched every ``--web-every`` seconds.
 
-    .venv/bin/python bench/campus.py [--rooms 10000] [--seconds 120] [--speed 1]
+    .venv/bin/python bench/campus.py [--rooms 10000] [--seconds 120] [--speed 1] [--at now]
 
 No baseline process here: the like-for-like baselines of these paths are in ``poll_record.py``
 (bare pymodbus issuing the same requests at the same pace), ``mqtt_ingest.py`` and
@@ -40,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -64,6 +70,9 @@ from controller.sitegen import SiteShape, write_site  # noqa: E402
 from tests.servers import InfluxServer, MosquittoServer  # noqa: E402
 
 DATABASE = "campus"
+AT = "2026-12-02T12:30"
+SETTLE_MAX_S = 300.0
+"""Longest wait for the policies' start-up commands before the measured window."""
 
 
 def note(text: str) -> None:
@@ -71,9 +80,29 @@ def note(text: str) -> None:
 
 
 def _clock(speed: float, tz: str) -> Any:
+    """The campus clock both children share: ``CAMPUS_CLOCK`` is "wall,campus" (the campus time
+    ``campus`` at the wall time ``wall``), so the emulators and the controller, started seconds
+    apart, agree on the time; unset means the real clock."""
     from controller.core import ScaledClock, SystemClock
 
-    return SystemClock(tz) if speed == 1 else ScaledClock(speed, tz=tz)
+    shared = os.environ.get("CAMPUS_CLOCK")
+    if not shared:
+        return SystemClock(tz) if speed == 1 else ScaledClock(speed, tz=tz)
+    wall, campus = (float(part) for part in shared.split(","))
+    return ScaledClock(speed, start=campus + (time.time() - wall) * speed, tz=tz)
+
+
+def campus_start(at: str, tz: str) -> float | None:
+    """``--at``: "now" (the real clock) or a local ISO time on the campus's time zone."""
+    if at == "now":
+        return None
+    import datetime as dt
+    import zoneinfo
+
+    local = dt.datetime.fromisoformat(at)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zoneinfo.ZoneInfo(tz))
+    return local.timestamp()
 
 
 # -- the site ------------------------------------------------------------------------------
@@ -153,7 +182,14 @@ def control(site_path: str, endpoints_path: str, speed: float, seconds: float, d
     began = time.perf_counter()
     created = psutil.Process().create_time()
     endpoints = Path(endpoints_path).read_text(encoding="utf-8")
-    asyncio.run(_control(site_path, endpoints, speed, seconds, Path(data), began, created))
+    from controller import eventloop
+
+    loop = os.environ.get("CAMPUS_LOOP", "auto")
+    assert loop in eventloop.LOOPS, loop
+    eventloop.run(
+        _control(site_path, endpoints, speed, seconds, Path(data), began, created),
+        loop,  # type: ignore[arg-type]
+    )
 
 
 def _values(assembly: Any) -> dict[str, int]:
@@ -242,10 +278,31 @@ async def _control(
                 flush=True,
             )
             await asyncio.sleep(min(2.0, seconds / speed / 10))  # connections settle
+            # The policies' first sweep brings devices the emulators started in another state
+            # (AC on outside its hours, valves open) to what they hold: a one-off burst of
+            # commands at start-up, not the steady state the window measures.
+            settle_began = time.perf_counter()
+            commands0 = engine.status().get("commands", 0)
+            quiet = 0  # consecutive seconds with nothing queued, once the engine has evaluated
+            settle_max = float(os.environ.get("CAMPUS_SETTLE_MAX_S", SETTLE_MAX_S))
+            while quiet < 3 and time.perf_counter() - settle_began < settle_max:
+                await asyncio.sleep(1.0)
+                status = engine.status()
+                idle = status.get("evaluations", 0) and not status.get("queued_commands", 0)
+                quiet = quiet + 1 if idle else 0
+            settled = {
+                "wall_s": round(time.perf_counter() - settle_began, 1),
+                "commands": engine.status().get("commands", 0) - commands0,
+                "still_queued": engine.status().get("queued_commands", 0),
+            }
             values0, ticks0 = _values(assembly), len(ticks)
             mqtt0 = sum(i.driver.stats()["received"] for i in assembly.mqtt)
             written0 = assembly.recorder.status()["points_written"]
             profiler = _profiler()
+            if os.environ.get("CAMPUS_GC") == "default":  # A/B: CPython's own thresholds
+                gc.set_threshold(700, 10, 10)
+            pauses = GcPauses()
+            gc.callbacks.append(pauses)
             cpu0, t0 = _cpu(), time.perf_counter()
             outbox_max = 0
             deadline = t0 + seconds / speed
@@ -253,6 +310,7 @@ async def _control(
                 await asyncio.sleep(min(1.0, left))
                 outbox_max = max(outbox_max, assembly.recorder.status().get("outbox_points", 0))
             cpu, elapsed = _cpu() - cpu0, time.perf_counter() - t0
+            gc.callbacks.remove(pauses)
             _profiled(profiler)
             values1 = _values(assembly)
             mqtt = sum(i.driver.stats()["received"] for i in assembly.mqtt) - mqtt0
@@ -286,6 +344,8 @@ async def _control(
                     "policy_tick_ms": _spread([t * 1000 for t in window]),
                     "buses": buses,
                     "policies": policies,
+                    "settled_before_window": settled,
+                    "gc": pauses.figures(),
                     "active_alarms": alarms,
                     "billing": billing,
                 },
@@ -302,6 +362,35 @@ def _alarm_kinds(assembly: Any) -> dict[str, int]:
         for record in assembly.alarms.manager.active():
             kinds[record.kind] = kinds.get(record.kind, 0) + 1
     return kinds
+
+
+class GcPauses:
+    """Time the interpreter spends in cyclic garbage collection, per generation, through
+    ``gc.callbacks``: a full collection walks every tracked object (millions at 10,000 rooms)
+    with the event loop stopped, which CPU shares and page latencies both feel."""
+
+    def __init__(self) -> None:
+        self.total = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self.longest = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        took = time.perf_counter() - self._began
+        generation = int(info["generation"])
+        self.total[generation] += took
+        self.count[generation] += 1
+        self.longest = max(self.longest, took)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "seconds_by_generation": [round(t, 3) for t in self.total],
+            "collections_by_generation": self.count,
+            "longest_ms": round(self.longest * 1000, 1),
+        }
 
 
 def _profiler() -> Any:
@@ -482,6 +571,11 @@ def summarise(figures: dict[str, Any], line: dict[str, list[float]], speed: floa
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.profile:
         os.environ["CAMPUS_PROFILE"] = str(args.profile.resolve())
+    os.environ["CAMPUS_SETTLE_MAX_S"] = str(args.settle_max)
+    os.environ["CAMPUS_LOOP"] = args.loop
+    start = campus_start(args.at, "Asia/Shanghai")
+    if start is not None:
+        os.environ["CAMPUS_CLOCK"] = f"{time.time()},{start}"
     with tempfile.TemporaryDirectory(prefix="sanjie-campus-") as tmp:
         folder = Path(tmp)
         influx = InfluxServer(folder / "influx")
@@ -522,6 +616,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     buses = summarise(figures, line, args.speed)
     return {
         "rooms": args.rooms,
+        "campus_start": args.at,
+        "event_loop": args.loop,
         "mqtt_devices": started["mqtt_devices"],
         "emulated_s": args.seconds,
         "speed": args.speed,
@@ -546,6 +642,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="emulated period")
     parser.add_argument("--speed", type=float, default=1.0, help="emulated s per wall s")
     parser.add_argument("--web-every", type=float, default=2.0, help="wall s between pages")
+    parser.add_argument(
+        "--at",
+        default=AT,
+        help=f"campus local time the run starts at, or 'now' for the real clock (default {AT}:"
+        " a teaching-day lunchtime, outside the curfew, so runs are alike whenever they run)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=["auto", "uvloop", "asyncio"],
+        default="auto",
+        help="the controller's event loop, as `sanjie run --loop` (auto: uvloop when installed)",
+    )
+    parser.add_argument(
+        "--settle-max",
+        type=float,
+        default=SETTLE_MAX_S,
+        help="longest wall wait for the policies' start-up commands before the window",
+    )
     parser.add_argument(
         "--profile", type=Path, help="cProfile the controller process, top 60 into this file"
     )

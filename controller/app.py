@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from controller.collector import long_lived
 from controller.config import LoadedSite
 from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
 from controller.core.commands import CommandRouter
@@ -123,19 +123,16 @@ class Controller:
                 # Let every component enter its ``run`` before the body can cancel it, so its
                 # ``finally`` (the recorder's last flush, for one) always runs.
                 await asyncio.sleep(0)
-                # The site, registry and profiles live as long as the process: move them out
-                # of the collector's sight, so full collections (millions of objects on a big
-                # campus) do not stall polls and policy ticks.
-                gc.collect()
-                gc.freeze()
-                self._started.set()
-                try:
-                    yield self
-                finally:
-                    for task in tasks:
-                        task.cancel()
+                # The site, registry and profiles live as long as the process: out of the
+                # collector's sight, with full collections spaced out (controller/collector.py).
+                with long_lived():
+                    self._started.set()
+                    try:
+                        yield self
+                    finally:
+                        for task in tasks:
+                            task.cancel()
         finally:
-            gc.unfreeze()
             self.bus.close()
             _LOGGER.info("Controller for %s stopped", self.site.campus.id)
 

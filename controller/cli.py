@@ -9,7 +9,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -23,6 +23,7 @@ from controller import (
     cli_commission,
     cli_diners,
     cli_report,
+    eventloop,
 )
 from controller.cli_site import EXIT_INVALID, load_or_exit
 from controller.config import ConfigError, LoadedSite
@@ -250,6 +251,13 @@ def _demo_logging(live: bool) -> None:
         logging.getLogger("mqtt").setLevel(logging.ERROR)
 
 
+def _loop_choice(loop: str) -> eventloop.LoopChoice:
+    """``--loop``, checked (a typo is a usage error, not a silent fallback)."""
+    if loop not in eventloop.LOOPS:
+        raise typer.BadParameter(f"use one of {', '.join(eventloop.LOOPS)}", param_hint="--loop")
+    return cast(eventloop.LoopChoice, loop)
+
+
 @app.command("demo")
 def demo(
     site: Annotated[
@@ -272,13 +280,14 @@ def demo(
     api_port: Annotated[
         int, typer.Option(min=0, max=65535, help="API port on 127.0.0.1 (0: no API).")
     ] = 8123,
+    loop: Annotated[
+        str, typer.Option(help="Event loop: auto (uvloop when installed), uvloop or asyncio.")
+    ] = "auto",
 ) -> None:
     """Run the example campus: emulated devices, the controller polling them, a live view.
 
     Ctrl-C stops everything cleanly.
     """
-    import asyncio
-
     from controller.demo import DemoOptions, run_demo
 
     path = site or example_site()
@@ -294,7 +303,7 @@ def demo(
         api_port=api_port or None,
     )
     try:
-        asyncio.run(run_demo(options, console))
+        eventloop.run(run_demo(options, console), _loop_choice(loop))
     except OSError as err:
         err_console.print(f"[red]cannot start the demo:[/red] {err} (try --free-ports)")
         raise typer.Exit(EXIT_INVALID) from None
@@ -432,13 +441,14 @@ def run(
         float | None,
         typer.Option(hidden=True, help="Epoch seconds the emulated clock starts at."),
     ] = None,
+    loop: Annotated[
+        str, typer.Option(help="Event loop: auto (uvloop when installed), uvloop or asyncio.")
+    ] = "auto",
 ) -> None:
     """Run the controller of a site, as a service: devices, recorder, policies and the API.
 
     Exits 1 on an invalid site, 0 after SIGTERM or Ctrl-C.
     """
-    import asyncio
-
     from controller.logs import configure_logging
     from controller.service import ServiceOptions, run_service
 
@@ -456,7 +466,7 @@ def run(
         err_console.print(f"[yellow]emulated clock: {speed:g}× wall time[/yellow]")
     options = ServiceOptions(site, data_dir, api_host, api_port, clock=clock)
     try:
-        asyncio.run(run_service(options, site=loaded))
+        eventloop.run(run_service(options, site=loaded), _loop_choice(loop))
     except (OSError, CommandAccountError) as err:
         err_console.print(f"[red]cannot start:[/red] {err}")
         raise typer.Exit(EXIT_INVALID) from None

@@ -21,6 +21,7 @@ from controller.app import Controller
 from controller.assemble import ControllerOptions, build_controller
 from controller.config import LoadedSite, load_site
 from controller.core import Clock
+from controller.eventloop import running_loop_name
 
 __all__ = ["ServiceOptions", "run_service", "state_dir"]
 
@@ -73,7 +74,9 @@ async def run_service(
             )
             controller = assembly.controller
             names = ", ".join(component.name for component in controller.components)
-            _LOGGER.info("Controller for %s starting: %s", site.campus.id, names)
+            _LOGGER.info(
+                "Controller for %s starting on %s: %s", site.campus.id, running_loop_name(), names
+            )
             async with controller.running():
                 await stop.wait()
             _LOGGER.info("Controller for %s stopping", site.campus.id)

@@ -25,6 +25,7 @@ from controller.accounts import AccountStore
 from controller.app import Controller
 from controller.core import Entity
 from controller.core.vocabulary import allowed, from_api, to_api
+from controller.eventloop import running_loop_name
 from controller.web import LiveHub, web_routes
 
 from .alarm_center import alarm_center_routes
@@ -159,6 +160,7 @@ def _routes(ctrl: Controller) -> APIRouter:
             "supervision": ctrl.health(),
             "bus": [dataclasses.asdict(s) for s in ctrl.bus.stats()],
             "unavailable_devices": sorted(ctrl.states.unavailable_devices),
+            "event_loop": running_loop_name(),
         }
 
     @router.get("/entities")

@@ -130,6 +130,8 @@ class SocketChannel(Channel):
         # the transaction in flight: its reply future, unit, transaction id and function
         self._waiter: asyncio.Future[Reply] | None = None
         self._expected: Expected | None = None  # the read's reply, for the fast path
+        # the last read that timed out (unit, its reply), whose reply may still come
+        self._late: tuple[int, Expected] | None = None
         self._unit = 0
         self._expect_tid = 0
         self._function = 0
@@ -167,6 +169,19 @@ class SocketChannel(Channel):
             return  # not complete yet, or garbage the framer skipped
         if reply.function_code & 0x7F != self._function:
             return  # a stale reply to an earlier request of this unit: keep waiting
+        late = self._late
+        if (
+            late is not None
+            and expected is not None
+            and not reply.isError()
+            and not expected.sized(reply)
+            and late[0] == self._unit
+            and late[1].sized(reply)
+        ):
+            # the late reply to the read of this unit that timed out just before (RTU has no
+            # transaction id; its length tells): not this read's answer, so keep waiting
+            self._late = None
+            return
         waiter.set_result(reply)
 
     # -- Channel ----------------------------------------------------------------------------
@@ -267,6 +282,8 @@ class SocketChannel(Channel):
         if loop.time() < self._deadline:
             self._timer = loop.call_at(self._deadline, self._check_deadline)
             return
+        if self._expected is not None:
+            self._late = (self._unit, self._expected)
         waiter.set_exception(
             ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.spec.link_id)
         )

@@ -13,6 +13,7 @@ that is off) on top of the CRC.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from pymodbus.framer import FramerRTU
 
@@ -39,10 +40,11 @@ class Expected:
     """The one frame that answers a read of ``count`` registers or bits: its exact length and
     header (for Modbus TCP without the transaction id, which changes per request)."""
 
-    __slots__ = ("function", "header", "rtu", "size", "words")
+    __slots__ = ("data", "function", "header", "rtu", "size", "words")
 
     def __init__(self, unit: int, function: int, count: int, *, bits: bool, rtu: bool) -> None:
         data = (count + 7) // 8 if bits else 2 * count
+        self.data = data
         self.rtu = rtu
         self.function = function
         self.words = None if bits else struct.Struct(f">{count}H")
@@ -52,6 +54,14 @@ class Expected:
         else:  # after the transaction id: protocol 0, length, unit, function, byte count
             self.header = struct.pack(">HHBBB", 0, 3 + data, unit, function, data)
             self.size = 9 + data
+
+    def sized(self, reply: Any) -> bool:
+        """Whether a reply pymodbus's framer decoded carries as many registers or bits as
+        this read asked (a late reply to an earlier read of the same unit and function often
+        has another length, where RTU has no transaction id to tell them apart)."""
+        if self.words is None:
+            return len(getattr(reply, "bits", ())) == 8 * self.data
+        return 2 * len(getattr(reply, "registers", ())) == self.data
 
     def match(self, frame: bytes, tid: int) -> ReadReply | None:
         """The decoded reply if ``frame`` is exactly the expected one (with transaction id

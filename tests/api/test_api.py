@@ -295,6 +295,7 @@ async def test_status_lists_bus_queues(client: httpx.AsyncClient, controller: Co
     assert body["bus"][0]["maxsize"] == 5
     assert body["unavailable_devices"] == []
     assert body["supervision"] == controller.health()
+    assert body["event_loop"] == "asyncio"  # pytest's loop; `sanjie run` runs uvloop
 
 
 async def test_metrics_in_prometheus_text(

@@ -118,6 +118,7 @@ async def test_emulate_and_run_meet_on_the_hostless_links_port(tmp_path: Path) -
     run_log = (tmp_path / "run.log").read_text(errors="replace")
     assert f"using the one already listening on 127.0.0.1:{mqtt_port}" in run_log
     assert "MQTT 5, the default version" in run_log
+    assert "starting on uvloop" in run_log  # the production loop, MQTT and Modbus on it
     assert codes == [0, 0], (run_log, (tmp_path / "emulate.log").read_text(errors="replace"))
     for _ in range(50):
         if not _mosquittos_on(mqtt_port):

@@ -127,6 +127,35 @@ async def test_rtu_stale_reply_of_another_function_is_skipped() -> None:
         assert (await channel.read(5, Table.HOLDING, 0, 1)).registers == [33]
 
 
+async def test_rtu_late_reply_of_another_size_is_skipped() -> None:
+    """The late reply to a read that timed out (a one-register read-back after a write),
+    arriving during the next read of the same unit and function, is not this read's answer:
+    RTU carries no transaction id, but its length tells them apart."""
+    answers: list[int] = []
+
+    def reply(_tid: int, unit: int, pdu: bytes, transport: asyncio.Transport) -> None:
+        answers.append(unit)
+        loop = asyncio.get_running_loop()
+        if len(answers) == 1:  # answered too late, during the next read
+            loop.call_later(0.3, transport.write, rtu_frame(unit, registers_pdu(3, [7])))
+        else:
+            loop.call_later(0.15, transport.write, rtu_frame(unit, registers_pdu(3, [1, 2])))
+
+    async with channel_to(reply, rtu=True, reply_timeout=0.2) as (channel, _, _):
+        with pytest.raises(ModbusTimeout):
+            await channel.read(5, Table.HOLDING, 4, 1)
+        assert (await channel.read(5, Table.HOLDING, 76, 2)).registers == [1, 2]
+
+
+async def test_a_short_reply_without_a_late_one_pending_is_malformed() -> None:
+    def reply(_tid: int, unit: int, pdu: bytes, transport: asyncio.Transport) -> None:
+        transport.write(rtu_frame(unit, registers_pdu(3, [7])))
+
+    async with channel_to(reply, rtu=True) as (channel, _, _):
+        answer = await channel.read(5, Table.HOLDING, 76, 2)
+    assert len(answer.registers) == 1  # handed on: the link reports it as malformed
+
+
 async def test_exception_reply_is_a_reply() -> None:
     def reply(_tid: int, unit: int, pdu: bytes, transport: asyncio.Transport) -> None:
         transport.write(rtu_frame(unit, bytes([0x83, 0x02])))
