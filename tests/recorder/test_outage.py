@@ -158,7 +158,11 @@ def test_sigkill_during_an_outage_loses_at_most_one_flush_interval(
     data, produced, log = tmp_path / "var", tmp_path / "produced.txt", tmp_path / "worker.log"
     first = start_worker(campus.source, own_influx, data, produced, log)
     try:
-        time.sleep(3)
+        deadline = time.monotonic() + 30
+        while points_in(own_influx, "killed") == 0:  # its first flush reached InfluxDB
+            assert first.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the worker wrote nothing"
+            time.sleep(0.1)
         own_influx.stop()
         time.sleep(OUTAGE / 2)
         first.send_signal(signal.SIGKILL)

@@ -12,6 +12,7 @@ Playwright; nothing is mocked. Screenshots go to ``SANJIE_ARTIFACTS`` (default
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import shutil
@@ -21,6 +22,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+import pytest_asyncio
 from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -37,6 +40,7 @@ from controller.recorder import Recorder
 from controller.reports.service import ReportService
 from controller.web import LiveHub
 from emulators.modbus import SiteEmulator
+from tests.conftest import pending_tasks
 from tests.integrations.modbus_harness import wait_until
 from tests.servers import free_port
 
@@ -45,11 +49,13 @@ __all__ = [
     "DESKTOP",
     "PASSWORD",
     "PHONE",
+    "SESSION_LOOP",
     "WebCampus",
     "artifacts",
     "campus_clock",
     "chromium",
     "new_page",
+    "no_leaked_tasks_on_the_session_loop",
     "web_campus",
 ]
 
@@ -64,6 +70,33 @@ CAMPUS_START = dt.datetime(2026, 12, 2, 12, 30, tzinfo=dt.timezone(dt.timedelta(
 inside every window of the example policies (AC 12:00–14:30, dorm hot water 11:30–14:00,
 bathhouse 12:00–14:00, canteen lunch 10:30–13:30) and far from the curfew, with an hour
 before the first window closes, longer than any test here runs."""
+
+
+SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
+"""The browser tests' mark: they run on the session's loop, where the session's Chromium lives
+(``tests/web/conftest.py``); a module with it imports
+:func:`no_leaked_tasks_on_the_session_loop` as ``_no_leaked_tasks``, and its async fixtures
+say ``loop_scope="session"``."""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def no_leaked_tasks_on_the_session_loop() -> AsyncIterator[None]:
+    """The suite's leak check (``tests/conftest.py``) on the loop these tests run on.
+
+    The shared Chromium's Playwright tasks live on that loop for the whole session, so only
+    tasks that were not running when the test started count as leaked.
+    """
+    before = pending_tasks()
+    yield
+    leaked: set[asyncio.Task[object]] = set()
+    for _ in range(20):
+        leaked = pending_tasks() - before
+        if not leaked:
+            return
+        await asyncio.sleep(0.05)
+    for task in leaked:
+        task.cancel()
+    pytest.fail(f"test leaked tasks: {sorted(t.get_name() for t in leaked)}")
 
 
 @dataclass

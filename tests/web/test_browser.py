@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from controller.config import LoadedSite, load_site
@@ -17,14 +18,17 @@ from tests.conftest import EXAMPLE_SITE
 from .harness import (
     DESKTOP,
     PHONE,
+    SESSION_LOOP,
     WebCampus,
     artifacts,
     new_page,
+    no_leaked_tasks_on_the_session_loop,
     sign_in,
     web_campus,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, SESSION_LOOP]
+_no_leaked_tasks = no_leaked_tasks_on_the_session_loop  # the leak check on this loop
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +36,7 @@ def site() -> LoadedSite:
     return load_site(EXAMPLE_SITE)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
     async with web_campus(site) as running:
         yield running

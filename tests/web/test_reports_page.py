@@ -11,15 +11,25 @@ from collections.abc import AsyncIterator
 import httpx
 import openpyxl
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from controller.config import LoadedSite, load_site
 from controller.config.reports import ReportSchedule, ReportSettings
 from tests.conftest import EXAMPLE_SITE
 
-from .harness import PASSWORD, WebCampus, artifacts, chromium, sign_in, web_campus
+from .harness import (
+    PASSWORD,
+    SESSION_LOOP,
+    WebCampus,
+    artifacts,
+    no_leaked_tasks_on_the_session_loop,
+    sign_in,
+    web_campus,
+)
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, SESSION_LOOP]
+_no_leaked_tasks = no_leaked_tasks_on_the_session_loop  # the leak check on this loop
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -34,7 +44,7 @@ def site() -> LoadedSite:
     )
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
     async with web_campus(site) as running:
         yield running
@@ -45,59 +55,58 @@ def _today(campus: WebCampus) -> str:
     return campus.controller.clock.now().date().isoformat()
 
 
-async def test_a_manager_builds_and_downloads_a_report(campus: WebCampus) -> None:
+async def test_a_manager_builds_and_downloads_a_report(campus: WebCampus, browser: Browser) -> None:
     site = campus.controller.site
-    async with chromium() as browser:
-        page = await _new_page(browser, DESKTOP)
-        await sign_in(page, campus.url, "manager1")
-        await page.click("nav a[href='/reports']")
-        await expect(page.locator("h1")).to_contain_text("报表")
-        # limited to dorm-1: no campus, no other building; only dorm-1's schedule
-        options = page.locator("#report-scope option")
-        await expect(options).to_have_count(1)
-        assert await options.first.get_attribute("value") == "building:dorm-1"
-        await expect(page.locator("#report-schedules tbody tr")).to_have_count(1)
-        await expect(page.locator("#report-schedules")).to_contain_text("dorm-1-weekly")
-        await page.check("input[name=period_kind][value=range]")
-        await page.fill("input[name=start]", _today(campus))
-        await page.fill("input[name=end]", _today(campus))
-        await page.check("input[name=formats][value=html]")
-        await page.click("#start-report")
-        await page.wait_for_url(re.compile(r"/reports\?job=job-"))
-        row = page.locator("tr.job.highlight")
-        await expect(row.locator(".state-word")).to_have_text("已完成", timeout=120_000)
-        await expect(row.locator("a.dl-xlsx")).to_be_visible()
-        # without a reload, the finished build also joins the earlier reports
-        await expect(page.locator("#stored-reports tbody tr[data-report]")).to_have_count(1)
-        await page.screenshot(path=artifacts() / "reports-desktop.png", full_page=True)
+    page = await _new_page(browser, DESKTOP)
+    await sign_in(page, campus.url, "manager1")
+    await page.click("nav a[href='/reports']")
+    await expect(page.locator("h1")).to_contain_text("报表")
+    # limited to dorm-1: no campus, no other building; only dorm-1's schedule
+    options = page.locator("#report-scope option")
+    await expect(options).to_have_count(1)
+    assert await options.first.get_attribute("value") == "building:dorm-1"
+    await expect(page.locator("#report-schedules tbody tr")).to_have_count(1)
+    await expect(page.locator("#report-schedules")).to_contain_text("dorm-1-weekly")
+    await page.check("input[name=period_kind][value=range]")
+    await page.fill("input[name=start]", _today(campus))
+    await page.fill("input[name=end]", _today(campus))
+    await page.check("input[name=formats][value=html]")
+    await page.click("#start-report")
+    await page.wait_for_url(re.compile(r"/reports\?job=job-"))
+    row = page.locator("tr.job.highlight")
+    await expect(row.locator(".state-word")).to_have_text("已完成", timeout=120_000)
+    await expect(row.locator("a.dl-xlsx")).to_be_visible()
+    # without a reload, the finished build also joins the earlier reports
+    await expect(page.locator("#stored-reports tbody tr[data-report]")).to_have_count(1)
+    await page.screenshot(path=artifacts() / "reports-desktop.png", full_page=True)
 
-        async with page.expect_download() as xlsx_download:
-            await row.locator("a.dl-xlsx").click()
-        xlsx = await (await xlsx_download.value).path()
-        book = openpyxl.load_workbook(io.BytesIO(xlsx.read_bytes()))
-        assert len(book.sheetnames) > 3
-        async with page.expect_download() as pdf_download:
-            await row.locator("a.dl-pdf").click()
-        pdf = await (await pdf_download.value).path()
-        assert pdf.read_bytes().startswith(b"%PDF")
+    async with page.expect_download() as xlsx_download:
+        await row.locator("a.dl-xlsx").click()
+    xlsx = await (await xlsx_download.value).path()
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.read_bytes()))
+    assert len(book.sheetnames) > 3
+    async with page.expect_download() as pdf_download:
+        await row.locator("a.dl-pdf").click()
+    pdf = await (await pdf_download.value).path()
+    assert pdf.read_bytes().startswith(b"%PDF")
 
-        # the stored report is listed after a reload, with its downloads
-        await page.goto(f"{campus.url}/reports")
-        listed = page.locator("#stored-reports tbody tr[data-report]")
-        await expect(listed).to_have_count(1)
-        await expect(listed.locator("a.dl-html")).to_be_visible()
+    # the stored report is listed after a reload, with its downloads
+    await page.goto(f"{campus.url}/reports")
+    listed = page.locator("#stored-reports tbody tr[data-report]")
+    await expect(listed).to_have_count(1)
+    await expect(listed.locator("a.dl-html")).to_be_visible()
 
-        phone = await _new_page(browser, PHONE)
-        await sign_in(phone, campus.url, "manager1")
-        await phone.goto(f"{campus.url}/reports")
-        await expect(phone.locator("#stored-reports tbody tr[data-report]")).to_have_count(1)
-        await phone.screenshot(path=artifacts() / "reports-phone.png", full_page=True)
-        english = await _new_page(browser, DESKTOP)
-        await sign_in(english, campus.url, "admin1")
-        await english.goto(f"{campus.url}/reports?lang=en")
-        await expect(english.locator("h1")).to_contain_text("Reports")
-        await expect(english.locator("#report-scope option")).to_have_count(1 + len(site.buildings))
-        await english.screenshot(path=artifacts() / "reports-en-desktop.png", full_page=True)
+    phone = await _new_page(browser, PHONE)
+    await sign_in(phone, campus.url, "manager1")
+    await phone.goto(f"{campus.url}/reports")
+    await expect(phone.locator("#stored-reports tbody tr[data-report]")).to_have_count(1)
+    await phone.screenshot(path=artifacts() / "reports-phone.png", full_page=True)
+    english = await _new_page(browser, DESKTOP)
+    await sign_in(english, campus.url, "admin1")
+    await english.goto(f"{campus.url}/reports?lang=en")
+    await expect(english.locator("h1")).to_contain_text("Reports")
+    await expect(english.locator("#report-scope option")).to_have_count(1 + len(site.buildings))
+    await english.screenshot(path=artifacts() / "reports-en-desktop.png", full_page=True)
 
 
 async def _new_page(browser: Browser, viewport: dict[str, int]) -> Page:

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, FilePayload, expect
 
 from controller.alarms.component import AlarmService, alarm_service
@@ -18,14 +19,17 @@ from tests.conftest import EXAMPLE_SITE
 
 from .harness import (
     PHONE,
+    SESSION_LOOP,
     WebCampus,
     artifacts,
     new_page,
+    no_leaked_tasks_on_the_session_loop,
     sign_in,
     web_campus,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, SESSION_LOOP]
+_no_leaked_tasks = no_leaked_tasks_on_the_session_loop  # the leak check on this loop
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,7 @@ def site() -> LoadedSite:
     return dataclasses.replace(base, workorders=WorkOrdersConfig(sla_s={"water": 4 * 3600}))
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def campus(site: LoadedSite) -> AsyncIterator[WebCampus]:
     async with web_campus(site, alarms=True) as running:
         yield running
