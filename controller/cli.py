@@ -218,21 +218,33 @@ def gen_site(
             help="Write every dorm room and device out instead of per-floor/per-room templates.",
         ),
     ] = False,
+    relay_password: Annotated[
+        str | None,
+        typer.Option(
+            help="The DL/T 645 links' relay password (6 digits, or 'random' for a fresh one); "
+            "without one the meters refuse relay commands (the example campus keeps none).",
+        ),
+    ] = None,
 ) -> None:
     """Write an N-room campus (for benchmarks and trials) and print its site file."""
-    from controller.sitegen import SiteShape, write_site
+    from controller.sitegen import SiteShape, random_relay_password, write_site
+
+    if relay_password == "random":  # noqa: S105 (a keyword, not a password)
+        relay_password = random_relay_password()
 
     started = time.perf_counter()
-    site = write_site(
-        out,
-        SiteShape(
+    try:
+        shape = SiteShape(
             rooms=rooms,
             rooms_per_floor=rooms_per_floor,
             floors=floors,
             first_port=first_port,
             layout="explicit" if explicit else "templates",
-        ),
-    )
+            relay_password=relay_password,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    site = write_site(out, shape)
     console.print(f"wrote {site} in {time.perf_counter() - started:.2f} s")
 
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-__all__ = ["SiteShape", "generate_site", "write_site"]
+__all__ = ["SiteShape", "generate_site", "random_relay_password", "write_site"]
 
 # Unit-id plan on a dorm floor bus: room r (1-based on its floor) uses r, 20+r, 40+r, 60+r;
 # the floor's lighting meter is 101, and floor 1's bus also has the building's main meter (100)
@@ -67,12 +68,26 @@ class SiteShape:
     """Buildings' hot-water meters are CJ/T 188 heat meters (else Modbus ultrasonic meters)."""
     billing: bool = True
     """Prepaid billing of the dorm rooms (``default_billing``): a ``billing.yaml``."""
+    relay_password: str | None = None
+    """The DL/T 645 links' relay password (6 digits), written into ``links.yaml``. None: no
+    password, so the meters refuse relay commands (the curfew's, billing's cut-offs) until the
+    site gives one. The shipped example keeps none (``sanjie demo`` makes one per run, never a
+    default anyone could read); a campus generated for one benchmark or trial, whose emulators
+    and controller read the same files, takes ``random_relay_password()``."""
 
     def __post_init__(self) -> None:
         if self.rooms < 1 or self.rooms_per_floor < 1 or self.floors < 1:
             raise ValueError("rooms, rooms_per_floor and floors must be positive")
+        password = self.relay_password
+        if password is not None and not (password.isdigit() and len(password) == 6):
+            raise ValueError("a DL/T 645 relay password is 6 digits")
         if self.rooms_per_floor > 20:
             raise ValueError("at most 20 rooms per floor bus (unit ids 1–80 per floor)")
+
+
+def random_relay_password() -> str:
+    """A fresh 6-digit DL/T 645 relay password, as ``sanjie demo`` makes one per run."""
+    return f"{secrets.randbelow(1_000_000):06d}"
 
 
 def _name(zh: str, en: str) -> dict[str, str]:
@@ -94,6 +109,8 @@ class _Builder:
         link.update({"host": self.shape.host, "port": self.port, "timeout": 0.5})
         if kind in ("dlt645", "cjt188"):
             link["timeout"] = 1.0  # 2400 baud: a 901F reply alone takes 0.16 s on the line
+        if kind == "dlt645" and self.shape.relay_password is not None:
+            link["relay_password"] = self.shape.relay_password
         self.links.append(link)
         self.port += 1
         return link_id

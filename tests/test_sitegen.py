@@ -85,3 +85,31 @@ def test_the_example_campus_has_a_reading_rule_and_a_night_rule_on_aggregates() 
         "active_energy",
         2,
     )
+
+
+def test_a_generated_campus_can_carry_its_dlt645_relay_password(tmp_path: Path) -> None:
+    """Without a password the DL/T 645 floor refuses the curfew's relay commands ("no relay
+    password configured"); a benchmark's or trial's campus writes one both its emulators and
+    its controller read. The shipped example keeps none (the demo makes one per run)."""
+    from controller.config import load_site
+    from controller.config.site import Dlt645Link
+    from controller.sitegen import random_relay_password
+
+    password = random_relay_password()
+    assert len(password) == 6
+    assert password.isdigit()
+    site = load_site(write_site(tmp_path / "p", SiteShape(rooms=120, relay_password=password)))
+    meters = [link for link in site.links.values() if isinstance(link, Dlt645Link)]
+    assert meters
+    assert all(
+        link.relay_password is not None and link.relay_password.get_secret_value() == password
+        for link in meters
+    )
+    example = load_site(EXAMPLE_SITE)
+    assert all(
+        link.relay_password is None
+        for link in example.links.values()
+        if isinstance(link, Dlt645Link)
+    )
+    with pytest.raises(ValueError, match="6 digits"):
+        SiteShape(relay_password="12345")

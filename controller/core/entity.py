@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 from controller.config.profile import DeviceClass, PointKind, StateClass
 
-__all__ = ["Entity", "Quality", "entity_id"]
+__all__ = ["Entity", "Quality", "entity_id", "entity_maker"]
 
 
 class Quality(StrEnum):
@@ -60,3 +61,59 @@ class Entity:
     @property
     def is_cumulative(self) -> bool:
         return self.state_class is StateClass.TOTAL_INCREASING
+
+
+def entity_maker() -> Callable[
+    [str, str, str, str, str, PointKind, str | None, DeviceClass, StateClass, bool, dict[str, str]],
+    Entity,
+]:
+    """A constructor of ``Entity`` for the registry's bulk build, taking the fields in order.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (two
+    lookups and a call, eleven times); setting the slots through their descriptors directly
+    makes the same object, equal and as immutable, in two thirds of the time, which on a
+    10,000-room campus (half a million entities) is a few tenths of a second of start-up.
+    """
+    (
+        set_id,
+        set_device,
+        set_key,
+        set_zh,
+        set_en,
+        set_kind,
+        set_unit,
+        set_class,
+        set_state,
+        set_writable,
+        set_tags,
+    ) = (getattr(Entity, f.name).__set__ for f in fields(Entity))
+    new = object.__new__
+
+    def make(  # noqa: PLR0917 (the fields of an Entity, in order)
+        eid: str,
+        device_id: str,
+        point_key: str,
+        name_zh: str,
+        name_en: str,
+        kind: PointKind,
+        unit: str | None,
+        device_class: DeviceClass,
+        state_class: StateClass,
+        writable: bool,
+        tags: dict[str, str],
+    ) -> Entity:
+        entity: Entity = new(Entity)
+        set_id(entity, eid)
+        set_device(entity, device_id)
+        set_key(entity, point_key)
+        set_zh(entity, name_zh)
+        set_en(entity, name_en)
+        set_kind(entity, kind)
+        set_unit(entity, unit)
+        set_class(entity, device_class)
+        set_state(entity, state_class)
+        set_writable(entity, writable)
+        set_tags(entity, tags)
+        return entity
+
+    return make

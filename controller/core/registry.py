@@ -11,7 +11,7 @@ from controller.config.loader import LoadedSite
 from controller.config.profile import Profile, StateClass
 from controller.config.site import Building, Device
 
-from .entity import Entity
+from .entity import Entity, entity_maker
 
 __all__ = ["EntityRegistry"]
 
@@ -38,7 +38,19 @@ class EntityRegistry:
     def from_site(cls, site: LoadedSite) -> EntityRegistry:
         """Every point of every device of ``site``, tagged with its place on the campus."""
         with paused_gc():
-            return cls(_entities(site))
+            registry = cls(())
+            by_id, by_device = registry._by_id, registry._by_device
+            # Device by device: a device's entities come as one list (its ``of_device``). Ids
+            # differ across devices (device ids are unique and point keys hold no dot), so
+            # one count per device finds a profile that repeats a key.
+            for device_id, entities in _entities(site):
+                by_device[device_id] = entities
+                before = len(by_id)
+                for entity in entities:
+                    by_id[entity.entity_id] = entity
+                if len(by_id) != before + len(entities):
+                    raise ValueError(f"duplicate entity id on device {device_id}")
+            return registry
 
     def __getitem__(self, entity_id: str) -> Entity:
         return self._by_id[entity_id]
@@ -109,7 +121,9 @@ def _point_facts(profile: Profile) -> list[tuple[Any, ...]]:
     ]
 
 
-def _entities(site: LoadedSite) -> Iterator[Entity]:
+def _entities(site: LoadedSite) -> Iterator[tuple[str, list[Entity]]]:
+    """Each device's id and its entities, in the profile's order of points."""
+    make = entity_maker()
     # Per building and per profile once: a campus has 40k devices but a few dozen of those.
     rooms_of = {
         bid: {room.id: (str(room.floor), str(room.occupancy)) for room in b.rooms}
@@ -124,6 +138,7 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
         # A device's points of one kind carry the same tags: they share one dict (a water
         # meter's 11 points have 5 kinds), which nobody mutates.
         shared: dict[tuple[str, MeterLink | None], dict[str, str]] = {}
+        entities: list[Entity] = []
         for key, zh, en, kind, unit, device_class, state_class, writable, kind_tag in facts[
             device.profile
         ]:
@@ -133,19 +148,22 @@ def _entities(site: LoadedSite) -> Iterator[Entity]:
             tags = shared.get((kind_tag, link))
             if tags is None:
                 tags = shared[(kind_tag, link)] = _with_link(base, kind_tag, link)
-            yield Entity(
-                f"{device_id}.{key}",
-                device_id,
-                key,
-                zh,
-                en,
-                kind,
-                unit,
-                device_class,
-                state_class,
-                writable,
-                tags,
+            entities.append(
+                make(
+                    f"{device_id}.{key}",
+                    device_id,
+                    key,
+                    zh,
+                    en,
+                    kind,
+                    unit,
+                    device_class,
+                    state_class,
+                    writable,
+                    tags,
+                )
             )
+        yield device_id, entities
 
 
 def _with_link(base: dict[str, str], kind: str, link: MeterLink | None) -> dict[str, str]:

@@ -93,3 +93,43 @@ def test_duplicate_entity_ids_are_refused() -> None:
     )
     with pytest.raises(ValueError, match=r"duplicate entity id m\.power"):
         EntityRegistry([one, one])
+
+
+def test_the_bulk_builds_entities_equal_and_as_frozen_as_the_dataclass() -> None:
+    """The registry makes half a million entities through ``entity_maker`` (slots set
+    directly): they must be the same objects the dataclass makes, and as immutable."""
+    import dataclasses
+
+    from controller.core.entity import entity_maker
+
+    fields = (
+        "m.power",
+        "m",
+        "power",
+        "功率",
+        "Power",
+        PointKind.ACTIVE_POWER,
+        "W",
+        DeviceClass.POWER,
+        StateClass.MEASUREMENT,
+        False,
+        {"building": "dorm-1"},
+    )
+    made = entity_maker()(*fields)
+    assert type(made) is Entity
+    assert made == Entity(*fields)
+    assert made.building == "dorm-1"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.writable = True  # type: ignore[misc]
+
+
+def test_a_profile_repeating_a_point_key_is_refused(campus: LoadedSite) -> None:
+    """From a site the ids are checked a device at a time; a repeated key still stops it."""
+    import dataclasses
+
+    profile_id = next(iter(campus.profiles))
+    profile = campus.profiles[profile_id]
+    repeated = profile.model_copy(update={"points": [*profile.points, profile.points[0]]})
+    site = dataclasses.replace(campus, profiles={**campus.profiles, profile_id: repeated})
+    with pytest.raises(ValueError, match="duplicate entity id on device"):
+        EntityRegistry.from_site(site)
