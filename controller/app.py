@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from controller.collector import long_lived
 from controller.config import LoadedSite
 from controller.core import Clock, EntityRegistry, EventBus, StateStore, SystemClock
 from controller.core.commands import CommandRouter
+from controller.gcfreeze import REFREEZE_AFTER_S, refreeze
 from controller.redaction import register_secrets, site_secrets
 from controller.supervise import SupervisionOptions, Supervisor
 
@@ -54,8 +55,11 @@ class Controller:
         clock: Clock | None = None,
         *,
         supervision: SupervisionOptions | None = None,
+        refreeze_after_s: Sequence[float] = REFREEZE_AFTER_S,
     ) -> None:
         self.site = site
+        self.refreeze_after_s = tuple(refreeze_after_s)
+        """Wall seconds after start at which what lasts is frozen again (``gcfreeze``)."""
         register_secrets(
             site_secrets(site.links) | site_secrets(site.sinks) | site_secrets(site.notify)
         )
@@ -124,8 +128,13 @@ class Controller:
                 # ``finally`` (the recorder's last flush, for one) always runs.
                 await asyncio.sleep(0)
                 # The site, registry and profiles live as long as the process: out of the
-                # collector's sight, with full collections spaced out (controller/collector.py).
+                # collector's sight, with full collections spaced out (controller/collector.py)
+                # and what the first scans made frozen too (controller/gcfreeze.py).
                 with long_lived():
+                    if self.refreeze_after_s:
+                        tasks.append(
+                            group.create_task(refreeze(self.refreeze_after_s), name="gc")
+                        )
                     self._started.set()
                     try:
                         yield self

@@ -18,6 +18,7 @@ import datetime as dt
 import heapq
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Container, Hashable, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from .overrides import Override, OverrideBook
 from .planner import Planner, UnitRef, device_of, winner
 from .settings import EngineSettings
 from .store import StoredState
+from .tally import GroupOf, HoldTally
 
 __all__ = ["ActiveAlarm", "EngineCore", "EngineSettings", "Outcome", "device_of"]
 
@@ -48,6 +50,7 @@ class EngineCore:
         policies: Sequence[Policy[Any, Any]],
         settings: EngineSettings | None = None,
         started: float = 0.0,
+        group_of: GroupOf | None = None,
     ) -> None:
         self.policies = list(policies)
         self.settings = settings or EngineSettings()
@@ -57,7 +60,7 @@ class EngineCore:
         self.alarms: dict[str, ActiveAlarm] = self._book.active
         """Active alarms by key."""
         self._grace_end = started + self.settings.startup_grace_s
-        self.planner = Planner(self.settings, self._book, self._grace_end)
+        self.planner = Planner(self.settings, self._book, self._grace_end, HoldTally(group_of))
         self._index = {p.id: i for i, p in enumerate(self.policies)}
         self._memory: list[list[Any]] = [[None] * len(p.units) for p in self.policies]
         self._wants: list[list[tuple[Want, ...]]] = [[()] * len(p.units) for p in self.policies]
@@ -178,7 +181,7 @@ class EngineCore:
         overrides carry over, and alarms are kept until the new core confirms or clears them.
         Rate-limit bookkeeping starts afresh.
         """
-        new = EngineCore(policies, self.settings, self.started)
+        new = EngineCore(policies, self.settings, self.started, self.planner.tally.group_of)
         for pi, policy in enumerate(self.policies):
             target = new._index.get(policy.id)
             if target is None or type(new.policies[target]) is not type(policy):
@@ -333,6 +336,14 @@ class EngineCore:
 
     def winner(self, entity_id: str) -> Want | None:
         return self.planner.winner(entity_id)
+
+    def hold_count(self) -> int:
+        """How many points a policy holds now (``len(holds())`` without building it)."""
+        return len(self.planner.tally)
+
+    def acting(self) -> dict[str, Counter[str]]:
+        """Group (building) → policy → points it wins now; read it, never change it."""
+        return self.planner.tally.counts
 
     def holds(self) -> dict[str, Want]:
         """Every point a policy holds now, with the winning want."""

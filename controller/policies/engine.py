@@ -44,6 +44,7 @@ from .scope import SiteIndex
 from .settings import EngineSettings
 from .staff import StaffActions
 from .store import PolicyStore
+from .tally import GroupOf
 from .views import PolicyViews
 from .wakeups import Wakeups
 
@@ -78,7 +79,8 @@ class PolicyEngine:
             index=SiteIndex.from_site(controller.site),
             store=store,
             journal=Journal(audit),
-            core=EngineCore((), self.settings, self.clock.time()),  # admin binds the policies
+            # admin binds the policies; the holds are counted per building for the overview
+            core=EngineCore((), self.settings, self.clock.time(), _building_of(controller)),
         )
         self.admin = PolicyAdmin(
             self.ctx, controller.site.policies, stored.policies, on_change=self._policies_changed
@@ -290,7 +292,7 @@ class PolicyEngine:
         return {
             "policies": len(core.policies),
             "units": sum(len(p.units) for p in core.policies),
-            "holds": len(core.holds()),
+            "holds": core.hold_count(),
             "overrides": len(core.overrides),
             "active_alarms": len(alarms),
             "last_eval_ms": round(self.last_eval_ms, 3),
@@ -322,3 +324,14 @@ class PolicyEngine:
     def close(self) -> None:
         """Close the store (after ``run`` has ended)."""
         self.ctx.store.close()
+
+
+def _building_of(controller: Controller) -> GroupOf:
+    """Entity id → its building (None for an entity the registry does not know)."""
+    registry = controller.registry
+
+    def building_of(entity_id: str) -> str | None:
+        entity = registry.get(entity_id)
+        return None if entity is None else entity.building
+
+    return building_of

@@ -32,6 +32,7 @@ from .alarms import AlarmBook
 from .model import Alarm, PlannedCommand, StateReader, Want, good_value
 from .outcome import Outcome
 from .settings import EngineSettings
+from .tally import HoldTally
 
 __all__ = ["Planner", "UnitRef", "device_of", "winner"]
 
@@ -97,14 +98,20 @@ class _Actuation:
 class Planner:
     """The points policies want, and the commands that get them there."""
 
-    def __init__(self, settings: EngineSettings, alarms: AlarmBook, grace_end: float) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        alarms: AlarmBook,
+        grace_end: float,
+        tally: HoldTally | None = None,
+    ) -> None:
         self.settings = settings
         self.alarms = alarms
         self.grace_end = grace_end
         self.holders: dict[str, dict[UnitRef, Want]] = {}
-        self.holds_version = 0
-        """Counts changes of ``holders``: a reader may keep what it derived from them (the
-        web overview's points held per building) until it moves."""
+        self.tally = tally if tally is not None else HoldTally()
+        """The winning policy of every held point, counted per group as ``holders`` changes
+        (the web overview's policies acting per building, without walking the holds)."""
         self._command_targets: dict[str, str] = {}
         self._acts: dict[str, _Actuation] = {}
         self._dirty: set[str] = set()
@@ -119,6 +126,7 @@ class Planner:
     def update_wants(self, ref: UnitRef, old: tuple[Want, ...], new: tuple[Want, ...]) -> None:
         """A unit's wants went from ``old`` to ``new``."""
         new_by_entity = {w.entity_id: w for w in new}
+        tally = self.tally
         for want in old:
             if want.entity_id not in new_by_entity:
                 holders = self.holders.get(want.entity_id)
@@ -126,13 +134,14 @@ class Planner:
                     holders.pop(ref, None)
                     if not holders:
                         del self.holders[want.entity_id]
-                    self.holds_version += 1
+                    tally.won(want.entity_id, winner(holders).policy_id if holders else None)
                 self._dirty.add(want.entity_id)
         old_by_entity = {w.entity_id: w for w in old}
         for entity, want in new_by_entity.items():
             if old_by_entity.get(entity) != want:
-                self.holders.setdefault(entity, {})[ref] = want
-                self.holds_version += 1
+                holders = self.holders.setdefault(entity, {})
+                holders[ref] = want
+                tally.won(entity, winner(holders).policy_id)
                 self._command_targets[want.command_entity] = entity
                 if entity not in self._acts:
                     self._acts[entity] = _Actuation(entity)

@@ -42,6 +42,7 @@ from controller.core import (
 from controller.core.events import Event
 
 from .alerts import Alerts
+from .changes import HourChanges
 from .counters import counter_specs
 from .dbthread import DbThread
 from .errors import RecorderError, WriteError
@@ -152,6 +153,8 @@ class Recorder:
         self._persist_errors = 0
         self._in_flight: asyncio.Future[None] | None = None
         self._summary = HourlySummary(controller.registry)
+        self.hour_changes = HourChanges()
+        """The hours written so far, as versions (readers keep what a span gave them)."""
         self._seeded: SeededSpan | None = None
         self._alerts = Alerts(controller.bus, controller.clock, self._outbox_path, warn_fill)
 
@@ -412,6 +415,9 @@ class Recorder:
     def _after_persist(self, persisted: Persisted, chunk: Chunk) -> None:
         self._stored += persisted.readings
         self._summary.add(chunk.stats.hours)
+        self.hour_changes.note(
+            [*(h.hour for h in persisted.hours), *(h.hour for h in chunk.stats.partials)]
+        )
         if persisted.outbox is not None:
             self._alerts.outbox(persisted.outbox)
         if self._sender is not None:
@@ -469,10 +475,13 @@ class Recorder:
     async def _prune_loop(self, db: DbThread, history: History) -> None:
         while True:
             try:
-                readings, hours = await db.call(history.prune, self.controller.clock.time())
+                now = self.controller.clock.time()
+                readings, hours = await db.call(history.prune, now)
             except sqlite3.Error as err:
                 _LOGGER.warning("History retention failed: %s", err)
             else:
+                if hours:
+                    self.hour_changes.pruned(now - self._retention[0] * 86400)
                 if readings or hours:
                     _LOGGER.info("History retention removed %d readings, %d hours", readings, hours)
             await asyncio.sleep(self._retention_interval)

@@ -11,7 +11,7 @@ import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from controller.accounts import Account
 from controller.app import Controller
@@ -19,9 +19,6 @@ from controller.config.site import Building
 from controller.core import Entity, EntityRegistry
 from controller.recorder import ConsumptionQuery, Period, Recorder
 from controller.recorder.query import ConsumptionRow
-
-if TYPE_CHECKING:
-    from controller.policies.planner import Planner
 
 from .i18n import Translator
 
@@ -105,6 +102,11 @@ def _building_totals(
 async def _consumption_by_day(
     ctrl: Controller, start: dt.datetime, end: dt.datetime, where: dict[str, Any] | None = None
 ) -> list[ConsumptionRow]:
+    """Each building's consumption per day, kind and circuit in [start, end).
+
+    Kept per recorder and span until the recorder writes an hour of the span again
+    (``Recorder.hour_changes``): a completed day is then asked for once, not on every request,
+    and today again only after the next running hours are committed (every minute)."""
     recorder = ctrl.find(Recorder)
     if recorder is None:
         return []
@@ -112,14 +114,39 @@ async def _consumption_by_day(
         source = recorder.consumption
     except RuntimeError:
         return []  # the recorder has not opened its history yet
+    where = {"kind": ["active_energy", "water_volume"], **(where or {})}
+    key = (start, end, repr(sorted(where.items())))
+    version = recorder.hour_changes.version(start.timestamp(), end.timestamp())  # before asking
+    kept = _DAYS.setdefault(recorder, {})
+    found = kept.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
     query = ConsumptionQuery(
         start=start,
         end=end,
         period=Period.DAY,
         group_by=("building", "kind", "circuit"),
-        where={"kind": ["active_energy", "water_volume"], **(where or {})},
+        where=where,
     )
-    return await source.consumption(query)
+    rows = await source.consumption(query)
+    kept[key] = (version, rows)
+    for stale in [k for k in kept if k[1] <= end - _KEEP_DAYS]:
+        del kept[stale]  # days that dropped out of every page's span
+    return rows
+
+
+_DAYS: weakref.WeakKeyDictionary[
+    Recorder, dict[tuple[dt.datetime, dt.datetime, str], tuple[int, list[ConsumptionRow]]]
+] = weakref.WeakKeyDictionary()
+_KEEP_DAYS = dt.timedelta(days=9)
+
+
+async def _days(ctrl: Controller, days: DayBounds) -> list[ConsumptionRow]:
+    """Today's, yesterday's and last week's rows (the days in between are not shown)."""
+    rows: list[ConsumptionRow] = []
+    for start in (days.last_week, days.yesterday, days.today):
+        rows.extend(await _consumption_by_day(ctrl, start, start + dt.timedelta(days=1)))
+    return rows
 
 
 def _visible_buildings(ctrl: Controller, account: Account) -> list[Building]:
@@ -143,27 +170,15 @@ def _alarms(ctrl: Controller) -> list[dict[str, Any]]:
 def _acting(ctrl: Controller) -> dict[str, Counter[str]]:
     """Building → policy → points it holds now (a curfew holding 120 socket relays).
 
-    Kept until the policies' holds change (``Planner.holds_version``): at night a big campus
-    holds tens of thousands of points, and the overview is fetched every few seconds."""
+    Read from the counts the planner keeps as the holds change (``EngineCore.acting``): at
+    night a big campus holds tens of thousands of points and the holds change several times a
+    second, so walking them per request cost more than the rest of the page."""
     from controller.policies.engine import PolicyEngine
 
     engine = ctrl.find(PolicyEngine)
     if engine is None:
         return {}
-    planner = engine.core.planner
-    kept = _ACTING.get(planner)
-    if kept is not None and kept[0] == planner.holds_version:
-        return kept[1]
-    version = planner.holds_version
-    out: dict[str, Counter[str]] = defaultdict(Counter)
-    registry = ctrl.registry
-    for entity_id, want in engine.core.holds().items():
-        entity = registry.get(entity_id)
-        if entity is not None:
-            out[entity.building][want.policy_id] += 1
-    found = dict(out)
-    _ACTING[planner] = (version, found)
-    return found
+    return engine.core.acting()
 
 
 def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
@@ -181,11 +196,6 @@ def _alarm_building(ctrl: Controller, alarm: dict[str, Any]) -> str | None:
         if device is not None:
             return device.building
     return None
-
-
-_ACTING: weakref.WeakKeyDictionary[Planner, tuple[int, dict[str, Counter[str]]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +236,7 @@ async def overview(ctrl: Controller, account: Account, t: Translator) -> dict[st
     """Per building: today so far against yesterday and the same day last week, alarms and
     offline devices; plus the campus's open alarms."""
     days = day_bounds(ctrl.clock.now())
-    rows = await _consumption_by_day(ctrl, days.last_week, days.tomorrow)
-    totals = _building_totals(rows)
+    totals = _building_totals(await _days(ctrl, days))
     offline = Counter(
         ctrl.site.devices[d].building
         for d in ctrl.states.unavailable_devices
