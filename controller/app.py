@@ -132,9 +132,7 @@ class Controller:
                 # and what the first scans made frozen too (controller/gcfreeze.py).
                 with long_lived():
                     if self.refreeze_after_s:
-                        tasks.append(
-                            group.create_task(refreeze(self.refreeze_after_s), name="gc")
-                        )
+                        tasks.append(group.create_task(refreeze(self.refreeze_after_s), name="gc"))
                     self._started.set()
                     try:
                         yield self

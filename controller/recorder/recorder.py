@@ -73,6 +73,14 @@ QUEUE_SNAPSHOTS = 2
 fixed 200,000 was less than one reading of each of a 10,000-room campus's 520,000 entities,
 so a burst of the whole campus (its first scan, or a stalled database thread) dropped
 readings. The queue holds references; memory grows only while readings actually wait."""
+
+
+def _queue_size(entities: int) -> int:
+    """The default bus queue: ``QUEUE_SNAPSHOTS`` readings of every entity, at least
+    ``MIN_QUEUE``."""
+    return max(MIN_QUEUE, QUEUE_SNAPSHOTS * entities)
+
+
 _NUMBERS = (float, int)  # exact classes: a bool is not a counter reading
 
 
@@ -133,9 +141,11 @@ class Recorder:
         land before the task took the one before, and each carries only changed figures."""
         self._partial_wake = asyncio.Event()
         self._partial_errors = 0
-        if queue_size is None:
-            queue_size = max(MIN_QUEUE, QUEUE_SNAPSHOTS * len(controller.registry))
-        self._sub = controller.bus.subscribe(name, [StateChanged], maxsize=queue_size)
+        self._sub = controller.bus.subscribe(
+            name,
+            [StateChanged],
+            maxsize=_queue_size(len(controller.registry)) if queue_size is None else queue_size,
+        )
         self._engine_lock = asyncio.Lock()
         """Held while the engine is in use off the loop (a staff swap record's backfill)."""
         self._lines: list[str] = []
