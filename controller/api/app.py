@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -26,7 +26,6 @@ from controller.app import Controller
 from controller.core import Entity
 from controller.core.vocabulary import allowed, from_api, to_api
 from controller.eventloop import running_loop_name
-from controller.web import LiveHub, web_routes
 
 from .alarm_center import alarm_center_routes
 from .auth import Caller, Operator, Viewer
@@ -54,6 +53,9 @@ from .session import session_routes
 from .states import check_filters, point_of, state_out
 from .visibility import visible
 from .writes import check_write
+
+if TYPE_CHECKING:
+    from controller.web import LiveHub
 
 __all__ = ["STATIC_DIR", "create_api"]
 
@@ -289,6 +291,10 @@ def create_api(
     if accounts is not None:
         api.state.accounts = accounts
         api.include_router(session_routes(accounts))
+        # imported here: the web app's pages use this package's sign-in (controller.api.auth),
+        # so a module-level import made ``import controller.web`` on its own circular
+        from controller.web import web_routes
+
         api.include_router(web_routes(ctrl, accounts, live))
 
     @api.middleware("http")

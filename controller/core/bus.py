@@ -131,8 +131,14 @@ class Subscription:
             raise ValueError("limit must be at least 1")
         await self._wait()
         items = self._items
-        take = min(limit, len(items))
-        batch = [items.popleft() for _ in range(take)]
+        take = len(items)
+        if take <= limit:
+            # the usual case: the consumer takes all that is queued, copied in C
+            batch = list(items)
+            items.clear()
+        else:
+            take = limit
+            batch = [items.popleft() for _ in range(take)]
         self._took(take)
         return batch
 

@@ -39,6 +39,18 @@ async def test_events_for_each_entity_arrive_in_publish_order() -> None:
         assert seq == sorted(seq)
 
 
+async def test_a_batch_takes_at_most_its_limit_and_leaves_the_rest_in_order() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("recorder", [StateChanged])
+    bus.publish_many(StateChanged, [reading("e", i) for i in range(10)])
+    assert values(await sub.get_batch(4)) == [0, 1, 2, 3]
+    assert sub.stats.depth == 6
+    bus.publish(reading("e", 10))
+    assert values(await sub.get_batch(100)) == list(range(4, 11))
+    assert sub.stats.depth == 0
+    assert sub.stats.delivered == 11
+
+
 async def test_type_filtering() -> None:
     bus = EventBus()
     states = bus.subscribe("states", [StateChanged])
