@@ -20,6 +20,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar, get_args
 
+from controller.malloc import limit_arenas
+
 __all__ = ["LOOPS", "LoopChoice", "LoopUnavailable", "loop_factory", "run", "running_loop_name"]
 
 T = TypeVar("T")
@@ -46,7 +48,9 @@ def loop_factory(choice: LoopChoice = "auto") -> Callable[[], asyncio.AbstractEv
 
 
 def run(main: Coroutine[Any, Any, T], loop: LoopChoice = "auto") -> T:
-    """``asyncio.run(main)`` on the chosen loop."""
+    """``asyncio.run(main)`` on the chosen loop, with glibc's malloc arenas limited first
+    (``controller/malloc.py``: before any thread of the controller's exists)."""
+    limit_arenas()
     with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
         return runner.run(main)
 

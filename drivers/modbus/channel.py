@@ -132,6 +132,8 @@ class SocketChannel(Channel):
         self._expected: Expected | None = None  # the read's reply, for the fast path
         # the last read that timed out (unit, its reply), whose reply may still come
         self._late: tuple[int, Expected] | None = None
+        # after an RTU timeout, the line must stay quiet until then before the next request
+        self._quiet_until = 0.0
         self._unit = 0
         self._expect_tid = 0
         self._function = 0
@@ -253,6 +255,8 @@ class SocketChannel(Channel):
         if self._waiter is not None:
             raise RuntimeError(f"{self.spec.link_id}: one transaction at a time (the link's gate)")
         loop = asyncio.get_running_loop()
+        if self._quiet_until:
+            transport = await self._after_quiet(loop)
         waiter: asyncio.Future[Reply] = loop.create_future()
         self._waiter = waiter
         self._expected = expected
@@ -266,6 +270,29 @@ class SocketChannel(Channel):
             return await waiter
         finally:
             self._waiter = None
+
+    async def _after_quiet(self, loop: asyncio.AbstractEventLoop) -> asyncio.Transport:
+        """Wait out the quiet interval after an RTU timeout, dropping what arrives meanwhile.
+
+        RTU has no transaction id: the late reply to a request that timed out, arriving
+        during the next request to the same unit with the same length (two one-register
+        read-backs, say), would be taken as that request's answer, and another register's
+        value recorded or compared. So after a timeout the next request waits one more
+        timeout, with nobody waiting for a reply (``_received`` drops it), the way RTU masters
+        recover (libmodbus sleeps the response timeout and flushes). Timeouts are rare, so
+        this costs a bus nothing while it is healthy; replies later than that are still told
+        apart by their length where they can be (``_late``).
+        """
+        wait = self._quiet_until - loop.time()
+        self._quiet_until = 0.0
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._buf = b""
+        wire = self._wire
+        transport = wire.transport if wire is not None else None
+        if transport is None or transport.is_closing():
+            raise ModbusConnectionError("not connected", link=self.spec.link_id)
+        return transport
 
     def _check_deadline(self) -> None:
         """The channel's one timer: expire the transaction in flight if its deadline passed,
@@ -284,6 +311,8 @@ class SocketChannel(Channel):
             return
         if self._expected is not None:
             self._late = (self._unit, self._expected)
+        if self._rtu:
+            self._quiet_until = loop.time() + self.spec.timeout
         waiter.set_exception(
             ModbusTimeout(f"no reply within {self.spec.timeout:g} s", link=self.spec.link_id)
         )

@@ -147,6 +147,25 @@ async def test_rtu_late_reply_of_another_size_is_skipped() -> None:
         assert (await channel.read(5, Table.HOLDING, 76, 2)).registers == [1, 2]
 
 
+async def test_rtu_late_reply_of_the_same_size_is_not_taken_for_the_next_read() -> None:
+    """A late one-register reply during the next one-register read of the same unit cannot be
+    told apart by length: after a timeout the channel waits a quiet interval, dropping it."""
+    answers: list[int] = []
+
+    def reply(_tid: int, unit: int, pdu: bytes, transport: asyncio.Transport) -> None:
+        answers.append(unit)
+        loop = asyncio.get_running_loop()
+        if len(answers) == 1:  # answered 0.1 s after its timeout
+            loop.call_later(0.3, transport.write, rtu_frame(unit, registers_pdu(3, [7])))
+        else:
+            loop.call_later(0.15, transport.write, rtu_frame(unit, registers_pdu(3, [9])))
+
+    async with channel_to(reply, rtu=True, reply_timeout=0.2) as (channel, _, _):
+        with pytest.raises(ModbusTimeout):
+            await channel.read(5, Table.HOLDING, 4, 1)
+        assert (await channel.read(5, Table.HOLDING, 10, 1)).registers == [9]
+
+
 async def test_a_short_reply_without_a_late_one_pending_is_malformed() -> None:
     def reply(_tid: int, unit: int, pdu: bytes, transport: asyncio.Transport) -> None:
         transport.write(rtu_frame(unit, registers_pdu(3, [7])))
