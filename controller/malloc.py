@@ -53,11 +53,11 @@ def limit_arenas() -> int | None:
         return None
     try:
         libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-        gnu_get_libc_version = libc.gnu_get_libc_version  # glibc only: musl has mallopt too
-    except (OSError, AttributeError):
+    except OSError:
         return None
-    del gnu_get_libc_version
+    if not hasattr(libc, "gnu_get_libc_version"):  # glibc only: musl has mallopt too
+        return None
+    mallopt = libc.mallopt
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     if mallopt(_M_ARENA_MAX, wanted) != 1:

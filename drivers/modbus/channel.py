@@ -248,15 +248,15 @@ class SocketChannel(Channel):
     async def _exchange(
         self, frame: bytes, unit: int, tid: int, function: int, expected: Expected | None
     ) -> Reply:
+        loop = asyncio.get_running_loop()
+        if self._quiet_until:
+            await self._quiet(loop)
         wire = self._wire
         transport = wire.transport if wire is not None else None
         if transport is None or transport.is_closing():
             raise ModbusConnectionError("not connected", link=self.spec.link_id)
         if self._waiter is not None:
             raise RuntimeError(f"{self.spec.link_id}: one transaction at a time (the link's gate)")
-        loop = asyncio.get_running_loop()
-        if self._quiet_until:
-            transport = await self._after_quiet(loop)
         waiter: asyncio.Future[Reply] = loop.create_future()
         self._waiter = waiter
         self._expected = expected
@@ -271,7 +271,7 @@ class SocketChannel(Channel):
         finally:
             self._waiter = None
 
-    async def _after_quiet(self, loop: asyncio.AbstractEventLoop) -> asyncio.Transport:
+    async def _quiet(self, loop: asyncio.AbstractEventLoop) -> None:
         """Wait out the quiet interval after an RTU timeout, dropping what arrives meanwhile.
 
         RTU has no transaction id: the late reply to a request that timed out, arriving
@@ -288,11 +288,6 @@ class SocketChannel(Channel):
         if wait > 0:
             await asyncio.sleep(wait)
         self._buf = b""
-        wire = self._wire
-        transport = wire.transport if wire is not None else None
-        if transport is None or transport.is_closing():
-            raise ModbusConnectionError("not connected", link=self.spec.link_id)
-        return transport
 
     def _check_deadline(self) -> None:
         """The channel's one timer: expire the transaction in flight if its deadline passed,
